@@ -1,0 +1,64 @@
+"""The command line, run as a user would: ``python -m tfjs_interop ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fixtures import TFJS_FIXTURES
+
+SEED = TFJS_FIXTURES / "seed_lstm"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tfjs_interop", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_summary_prints_the_table():
+    result = _cli("summary", str(SEED))
+    assert result.returncode == 0, result.stderr
+    assert "(None, 10, 32)" in result.stdout and "Total params: 5,248" in result.stdout
+
+
+def test_predict_writes_npy(tmp_path):
+    out = tmp_path / "y.npy"
+    result = _cli("predict", str(SEED), "--input", str(SEED / "call0_input0.npy"), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.load(out), np.load(SEED / "call0_output0.npy"), atol=1e-5)
+
+
+def test_predict_reads_npz_by_name_and_writes_npz(tmp_path):
+    x = np.load(SEED / "call0_input0.npy")
+    np.savez(tmp_path / "x.npz", input1=x)
+    result = _cli("predict", str(SEED / "model.json"), "-i", str(tmp_path / "x.npz"), "-o", str(tmp_path / "y.npz"),
+                  "--batch-size", "1")
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "y.npz") as y:
+        np.testing.assert_allclose(y["output_0"], np.load(SEED / "call0_output0.npy"), atol=1e-5)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["summary", "no/such/folder"], "no such model file"),
+    (["predict", str(SEED), "--input", str(SEED / "expected.json"), "--output", "y.npy"], "must be .npy"),
+])
+def test_errors_are_one_line_without_traceback(args, message):
+    result = _cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_input_shape_is_a_clear_error(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((2, 10, 7), np.float32))
+    result = _cli("predict", str(SEED), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"))
+    assert result.returncode == 2
+    assert "expected shape (None, 10, 8), found (2, 10, 7)" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["summary"], ["predict"]])
+def test_help(command):
+    result = _cli(*command, "--help")
+    assert result.returncode == 0 and "usage: tfjs-interop" in result.stdout

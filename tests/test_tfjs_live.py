@@ -1,0 +1,54 @@
+"""Live: regenerate fixtures with the real TF.js in Node into a temporary folder and check the runtime on them.
+
+Skipped where Node or the npm packages of scripts/tfjs are missing, except in CI (TFJS_INTEROP_REQUIRE_NODE=1),
+where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import tfjs_interop
+from fixtures import ROOT, TFJS_FIXTURES, assert_matches, expected
+
+SCRIPTS = ROOT / "scripts" / "tfjs"
+LIVE_CASES = ["seed_lstm", "masking_lstm_seq", "quantized_uint8"]
+
+
+def _require_node() -> str:
+    node = shutil.which("node")
+    if node and (SCRIPTS / "node_modules" / "@tensorflow" / "tfjs").is_dir():
+        return node
+    if os.environ.get("TFJS_INTEROP_REQUIRE_NODE") == "1":
+        pytest.fail("Node.js and `npm ci` in scripts/tfjs are required here (TFJS_INTEROP_REQUIRE_NODE=1)")
+    pytest.skip("needs Node.js and `npm ci` in scripts/tfjs")
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    node = _require_node()
+    out = tmp_path_factory.mktemp("tfjs")
+    subprocess.run([node, str(SCRIPTS / "make_fixtures.js"), "--out", str(out), "--only", ",".join(LIVE_CASES)],
+                   check=True, capture_output=True, timeout=300)
+    return out
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("name", LIVE_CASES)
+def test_live_tfjs_fixture_matches_runtime(regenerated, name):
+    case = regenerated / name
+    assert_matches(tfjs_interop.load(case), case)
+
+
+@pytest.mark.node
+@pytest.mark.parametrize("name", LIVE_CASES)
+def test_committed_fixture_is_what_tfjs_makes_today(regenerated, name):
+    fresh, committed = regenerated / name, TFJS_FIXTURES / name
+    for call_fresh, call_committed in zip(expected(fresh)["calls"], expected(committed)["calls"]):
+        for a, b in zip(call_fresh["outputs"], call_committed["outputs"]):
+            np.testing.assert_array_equal(np.load(fresh / a), np.load(committed / b))

@@ -1,0 +1,32 @@
+"""tfjs-interop: run TensorFlow.js and Keras LSTM-family models in pure NumPy, exactly.
+
+    import tfjs_interop
+    model = tfjs_interop.load("fixtures/tfjs/seed_lstm")
+    y = model.predict(x)
+"""
+
+from .errors import (
+    InputError,
+    ModelFormatError,
+    SecurityError,
+    TfjsInteropError,
+    UnsupportedLayerError,
+    WeightsError,
+)
+from .loading import load
+from .runtime.model import Model, TensorSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InputError",
+    "Model",
+    "ModelFormatError",
+    "SecurityError",
+    "TensorSpec",
+    "TfjsInteropError",
+    "UnsupportedLayerError",
+    "WeightsError",
+    "__version__",
+    "load",
+]

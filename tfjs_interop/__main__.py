@@ -1,0 +1,7 @@
+"""``python -m tfjs_interop``: the same as the ``tfjs-interop`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

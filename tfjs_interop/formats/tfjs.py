@@ -1,0 +1,77 @@
+"""The TF.js layers format: ``model.json`` (topology + weightsManifest) beside binary weight shards."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ModelFormatError, WeightsError
+from .common import ModelFile, parse_json, resolve_inside
+from .manifest import parse_manifest, read_weights
+
+MODEL_JSON = "model.json"
+METADATA_KEYS = ("format", "generatedBy", "convertedBy", "userDefinedMetadata", "signature", "trainingConfig")
+
+
+def find_model_json(path: str | os.PathLike) -> Path:
+    """The ``model.json`` that ``path`` names: the file itself, or ``model.json`` inside a folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_JSON
+    if not path.is_file():
+        raise ModelFormatError(f"{str(path)!r}: no such model file (expected a model.json or a folder holding one)")
+    return path
+
+
+def read_tfjs(path: str | os.PathLike) -> ModelFile:
+    """Read a TF.js layers model from a ``model.json`` path or the folder holding it.
+
+    Raises:
+        ModelFormatError: when model.json is not a valid layers model.
+        WeightsError: when a shard is missing or its bytes disagree with the manifest.
+        SecurityError: when the manifest names a file outside the model's folder.
+    """
+    json_path = find_model_json(path)
+    source = str(json_path)
+    document = parse_json(json_path.read_bytes(), source)
+    folder = json_path.parent
+
+    def fetch(relative: str) -> bytes:
+        target = resolve_inside(folder, relative, source)
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise WeightsError(f"{source}: cannot read weight file {relative!r}: {exc.strerror}") from None
+
+    return decode_model_json(document, source, fetch)
+
+
+def decode_model_json(document: object, source: str, fetch) -> ModelFile:
+    """Turn a parsed model.json into a :class:`ModelFile`, fetching shards through ``fetch(relative_path)``."""
+    if not isinstance(document, dict):
+        raise ModelFormatError(f"{source}: expected a JSON object with 'modelTopology', "
+                               f"found {type(document).__name__}")
+    for key in ("modelTopology", "weightsManifest"):
+        if key not in document:
+            raise ModelFormatError(f"{source}: missing required key {key!r} of a TF.js layers model "
+                                   f"(found keys {sorted(document)[:10]})")
+    fmt = document.get("format")
+    if fmt not in (None, "layers-model"):
+        raise ModelFormatError(f"{source}: format {fmt!r} is not a layers model; graph models cannot be read")
+    topology, keras_version = unwrap_topology(document["modelTopology"], source)
+    weights = read_weights(parse_manifest(document["weightsManifest"], source), fetch)
+    metadata = {key: document[key] for key in METADATA_KEYS if key in document}
+    return ModelFile(topology, keras_version, weights, source, metadata)
+
+
+def unwrap_topology(topology: object, source: str) -> tuple[dict, str | None]:
+    """Accept TF.js's bare topology and the converter's ``model_config`` wrapper; return (model, keras_version)."""
+    if not isinstance(topology, dict):
+        raise ModelFormatError(f"{source}: modelTopology must be an object, found {type(topology).__name__}")
+    keras_version = topology.get("keras_version")
+    model = topology.get("model_config", topology)
+    if not isinstance(model, dict) or not isinstance(model.get("class_name"), str):
+        raise ModelFormatError(f"{source}: modelTopology needs a model with a 'class_name' and a 'config'")
+    if keras_version is not None and not isinstance(keras_version, str):
+        raise ModelFormatError(f"{source}: keras_version must be a string, found {keras_version!r:.80}")
+    return {"class_name": model["class_name"], "config": model.get("config")}, keras_version

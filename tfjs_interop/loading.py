@@ -1,0 +1,98 @@
+"""``load``: file -> formats -> topology -> runtime, and the binding of file weights to layer weights."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import WeightsError
+from .formats.common import ModelFile
+from .formats.tfjs import read_tfjs
+from .runtime.layers.base import Layer, Variable
+from .runtime.model import Model, assign
+from .topology import Dialect, dialect_of, parse_topology
+
+DIRECTIONS = ("forward", "backward")
+
+
+def load(path: str | os.PathLike) -> Model:
+    """Load a model for the NumPy runtime.
+
+    Args:
+        path: a TF.js ``model.json``, or the folder holding one.
+
+    Returns:
+        The runtime :class:`~tfjs_interop.runtime.model.Model`.
+
+    Raises:
+        ModelFormatError: when the file is not a readable model.
+        WeightsError: when weights are missing, misshapen or disagree with the manifest.
+        UnsupportedLayerError: when a layer or option cannot be run exactly.
+    """
+    return model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS)
+
+
+def model_from_file(model_file: ModelFile, default_dialect: Dialect) -> Model:
+    """Build and fill a runtime model from what a reader returned."""
+    dialect = dialect_of(model_file.keras_version, default_dialect)
+    topology = parse_topology(model_file.topology, dialect, model_file.source, model_file.keras_version)
+    model = Model(topology)
+    bind_weights(model, model_file.weights, model_file.source)
+    model.metadata = dict(model_file.metadata)
+    model.source = model_file.source
+    return model
+
+
+def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> None:
+    """Give every layer weight the file tensor that names it, and check nothing is missing or left over.
+
+    Names are matched the way the official loaders do, tolerating each writer's form: a tensor belongs to a layer
+    when its name starts with ``<layer name>/``; within the layer, it matches a weight by its last name token
+    (``kernel``, ``recurrent_kernel``, ``bias``...; a ``:0`` suffix is dropped) and, inside Bidirectional, by its
+    ``forward``/``backward`` scope; several tensors of one kind (stacked cells) are taken in file order.
+    """
+    used: set[str] = set()
+    for layer in model.layers:
+        if layer.weights:
+            candidates = [name for name in weights if name.startswith(layer.name + "/") and name not in used]
+            for variable, name in zip(layer.weights, _match_layer(layer, candidates, weights, source)):
+                assign(layer, variable, weights[name], f"{source}: weight {name!r}")
+                used.add(name)
+    leftover = [name for name in weights if name not in used]
+    if leftover:
+        raise WeightsError(f"{source}: weight(s) {leftover[:5]} match no weight of the model's layers "
+                           f"{[layer.name for layer in model.layers if layer.weights]}")
+
+
+def _match_layer(layer: Layer, candidates: list[str], weights: dict[str, np.ndarray], source: str) -> list[str]:
+    picked: list[str] = []
+    for variable in layer.weights:
+        name = next((c for c in candidates if c not in picked and _names_match(variable, c)), None)
+        if name is None:
+            return _match_by_order(layer, candidates, weights, variable, source)
+        picked.append(name)
+    return picked
+
+
+def _names_match(variable: Variable, name: str) -> bool:
+    tokens = [t.removesuffix(":0") for t in name.split("/")[1:]]
+    if not tokens or tokens[-1] != variable.path.split("/")[-1]:
+        return False
+    direction = variable.path.split("/")[0]
+    if direction in DIRECTIONS:
+        return any(t.startswith(direction) for t in tokens[:-1])
+    return True
+
+
+def _match_by_order(layer: Layer, candidates: list[str], weights: dict[str, np.ndarray], missing: Variable,
+                    source: str) -> list[str]:
+    """Fall back to file order when names do not tell, provided the count and every shape agree."""
+    shapes_agree = len(candidates) == len(layer.weights) and all(
+        tuple(weights[c].shape) == v.shape for c, v in zip(candidates, layer.weights))
+    if shapes_agree:
+        return candidates
+    raise WeightsError(f"{source}: layer {layer.name!r} ({layer.class_name}) expects weight {missing.path!r} of "
+                       f"shape {list(missing.shape)}; the file's weights for this layer are "
+                       f"{[f'{c} {list(weights[c].shape)}' for c in candidates] or 'none'}")

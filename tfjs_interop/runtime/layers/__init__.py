@@ -1,0 +1,15 @@
+"""Runtime layers, one module per family; each registers the class names it implements."""
+
+from . import advanced_activations, conv, core, merge, norm, recurrent, wrappers  # noqa: F401  (registration)
+from .base import LAYERS, Layer, layer_class
+
+__all__ = ["LAYERS", "Layer", "build_layer"]
+
+
+def build_layer(class_name: str, name: str, config: dict) -> Layer:
+    """A runtime layer for a (normalised) layer config.
+
+    Raises:
+        UnsupportedLayerError: when no runtime class implements ``class_name``.
+    """
+    return layer_class(class_name, name)(name, class_name, config)

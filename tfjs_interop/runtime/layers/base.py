@@ -1,0 +1,146 @@
+"""The layer protocol of the runtime, the registry of layer classes, and config parsing helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ...errors import ModelFormatError, UnsupportedLayerError
+
+Shape = tuple  # a tensor shape; None stands for an unknown size (the batch, or free time steps)
+
+LAYERS: dict[str, type[Layer]] = {}
+
+
+def register(*class_names: str) -> Callable[[type[Layer]], type[Layer]]:
+    """Make a layer class available under the Keras / TF.js class names it implements."""
+
+    def decorate(cls: type[Layer]) -> type[Layer]:
+        for name in class_names:
+            LAYERS[name] = cls
+        return cls
+
+    return decorate
+
+
+def layer_class(class_name: str, layer_name: str) -> type[Layer]:
+    """The runtime class for ``class_name``, or UnsupportedLayerError listing what exists."""
+    try:
+        return LAYERS[class_name]
+    except KeyError:
+        raise UnsupportedLayerError(
+            f"layer {layer_name!r}: class {class_name!r} is not supported; supported classes are "
+            f"{', '.join(sorted(LAYERS))}") from None
+
+
+@dataclasses.dataclass
+class Variable:
+    """A weight of a layer: ``path`` names it within the layer (``kernel``, ``forward/bias``...)."""
+
+    path: str
+    shape: Shape
+    trainable: bool = True
+    value: np.ndarray | None = None
+    dtype: str = "float32"
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Base of the frozen config dataclasses layers parse their config into."""
+
+    @classmethod
+    def parse(cls, config: dict, layer: str, class_name: str) -> Options:
+        """Pick this dataclass's fields out of ``config`` (None means the default) and validate them."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            if config.get(f.name) is not None:
+                values[f.name] = config[f.name]
+        try:
+            options = cls(**values)
+        except TypeError as exc:
+            raise ModelFormatError(f"layer {layer!r} ({class_name}): invalid config: {exc}") from None
+        options.validate(layer, class_name)
+        return options
+
+    def validate(self, layer: str, class_name: str) -> None:
+        """Raise for values the layer cannot use; subclasses extend this."""
+
+
+def invalid(layer: str, class_name: str, key: str, expected: str, got: Any) -> ModelFormatError:
+    """The error for a config value that cannot be right, in Keras's words."""
+    return ModelFormatError(f"layer {layer!r} ({class_name}): received an invalid value for argument `{key}`, "
+                            f"expected {expected}, got {got!r}")
+
+
+def unsupported(layer: str, class_name: str, what: str, supported: str) -> UnsupportedLayerError:
+    """The error for an option the runtime cannot honour exactly."""
+    return UnsupportedLayerError(f"layer {layer!r} ({class_name}): {what} is not supported; supported: {supported}")
+
+
+def positive_int(value: Any, layer: str, class_name: str, key: str) -> int:
+    """``value`` as a positive int, or the Keras-style error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value <= 0:
+        raise invalid(layer, class_name, key, "a positive integer", value)
+    return int(value)
+
+
+class Layer:
+    """A layer of the runtime. Subclasses parse their config, declare weights in ``build`` and compute in ``call``.
+
+    Shapes include the batch dimension (None when unknown). Masks are boolean arrays over (batch, time) or None.
+    """
+
+    supports_masking: ClassVar[bool] = False
+    Options: ClassVar[type[Options]] = Options
+
+    def __init__(self, name: str, class_name: str, config: dict):
+        self.name = name
+        self.class_name = class_name
+        self.config = config
+        self.options = self.Options.parse(config, name, class_name)
+        self.weights: list[Variable] = []
+        self.built = False
+
+    # -- weights ---------------------------------------------------------------------------------------------
+    def add_weight(self, path: str, shape: Shape, trainable: bool = True, dtype: str = "float32") -> Variable:
+        variable = Variable(path, tuple(int(d) for d in shape), trainable, dtype=dtype)
+        self.weights.append(variable)
+        return variable
+
+    def build(self, input_shape: Shape | list[Shape]) -> None:
+        """Declare the weights for inputs of ``input_shape``; called once, before the first call."""
+
+    def ensure_built(self, input_shape: Shape | list[Shape]) -> None:
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+
+    def count_params(self) -> int:
+        return sum(v.size for v in self.weights)
+
+    # -- computation -----------------------------------------------------------------------------------------
+    def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
+        """The shape(s) of the outputs for inputs of ``input_shape``."""
+        return input_shape
+
+    def call(self, inputs: np.ndarray | list[np.ndarray], mask: Any = None, **kwargs: Any) -> Any:
+        """Compute the outputs (an array, or a list for several)."""
+        raise NotImplementedError
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
+        return mask if self.supports_masking else None
+
+    def reset_states(self) -> None:
+        """Forget any state kept between calls (stateful RNNs)."""
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.class_name})"

@@ -1,0 +1,138 @@
+"""Normalization layers: y = (x - mean) / sqrt(var + epsilon) · gamma + beta."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .base import Layer, Options, Shape, invalid, register, unsupported
+from .core import check_bool, is_number, shape_error
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_common(options: Any, layer: str, class_name: str) -> None:
+    if not is_number(options.epsilon) or options.epsilon <= 0:
+        raise invalid(layer, class_name, "epsilon", "a positive float", options.epsilon)
+    check_bool(options.center, layer, class_name, "center")
+    check_bool(options.scale, layer, class_name, "scale")
+
+
+def _normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, epsilon: float,
+               gamma: np.ndarray | None, beta: np.ndarray | None) -> np.ndarray:
+    """(x - mean) / sqrt(var + eps) · gamma + beta in float64 (as TF.js's CPU batchNorm), cast to float32."""
+    y = (x.astype(np.float64) - mean) / np.sqrt(var + epsilon)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class LayerNormalizationOptions(Options):
+    axis: int | list = -1
+    epsilon: float = 1e-3
+    center: bool = True
+    scale: bool = True
+    rms_scaling: bool = False  # Keras 3
+
+    def validate(self, layer: str, class_name: str) -> None:
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        if not axes or not all(_is_int(a) for a in axes):
+            raise invalid(layer, class_name, "axis", "an integer or a list of integers", self.axis)
+        _check_common(self, layer, class_name)
+        if self.rms_scaling:
+            raise unsupported(layer, class_name, "rms_scaling=True", "rms_scaling false")
+
+
+@register("LayerNormalization")
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis`` with its own mean and (biased) variance."""
+
+    Options = LayerNormalizationOptions
+    supports_masking = True
+
+    def build(self, input_shape: Shape) -> None:
+        rank = len(input_shape)
+        axes = self.options.axis if isinstance(self.options.axis, (list, tuple)) else [self.options.axis]
+        self.axes = tuple(a + rank if a < 0 else a for a in axes)
+        if len(set(self.axes)) != len(self.axes) or not all(0 < a < rank for a in self.axes):
+            raise shape_error(self, f"distinct non-batch axes {self.options.axis}", input_shape)
+        if any(input_shape[a] is None for a in self.axes):
+            raise shape_error(self, f"known sizes on the normalized axes {self.axes}", input_shape)
+        param_shape = tuple(input_shape[a] for a in self.axes)
+        self.gamma = self.add_weight("gamma", param_shape) if self.options.scale else None
+        self.beta = self.add_weight("beta", param_shape) if self.options.center else None
+
+    def _broadcast(self, weight: Any, rank: int, shape: Shape) -> np.ndarray | None:
+        if weight is None:
+            return None
+        # A plain reshape, as Keras and TF.js do, even when ``axis`` lists the axes out of order.
+        sizes = [shape[a] if a in self.axes else 1 for a in range(rank)]
+        return weight.value.astype(np.float64).reshape(sizes)
+
+    def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
+        x = inputs.astype(np.float64)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        var = np.square(x - mean).mean(axis=self.axes, keepdims=True)
+        return _normalize(x, mean, var, self.options.epsilon, self._broadcast(self.gamma, x.ndim, x.shape),
+                          self._broadcast(self.beta, x.ndim, x.shape))
+
+
+@dataclass(frozen=True)
+class BatchNormalizationOptions(Options):
+    axis: int | list = -1
+    epsilon: float = 1e-3
+    center: bool = True
+    scale: bool = True
+    renorm: bool = False  # Keras 2
+    virtual_batch_size: int | None = None  # Keras 2
+
+    def validate(self, layer: str, class_name: str) -> None:
+        axis = self.axis
+        if isinstance(axis, (list, tuple)) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, (list, tuple)):
+            raise unsupported(layer, class_name, f"axis={self.axis!r} (several axes)", "a single axis")
+        if not _is_int(axis):
+            raise invalid(layer, class_name, "axis", "an integer", self.axis)
+        _check_common(self, layer, class_name)
+        if self.renorm:
+            raise unsupported(layer, class_name, "renorm=True", "renorm false")
+        if self.virtual_batch_size is not None:
+            raise unsupported(layer, class_name, f"virtual_batch_size={self.virtual_batch_size!r}", "null")
+
+
+@register("BatchNormalization")
+class BatchNormalization(Layer):
+    """Inference-mode batch normalization with the moving mean and variance, along one feature axis."""
+
+    Options = BatchNormalizationOptions
+    supports_masking = True
+
+    def build(self, input_shape: Shape) -> None:
+        axis = self.options.axis[0] if isinstance(self.options.axis, (list, tuple)) else self.options.axis
+        rank = len(input_shape)
+        self.axis = axis + rank if axis < 0 else axis
+        if not 0 < self.axis < rank or input_shape[self.axis] is None:
+            raise shape_error(self, f"a non-batch axis {axis} of known size", input_shape)
+        dim = (input_shape[self.axis],)
+        self.gamma = self.add_weight("gamma", dim) if self.options.scale else None
+        self.beta = self.add_weight("beta", dim) if self.options.center else None
+        self.moving_mean = self.add_weight("moving_mean", dim, trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", dim, trainable=False)
+
+    def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
+        sizes = [1] * inputs.ndim
+        sizes[self.axis] = inputs.shape[self.axis]
+
+        def stat(weight: Any) -> np.ndarray | None:
+            return None if weight is None else weight.value.astype(np.float64).reshape(sizes)
+
+        return _normalize(inputs, stat(self.moving_mean), stat(self.moving_variance), self.options.epsilon,
+                          stat(self.gamma), stat(self.beta))

@@ -1,0 +1,267 @@
+"""The graph executor: builds runtime layers from a Topology and runs them in float32 NumPy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelFormatError, WeightsError
+from ..topology import Call, TensorRef, Topology
+from .layers import build_layer
+from .layers.base import Layer, Shape
+from .layers.core import InputLayer
+from .summary import summary_text
+
+NodeKey = tuple[str, int]  # (layer name, call index)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A model input or output: the layer that makes it, its shape (None = any size) and dtype."""
+
+    name: str
+    shape: Shape
+    dtype: str
+
+
+@dataclass(frozen=True)
+class _Step:
+    layer: Layer
+    node: NodeKey
+    call: Call
+
+
+class Model:
+    """A model ready to run: layers built from a Topology, executed node by node in dependency order."""
+
+    def __init__(self, topology: Topology):
+        self.name = topology.name
+        self.topology = topology
+        self.source: str | None = None  # the file it was loaded from
+        self.metadata: dict = {}  # format, generatedBy, userDefinedMetadata... as the file gave them
+        self._layers = {spec.name: build_layer(spec.class_name, spec.name, spec.config) for spec in topology.layers}
+        self._input_refs = list(topology.inputs)
+        self._output_refs = list(topology.outputs)
+        self._check_inputs()
+        self._steps = self._execution_order()
+        self._shapes = self._infer_shapes()
+
+    # -- construction ----------------------------------------------------------------------------------------
+    def _check_inputs(self) -> None:
+        for ref in self._input_refs:
+            if not isinstance(self._layers[ref.layer], InputLayer):
+                raise ModelFormatError(f"model input {ref.layer!r} is a {self._layers[ref.layer].class_name}, "
+                                       "not an InputLayer")
+
+    def _execution_order(self) -> list[_Step]:
+        """Every call of every layer, each after the calls that make its inputs (a depth-first topological sort)."""
+        calls = {(spec.name, i): call for spec in self.topology.layers for i, call in enumerate(spec.calls)}
+        order: list[_Step] = []
+        state: dict[NodeKey, str] = {}
+
+        def visit(node: NodeKey) -> None:
+            if state.get(node) == "done":
+                return
+            if state.get(node) == "visiting":
+                raise ModelFormatError(f"the model's graph has a cycle through layer {node[0]!r}")
+            state[node] = "visiting"
+            call = calls.get(node)
+            if call is not None:
+                for ref in call.refs():
+                    visit((ref.layer, ref.node_index))
+                order.append(_Step(self._layers[node[0]], node, call))
+            elif not isinstance(self._layers[node[0]], InputLayer):
+                raise ModelFormatError(f"layer {node[0]!r} is used but never called on an input")
+            state[node] = "done"
+
+        for ref in self._output_refs:
+            visit((ref.layer, ref.node_index))
+        return order
+
+    def _infer_shapes(self) -> dict[NodeKey, list[Shape]]:
+        shapes: dict[NodeKey, list[Shape]] = {}
+        for ref in self._input_refs:
+            shapes[(ref.layer, 0)] = [self._layers[ref.layer].batch_shape]
+        for step in self._steps:
+            inputs = _pack([_lookup(shapes, ref) for ref in step.call.args])
+            step.layer.ensure_built(inputs)
+            shapes[step.node] = _unpack(step.layer.output_shape(inputs))
+        for ref in self._output_refs:
+            _lookup(shapes, ref)
+        return shapes
+
+    # -- public API ------------------------------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, in the order the model file lists them."""
+        return list(self._layers.values())
+
+    def get_layer(self, name: str) -> Layer:
+        """The layer called ``name``."""
+        try:
+            return self._layers[name]
+        except KeyError:
+            raise KeyError(f"no layer named {name!r}; layers are {list(self._layers)}") from None
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        """Name, shape and dtype of each input, in order."""
+        return [TensorSpec(r.layer, self._layers[r.layer].batch_shape, self._layers[r.layer].dtype)
+                for r in self._input_refs]
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        """Name, shape and dtype of each output, in order."""
+        return [TensorSpec(r.layer, _lookup(self._shapes, r), "float32") for r in self._output_refs]
+
+    def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
+        """Run the model.
+
+        Args:
+            x: an array (one input), a list of arrays in input order, or a dict by input name.
+            batch_size: run this many samples at a time (None: all at once). Results do not depend on it,
+                except that stateful layers carry their state from one batch to the next, as in Keras.
+
+        Returns:
+            An array for a one-output model, else a list of arrays in output order.
+
+        Raises:
+            InputError: when the inputs do not fit the model's inputs.
+        """
+        feeds = self._feeds(x)
+        n = feeds[0].shape[0]
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size <= 0):
+            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        step = n if batch_size is None or n == 0 else batch_size
+        chunks = [self._run([f[i:i + step] for f in feeds]) for i in range(0, max(n, 1), step)]
+        outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def __call__(self, x: Any) -> np.ndarray | list[np.ndarray]:
+        return self.predict(x)
+
+    def reset_states(self) -> None:
+        """Clear the state that stateful recurrent layers carry between calls."""
+        for layer in self._layers.values():
+            layer.reset_states()
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights."""
+        return sum(layer.count_params() for layer in self._layers.values())
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Print a Keras-style table of layers, output shapes and parameter counts."""
+        print_fn(summary_text(self))
+
+    def output_shapes_of(self, layer: Layer) -> list[list[Shape]]:
+        """The output shapes of each call of ``layer`` (used by the summary)."""
+        return [shapes for (name, _), shapes in self._shapes.items() if name == layer.name]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """All weights, layer by layer, in Keras order."""
+        return [v.value for layer in self._layers.values() for v in layer.weights]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Replace all weights, given in the order of :meth:`get_weights`.
+
+        Raises:
+            WeightsError: when the count or a shape differs.
+        """
+        variables = [(layer, v) for layer in self._layers.values() for v in layer.weights]
+        if len(weights) != len(variables):
+            raise WeightsError(f"set_weights expects {len(variables)} weight(s), received {len(weights)}")
+        for (layer, variable), value in zip(variables, weights):
+            assign(layer, variable, value, "set_weights")
+
+    # -- execution -------------------------------------------------------------------------------------------
+    def _feeds(self, x: Any) -> list[np.ndarray]:
+        specs = self.inputs
+        if isinstance(x, Mapping):
+            missing = [s.name for s in specs if s.name not in x]
+            if missing:
+                raise InputError(f"inputs given by name lack {missing}; the model's inputs are "
+                                 f"{[s.name for s in specs]}")
+            x = [x[s.name] for s in specs]
+        elif not isinstance(x, (list, tuple)):
+            x = [x]
+        if len(x) != len(specs):
+            raise InputError(f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, received {len(x)}")
+        feeds = [_feed(value, spec) for value, spec in zip(x, specs)]
+        if len({f.shape[0] for f in feeds}) > 1:
+            raise InputError(f"all inputs must have the same batch size, got {[f.shape[0] for f in feeds]}")
+        return feeds
+
+    def _run(self, feeds: list[np.ndarray]) -> list[np.ndarray]:
+        values: dict[NodeKey, list[np.ndarray]] = {}
+        masks: dict[NodeKey, list[Any]] = {}
+        for ref, feed in zip(self._input_refs, feeds):
+            values[(ref.layer, 0)], masks[(ref.layer, 0)] = [feed], [None]
+        for step in self._steps:
+            inputs = _pack([_lookup(values, ref) for ref in step.call.args])
+            mask = _pack([_lookup(masks, ref) for ref in step.call.args])
+            kwargs = {key: _resolve(value, values) for key, value in step.call.kwargs.items()}
+            if "mask" in kwargs:
+                mask = kwargs.pop("mask")
+            outputs = step.layer.call(inputs, mask=mask, **kwargs)
+            values[step.node] = _unpack(outputs)
+            masks[step.node] = _unpack_mask(step.layer.compute_mask(inputs, mask), len(values[step.node]))
+        return [_lookup(values, ref) for ref in self._output_refs]
+
+
+def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
+    """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
+    value = np.asarray(value)
+    if tuple(value.shape) != tuple(variable.shape):
+        raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
+                           f"{list(variable.shape)}, found {list(value.shape)}")
+    variable.value = np.ascontiguousarray(value, dtype=variable.dtype)
+
+
+def _feed(value: Any, spec: TensorSpec) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"input {spec.name!r}: cannot make an array of it: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"input {spec.name!r}: expected numbers, found an array of {array.dtype}")
+    if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
+        raise InputError(f"input {spec.name!r}: expected shape {_shape_str(spec.shape)}, found {array.shape}")
+    return np.ascontiguousarray(array, dtype=spec.dtype)
+
+
+def _shape_str(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _lookup(table: dict[NodeKey, list[Any]], ref: TensorRef) -> Any:
+    outputs = table[(ref.layer, ref.node_index)]
+    if ref.tensor_index >= len(outputs):
+        raise ModelFormatError(f"a reference asks for output {ref.tensor_index} of layer {ref.layer!r}, which has "
+                               f"{len(outputs)} output(s)")
+    return outputs[ref.tensor_index]
+
+
+def _resolve(value: Any, values: dict[NodeKey, list[np.ndarray]]) -> Any:
+    if isinstance(value, TensorRef):
+        return _lookup(values, value)
+    if isinstance(value, list) and value and all(isinstance(v, TensorRef) for v in value):
+        return [_lookup(values, v) for v in value]
+    return value
+
+
+def _pack(items: list[Any]) -> Any:
+    return items[0] if len(items) == 1 else items
+
+
+def _unpack(outputs: Any) -> list[Any]:
+    return list(outputs) if isinstance(outputs, list) else [outputs]
+
+
+def _unpack_mask(mask: Any, count: int) -> list[Any]:
+    if isinstance(mask, list):
+        return mask + [None] * (count - len(mask))
+    return [mask] + [None] * (count - 1)

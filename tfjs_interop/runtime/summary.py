@@ -1,0 +1,51 @@
+"""A Keras-style summary table of a model's layers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Model
+
+_WIDTHS = (34, 26, 12)
+
+
+def format_shape(shape: tuple) -> str:
+    """``(None, 10, 32)`` as Keras prints it."""
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def _shapes_text(calls: list[list[tuple]]) -> str:
+    texts = []
+    for shapes in calls or [[]]:
+        parts = [format_shape(s) for s in shapes]
+        texts.append(parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]")
+    return texts[0] if len(texts) == 1 else "multiple"
+
+
+def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> str:
+    return "".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+
+def summary_text(model: Model) -> str:
+    """The summary of ``model``: one row per layer (name (type), output shape, param #), then the totals."""
+    connected = any(len(spec.calls) > 1 or len(spec.calls[0].args) > 1 for spec in model.topology.layers
+                    if spec.calls)
+    widths = _WIDTHS + ((30,) if connected else ())
+    header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if connected else ())
+    rule = "_" * sum(widths)
+    lines = [f'Model: "{model.name}"', rule, _row(header, widths), "=" * sum(widths)]
+    for layer in model.layers:
+        spec = model.topology.layer(layer.name)
+        cells = (f"{layer.name} ({layer.class_name})", _shapes_text(model.output_shapes_of(layer)),
+                 str(layer.count_params()))
+        if connected:
+            sources = [f"{r.layer}[{r.node_index}][{r.tensor_index}]" for c in spec.calls for r in c.refs()]
+            cells += (", ".join(sources),)
+        lines.append(_row(cells, widths))
+    trainable = sum(v.size for layer in model.layers for v in layer.weights if v.trainable)
+    total = model.count_params()
+    lines += ["=" * sum(widths), f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+              f"Non-trainable params: {total - trainable:,}", rule]
+    return "\n".join(lines)

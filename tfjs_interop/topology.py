@@ -1,0 +1,317 @@
+"""One normalised graph of layer calls, whatever dialect (TF.js, Keras 2, Keras 3) the file was written in.
+
+The normaliser settles every dialect difference here, so the runtime never asks where a model came from:
+config keys become snake_case, activation names become unambiguous (``hard_sigmoid`` keeps its TF.js / Keras 2
+meaning; Keras 3's is renamed ``hard_sigmoid_keras3``), and defaults that differ by dialect are filled in.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from .errors import ModelFormatError
+
+
+class Dialect(enum.Enum):
+    """Who wrote a model: the maths of some names and defaults depends on it."""
+
+    TFJS = "tfjs"
+    KERAS2 = "keras2"
+    KERAS3 = "keras3"
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """The ``tensor_index``-th output of the ``node_index``-th call of layer ``layer``."""
+
+    layer: str
+    node_index: int = 0
+    tensor_index: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a layer (a Keras "inbound node"): its input tensors and keyword arguments.
+
+    Tensor-valued keyword arguments (``initial_state``, ``mask``) hold TensorRefs (or lists of them).
+    """
+
+    args: tuple[TensorRef, ...]
+    kwargs: dict = field(default_factory=dict)
+
+    def refs(self) -> list[TensorRef]:
+        """Every tensor this call reads: its arguments, then tensors in its keyword arguments."""
+        refs = list(self.args)
+        for value in self.kwargs.values():
+            if isinstance(value, TensorRef):
+                refs.append(value)
+            elif isinstance(value, list):
+                refs += [v for v in value if isinstance(v, TensorRef)]
+        return refs
+
+
+@dataclass
+class LayerSpec:
+    """A layer of the graph: its class, normalised config and the calls made of it."""
+
+    name: str
+    class_name: str
+    config: dict
+    calls: list[Call] = field(default_factory=list)
+
+
+@dataclass
+class Topology:
+    """A model as a graph of layer calls, with its input and output tensors."""
+
+    name: str
+    layers: list[LayerSpec]
+    inputs: list[TensorRef]
+    outputs: list[TensorRef]
+    dialect: Dialect
+    keras_version: str | None = None
+
+    def layer(self, name: str) -> LayerSpec:
+        for spec in self.layers:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+def dialect_of(keras_version: str | None, default: Dialect) -> Dialect:
+    """Tell the writer from a ``keras_version`` string (``"tfjs-layers 4.22.0"``, ``"2.15.0"``, ``"3.6.0"``)."""
+    if not keras_version:
+        return default
+    if keras_version.startswith("tfjs"):
+        return Dialect.TFJS
+    major = re.match(r"\s*(\d+)", keras_version)
+    if major and int(major.group(1)) >= 3:
+        return Dialect.KERAS3
+    return Dialect.KERAS2
+
+
+def parse_topology(model: dict, dialect: Dialect, source: str, keras_version: str | None = None) -> Topology:
+    """Normalise a ``{"class_name", "config"}`` model description into a :class:`Topology`.
+
+    Args:
+        model: the model's class name and config, in the writer's dialect.
+        dialect: who wrote it (see :func:`dialect_of`).
+        source: the file, for error messages.
+        keras_version: kept on the topology for the record.
+
+    Raises:
+        ModelFormatError: when the description is not a Sequential or functional model, or a reference dangles.
+    """
+    class_name, config = model.get("class_name"), model.get("config")
+    if class_name == "Sequential":
+        topology = _parse_sequential(config, dialect, source)
+    elif class_name in ("Model", "Functional"):
+        topology = _parse_functional(config, dialect, source)
+    else:
+        raise ModelFormatError(f"{source}: the model's class_name is {class_name!r}; expected 'Sequential', "
+                               "'Model' or 'Functional'")
+    topology.keras_version = keras_version
+    _check_references(topology, source)
+    return topology
+
+
+def _parse_sequential(config: object, dialect: Dialect, source: str) -> Topology:
+    if isinstance(config, dict):
+        name, layers = config.get("name") or "sequential", config.get("layers")
+    else:
+        name, layers = "sequential", config
+    if not isinstance(layers, list) or not layers:
+        raise ModelFormatError(f"{source}: a Sequential model needs a non-empty list of layers")
+    specs = [_parse_layer(entry, dialect, f"{source}: layers[{i}]") for i, entry in enumerate(layers)]
+    if specs[0].class_name != "InputLayer":
+        specs.insert(0, _input_layer_for(specs[0], source))
+    for previous, spec in zip(specs, specs[1:]):
+        spec.calls = [Call((TensorRef(previous.name),))]
+    return Topology(name, specs, [TensorRef(specs[0].name)], [TensorRef(specs[-1].name)], dialect)
+
+
+def _input_layer_for(first: LayerSpec, source: str) -> LayerSpec:
+    shape = first.config.get("batch_input_shape")
+    if shape is None and first.config.get("input_shape") is not None:
+        shape = [None, *first.config["input_shape"]]
+    if shape is None:
+        raise ModelFormatError(f"{source}: the first layer {first.name!r} of the Sequential model has no "
+                               "batch_input_shape, so the model's input shape is unknown")
+    config = {"name": f"{first.name}_input", "batch_input_shape": shape, "dtype": first.config.get("dtype")}
+    return LayerSpec(config["name"], "InputLayer", config)
+
+
+def _parse_functional(config: object, dialect: Dialect, source: str) -> Topology:
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ModelFormatError(f"{source}: a functional model's config needs a 'layers' list")
+    specs = []
+    for i, entry in enumerate(config["layers"]):
+        where = f"{source}: layers[{i}]"
+        spec = _parse_layer(entry, dialect, where)
+        spec.calls = [_parse_call(node, f"{where} ({spec.name!r}) inbound_nodes[{n}]")
+                      for n, node in enumerate(_list(entry.get("inbound_nodes", []), where))]
+        specs.append(spec)
+    inputs = _parse_refs(config.get("input_layers"), f"{source}: input_layers")
+    outputs = _parse_refs(config.get("output_layers"), f"{source}: output_layers")
+    return Topology(config.get("name") or "model", specs, inputs, outputs, dialect)
+
+
+def _parse_layer(entry: object, dialect: Dialect, where: str) -> LayerSpec:
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise ModelFormatError(f"{where}: expected a layer object with a 'class_name', found {entry!r:.100}")
+    config = entry.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ModelFormatError(f"{where}: the config of a {entry['class_name']} must be an object")
+    config = normalise_config(entry["class_name"], config, dialect)
+    name = entry.get("name") or config.get("name")
+    if not isinstance(name, str) or not name:
+        raise ModelFormatError(f"{where}: the {entry['class_name']} layer has no name")
+    return LayerSpec(name, entry["class_name"], config)
+
+
+def _list(value: object, where: str) -> list:
+    if not isinstance(value, list):
+        raise ModelFormatError(f"{where}: expected a list, found {value!r:.80}")
+    return value
+
+
+def _parse_refs(value: object, where: str) -> list[TensorRef]:
+    value = _list(value, where)
+    if value and isinstance(value[0], str):  # a single [layer, node, tensor]
+        value = [value]
+    return [_parse_ref(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+def _parse_ref(item: object, where: str) -> TensorRef:
+    if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":  # Keras 3
+        item = (item.get("config") or {}).get("keras_history")
+    if (not isinstance(item, (list, tuple)) or len(item) < 3 or not isinstance(item[0], str)
+            or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in item[1:3])):
+        raise ModelFormatError(f"{where}: expected a tensor reference [layer_name, node_index, tensor_index], "
+                               f"found {item!r:.100}")
+    return TensorRef(item[0], item[1], item[2])
+
+
+def _parse_call(node: object, where: str) -> Call:
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        return _parse_keras3_call(node, where)
+    node = _list(node, where)
+    refs = tuple(_parse_ref(item, f"{where}[{i}]") for i, item in enumerate(node))
+    kwargs = {}
+    for item in node:
+        if len(item) > 3 and isinstance(item[3], dict):
+            kwargs.update({key: _parse_kwarg(value, f"{where} kwarg {key!r}") for key, value in item[3].items()})
+    return Call(refs, kwargs)
+
+
+def _parse_keras3_call(node: dict, where: str) -> Call:
+    args = node.get("args", [])
+    tensors = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    refs = tuple(_parse_ref(item, f"{where}.args[{i}]") for i, item in enumerate(_list(tensors, where)))
+    kwargs = node.get("kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise ModelFormatError(f"{where}.kwargs must be an object, found {kwargs!r:.80}")
+    return Call(refs, {key: _parse_kwarg(value, f"{where} kwarg {key!r}") for key, value in kwargs.items()})
+
+
+def _parse_kwarg(value: object, where: str) -> object:
+    """Tensor references in a call's kwargs become TensorRefs; other values stay as they are."""
+    if _looks_like_ref(value):
+        return _parse_ref(value, where)
+    if isinstance(value, list) and value and all(_looks_like_ref(v) for v in value):
+        return [_parse_ref(v, where) for v in value]
+    return value
+
+
+def _looks_like_ref(value: object) -> bool:
+    if isinstance(value, dict):
+        return value.get("class_name") == "__keras_tensor__"
+    return (isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in value[1:3]))
+
+
+def _check_references(topology: Topology, source: str) -> None:
+    calls = {spec.name: len(spec.calls) or 1 for spec in topology.layers}
+    if len(calls) != len(topology.layers):
+        names = [spec.name for spec in topology.layers]
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ModelFormatError(f"{source}: two layers are named {dup!r}; layer names must be unique")
+    refs = [("input_layers", r) for r in topology.inputs] + [("output_layers", r) for r in topology.outputs]
+    for spec in topology.layers:
+        refs += [(f"layer {spec.name!r}", r) for call in spec.calls for r in call.refs()]
+    for where, ref in refs:
+        if ref.layer not in calls:
+            raise ModelFormatError(f"{source}: {where} refers to layer {ref.layer!r}, which the model does not have")
+        if ref.node_index >= calls[ref.layer]:
+            raise ModelFormatError(f"{source}: {where} refers to call {ref.node_index} of layer {ref.layer!r}, "
+                                   f"which is called only {calls[ref.layer]} time(s)")
+    if not topology.inputs or not topology.outputs:
+        raise ModelFormatError(f"{source}: the model declares no inputs or no outputs")
+
+
+# --- configs -------------------------------------------------------------------------------------------------
+
+_ACTIVATION_KEYS = ("activation", "recurrent_activation")
+_SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation")
+_WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")
+
+# Defaults that differ by writer; the runtime's own defaults are the TF.js / Keras 2.3+ ones otherwise.
+_TFJS_CELL = {"recurrent_activation": "hard_sigmoid"}
+_TFJS_RNN = {"masked_output_from_state": True}  # TF.js's rnn(): a masked step outputs states[0]
+_DIALECT_DEFAULTS = {
+    Dialect.TFJS: {"LSTM": {**_TFJS_CELL, **_TFJS_RNN}, "GRU": {**_TFJS_CELL, **_TFJS_RNN, "reset_after": False},
+                   "SimpleRNN": _TFJS_RNN, "RNN": _TFJS_RNN, "LSTMCell": _TFJS_CELL,
+                   "GRUCell": {**_TFJS_CELL, "reset_after": False}, "StackedRNNCells": {"reverse_state_order": True}},
+    Dialect.KERAS2: {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}},
+    Dialect.KERAS3: {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}},
+}
+
+
+def snake_case(name: str) -> str:
+    """``recurrentActivation`` -> ``recurrent_activation``; snake_case names are left alone."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def normalise_config(class_name: str, config: dict, dialect: Dialect) -> dict:
+    """A layer config with snake_case keys, unambiguous activation names and dialect defaults filled in."""
+    out = {snake_case(key): value for key, value in config.items()}
+    for key, default in _DIALECT_DEFAULTS[dialect].get(class_name, {}).items():
+        if out.get(key) is None:
+            out[key] = default
+    for key in _ACTIVATION_KEYS:
+        if key in out and out[key] is not None:
+            out[key] = activation_name(out[key], dialect)
+    for key in _SNAKE_VALUE_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = snake_case(out[key])
+    for key in _WRAPPED_KEYS:
+        if key in out:
+            out[key] = _normalise_wrapped(out[key], dialect)
+    return out
+
+
+def _normalise_wrapped(value: object, dialect: Dialect) -> object:
+    if isinstance(value, list):  # StackedRNNCells given as a list
+        return [_normalise_wrapped(v, dialect) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        inner = value.get("config") or {}
+        if not isinstance(inner, dict):
+            raise ModelFormatError(f"the config of a nested {value['class_name']} must be an object")
+        return {"class_name": value["class_name"], "config": normalise_config(value["class_name"], inner, dialect)}
+    return value
+
+
+def activation_name(value: object, dialect: Dialect) -> str:
+    """The runtime's name for an activation as a config writes it (a string, or a Keras 3 object)."""
+    if isinstance(value, dict):  # Keras 3: {"module": ..., "class_name": "function", "config": "tanh", ...}
+        value = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
+    if not isinstance(value, str):
+        raise ModelFormatError(f"an activation must be named by a string, found {value!r:.80}")
+    name = snake_case(value)
+    if name == "hard_sigmoid" and dialect is Dialect.KERAS3:
+        return "hard_sigmoid_keras3"
+    return name
