@@ -251,6 +251,29 @@ function defineCases(tf) {
         return {model: funcModel(tf, [encIn, decIn], dec), inputs: [h.x([3, 5, 3]), h.x([3, 4, 2])]};
       });
 
+  defCase('masked_decoder_initial_state',
+      'Encoder LSTM(4, returnState) -> [h, c] as initialState of Masking(0) -> decoder LSTM(4, returnSequences) ' +
+      'with pre-padded decoder rows: at a masked step TF.js outputs states[0], so leading masked steps repeat the ' +
+      'INITIAL h (Keras would emit zeros there). Inputs [5,3] and [6,2].',
+      (h) => {
+        const encIn = tf.input({shape: [5, 3]});
+        const decIn = tf.input({shape: [6, 2]});
+        const [, eh, ec] = L.lstm({units: 4, returnState: true}).apply(encIn);
+        const masked = L.masking({maskValue: 0}).apply(decIn);
+        const dec = L.lstm({units: 4, returnSequences: true}).apply(masked, {initialState: [eh, ec]});
+        return {model: funcModel(tf, [encIn, decIn], dec),
+          inputs: [h.x([4, 5, 3]), h.maskedSeq([4, 6, 2], MASK_ROWS_6)]};
+      });
+
+  defCase('rnn_stacked_cells_return_state',
+      'rnn({cell: [lstmCell(5), gruCell(3)], returnState}) on [5,3]: TF.js lists the states LAST cell first ' +
+      '(output, h_gru, h_lstm, c_lstm).',
+      (h) => {
+        const input = tf.input({shape: [5, 3]});
+        const outs = L.rnn({cell: [L.lstmCell({units: 5}), L.gruCell({units: 3})], returnState: true}).apply(input);
+        return {model: funcModel(tf, input, outs), inputs: [h.x([3, 5, 3])]};
+      });
+
   defCase('lstm_stateful',
       'Stateful LSTM(4) batchShape [2,5,3], returnSequences: call1 continues from call0\'s final state, ' +
       'call2 follows model.resetStates().',

@@ -136,7 +136,7 @@ class Model:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size <= 0):
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-        step = n if batch_size is None or n == 0 else batch_size
+        step = batch_size or max(n, 1)
         chunks = [self._run([f[i:i + step] for f in feeds]) for i in range(0, max(n, 1), step)]
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
@@ -181,10 +181,11 @@ class Model:
     def _feeds(self, x: Any) -> list[np.ndarray]:
         specs = self.inputs
         if isinstance(x, Mapping):
-            missing = [s.name for s in specs if s.name not in x]
-            if missing:
-                raise InputError(f"inputs given by name lack {missing}; the model's inputs are "
-                                 f"{[s.name for s in specs]}")
+            names = [s.name for s in specs]
+            missing, unknown = [n for n in names if n not in x], [k for k in x if k not in names]
+            if missing or unknown:
+                raise InputError(f"inputs given by name must be exactly the model's inputs {names}; "
+                                 f"missing {missing}, unknown {unknown}")
             x = [x[s.name] for s in specs]
         elif not isinstance(x, (list, tuple)):
             x = [x]

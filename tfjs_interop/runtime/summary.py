@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .model import Model
 
-_WIDTHS = (34, 26, 12)
+_WIDTHS = (34, 26, 12, 30)
 
 
 def format_shape(shape: tuple) -> str:
@@ -24,28 +24,32 @@ def _shapes_text(calls: list[list[tuple]]) -> str:
     return texts[0] if len(texts) == 1 else "multiple"
 
 
-def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> str:
+def _row(cells: tuple[str, ...], widths: list[int]) -> str:
     return "".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+
+def _widths(rows: list[tuple[str, ...]]) -> list[int]:
+    """Keras's column widths, widened where a cell would otherwise touch the next column."""
+    return [max(default, *(len(row[i]) + 2 for row in rows)) for i, default in enumerate(_WIDTHS[:len(rows[0])])]
 
 
 def summary_text(model: Model) -> str:
     """The summary of ``model``: one row per layer (name (type), output shape, param #), then the totals."""
     connected = any(len(spec.calls) > 1 or len(spec.calls[0].args) > 1 for spec in model.topology.layers
                     if spec.calls)
-    widths = _WIDTHS + ((30,) if connected else ())
-    header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if connected else ())
-    rule = "_" * sum(widths)
-    lines = [f'Model: "{model.name}"', rule, _row(header, widths), "=" * sum(widths)]
+    rows = [("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if connected else ())]
     for layer in model.layers:
-        spec = model.topology.layer(layer.name)
-        cells = (f"{layer.name} ({layer.class_name})", _shapes_text(model.output_shapes_of(layer)),
-                 str(layer.count_params()))
+        row = (f"{layer.name} ({layer.class_name})", _shapes_text(model.output_shapes_of(layer)),
+               str(layer.count_params()))
         if connected:
-            sources = [f"{r.layer}[{r.node_index}][{r.tensor_index}]" for c in spec.calls for r in c.refs()]
-            cells += (", ".join(sources),)
-        lines.append(_row(cells, widths))
+            calls = model.topology.layer(layer.name).calls
+            row += (", ".join(f"{r.layer}[{r.node_index}][{r.tensor_index}]" for c in calls for r in c.refs()),)
+        rows.append(row)
+    widths = _widths(rows)
+    rule = "_" * sum(widths)
     trainable = sum(v.size for layer in model.layers for v in layer.weights if v.trainable)
     total = model.count_params()
-    lines += ["=" * sum(widths), f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-              f"Non-trainable params: {total - trainable:,}", rule]
-    return "\n".join(lines)
+    return "\n".join([f'Model: "{model.name}"', rule, _row(rows[0], widths), "=" * sum(widths),
+                      *(_row(row, widths) for row in rows[1:]), "=" * sum(widths),
+                      f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                      f"Non-trainable params: {total - trainable:,}", rule])
