@@ -265,7 +265,9 @@ _TFJS_RNN = {"masked_output_from_state": True}  # TF.js's rnn(): a masked step o
 _DIALECT_DEFAULTS = {
     Dialect.TFJS: {"LSTM": {**_TFJS_CELL, **_TFJS_RNN}, "GRU": {**_TFJS_CELL, **_TFJS_RNN, "reset_after": False},
                    "SimpleRNN": _TFJS_RNN, "RNN": _TFJS_RNN, "LSTMCell": _TFJS_CELL,
-                   "GRUCell": {**_TFJS_CELL, "reset_after": False}, "StackedRNNCells": {"reverse_state_order": True}},
+                   "GRUCell": {**_TFJS_CELL, "reset_after": False}, "StackedRNNCells": {"reverse_state_order": True},
+                   "BatchNormalization": {"flat_parameter_index": True},
+                   "GlobalAveragePooling1D": {"masked_mean": False}},
     Dialect.KERAS2: {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}},
     Dialect.KERAS3: {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}},
 }

@@ -677,6 +677,14 @@ function defineCases(tf) {
         inputs: [h.x([3, 6, 4])],
       }));
 
+  defCase('batch_norm_axis1',
+      'BatchNormalization(axis 1) on a [6,4] sequence: TF.js\'s batchNorm kernel indexes the (reshaped) ' +
+      'parameters by flat element position modulo 6, not along axis 1, so it differs from Keras. Pins TF.js.',
+      (h) => ({
+        model: seqModel(tf, [L.batchNormalization({axis: 1, inputShape: [6, 4]})]),
+        inputs: [h.x([3, 6, 4])],
+      }));
+
   defCase('batch_norm_2d',
       'Dense(6) -> BatchNormalization(epsilon 0.01, center/scale) -> Dense(3, relu) on input [5].',
       (h) => ({
@@ -732,6 +740,17 @@ function defineCases(tf) {
         const o2 = L.globalMaxPooling1d().apply(c);
         return {model: funcModel(tf, x, [o1, o2]), inputs: [h.x([3, 7, 3])]};
       });
+
+  defCase('embedding_mask_global_avg_pool',
+      'int32 ids -> Embedding(10, 3, maskZero) -> GlobalAveragePooling1D -> Dense(2): TF.js ignores the mask ' +
+      'and averages every step (Keras averages the unmasked steps only). Padded ids, input [6].',
+      (h) => {
+        const input = tf.input({shape: [6], dtype: 'int32'});
+        let y = L.embedding({inputDim: 10, outputDim: 3, maskZero: true}).apply(input);
+        y = L.globalAveragePooling1d().apply(y);
+        y = L.dense({units: 2}).apply(y);
+        return {model: funcModel(tf, input, y), inputs: [h.ids([4, 6], 10, MASK_ROWS_6)]};
+      }, {weightRanges: {embeddings: 1.0}});
 
   defCase('conv_pool_lstm',
       'Front end Conv1D(6, 3, relu, same) -> MaxPooling1D(2) -> LSTM(5) -> Dense(2), input [10,3].',

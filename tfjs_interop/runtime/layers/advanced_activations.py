@@ -176,15 +176,15 @@ class Softmax(ActivationLayer):
         return (e / np.sum(e, axis=axis, keepdims=True)).astype(_F32)
 
     def _adder(self, mask: np.ndarray, shape: tuple) -> np.ndarray:
-        """(1 - mask) · -1e9 in float32, as Keras and TF.js; only masks of the logits' own rank make sense."""
+        """(1 - mask) · -1e9 in float32, broadcast against the logits as Keras and TF.js do (NumPy rules)."""
         try:
-            broadcasts = mask.ndim == len(shape) and np.broadcast_shapes(mask.shape, shape) == shape
+            fits = np.broadcast_shapes(mask.shape, shape) == shape
         except ValueError:
-            broadcasts = False
-        if not broadcasts:
+            fits = False
+        if not fits:
             raise unsupported(self.name, self.class_name, f"a mask of shape {mask.shape} on logits of shape "
-                              f"{shape} (Keras would broadcast it against the wrong axes)",
-                              "masks of the same rank as the logits, broadcastable to them")
+                              f"{shape} (Keras and TF.js cannot broadcast it either)",
+                              "masks that broadcast to the logits' shape")
         return (_F32(1) - mask.astype(_F32)) * _MASKED_LOGIT
 
 

@@ -208,6 +208,7 @@ class AveragePooling1D(Pooling1D):
 class GlobalPooling1DOptions(Options):
     data_format: str = "channels_last"
     keepdims: bool = False
+    masked_mean: bool = True  # Keras averages unmasked steps only; TF.js ignores the mask (the normaliser says)
 
     def validate(self, layer: str, class_name: str) -> None:
         _check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
@@ -244,7 +245,7 @@ class GlobalAveragePooling1D(GlobalPooling1D):
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         x, axis, keep = inputs.astype(np.float64), self.steps_axis, self.options.keepdims
-        if mask is None:
+        if mask is None or not self.options.masked_mean:
             return x.mean(axis=axis, keepdims=keep).astype(np.float32)
         weights = np.expand_dims(np.asarray(mask, dtype=np.float64), 3 - axis)  # (B, T, 1) or (B, 1, T)
         with np.errstate(invalid="ignore", divide="ignore"):  # a fully masked sample gives NaN, as in Keras

@@ -256,6 +256,9 @@ class Reshape(Layer):
                         f"values) to target_shape {tuple(self.options.target_shape)}")
         return tuple(target)
 
+    def build(self, input_shape: Shape) -> None:
+        self.output_shape(input_shape)
+
     def output_shape(self, input_shape: Shape) -> Shape:
         if None in input_shape[1:]:
             return (input_shape[0], *(None if d in (None, -1) else d for d in self.options.target_shape))
@@ -374,7 +377,7 @@ class Embedding(Layer):
         values = np.trunc(inputs.astype(np.float64)) if inputs.dtype.kind == "f" else inputs.astype(np.int64)
         bad = ~np.isfinite(values) | (values < 0) | (values >= self.options.input_dim)
         if bad.any():
-            raise InputError(f"layer {self.name!r} (Embedding): index {inputs[bad].flat[0]!r} is out of "
+            raise InputError(f"layer {self.name!r} (Embedding): index {inputs[bad].flat[0].item()!r} is out of "
                              f"range; expected integers in [0, {self.options.input_dim}) (input_dim="
                              f"{self.options.input_dim})")
         return values.astype(np.int64)

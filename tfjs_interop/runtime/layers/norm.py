@@ -92,6 +92,9 @@ class BatchNormalizationOptions(Options):
     scale: bool = True
     renorm: bool = False  # Keras 2
     virtual_batch_size: int | None = None  # Keras 2
+    # TF.js's batchNorm kernel indexes the parameters by flat position modulo their length, which equals
+    # broadcasting along the LAST axis whatever ``axis`` says (the normaliser sets this for TF.js files).
+    flat_parameter_index: bool = False
 
     def validate(self, layer: str, class_name: str) -> None:
         axis = self.axis
@@ -128,8 +131,14 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight("moving_variance", dim, trainable=False)
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
+        if self.options.flat_parameter_index and self.axis != inputs.ndim - 1:
+            flat = inputs.reshape(-1, inputs.shape[self.axis])  # (size / C, C): element i meets parameter i % C
+            return self._normalize_along(flat, 1).reshape(inputs.shape)
+        return self._normalize_along(inputs, self.axis)
+
+    def _normalize_along(self, inputs: np.ndarray, axis: int) -> np.ndarray:
         sizes = [1] * inputs.ndim
-        sizes[self.axis] = inputs.shape[self.axis]
+        sizes[axis] = inputs.shape[axis]
 
         def stat(weight: Any) -> np.ndarray | None:
             return None if weight is None else weight.value.astype(np.float64).reshape(sizes)
