@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from .runtime.model import Model, assign
 from .topology import Dialect, dialect_of, parse_topology
 
 DIRECTIONS = ("forward", "backward")
+_TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
 def load(path: str | os.PathLike) -> Model:
@@ -78,11 +80,14 @@ def _match_layer(layer: Layer, candidates: list[str], weights: dict[str, np.ndar
 
 def _names_match(variable: Variable, name: str) -> bool:
     tokens = [t.removesuffix(":0") for t in name.split("/")[1:]]
-    if not tokens or tokens[-1] != variable.path.split("/")[-1]:
+    path = variable.path.split("/")
+    if not tokens or tokens[-1] != path[-1]:
         return False
-    direction = variable.path.split("/")[0]
-    if direction in DIRECTIONS:
-        return any(t.startswith(direction) for t in tokens[:-1])
+    if path[0] in DIRECTIONS and not any(t.startswith(path[0]) for t in tokens[:-1]):
+        return False
+    if "cells" in path:  # TF.js names the i-th of stacked cells RNNCell_i
+        index = path[path.index("cells") + 1]
+        return all(m.group(1) == index for m in map(_TFJS_CELL.fullmatch, tokens[:-1]) if m)
     return True
 
 
