@@ -8,7 +8,7 @@ from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
 from tfjs_interop.errors import ModelFormatError
-from tfjs_interop.topology import Dialect, activation_name, dialect_of, normalise_config, parse_topology
+from tfjs_interop.topology import Dialect, Engine, Origin, activation_name, dialect_of, normalise_config, parse_topology
 
 
 @pytest.mark.parametrize("version,dialect", [("tfjs-layers 4.22.0", Dialect.TFJS), ("2.15.0", Dialect.KERAS2),
@@ -17,9 +17,12 @@ def test_dialect_from_keras_version(version, dialect):
     assert dialect_of(version, Dialect.TFJS) is dialect
 
 
+TFJS = Origin(Dialect.TFJS, Engine.TFJS)
+
+
 def test_camel_case_configs_are_snake_cased():
     config = normalise_config("LSTM", {"units": 3, "recurrentActivation": "hardSigmoid", "returnSequences": True},
-                              Dialect.TFJS)
+                              TFJS)
     assert config["recurrent_activation"] == "hard_sigmoid" and config["return_sequences"] is True
 
 
@@ -28,16 +31,18 @@ def test_keras3_hard_sigmoid_gets_its_own_name():
     assert activation_name("hard_sigmoid", Dialect.KERAS2) == "hard_sigmoid"
 
 
-def test_dialect_defaults_fill_missing_keys():
-    assert normalise_config("GRU", {"units": 2}, Dialect.TFJS)["reset_after"] is False
-    assert normalise_config("GRU", {"units": 2}, Dialect.KERAS2)["reset_after"] is True
-    assert normalise_config("LSTM", {"units": 2}, Dialect.TFJS)["recurrent_activation"] == "hard_sigmoid"
+def test_engine_defaults_fill_missing_keys():
+    keras = Origin(Dialect.KERAS2, Engine.KERAS)
+    assert normalise_config("GRU", {"units": 2}, TFJS)["reset_after"] is False
+    assert normalise_config("GRU", {"units": 2}, keras)["reset_after"] is True
+    assert normalise_config("LSTM", {"units": 2}, TFJS)["recurrent_activation"] == "hard_sigmoid"
+    assert "recurrent_activation" not in normalise_config("LSTM", {"units": 2}, keras)  # the runtime's sigmoid
 
 
 def test_sequential_gets_an_input_layer():
     model = {"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [None, 3]}}]}}
-    topology = parse_topology(model, Dialect.TFJS, "m.json")
+    topology = parse_topology(model, TFJS, "m.json")
     assert [s.class_name for s in topology.layers] == ["InputLayer", "Dense"]
     assert topology.layers[0].config["batch_input_shape"] == [None, 3]
 

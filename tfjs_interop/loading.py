@@ -12,8 +12,8 @@ from .errors import WeightsError
 from .formats.common import ModelFile
 from .formats.tfjs import read_tfjs
 from .runtime.layers.base import Layer, Variable
-from .runtime.model import Model, assign
-from .topology import Dialect, dialect_of, parse_topology
+from .runtime.model import Model, NestedModel, assign
+from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
 
 DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
@@ -33,13 +33,13 @@ def load(path: str | os.PathLike) -> Model:
         WeightsError: when weights are missing, misshapen or disagree with the manifest.
         UnsupportedLayerError: when a layer or option cannot be run exactly.
     """
-    return model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS)
+    return model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS, engine=Engine.TFJS)
 
 
-def model_from_file(model_file: ModelFile, default_dialect: Dialect) -> Model:
-    """Build and fill a runtime model from what a reader returned."""
-    dialect = dialect_of(model_file.keras_version, default_dialect)
-    topology = parse_topology(model_file.topology, dialect, model_file.source, model_file.keras_version)
+def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine) -> Model:
+    """Build and fill a runtime model from what a reader returned, to give the numbers ``engine`` gives."""
+    origin = Origin(dialect_of(model_file.keras_version, default_dialect), engine)
+    topology = parse_topology(model_file.topology, origin, model_file.source, model_file.keras_version)
     model = Model(topology)
     bind_weights(model, model_file.weights, model_file.source)
     model.metadata = dict(model_file.metadata)
@@ -53,27 +53,39 @@ def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> N
     Names are matched the way the official loaders do, tolerating each writer's form: a tensor belongs to a layer
     when its name starts with ``<layer name>/``; within the layer, it matches a weight by its last name token
     (``kernel``, ``recurrent_kernel``, ``bias``...; a ``:0`` suffix is dropped) and, inside Bidirectional, by its
-    ``forward``/``backward`` scope; several tensors of one kind (stacked cells) are taken in file order.
+    ``forward``/``backward`` scope; several tensors of one kind (stacked cells) are taken in file order. The layers
+    of a nested model match with or without the nested model's name in front (TF.js writes it without).
     """
     used: set[str] = set()
-    for layer in model.layers:
-        if layer.weights:
-            candidates = [name for name in weights if name.startswith(layer.name + "/") and name not in used]
-            for variable, name in zip(layer.weights, _match_layer(layer, candidates, weights, source)):
-                assign(layer, variable, weights[name], f"{source}: weight {name!r}")
-                used.add(name)
+    _bind_layers(model.layers, {name: name for name in weights}, weights, used, source)
     leftover = [name for name in weights if name not in used]
     if leftover:
         raise WeightsError(f"{source}: weight(s) {leftover[:5]} match no weight of the model's layers "
                            f"{[layer.name for layer in model.layers if layer.weights]}")
 
 
-def _match_layer(layer: Layer, candidates: list[str], weights: dict[str, np.ndarray], source: str) -> list[str]:
+def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, np.ndarray], used: set[str],
+                 source: str) -> None:
+    """Bind ``layers``; ``names`` maps the names as these layers see them to the file's names."""
+    for layer in layers:
+        if isinstance(layer, NestedModel):
+            prefix = layer.name + "/"
+            inner = {name.removeprefix(prefix): original for name, original in names.items()}
+            _bind_layers(layer.model.layers, inner, weights, used, source)
+        elif layer.weights:
+            candidates = {name: weights[original] for name, original in names.items()
+                          if name.startswith(layer.name + "/") and original not in used}
+            for variable, name in zip(layer.weights, _match_layer(layer, candidates, source)):
+                assign(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
+                used.add(names[name])
+
+
+def _match_layer(layer: Layer, candidates: dict[str, np.ndarray], source: str) -> list[str]:
     picked: list[str] = []
     for variable in layer.weights:
         name = next((c for c in candidates if c not in picked and _names_match(variable, c)), None)
         if name is None:
-            return _match_by_order(layer, candidates, weights, variable, source)
+            return _match_by_order(layer, candidates, variable, source)
         picked.append(name)
     return picked
 
@@ -91,13 +103,12 @@ def _names_match(variable: Variable, name: str) -> bool:
     return True
 
 
-def _match_by_order(layer: Layer, candidates: list[str], weights: dict[str, np.ndarray], missing: Variable,
-                    source: str) -> list[str]:
+def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Variable, source: str) -> list[str]:
     """Fall back to file order when names do not tell, provided the count and every shape agree."""
     shapes_agree = len(candidates) == len(layer.weights) and all(
-        tuple(weights[c].shape) == v.shape for c, v in zip(candidates, layer.weights))
+        tuple(value.shape) == v.shape for value, v in zip(candidates.values(), layer.weights))
     if shapes_agree:
-        return candidates
+        return list(candidates)
     raise WeightsError(f"{source}: layer {layer.name!r} ({layer.class_name}) expects weight {missing.path!r} of "
                        f"shape {list(missing.shape)}; the file's weights for this layer are "
-                       f"{[f'{c} {list(weights[c].shape)}' for c in candidates] or 'none'}")
+                       f"{[f'{c} {list(v.shape)}' for c, v in candidates.items()] or 'none'}")

@@ -1,8 +1,9 @@
 """One normalised graph of layer calls, whatever dialect (TF.js, Keras 2, Keras 3) the file was written in.
 
-The normaliser settles every dialect difference here, so the runtime never asks where a model came from:
+The normaliser settles every difference of origin here, so the runtime never asks where a model came from:
 config keys become snake_case, activation names become unambiguous (``hard_sigmoid`` keeps its TF.js / Keras 2
-meaning; Keras 3's is renamed ``hard_sigmoid_keras3``), and defaults that differ by dialect are filled in.
+meaning; Keras 3's is renamed ``hard_sigmoid_keras3``), and the behaviour of the library that will run the model
+(its *engine*: TF.js for a model.json, Keras for a Keras file) is written into the configs as explicit options.
 """
 
 from __future__ import annotations
@@ -15,11 +16,26 @@ from .errors import ModelFormatError
 
 
 class Dialect(enum.Enum):
-    """Who wrote a model: the maths of some names and defaults depends on it."""
+    """Who wrote a model's config: the meaning of some names depends on it."""
 
     TFJS = "tfjs"
     KERAS2 = "keras2"
     KERAS3 = "keras3"
+
+
+class Engine(enum.Enum):
+    """Whose execution the runtime reproduces: TF.js for the TF.js format, Keras for Keras files."""
+
+    TFJS = "tfjs"
+    KERAS = "keras"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a model comes from: who wrote its config, and which library's numbers it must give."""
+
+    dialect: Dialect
+    engine: Engine
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,7 @@ class Topology:
     layers: list[LayerSpec]
     inputs: list[TensorRef]
     outputs: list[TensorRef]
-    dialect: Dialect
+    origin: Origin
     keras_version: str | None = None
 
     def layer(self, name: str) -> LayerSpec:
@@ -92,23 +108,30 @@ def dialect_of(keras_version: str | None, default: Dialect) -> Dialect:
     return Dialect.KERAS2
 
 
-def parse_topology(model: dict, dialect: Dialect, source: str, keras_version: str | None = None) -> Topology:
+MODEL_CLASSES = ("Sequential", "Model", "Functional")
+MAX_NESTING = 16
+
+
+def parse_topology(model: dict, origin: Origin, source: str, keras_version: str | None = None,
+                   depth: int = 0) -> Topology:
     """Normalise a ``{"class_name", "config"}`` model description into a :class:`Topology`.
 
     Args:
         model: the model's class name and config, in the writer's dialect.
-        dialect: who wrote it (see :func:`dialect_of`).
+        origin: who wrote it (see :func:`dialect_of`) and which library's execution to reproduce.
         source: the file, for error messages.
         keras_version: kept on the topology for the record.
 
     Raises:
         ModelFormatError: when the description is not a Sequential or functional model, or a reference dangles.
     """
+    if depth > MAX_NESTING:
+        raise ModelFormatError(f"{source}: models nested more than {MAX_NESTING} deep")
     class_name, config = model.get("class_name"), model.get("config")
     if class_name == "Sequential":
-        topology = _parse_sequential(config, dialect, source)
+        topology = _parse_sequential(config, origin, source, depth)
     elif class_name in ("Model", "Functional"):
-        topology = _parse_functional(config, dialect, source)
+        topology = _parse_functional(config, origin, source, depth)
     else:
         raise ModelFormatError(f"{source}: the model's class_name is {class_name!r}; expected 'Sequential', "
                                "'Model' or 'Functional'")
@@ -117,23 +140,25 @@ def parse_topology(model: dict, dialect: Dialect, source: str, keras_version: st
     return topology
 
 
-def _parse_sequential(config: object, dialect: Dialect, source: str) -> Topology:
+def _parse_sequential(config: object, origin: Origin, source: str, depth: int) -> Topology:
     if isinstance(config, dict):
         name, layers = config.get("name") or "sequential", config.get("layers")
     else:
         name, layers = "sequential", config
     if not isinstance(layers, list) or not layers:
         raise ModelFormatError(f"{source}: a Sequential model needs a non-empty list of layers")
-    specs = [_parse_layer(entry, dialect, f"{source}: layers[{i}]") for i, entry in enumerate(layers)]
+    specs = [_parse_layer(entry, origin, f"{source}: layers[{i}]", depth) for i, entry in enumerate(layers)]
     if specs[0].class_name != "InputLayer":
         specs.insert(0, _input_layer_for(specs[0], source))
     for previous, spec in zip(specs, specs[1:]):
         spec.calls = [Call((TensorRef(previous.name),))]
-    return Topology(name, specs, [TensorRef(specs[0].name)], [TensorRef(specs[-1].name)], dialect)
+    return Topology(name, specs, [TensorRef(specs[0].name)], [TensorRef(specs[-1].name)], origin)
 
 
 def _input_layer_for(first: LayerSpec, source: str) -> LayerSpec:
-    shape = first.config.get("batch_input_shape")
+    if first.class_name in MODEL_CLASSES:  # a nested model: its own first input says
+        first = first.config["topology"].layer(first.config["topology"].inputs[0].layer)
+    shape = first.config.get("batch_input_shape") or first.config.get("batch_shape")
     if shape is None and first.config.get("input_shape") is not None:
         shape = [None, *first.config["input_shape"]]
     if shape is None:
@@ -143,30 +168,62 @@ def _input_layer_for(first: LayerSpec, source: str) -> LayerSpec:
     return LayerSpec(config["name"], "InputLayer", config)
 
 
-def _parse_functional(config: object, dialect: Dialect, source: str) -> Topology:
+def _parse_functional(config: object, origin: Origin, source: str, depth: int) -> Topology:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ModelFormatError(f"{source}: a functional model's config needs a 'layers' list")
     specs = []
     for i, entry in enumerate(config["layers"]):
         where = f"{source}: layers[{i}]"
-        spec = _parse_layer(entry, dialect, where)
+        spec = _parse_layer(entry, origin, where, depth)
         spec.calls = [_parse_call(node, f"{where} ({spec.name!r}) inbound_nodes[{n}]")
                       for n, node in enumerate(_list(entry.get("inbound_nodes", []), where))]
         specs.append(spec)
     inputs = _parse_refs(config.get("input_layers"), f"{source}: input_layers")
     outputs = _parse_refs(config.get("output_layers"), f"{source}: output_layers")
-    return Topology(config.get("name") or "model", specs, inputs, outputs, dialect)
+    topology = Topology(config.get("name") or "model", specs, inputs, outputs, origin)
+    if origin.dialect is Dialect.TFJS:
+        _renumber_nested_calls(topology)
+    return topology
 
 
-def _parse_layer(entry: object, dialect: Dialect, where: str) -> LayerSpec:
+def _renumber_nested_calls(topology: Topology) -> None:
+    """TF.js counts a nested model's own internal call as its node 0 when saving, and Keras does not.
+
+    TF.js's references to the calls of a nested model are therefore one higher than the calls it lists.
+    """
+    nested = {spec.name for spec in topology.layers if spec.class_name in MODEL_CLASSES}
+    if not nested:
+        return
+
+    def shift(ref: TensorRef) -> TensorRef:
+        if ref.layer in nested and ref.node_index > 0:
+            return TensorRef(ref.layer, ref.node_index - 1, ref.tensor_index)
+        return ref
+
+    def shift_value(value: object) -> object:
+        if isinstance(value, TensorRef):
+            return shift(value)
+        return [shift_value(v) for v in value] if isinstance(value, list) else value
+
+    for spec in topology.layers:
+        spec.calls = [Call(tuple(map(shift, call.args)), {k: shift_value(v) for k, v in call.kwargs.items()})
+                      for call in spec.calls]
+    topology.outputs = [shift(ref) for ref in topology.outputs]
+
+
+def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> LayerSpec:
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise ModelFormatError(f"{where}: expected a layer object with a 'class_name', found {entry!r:.100}")
+    if entry["class_name"] in MODEL_CLASSES:  # a model used as a layer
+        nested = parse_topology(entry, origin, where, depth=depth + 1)
+        name = entry.get("name") or nested.name
+        return LayerSpec(name, entry["class_name"], {"name": name, "topology": nested})
     config = entry.get("config")
     if config is None:
         config = {}
     if not isinstance(config, dict):
         raise ModelFormatError(f"{where}: the config of a {entry['class_name']} must be an object")
-    config = normalise_config(entry["class_name"], config, dialect)
+    config = normalise_config(entry["class_name"], config, origin)
     name = entry.get("name") or config.get("name")
     if not isinstance(name, str) or not name:
         raise ModelFormatError(f"{where}: the {entry['class_name']} layer has no name")
@@ -259,18 +316,22 @@ _ACTIVATION_KEYS = ("activation", "recurrent_activation")
 _SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation")
 _WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")
 
-# Defaults that differ by writer; the runtime's own defaults are the TF.js / Keras 2.3+ ones otherwise.
-_TFJS_CELL = {"recurrent_activation": "hard_sigmoid"}
-_TFJS_RNN = {"masked_output_from_state": True}  # TF.js's rnn(): a masked step outputs states[0]
-_DIALECT_DEFAULTS = {
-    Dialect.TFJS: {"LSTM": {**_TFJS_CELL, **_TFJS_RNN}, "GRU": {**_TFJS_CELL, **_TFJS_RNN, "reset_after": False},
-                   "SimpleRNN": _TFJS_RNN, "RNN": _TFJS_RNN, "LSTMCell": _TFJS_CELL,
-                   "GRUCell": {**_TFJS_CELL, "reset_after": False}, "StackedRNNCells": {"reverse_state_order": True},
-                   "BatchNormalization": {"flat_parameter_index": True},
-                   "GlobalAveragePooling1D": {"masked_mean": False}},
-    Dialect.KERAS2: {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}},
-    Dialect.KERAS3: {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}},
+# What the engine does where Keras and TF.js differ, written into the configs as explicit options. Keras's
+# behaviour (with Keras >= 2.3 defaults) is the runtime's own default; TF.js 4.22 differs as follows.
+_TFJS_RNN = {"masked_output_from_state": True}  # rnn(): a masked step outputs states[0]
+_TFJS_ENGINE = {
+    "LSTM": {"recurrent_activation": "hard_sigmoid", **_TFJS_RNN},
+    "GRU": {"recurrent_activation": "hard_sigmoid", "reset_after": False, **_TFJS_RNN},
+    "SimpleRNN": _TFJS_RNN,
+    "RNN": _TFJS_RNN,
+    "LSTMCell": {"recurrent_activation": "hard_sigmoid"},
+    "GRUCell": {"recurrent_activation": "hard_sigmoid", "reset_after": False},
+    "StackedRNNCells": {"reverse_state_order": True},  # states listed last cell first
+    "BatchNormalization": {"flat_parameter_index": True},  # the kernel indexes parameters by flat position
+    "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
 }
+_KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
+_ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 
 
 def snake_case(name: str) -> str:
@@ -278,32 +339,32 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-def normalise_config(class_name: str, config: dict, dialect: Dialect) -> dict:
-    """A layer config with snake_case keys, unambiguous activation names and dialect defaults filled in."""
+def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
+    """A layer config with snake_case keys, unambiguous activation names and the engine's behaviour filled in."""
     out = {snake_case(key): value for key, value in config.items()}
-    for key, default in _DIALECT_DEFAULTS[dialect].get(class_name, {}).items():
+    for key, default in _ENGINE_DEFAULTS[origin.engine].get(class_name, {}).items():
         if out.get(key) is None:
             out[key] = default
     for key in _ACTIVATION_KEYS:
         if key in out and out[key] is not None:
-            out[key] = activation_name(out[key], dialect)
+            out[key] = activation_name(out[key], origin.dialect)
     for key in _SNAKE_VALUE_KEYS:
         if isinstance(out.get(key), str):
             out[key] = snake_case(out[key])
     for key in _WRAPPED_KEYS:
         if key in out:
-            out[key] = _normalise_wrapped(out[key], dialect)
+            out[key] = _normalise_wrapped(out[key], origin)
     return out
 
 
-def _normalise_wrapped(value: object, dialect: Dialect) -> object:
+def _normalise_wrapped(value: object, origin: Origin) -> object:
     if isinstance(value, list):  # StackedRNNCells given as a list
-        return [_normalise_wrapped(v, dialect) for v in value]
+        return [_normalise_wrapped(v, origin) for v in value]
     if isinstance(value, dict) and isinstance(value.get("class_name"), str):
         inner = value.get("config") or {}
         if not isinstance(inner, dict):
             raise ModelFormatError(f"the config of a nested {value['class_name']} must be an object")
-        return {"class_name": value["class_name"], "config": normalise_config(value["class_name"], inner, dialect)}
+        return {"class_name": value["class_name"], "config": normalise_config(value["class_name"], inner, origin)}
     return value
 
 

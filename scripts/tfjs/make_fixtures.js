@@ -800,6 +800,76 @@ function defineCases(tf) {
       });
 
   // ---- storage variants -------------------------------------------------------------------
+  defCase('nested_sequential_shared',
+      'A tf.sequential [LSTM(4) on [5,3], Dense(2)] used as a layer of a functional model and called on two ' +
+      'inputs (TF.js saves the calls as node 1 and 2: the nested model\'s own node is 0); outputs ' +
+      '[Dense(3) of both, second branch].',
+      (h) => {
+        const inner = tf.sequential({layers: [L.lstm({units: 4, inputShape: [5, 3]}), L.dense({units: 2})]});
+        const a = tf.input({shape: [5, 3]});
+        const b = tf.input({shape: [5, 3]});
+        const ya = inner.apply(a);
+        const yb = inner.apply(b);
+        const out = L.dense({units: 3}).apply(L.concatenate().apply([ya, yb]));
+        return {model: funcModel(tf, [a, b], [out, yb]), inputs: [h.x([3, 5, 3]), h.x([3, 5, 3])]};
+      });
+
+  defCase('nested_functional_masked',
+      'A functional model [Masking(0) -> LSTM(4, returnSequences)] used as a layer, followed by LSTM(3): the ' +
+      'mask made inside the nested model reaches the outer LSTM. Padded rows, input [6,3].',
+      (h) => {
+        const ix = tf.input({shape: [6, 3]});
+        const inner = funcModel(tf, ix, L.lstm({units: 4, returnSequences: true}).apply(
+            L.masking({maskValue: 0}).apply(ix)));
+        const x = tf.input({shape: [6, 3]});
+        const y = L.lstm({units: 3}).apply(inner.apply(x));
+        return {model: funcModel(tf, x, y), inputs: [h.maskedSeq([4, 6, 3], MASK_ROWS_6)]};
+      });
+
+  defCase('stale_mask_autoencoder',
+      'Embedding(10, 3, maskZero) -> LSTM(4) -> RepeatVector(6) -> LSTM(3, returnSequences) -> ' +
+      'TimeDistributed(Dense(2)). TF.js\'s executor keeps the last mask it passed in a shared kwargs object, so ' +
+      'the decoder LSTM (whose input has no mask) is masked with the ENCODER\'s mask. Keras would not mask it.',
+      (h) => {
+        const input = tf.input({shape: [6], dtype: 'int32'});
+        let y = L.embedding({inputDim: 10, outputDim: 3, maskZero: true}).apply(input);
+        y = L.lstm({units: 4}).apply(y);
+        y = L.repeatVector({n: 6}).apply(y);
+        y = L.lstm({units: 3, returnSequences: true}).apply(y);
+        y = L.timeDistributed({layer: L.dense({units: 2})}).apply(y);
+        return {model: funcModel(tf, input, y), inputs: [h.ids([4, 6], 10, MASK_ROWS_6)]};
+      }, {weightRanges: {embeddings: 1.0}});
+
+  defCase('stale_mask_two_branches',
+      'Branch A: Masking(0) -> LSTM(3); branch B: LSTM(3) on an unmasked input; Concatenate([B, A]). TF.js runs ' +
+      'branch A first (its depth-first order takes the last input first), so B\'s LSTM gets A\'s stale mask.',
+      (h) => {
+        const a = tf.input({shape: [6, 3]});
+        const b = tf.input({shape: [6, 2]});
+        const ya = L.lstm({units: 3}).apply(L.masking({maskValue: 0}).apply(a));
+        const yb = L.lstm({units: 3}).apply(b);
+        const out = L.concatenate().apply([yb, ya]);
+        return {model: funcModel(tf, [a, b], out), inputs: [h.maskedSeq([4, 6, 3], MASK_ROWS_6), h.x([4, 6, 2])]};
+      });
+
+  defCase('stateful_return_state_both_used',
+      'Stateful LSTM(3, returnSequences, returnState) batchShape [2,4,3] whose sequence AND h are model outputs: ' +
+      'TF.js applies the layer once per needed output tensor, so the state advances twice per predict. Three calls.',
+      (h) => {
+        const input = tf.input({batchShape: [2, 4, 3]});
+        const [seq, hState] = L.lstm({units: 3, stateful: true, returnSequences: true, returnState: true})
+            .apply(input);
+        const model = funcModel(tf, input, [seq, hState]);
+        return {
+          model,
+          calls: [
+            {reset_states: false, inputs: [h.x([2, 4, 3])]},
+            {reset_states: false, inputs: [h.x([2, 4, 3])]},
+            {reset_states: true, inputs: [h.x([2, 4, 3])]},
+          ],
+        };
+      });
+
   defCase('multishard',
       'LSTM(64) returnSequences:false on input [5,8] -> Dense(3), saved with shardSizeBytes 4096: 19 shards, ' +
       'tensors straddle shard files.',

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ModelFormatError, WeightsError
-from ..topology import Call, TensorRef, Topology
+from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
+from .execution import KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
 from .layers import build_layer
-from .layers.base import Layer, Shape
+from .layers.base import Layer, Shape, register
 from .layers.core import InputLayer
 from .summary import summary_text
 
@@ -57,36 +58,30 @@ class Model:
                                        "not an InputLayer")
 
     def _execution_order(self) -> list[_Step]:
-        """Every call of every layer, each after the calls that make its inputs (a depth-first topological sort)."""
+        """The calls to make, in order: Keras's dependency order, or TF.js's own (see ``execution``)."""
         calls = {(spec.name, i): call for spec in self.topology.layers for i, call in enumerate(spec.calls)}
-        order: list[_Step] = []
-        state: dict[NodeKey, str] = {}
 
-        def visit(node: NodeKey) -> None:
-            if state.get(node) == "done":
-                return
-            if state.get(node) == "visiting":
-                raise ModelFormatError(f"the model's graph has a cycle through layer {node[0]!r}")
-            state[node] = "visiting"
-            call = calls.get(node)
-            if call is not None:
-                for ref in call.refs():
-                    visit((ref.layer, ref.node_index))
-                order.append(_Step(self._layers[node[0]], node, call))
-            elif not isinstance(self._layers[node[0]], InputLayer):
+        def check_input(node: NodeKey) -> None:
+            if not isinstance(self._layers[node[0]], InputLayer):
                 raise ModelFormatError(f"layer {node[0]!r} is used but never called on an input")
-            state[node] = "done"
 
-        for ref in self._output_refs:
-            visit((ref.layer, ref.node_index))
-        return order
+        order = keras_order(self._output_refs, calls, check_input)  # also refuses cycles
+        self._shape_order = [_Step(self._layers[node[0]], node, calls[node]) for node in order]
+        if self.topology.origin.engine is not Engine.TFJS:
+            return self._shape_order
+        steps, seen = [], set()
+        for node in tfjs_order(self._output_refs, calls, self._input_refs):
+            if node not in seen or self._layers[node[0]].stateful:  # only a stateful repeat changes anything
+                steps.append(_Step(self._layers[node[0]], node, calls[node]))
+            seen.add(node)
+        return steps
 
     def _infer_shapes(self) -> dict[NodeKey, list[Shape]]:
         shapes: dict[NodeKey, list[Shape]] = {}
         for ref in self._input_refs:
             shapes[(ref.layer, 0)] = [self._layers[ref.layer].batch_shape]
-        for step in self._steps:
-            inputs = _pack([_lookup(shapes, ref) for ref in step.call.args])
+        for step in self._shape_order:
+            inputs = pack([_lookup(shapes, ref) for ref in step.call.args])
             step.layer.ensure_built(inputs)
             shapes[step.node] = _unpack(step.layer.output_shape(inputs))
         for ref in self._output_refs:
@@ -137,7 +132,7 @@ class Model:
                                        or batch_size <= 0):
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
         step = batch_size or max(n, 1)
-        chunks = [self._run([f[i:i + step] for f in feeds]) for i in range(0, max(n, 1), step)]
+        chunks = [self.run([f[i:i + step] for f in feeds])[0] for i in range(0, max(n, 1), step)]
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -196,21 +191,80 @@ class Model:
             raise InputError(f"all inputs must have the same batch size, got {[f.shape[0] for f in feeds]}")
         return feeds
 
-    def _run(self, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    def run(self, feeds: list[np.ndarray], masks: list[Any] | None = None,
+            policy: KerasMasks | TfjsMasks | None = None) -> tuple[list[np.ndarray], list[Any]]:
+        """Execute the graph on checked feeds; return the outputs and their masks.
+
+        Args:
+            feeds: one array per model input.
+            masks: optional masks of the inputs (a nested model receives its caller's).
+            policy: how masks travel (see ``execution``); by default that of the model's engine.
+        """
+        if policy is None:
+            policy = TfjsMasks() if self.topology.origin.engine is Engine.TFJS else KerasMasks()
         values: dict[NodeKey, list[np.ndarray]] = {}
-        masks: dict[NodeKey, list[Any]] = {}
-        for ref, feed in zip(self._input_refs, feeds):
-            values[(ref.layer, 0)], masks[(ref.layer, 0)] = [feed], [None]
+        out_masks: dict[NodeKey, list[Any]] = {}
+        for ref, feed, mask in zip(self._input_refs, feeds, masks or [None] * len(feeds)):
+            values[(ref.layer, 0)], out_masks[(ref.layer, 0)] = [feed], [mask]
+        latest = dict(values)
         for step in self._steps:
-            inputs = _pack([_lookup(values, ref) for ref in step.call.args])
-            mask = _pack([_lookup(masks, ref) for ref in step.call.args])
+            inputs = pack([_lookup(values, ref) for ref in step.call.args])
+            input_masks = [_lookup(out_masks, ref) for ref in step.call.args]
             kwargs = {key: _resolve(value, values) for key, value in step.call.kwargs.items()}
-            if "mask" in kwargs:
-                mask = kwargs.pop("mask")
-            outputs = step.layer.call(inputs, mask=mask, **kwargs)
-            values[step.node] = _unpack(outputs)
-            masks[step.node] = _unpack_mask(step.layer.compute_mask(inputs, mask), len(values[step.node]))
-        return [_lookup(values, ref) for ref in self._output_refs]
+            mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(input_masks)
+            if isinstance(step.layer, NestedModel):
+                kwargs["policy"] = policy
+            outputs = _unpack(step.layer.call(inputs, mask=mask, **kwargs))
+            latest[step.node] = outputs
+            if step.node not in values:  # a repeated TF.js call feeds later layers its first results...
+                values[step.node] = outputs
+                out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs))
+        return ([_lookup(latest, ref) for ref in self._output_refs],  # ...but the model returns its last
+                [_lookup(out_masks, ref) for ref in self._output_refs])
+
+
+@register(*MODEL_CLASSES)
+class NestedModel(Layer):
+    """A model used as a layer of another: its graph runs inside the outer one."""
+
+    supports_masking = True
+
+    def __init__(self, name: str, class_name: str, config: dict):
+        super().__init__(name, class_name, config)
+        self.model = Model(config["topology"])
+        self._masks: list[Any] = []
+        for layer in self.model.layers:
+            self.weights += layer.weights
+
+    @property
+    def stateful(self) -> bool:
+        return any(layer.stateful for layer in self.model.layers)
+
+    def build(self, input_shape: Shape | list[Shape]) -> None:
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        expected = [spec.shape for spec in self.model.inputs]
+        if len(shapes) != len(expected) or any(
+                len(s) != len(e) or any(a is not None and b is not None and a != b for a, b in zip(s, e))
+                for s, e in zip(shapes, expected)):
+            raise ModelFormatError(f"layer {self.name!r} (a nested {self.class_name}) takes inputs of shapes "
+                                   f"{expected}, but is called on {shapes}")
+
+    def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
+        return pack([spec.shape for spec in self.model.outputs])
+
+    def call(self, inputs: Any, mask: Any = None, policy: KerasMasks | TfjsMasks | None = None,
+             **kwargs: Any) -> Any:
+        feeds = inputs if isinstance(inputs, list) else [inputs]
+        masks = mask if isinstance(mask, list) else [mask] * len(feeds)
+        policy, masks = (policy or KerasMasks()).for_nested(masks)
+        outputs, self._masks = self.model.run(feeds, masks, policy)
+        return pack(outputs)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        return pack(self._masks)  # those of the call just made
+
+    def reset_states(self) -> None:
+        self.model.reset_states()
 
 
 def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
@@ -254,15 +308,5 @@ def _resolve(value: Any, values: dict[NodeKey, list[np.ndarray]]) -> Any:
     return value
 
 
-def _pack(items: list[Any]) -> Any:
-    return items[0] if len(items) == 1 else items
-
-
 def _unpack(outputs: Any) -> list[Any]:
     return list(outputs) if isinstance(outputs, list) else [outputs]
-
-
-def _unpack_mask(mask: Any, count: int) -> list[Any]:
-    if isinstance(mask, list):
-        return mask + [None] * (count - len(mask))
-    return [mask] + [None] * (count - 1)

@@ -245,6 +245,10 @@ class RNN(Layer):
             return [output_mask] + [None] * len(self.cell.state_sizes)
         return output_mask
 
+    @property
+    def stateful(self) -> bool:
+        return self.options.stateful
+
     def reset_states(self) -> None:
         self.states = None
 
