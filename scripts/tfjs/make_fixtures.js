@@ -852,6 +852,40 @@ function defineCases(tf) {
         return {model: funcModel(tf, [a, b], out), inputs: [h.maskedSeq([4, 6, 3], MASK_ROWS_6), h.x([4, 6, 2])]};
       });
 
+  defCase('stale_mask_longer_than_sequence',
+      'Embedding(10, 3, maskZero) on 6 steps -> LSTM(4) -> RepeatVector(4) -> LSTM(2) and LSTM(2, goBackwards), ' +
+      'both returnSequences, concatenated: the stale 6-step encoder mask reaches 4-step decoders, and TF.js reads ' +
+      'its first 4 steps (after reversing it for goBackwards).',
+      (h) => {
+        const input = tf.input({shape: [6], dtype: 'int32'});
+        let y = L.embedding({inputDim: 10, outputDim: 3, maskZero: true}).apply(input);
+        y = L.repeatVector({n: 4}).apply(L.lstm({units: 4}).apply(y));
+        const f = L.lstm({units: 2, returnSequences: true}).apply(y);
+        const b = L.lstm({units: 2, returnSequences: true, goBackwards: true}).apply(y);
+        return {model: funcModel(tf, input, L.concatenate().apply([f, b])),
+          inputs: [h.ids([4, 6], 10, MASK_ROWS_6)]};
+      }, {weightRanges: {embeddings: 1.0}});
+
+  defCase('merge_add_drops_second_mask',
+      'Dense(3) on input a + Masking(0) on input b -> Add -> LSTM(4, returnSequences): TF.js\'s ' +
+      'Merge.computeMask keeps only the FIRST input\'s mask (none here), so the LSTM runs unmasked. Inputs [6,3].',
+      (h) => {
+        const a = tf.input({shape: [6, 3]});
+        const b = tf.input({shape: [6, 3]});
+        const sum = L.add().apply([L.dense({units: 3}).apply(a), L.masking({maskValue: 0}).apply(b)]);
+        const y = L.lstm({units: 4, returnSequences: true}).apply(sum);
+        return {model: funcModel(tf, [a, b], y), inputs: [h.x([4, 6, 3]), h.maskedSeq([4, 6, 3], MASK_ROWS_6)]};
+      });
+
+  defCase('stale_mask_through_conv',
+      'Masking(0) -> Conv1D(4, 3, same) -> LSTM(3, returnSequences): Conv1D passes no mask on, but TF.js\'s shared ' +
+      'kwargs still hold the Masking mask, so the LSTM is masked anyway. Padded rows, input [6,3].',
+      (h) => ({
+        model: seqModel(tf, [L.masking({maskValue: 0, inputShape: [6, 3]}),
+          L.conv1d({filters: 4, kernelSize: 3, padding: 'same'}), L.lstm({units: 3, returnSequences: true})]),
+        inputs: [h.maskedSeq([4, 6, 3], MASK_ROWS_6)],
+      }));
+
   defCase('stateful_return_state_both_used',
       'Stateful LSTM(3, returnSequences, returnState) batchShape [2,4,3] whose sequence AND h are model outputs: ' +
       'TF.js applies the layer once per needed output tensor, so the state advances twice per predict. Three calls.',

@@ -9,6 +9,9 @@ differs in ways that change numbers, and a model that runs in the browser must g
   to the first input's mask whenever some input has a mask, and is otherwise left as it was, so a layer with
   unmasked inputs receives the last mask set by an earlier layer (a nested model shares that object);
 - only some layer classes compute output masks, and every output of a call gets the mask of its first output;
+- an element-wise merge (Add, Multiply, Average, Maximum, Minimum) takes the mask of its FIRST input, ANDed with
+  those of the others but the last, with a new leading axis (``Merge.computeMask``): so ``Add([a, masked])``
+  passes no mask on, and a mask that does pass on has a shape no RNN can use (TF.js then fails);
 - a nested model's inputs carry no masks and its outputs none.
 """
 
@@ -18,7 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ModelFormatError
+import numpy as np
+
+from ..errors import InputError, ModelFormatError
 from ..topology import Call, TensorRef
 from .layers.base import Layer
 
@@ -29,6 +34,7 @@ TFJS_MASKING_CLASSES = frozenset({
     "RNN", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed",
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
 })
+TFJS_ELEMENTWISE_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
 
 
 def pack(items: list[Any]) -> Any:
@@ -80,12 +86,27 @@ class TfjsMasks:
     def output_masks(self, layer: Layer, inputs: Any, input_masks: list[Any], count: int) -> list[Any]:
         if layer.class_name not in TFJS_MASKING_CLASSES:
             return [None] * count
+        if layer.class_name in TFJS_ELEMENTWISE_MERGES:
+            return [_tfjs_merge_mask(layer, input_masks)] * count
         mask = layer.compute_mask(inputs, pack(input_masks))
         return [mask[0] if isinstance(mask, list) else mask] * count
 
     def for_nested(self, input_masks: list[Any]) -> tuple[TfjsMasks, list[Any]]:
         # Layer.apply hands the nested model the same kwargs object, or a fresh one when there is none yet.
         return TfjsMasks(self.kwargs if self.kwargs is not None else _Kwargs()), [None] * len(input_masks)
+
+
+def _tfjs_merge_mask(layer: Layer, masks: list[Any]) -> Any:
+    """TF.js's ``Merge.computeMask``: the first mask, ANDed with all but the last, with a leading axis added."""
+    if all(m is None for m in masks):
+        return None
+    out = masks[0]
+    for mask in masks[1:-1]:
+        if out is None or mask is None:
+            raise InputError(f"layer {layer.name!r} ({layer.class_name}): TF.js cannot combine the masks of its "
+                             "inputs here (its Merge.computeMask fails on a missing mask)")
+        out = np.logical_and(out, mask)
+    return None if out is None else np.expand_dims(out, 0)  # (1, batch, time)
 
 
 NodeKey = tuple[str, int]  # (layer name, call index)

@@ -285,11 +285,21 @@ class RNN(Layer):
             return self.states
         return [np.zeros((batch, size), np.float32) for size in sizes]
 
+    def _fit_mask(self, mask: np.ndarray, shape: tuple) -> np.ndarray:
+        """A mask of (batch, time). Under TF.js's rules a mask left by an earlier layer can reach an RNN; TF.js
+        then reads its first ``time`` steps (after reversing it for go_backwards), and fails if it is shorter."""
+        if np.ndim(mask) != 2 or mask.shape[0] != shape[0] or mask.shape[1] < shape[1]:
+            raise InputError(f"layer {self.name!r} ({self.class_name}) received a mask of shape {np.shape(mask)} "
+                             f"for inputs of shape {shape}; expected {shape[:2]}")
+        return mask[:, :shape[1]]
+
     def run(self, x: np.ndarray, mask: np.ndarray | None, states: States) -> tuple[np.ndarray, np.ndarray, States]:
         """The time loop: (batch, time, features) -> all outputs (batch, time, units), the last one, the states."""
         if self.options.go_backwards:
             x = x[:, ::-1]
             mask = None if mask is None else mask[:, ::-1]
+        if mask is not None:
+            mask = self._fit_mask(mask, x.shape)
         projected = self.cell.project(np.ascontiguousarray(x, dtype=np.float32))  # (batch, time, gates*units)
         batch, steps = x.shape[0], x.shape[1]
         outputs = np.zeros((batch, steps, self.cell.units), np.float32)
