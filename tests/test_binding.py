@@ -81,3 +81,13 @@ def test_stacked_cells_bind_by_tfjs_cell_index_whatever_the_file_order(tmp_path)
     expected = [values[f"rnn/RNNCell_{i}/{kind}"] for i in (0, 1) for kind in ("kernel", "recurrent_kernel", "bias")]
     for got, want in zip(model.get_weights(), expected):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_layer_does_not_claim_the_weights_of_a_layer_named_below_it(tmp_path):
+    layers = [input_layer("x", [None, 2]), layer("Dense", "a", [["x", 0, 0]], units=2),
+              layer("Dense", "a/b", [["a", 0, 0]], units=2)]
+    w = {name: RNG.normal(size=s).astype(np.float32) for name, s in
+         [("a/b/kernel", (2, 2)), ("a/b/bias", (2,)), ("a/kernel", (2, 2)), ("a/bias", (2,))]}
+    model = tfjs_interop.load(write_model(tmp_path, functional(layers, ["x"], ["a/b"]), w))
+    for value, name in zip(model.get_weights(), ["a/kernel", "a/bias", "a/b/kernel", "a/b/bias"]):
+        np.testing.assert_array_equal(value, w[name])

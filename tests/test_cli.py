@@ -51,6 +51,15 @@ def test_errors_are_one_line_without_traceback(args, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("content", [b"not an array", b"PK\x03\x04broken zip"])
+def test_unreadable_input_files_are_one_line_errors(tmp_path, content):
+    suffix = ".npz" if content.startswith(b"PK") else ".npy"
+    (tmp_path / f"x{suffix}").write_bytes(content)
+    result = _cli("predict", str(SEED), "--input", str(tmp_path / f"x{suffix}"), "--output", str(tmp_path / "y.npy"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "not a readable NumPy array file" in result.stderr
+
+
 def test_wrong_input_shape_is_a_clear_error(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((2, 10, 7), np.float32))
     result = _cli("predict", str(SEED), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"))

@@ -98,6 +98,10 @@ def test_extra_bytes_are_reported():
     ({"name": "w", "shape": [1], "dtype": "float32", "quantization": {"dtype": "uint4"}}, "quantization"),
     ({"name": "w", "shape": [1], "dtype": "float32", "quantization": {"dtype": "uint8", "scale": None,
                                                                       "min": 0}}, "scale"),
+    ({"name": "w", "shape": [1], "dtype": {"float": 32}}, "unknown dtype"),
+    ({"name": "w", "shape": [1], "dtype": "float32", "quantization": {"dtype": ["uint8"]}}, "quantization"),
+    ({"name": "w", "shape": [1], "dtype": "int32", "quantization": {"dtype": "float16"}}, "float32 weights only"),
+    ({"name": "w", "shape": [2.0], "dtype": "float32"}, "non-negative integers"),
 ])
 def test_invalid_entries_are_refused(entry, message):
     with pytest.raises(ModelFormatError, match=message):
@@ -117,13 +121,14 @@ def test_missing_shard_names_the_file(tmp_path):
         tfjs_interop.load(path)
 
 
-@pytest.mark.parametrize("bad", ["../outside.bin", "/etc/passwd", "https://example.com/w.bin"])
+@pytest.mark.parametrize("bad", ["../outside.bin", "/etc/passwd", "https://example.com/w.bin", "w\0.bin",
+                                 "sub/../../outside.bin"])
 def test_paths_outside_the_model_folder_are_refused(tmp_path, bad):
     path = _seed_like(tmp_path / "model")
     document = json.loads(path.read_text())
     document["weightsManifest"][0]["paths"] = [bad]
     path.write_text(json.dumps(document))
-    with pytest.raises(SecurityError, match="model's folder"):
+    with pytest.raises(SecurityError, match="model's folder|NUL byte"):
         tfjs_interop.load(path)
 
 

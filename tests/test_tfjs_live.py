@@ -17,7 +17,7 @@ import tfjs_interop
 from fixtures import ROOT, TFJS_FIXTURES, assert_matches, expected
 
 SCRIPTS = ROOT / "scripts" / "tfjs"
-LIVE_CASES = ["seed_lstm", "masking_lstm_seq", "quantized_uint8"]
+LIVE_CASES = ["seed_lstm", "masking_lstm_seq", "quantized_uint8", "stale_mask_autoencoder", "multishard"]
 
 
 def _require_node() -> str:
@@ -49,6 +49,13 @@ def test_live_tfjs_fixture_matches_runtime(regenerated, name):
 @pytest.mark.parametrize("name", LIVE_CASES)
 def test_committed_fixture_is_what_tfjs_makes_today(regenerated, name):
     fresh, committed = regenerated / name, TFJS_FIXTURES / name
-    for call_fresh, call_committed in zip(expected(fresh)["calls"], expected(committed)["calls"]):
-        for a, b in zip(call_fresh["outputs"], call_committed["outputs"]):
+    assert (fresh / "model.json").read_bytes() == (committed / "model.json").read_bytes()
+    calls_fresh, calls_committed = expected(fresh)["calls"], expected(committed)["calls"]
+    assert len(calls_fresh) == len(calls_committed)
+    for call_fresh, call_committed in zip(calls_fresh, calls_committed):
+        assert len(call_fresh["outputs"]) == len(call_committed["outputs"])
+        for a, b in zip(call_fresh["inputs"] + call_fresh["outputs"],
+                        call_committed["inputs"] + call_committed["outputs"]):
             np.testing.assert_array_equal(np.load(fresh / a), np.load(committed / b))
+    for shard in sorted(committed.glob("*.bin")):
+        assert (fresh / shard.name).read_bytes() == shard.read_bytes(), shard.name

@@ -82,3 +82,41 @@ def test_shared_layer_runs_once_per_call(tmp_path):
     first, second = tfjs_interop.load(path).predict([a, b])
     np.testing.assert_allclose(first, b @ kernel + bias, rtol=1e-6)
     np.testing.assert_allclose(second, a @ kernel + bias, rtol=1e-6)
+
+
+def _lstm_model(tmp_path, **config):
+    layers = [input_layer("x", [None, 4, 2]), layer("LSTM", "rnn", [["x", 0, 0]], **{"units": 3, **config})]
+    weights = {"rnn/kernel": np.ones((2, 12), np.float32), "rnn/recurrent_kernel": np.ones((3, 12), np.float32),
+               "rnn/bias": np.ones(12, np.float32)}
+    return write_model(tmp_path, functional(layers, ["x"], ["rnn"]), weights)
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"go_backwards": "false"}, r"`go_backwards`, expected a boolean, got 'false'"),
+    ({"units": 2.5}, r"`units`, expected an integer, got 2.5"),
+    ({"units": -3}, r"`units`, expected a positive integer, got -3"),
+    ({"recurrent_activation": "gelu_fast"}, "recurrent_activation 'gelu_fast' is not supported"),
+    ({"time_major": True}, "time_major=True is not supported"),
+])
+def test_bad_recurrent_options_get_clear_errors(tmp_path, config, message):
+    with pytest.raises(tfjs_interop.TfjsInteropError, match=message):
+        tfjs_interop.load(_lstm_model(tmp_path, **config))
+
+
+def test_integral_float_units_are_taken_as_ints(tmp_path):
+    model = tfjs_interop.load(_lstm_model(tmp_path, units=3.0))
+    assert model.predict(np.ones((1, 4, 2), np.float32)).shape == (1, 3)
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda t: t["config"]["layers"][1].__setitem__("inbound_nodes", [[]]), "at least one input tensor"),
+    (lambda t: t["config"]["layers"][0]["config"].__setitem__("dtype", [1]), "`dtype`"),
+    (lambda t: t["config"]["layers"][1].update(class_name="RNN", config={
+        "name": "rnn", "cell": {"class_name": "StackedRNNCells", "config": {"cells": []}}}), "at least one cell"),
+])
+def test_malformed_layers_get_our_errors(tmp_path, mutate, message):
+    topology = functional([input_layer("x", [None, 4, 2]), layer("LSTM", "rnn", [["x", 0, 0]], units=3)],
+                          ["x"], ["rnn"])
+    mutate(topology)
+    with pytest.raises(ModelFormatError, match=message):
+        tfjs_interop.load(write_model(tmp_path, topology, {}))

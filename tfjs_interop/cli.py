@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from .loading import load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 failure, 2 usage or input error)."""
+    """Run the command line; return the exit status (0 ok, 2 usage or input error)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -70,15 +71,28 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _read_inputs(files: list[str], names: list[str]) -> list[np.ndarray] | dict[str, np.ndarray]:
     if len(files) == 1 and files[0].endswith(".npz"):
-        with np.load(files[0], allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        arrays = _load_arrays(files[0])
         if set(names) <= set(arrays):
             return {name: arrays[name] for name in names}
         return list(arrays.values())
     for file in files:
         if not file.endswith(".npy"):
             raise InputError(f"{file}: inputs must be .npy files (or one .npz)")
-    return [np.load(file, allow_pickle=False) for file in files]
+    return [_load_arrays(file)[""] for file in files]
+
+
+def _load_arrays(file: str) -> dict[str, np.ndarray]:
+    """The arrays of a .npy (under the key "") or .npz file, or an InputError saying why not."""
+    try:
+        loaded = np.load(file, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"": loaded}
+        with loaded as archive:
+            return {key: archive[key] for key in archive.files}
+    except OSError:
+        raise
+    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{file}: not a readable NumPy array file: {exc}") from None
 
 
 def _write_outputs(path: Path, outputs: list[np.ndarray]) -> None:

@@ -67,14 +67,18 @@ def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> N
 def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, np.ndarray], used: set[str],
                  source: str) -> None:
     """Bind ``layers``; ``names`` maps the names as these layers see them to the file's names."""
+    all_names = [layer.name for layer in layers]
     for layer in layers:
         if isinstance(layer, NestedModel):
             prefix = layer.name + "/"
             inner = {name.removeprefix(prefix): original for name, original in names.items()}
             _bind_layers(layer.model.layers, inner, weights, used, source)
         elif layer.weights:
+            # A layer named "a" does not claim the weights of a layer named "a/b" (TF.js allows "/" in names).
+            deeper = [other + "/" for other in all_names if other.startswith(layer.name + "/")]
             candidates = {name: weights[original] for name, original in names.items()
-                          if name.startswith(layer.name + "/") and original not in used}
+                          if name.startswith(layer.name + "/") and not name.startswith(tuple(deeper))
+                          and original not in used}
             for variable, name in zip(layer.weights, _match_layer(layer, candidates, source)):
                 assign(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
                 used.add(names[name])
@@ -83,7 +87,9 @@ def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, 
 def _match_layer(layer: Layer, candidates: dict[str, np.ndarray], source: str) -> list[str]:
     picked: list[str] = []
     for variable in layer.weights:
-        name = next((c for c in candidates if c not in picked and _names_match(variable, c)), None)
+        exact = f"{layer.name}/{variable.path}"
+        exact = next((c for c in candidates if c.removesuffix(":0") == exact and c not in picked), None)
+        name = exact or next((c for c in candidates if c not in picked and _names_match(variable, c)), None)
         if name is None:
             return _match_by_order(layer, candidates, variable, source)
         picked.append(name)

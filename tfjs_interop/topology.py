@@ -257,6 +257,8 @@ def _parse_call(node: object, where: str) -> Call:
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         return _parse_keras3_call(node, where)
     node = _list(node, where)
+    if not node:
+        raise ModelFormatError(f"{where}: a call needs at least one input tensor, found none")
     refs = tuple(_parse_ref(item, f"{where}[{i}]") for i, item in enumerate(node))
     kwargs = {}
     for item in node:
@@ -269,6 +271,8 @@ def _parse_keras3_call(node: dict, where: str) -> Call:
     args = node.get("args", [])
     tensors = args[0] if len(args) == 1 and isinstance(args[0], list) else args
     refs = tuple(_parse_ref(item, f"{where}.args[{i}]") for i, item in enumerate(_list(tensors, where)))
+    if not refs:
+        raise ModelFormatError(f"{where}: a call needs at least one input tensor, found none")
     kwargs = node.get("kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ModelFormatError(f"{where}.kwargs must be an object, found {kwargs!r:.80}")

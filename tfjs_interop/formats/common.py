@@ -50,6 +50,8 @@ def parse_json(text: bytes | str, source: str) -> object:
 
 def resolve_inside(folder: Path, relative: str, source: str) -> Path:
     """Resolve a path a model file names, refusing anything that leaves the model's folder."""
+    if "\0" in relative:
+        raise SecurityError(f"{source}: weight path {relative!r} contains a NUL byte")
     if "://" in relative or relative.startswith(("/", "\\")) or Path(relative).is_absolute():
         raise SecurityError(f"{source}: weight path {relative!r} must be relative to the model's folder")
     root = folder.resolve()

@@ -107,7 +107,7 @@ def _parse_entry(entry: object, where: str) -> WeightEntry:
         raise ModelFormatError(f"{where}.name must be a non-empty string, found {name!r:.80}")
     where = f"{where} ({name!r})"
     dtype = entry.get("dtype")
-    if dtype not in DTYPES and dtype != "string":
+    if not isinstance(dtype, str) or dtype not in DTYPES and dtype != "string":
         raise ModelFormatError(f"{where}: unknown dtype {dtype!r}; expected one of {sorted(DTYPES) + ['string']}")
     group = entry.get("group")
     if group is not None and not isinstance(group, str):
@@ -128,12 +128,14 @@ def _parse_shape(shape: object, where: str) -> tuple[int, ...]:
 def _parse_quantization(q: object, dtype: str, where: str) -> Quantization | None:
     if q is None:
         return None
-    if not isinstance(q, dict) or q.get("dtype") not in QUANTIZED_DTYPES:
+    if not isinstance(q, dict) or not isinstance(q.get("dtype"), str) or q["dtype"] not in QUANTIZED_DTYPES:
         raise ModelFormatError(f"{where}: quantization must name a dtype among {sorted(QUANTIZED_DTYPES)}, "
                                f"found {q!r:.80}")
     if dtype not in ("float32", "int32"):
         raise ModelFormatError(f"{where}: only float32 and int32 tensors can be quantized, found {dtype}")
     if q["dtype"] == "float16":
+        if dtype != "float32":  # as TF.js: "Unsupported quantization type float16 for weight type int32"
+            raise ModelFormatError(f"{where}: float16 quantization applies to float32 weights only, found {dtype}")
         return Quantization("float16")
     scale, minimum = q.get("scale"), q.get("min")
     for key, value in (("scale", scale), ("min", minimum)):

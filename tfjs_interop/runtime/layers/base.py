@@ -58,11 +58,15 @@ class Options:
 
     @classmethod
     def parse(cls, config: dict, layer: str, class_name: str) -> Options:
-        """Pick this dataclass's fields out of ``config`` (None means the default) and validate them."""
+        """Pick this dataclass's fields out of ``config`` (None means the default) and validate them.
+
+        Fields annotated ``bool``, ``int``, ``float`` or ``str`` are checked against their type (an integral
+        float is taken as an int); other fields are left to :meth:`validate`.
+        """
         values = {}
         for f in dataclasses.fields(cls):
             if config.get(f.name) is not None:
-                values[f.name] = config[f.name]
+                values[f.name] = _coerce(config[f.name], f.type, layer, class_name, f.name)
         try:
             options = cls(**values)
         except TypeError as exc:
@@ -72,6 +76,21 @@ class Options:
 
     def validate(self, layer: str, class_name: str) -> None:
         """Raise for values the layer cannot use; subclasses extend this."""
+
+
+def _coerce(value: Any, annotation: Any, layer: str, class_name: str, key: str) -> Any:
+    if annotation == "bool" and not isinstance(value, bool):
+        raise invalid(layer, class_name, key, "a boolean", value)
+    if annotation == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or int(value) != value:
+            raise invalid(layer, class_name, key, "an integer", value)
+        return int(value)
+    if annotation == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise invalid(layer, class_name, key, "a number", value)
+    if annotation == "str" and not isinstance(value, str):
+        raise invalid(layer, class_name, key, "a string", value)
+    return value
 
 
 def invalid(layer: str, class_name: str, key: str, expected: str, got: Any) -> ModelFormatError:

@@ -43,7 +43,7 @@ def dtype_name(dtype: str | dict, layer: str, class_name: str) -> str:
     """A runtime dtype from a config's dtype (a string, or a Keras 3 DTypePolicy object)."""
     if isinstance(dtype, dict):  # {"class_name": "DTypePolicy", "config": {"name": "float32"}}
         dtype = (dtype.get("config") or {}).get("name")
-    if dtype not in _INPUT_DTYPES:
+    if not isinstance(dtype, str) or dtype not in _INPUT_DTYPES:
         raise invalid(layer, class_name, "dtype", f"one of {sorted(_INPUT_DTYPES)}", dtype)
     return _INPUT_DTYPES[dtype]
 

@@ -178,12 +178,14 @@ CELLS: dict[str, type[Cell]] = {"LSTMCell": LSTMCell, "GRUCell": GRUCell, "Simpl
 def make_cell(spec: Any, layer: str) -> Cell | StackedCells:
     """A cell from a serialized ``{"class_name", "config"}`` (or a list of them, a stack)."""
     if isinstance(spec, list):
-        return StackedCells([make_cell(s, layer) for s in spec])
-    if not isinstance(spec, dict):
+        spec = {"class_name": "StackedRNNCells", "config": {"cells": spec}}
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
         raise invalid(layer, "RNN", "cell", "a serialized cell", spec)
-    class_name, config = spec.get("class_name"), spec.get("config") or {}
+    class_name, config = spec["class_name"], spec.get("config") or {}
     if class_name == "StackedRNNCells":
         cells = [make_cell(s, layer) for s in config.get("cells") or []]
+        if not cells:
+            raise invalid(layer, "RNN", "cell", "a StackedRNNCells with at least one cell", spec)
         return StackedCells(cells, bool(config.get("reverse_state_order")))
     if class_name not in CELLS:
         raise unsupported(layer, "RNN", f"cell class {class_name!r}", ", ".join([*CELLS, "StackedRNNCells"]))
