@@ -904,6 +904,45 @@ function defineCases(tf) {
         };
       });
 
+  defCase('bidi_lstm_return_state',
+      'Bidirectional(LSTM(3, returnSequences, returnState)) concat: outputs [merged sequence, h_fw, c_fw, h_bw, ' +
+      'c_bw] (all from one layer call), input [5,3].',
+      (h) => {
+        const x = tf.input({shape: [5, 3]});
+        const outs = L.bidirectional({layer: L.lstm({units: 3, returnSequences: true, returnState: true})}).apply(x);
+        return {model: funcModel(tf, x, outs), inputs: [h.x([3, 5, 3])]};
+      });
+
+  defCase('stateful_masked_gru_backwards',
+      'Masking(0) -> stateful GRU(3, goBackwards, returnSequences) with batchShape [2,6,3]: padded rows, state ' +
+      'carried across two calls, then resetStates before a third.',
+      (h) => {
+        const x = tf.input({batchShape: [2, 6, 3]});
+        const y = L.gru({units: 3, stateful: true, goBackwards: true, returnSequences: true})
+            .apply(L.masking({maskValue: 0}).apply(x));
+        const rows = [['111100', '001111'], ['110101', '111111'], ['111111', '000111']];
+        return {
+          model: funcModel(tf, x, y),
+          calls: rows.map((r, i) => ({reset_states: i === 2, inputs: [h.maskedSeq([2, 6, 3], r)]})),
+        };
+      });
+
+  defCase('timedistributed_lstm_4d',
+      'TimeDistributed(LSTM(3)) on a 4-D input [4,5,3] (an LSTM over each of 4 sequences), then Dense(2).',
+      (h) => {
+        const x = tf.input({shape: [4, 5, 3]});
+        const y = L.dense({units: 2}).apply(L.timeDistributed({layer: L.lstm({units: 3})}).apply(x));
+        return {model: funcModel(tf, x, y), inputs: [h.x([3, 4, 5, 3])]};
+      });
+
+  defCase('simple_rnn_go_backwards_masked',
+      'Masking(0) -> SimpleRNN(4, goBackwards, returnSequences): padded rows read backwards. Input [6,3].',
+      (h) => ({
+        model: seqModel(tf, [L.masking({maskValue: 0, inputShape: [6, 3]}),
+          L.simpleRNN({units: 4, goBackwards: true, returnSequences: true})]),
+        inputs: [h.maskedSeq([4, 6, 3], MASK_ROWS_6)],
+      }));
+
   defCase('multishard',
       'LSTM(64) returnSequences:false on input [5,8] -> Dense(3), saved with shardSizeBytes 4096: 19 shards, ' +
       'tensors straddle shard files.',
