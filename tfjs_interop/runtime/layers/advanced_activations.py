@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import elu
-from .base import Layer, Options, Shape, invalid, register, unsupported
-from .core import is_number, shape_error
+from .base import Layer, Options, Shape, invalid, is_number, register, shape_error, unsupported
 
 _F32 = np.float32
 _MASKED_LOGIT = _F32(-1e9)  # what Keras and TF.js add to masked logits before a softmax

@@ -168,3 +168,35 @@ class Layer:
 
     def describe(self) -> str:
         return f"{self.name} ({self.class_name})"
+
+
+# --- config helpers shared by the layer modules -------------------------------------------------------------
+
+def is_number(value: Any) -> bool:
+    """True for an int or float that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_rate(value: Any, layer: str, class_name: str, key: str = "rate") -> None:
+    """Raise unless ``value`` is a number in [0, 1] (Keras's check for dropout rates)."""
+    if not is_number(value) or not 0 <= value <= 1:
+        raise invalid(layer, class_name, key, "a float value between 0 and 1", value)
+
+
+def shape_error(layer: Layer, expected: str, shape: Any) -> ModelFormatError:
+    """The error for an input shape a layer cannot take."""
+    return ModelFormatError(f"layer {layer.name!r} ({layer.class_name}): expected {expected}, "
+                            f"found shape {shape}")
+
+
+def one_input(inputs: Any, layer: str, class_name: str) -> Any:
+    """The single input (array or shape) of a layer that takes exactly one."""
+    if isinstance(inputs, list):
+        raise ModelFormatError(f"layer {layer!r} ({class_name}) expects 1 input, received {len(inputs)}")
+    return inputs
+
+
+def refuse_lora(rank: Any, layer: str, class_name: str) -> None:
+    """Keras 3 LoRA adds weights the layer does not declare: refuse it rather than compute without them."""
+    if rank:
+        raise unsupported(layer, class_name, f"lora_rank={rank!r}", "lora_rank null (no LoRA)")

@@ -9,8 +9,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..activations import get_activation
-from .base import Layer, Options, Shape, invalid, positive_int, register, unsupported
-from .core import check_bool, refuse_lora, shape_error
+from .base import Layer, Options, Shape, invalid, positive_int, refuse_lora, register, shape_error, unsupported
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -81,7 +80,6 @@ class Conv1DOptions(Options):
         for key in ("kernel_size", "strides", "dilation_rate"):
             _check_one_int(getattr(self, key), layer, class_name, key)
         _check_choice(self.padding, ("valid", "same", "causal"), layer, class_name, "padding")
-        check_bool(self.use_bias, layer, class_name, "use_bias")
         _check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
         if _one_int(self.strides) > 1 and _one_int(self.dilation_rate) > 1:
             raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", self.strides)
@@ -212,7 +210,6 @@ class GlobalPooling1DOptions(Options):
 
     def validate(self, layer: str, class_name: str) -> None:
         _check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
-        check_bool(self.keepdims, layer, class_name, "keepdims")
 
 
 class GlobalPooling1D(Layer):

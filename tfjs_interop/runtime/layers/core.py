@@ -10,7 +10,19 @@ import numpy as np
 
 from ...errors import InputError, ModelFormatError
 from ..activations import get_activation
-from .base import Layer, Options, Shape, invalid, positive_int, register, unsupported
+from .base import (
+    Layer,
+    Options,
+    Shape,
+    check_rate,
+    invalid,
+    is_number,
+    one_input,
+    positive_int,
+    refuse_lora,
+    register,
+    shape_error,
+)
 
 
 @dataclass(frozen=True)
@@ -48,44 +60,6 @@ def dtype_name(dtype: str | dict, layer: str, class_name: str) -> str:
     return _INPUT_DTYPES[dtype]
 
 
-# --- config helpers shared by the layer modules -------------------------------------------------------------
-
-def is_number(value: Any) -> bool:
-    """True for an int or float that is not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_bool(value: Any, layer: str, class_name: str, key: str) -> None:
-    """Raise the Keras-style error unless ``value`` is a bool."""
-    if not isinstance(value, bool):
-        raise invalid(layer, class_name, key, "a boolean", value)
-
-
-def check_rate(value: Any, layer: str, class_name: str, key: str = "rate") -> None:
-    """Raise unless ``value`` is a number in [0, 1] (Keras's check for dropout rates)."""
-    if not is_number(value) or not 0 <= value <= 1:
-        raise invalid(layer, class_name, key, "a float value between 0 and 1", value)
-
-
-def shape_error(layer: Layer, expected: str, shape: Any) -> ModelFormatError:
-    """The error for an input shape a layer cannot take."""
-    return ModelFormatError(f"layer {layer.name!r} ({layer.class_name}): expected {expected}, "
-                            f"found shape {shape}")
-
-
-def one_input(inputs: Any, layer: str, class_name: str) -> Any:
-    """The single input (array or shape) of a layer that takes exactly one."""
-    if isinstance(inputs, list):
-        raise ModelFormatError(f"layer {layer!r} ({class_name}) expects 1 input, received {len(inputs)}")
-    return inputs
-
-
-def refuse_lora(rank: Any, layer: str, class_name: str) -> None:
-    """Keras 3 LoRA adds weights the layer does not declare: refuse it rather than compute without them."""
-    if rank:
-        raise unsupported(layer, class_name, f"lora_rank={rank!r}", "lora_rank null (no LoRA)")
-
-
 # --- dense maps ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -97,7 +71,6 @@ class DenseOptions(Options):
 
     def validate(self, layer: str, class_name: str) -> None:
         positive_int(self.units, layer, class_name, "units")
-        check_bool(self.use_bias, layer, class_name, "use_bias")
         refuse_lora(self.lora_rank, layer, class_name)
 
 
@@ -335,7 +308,6 @@ class EmbeddingOptions(Options):
     def validate(self, layer: str, class_name: str) -> None:
         positive_int(self.input_dim, layer, class_name, "input_dim")
         positive_int(self.output_dim, layer, class_name, "output_dim")
-        check_bool(self.mask_zero, layer, class_name, "mask_zero")
         lengths = self.input_length if isinstance(self.input_length, list) else [self.input_length]
         if not all(n is None or isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in lengths):
             raise invalid(layer, class_name, "input_length", "a positive integer or a list of them",

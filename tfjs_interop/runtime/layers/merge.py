@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelFormatError
-from .base import Layer, Options, Shape, invalid, register, unsupported
-from .core import check_bool, shape_error
+from .base import Layer, Options, Shape, invalid, register, shape_error, unsupported
 
 _F32 = np.float32
 _L2_EPSILON = 1e-7  # TF.js l2Normalize: x / sqrt(max(sum(x²), 1e-7)); Keras 2 clamps at 1e-12 instead
@@ -207,7 +206,6 @@ class DotOptions(Options):
         axes = self.axes if isinstance(self.axes, (list, tuple)) else [self.axes]
         if len(axes) not in (1, 2) or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
             raise invalid(layer, class_name, "axes", "an integer or a list of two integers", self.axes)
-        check_bool(self.normalize, layer, class_name, "normalize")
 
 
 @register("Dot")

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, Options, Shape, invalid, register, unsupported
-from .core import check_bool, is_number, shape_error
+from .base import Layer, Options, Shape, invalid, is_number, register, shape_error, unsupported
 
 
 def _is_int(value: Any) -> bool:
@@ -18,8 +17,6 @@ def _is_int(value: Any) -> bool:
 def _check_common(options: Any, layer: str, class_name: str) -> None:
     if not is_number(options.epsilon) or options.epsilon <= 0:
         raise invalid(layer, class_name, "epsilon", "a positive float", options.epsilon)
-    check_bool(options.center, layer, class_name, "center")
-    check_bool(options.scale, layer, class_name, "scale")
 
 
 def _normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, epsilon: float,
