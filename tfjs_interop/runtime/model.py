@@ -36,7 +36,7 @@ class _Step:
 
 
 class Model:
-    """A model ready to run: layers built from a Topology, executed node by node in dependency order."""
+    """A model ready to run: layers built from a Topology, executed call by call in its engine's order."""
 
     def __init__(self, topology: Topology):
         self.name = topology.name
@@ -47,7 +47,10 @@ class Model:
         self._input_refs = list(topology.inputs)
         self._output_refs = list(topology.outputs)
         self._check_inputs()
-        self._steps = self._execution_order()
+        calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
+        self._build_order = self._dependency_order(calls)
+        tfjs = topology.origin.engine is Engine.TFJS
+        self._steps = self._tfjs_steps(calls) if tfjs else self._build_order
         self._shapes = self._infer_shapes()
 
     # -- construction ----------------------------------------------------------------------------------------
@@ -57,21 +60,21 @@ class Model:
                 raise ModelFormatError(f"model input {ref.layer!r} is a {self._layers[ref.layer].class_name}, "
                                        "not an InputLayer")
 
-    def _execution_order(self) -> list[_Step]:
-        """The calls to make, in order: Keras's dependency order, or TF.js's own (see ``execution``)."""
-        calls = {(spec.name, i): call for spec in self.topology.layers for i, call in enumerate(spec.calls)}
+    def _dependency_order(self, calls: dict[NodeKey, Call]) -> list[_Step]:
+        """Each needed call once, after the calls that make its inputs (Keras's order; refuses cycles)."""
 
         def check_input(node: NodeKey) -> None:
             if not isinstance(self._layers[node[0]], InputLayer):
                 raise ModelFormatError(f"layer {node[0]!r} is used but never called on an input")
 
-        order = keras_order(self._output_refs, calls, check_input)  # also refuses cycles
-        self._shape_order = [_Step(self._layers[node[0]], node, calls[node]) for node in order]
-        if self.topology.origin.engine is not Engine.TFJS:
-            return self._shape_order
+        return [_Step(self._layers[node[0]], node, calls[node])
+                for node in keras_order(self._output_refs, calls, check_input)]
+
+    def _tfjs_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
+        """The calls in TF.js's order (see ``execution``), repeated only where a repeat changes state."""
         steps, seen = [], set()
         for node in tfjs_order(self._output_refs, calls, self._input_refs):
-            if node not in seen or self._layers[node[0]].stateful:  # only a stateful repeat changes anything
+            if node not in seen or self._layers[node[0]].stateful:
                 steps.append(_Step(self._layers[node[0]], node, calls[node]))
             seen.add(node)
         return steps
@@ -80,7 +83,7 @@ class Model:
         shapes: dict[NodeKey, list[Shape]] = {}
         for ref in self._input_refs:
             shapes[(ref.layer, 0)] = [self._layers[ref.layer].batch_shape]
-        for step in self._shape_order:
+        for step in self._build_order:
             inputs = pack([_lookup(shapes, ref) for ref in step.call.args])
             step.layer.ensure_built(inputs)
             shapes[step.node] = _unpack(step.layer.output_shape(inputs))
