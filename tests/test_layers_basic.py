@@ -479,5 +479,9 @@ def test_softmax_axes_and_mask():
     scores, mask = rand(2, 4), np.array([[True, True, False, True], [False, True, True, False]])
     masked = make("Softmax", {}, (None, 4)).call(scores, mask=mask)
     close(masked, np.where(mask, softmax(np.where(mask, scores.astype(float), -np.inf), -1), 0))
-    with pytest.raises(UnsupportedLayerError, match="mask of shape"):
+    with pytest.raises(InputError, match=r"mask of shape \(2, 3\) does not broadcast"):
         make("Softmax", {}, (None, 3, 4)).call(x, mask=np.ones((2, 3), bool))
+    widened = make("Softmax", {}, (None, 1)).call(rand(2, 1), mask=mask[:, :3])  # (2, 1) logits, (2, 3) mask
+    assert widened.shape == (2, 3)
+    kept = mask[:, :3]
+    close(widened, np.where(kept, 1 / kept.sum(axis=1, keepdims=True), 0.0))  # one logit spread over kept steps

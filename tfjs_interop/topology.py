@@ -150,6 +150,7 @@ def _parse_sequential(config: object, origin: Origin, source: str, depth: int) -
     specs = [_parse_layer(entry, origin, f"{source}: layers[{i}]", depth) for i, entry in enumerate(layers)]
     if specs[0].class_name != "InputLayer":
         specs.insert(0, _input_layer_for(specs[0], source))
+    _check_unique_names(specs, source)
     for previous, spec in zip(specs, specs[1:]):
         spec.calls = [Call((TensorRef(previous.name),))]
     return Topology(name, specs, [TensorRef(specs[0].name)], [TensorRef(specs[-1].name)], origin)
@@ -180,10 +181,51 @@ def _parse_functional(config: object, origin: Origin, source: str, depth: int) -
         specs.append(spec)
     inputs = _parse_refs(config.get("input_layers"), f"{source}: input_layers")
     outputs = _parse_refs(config.get("output_layers"), f"{source}: output_layers")
+    _check_unique_names(specs, source)
     topology = Topology(config.get("name") or "model", specs, inputs, outputs, origin)
+    if origin.engine is Engine.TFJS:
+        _order_calls_as_tfjs_loads(topology, source)
     if origin.dialect is Dialect.TFJS:
         _renumber_nested_calls(topology)
     return topology
+
+
+def _order_calls_as_tfjs_loads(topology: Topology, source: str) -> None:
+    """Put each layer's calls in the order TF.js's loader makes them, which references then index.
+
+    TF.js (``Container.fromConfig``) walks the layers in file order, makes each listed call whose input calls
+    exist, and defers the others to the next pass; a shared layer's deferred call thus comes after a later one.
+    A model's inputs and nested models start with one call of their own.
+    """
+    made = {spec.name: 1 if spec.class_name == "InputLayer" or spec.class_name in MODEL_CLASSES else 0
+            for spec in topology.layers}
+    pending = {spec.name: list(spec.calls) for spec in topology.layers if spec.calls}
+    ordered: dict[str, list[Call]] = {name: [] for name in pending}
+    while pending:
+        progress = False
+        for spec in topology.layers:
+            for call in pending.pop(spec.name, []):
+                if all(ref.layer in made and ref.node_index < made[ref.layer] for ref in call.args):
+                    ordered[spec.name].append(call)
+                    made[spec.name] += 1
+                    progress = True
+                else:
+                    pending.setdefault(spec.name, []).append(call)
+        if not progress:
+            _raise_unmade(pending, made, source)
+    for spec in topology.layers:
+        if spec.calls:
+            spec.calls = ordered[spec.name]
+
+
+def _raise_unmade(pending: dict[str, list[Call]], made: dict[str, int], source: str) -> None:
+    layer, calls = next(iter(pending.items()))
+    ref = next(r for call in calls for r in call.args if r.layer not in made or r.node_index >= made[r.layer])
+    if ref.layer not in made:
+        raise ModelFormatError(f"{source}: layer {layer!r} refers to layer {ref.layer!r}, which the model does "
+                               "not have")
+    raise ModelFormatError(f"{source}: layer {layer!r} refers to call {ref.node_index} of layer {ref.layer!r}, "
+                           f"which is never made (TF.js makes {made[ref.layer]} call(s) of it)")
 
 
 def _renumber_nested_calls(topology: Topology) -> None:
@@ -295,12 +337,15 @@ def _looks_like_ref(value: object) -> bool:
             and all(isinstance(i, int) and not isinstance(i, bool) for i in value[1:3]))
 
 
-def _check_references(topology: Topology, source: str) -> None:
-    calls = {spec.name: len(spec.calls) or 1 for spec in topology.layers}
-    if len(calls) != len(topology.layers):
-        names = [spec.name for spec in topology.layers]
+def _check_unique_names(specs: list[LayerSpec], source: str) -> None:
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ModelFormatError(f"{source}: two layers are named {dup!r}; layer names must be unique")
+
+
+def _check_references(topology: Topology, source: str) -> None:
+    calls = {spec.name: len(spec.calls) or 1 for spec in topology.layers}
     refs = [("input_layers", r) for r in topology.inputs] + [("output_layers", r) for r in topology.outputs]
     for spec in topology.layers:
         refs += [(f"layer {spec.name!r}", r) for call in spec.calls for r in call.refs()]
@@ -333,6 +378,7 @@ _TFJS_ENGINE = {
     "StackedRNNCells": {"reverse_state_order": True},  # states listed last cell first
     "BatchNormalization": {"flat_parameter_index": True},  # the kernel indexes parameters by flat position
     "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
+    "TimeDistributed": {"mask_to_inner": True},  # gives the inner layer its call's mask at every step
 }
 _KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}

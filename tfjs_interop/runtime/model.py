@@ -71,13 +71,10 @@ class Model:
                 for node in keras_order(self._output_refs, calls, check_input)]
 
     def _tfjs_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
-        """The calls in TF.js's order (see ``execution``), repeated only where a repeat changes state."""
-        steps, seen = [], set()
-        for node in tfjs_order(self._output_refs, calls, self._input_refs):
-            if node not in seen or self._layers[node[0]].stateful:
-                steps.append(_Step(self._layers[node[0]], node, calls[node]))
-            seen.add(node)
-        return steps
+        """The calls in TF.js's order, a call repeated for each of its needed outputs (see ``execution``): a repeat
+        may see another stale mask, or advance a stateful layer, and the model returns the last one's results."""
+        return [_Step(self._layers[node[0]], node, calls[node])
+                for node in tfjs_order(self._output_refs, calls, self._input_refs)]
 
     def _infer_shapes(self) -> dict[NodeKey, list[Shape]]:
         shapes: dict[NodeKey, list[Shape]] = {}
@@ -238,10 +235,6 @@ class NestedModel(Layer):
         self._masks: list[Any] = []
         for layer in self.model.layers:
             self.weights += layer.weights
-
-    @property
-    def stateful(self) -> bool:
-        return any(layer.stateful for layer in self.model.layers)
 
     def build(self, input_shape: Shape | list[Shape]) -> None:
         shapes = input_shape if isinstance(input_shape, list) else [input_shape]

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import InputError
 from ..activations import elu
-from .base import Layer, Options, Shape, invalid, is_number, register, shape_error, unsupported
+from .base import Layer, Options, Shape, invalid, is_number, register, shape_error
 
 _F32 = np.float32
 _MASKED_LOGIT = _F32(-1e9)  # what Keras and TF.js add to masked logits before a softmax
@@ -175,15 +176,16 @@ class Softmax(ActivationLayer):
         return (e / np.sum(e, axis=axis, keepdims=True)).astype(_F32)
 
     def _adder(self, mask: np.ndarray, shape: tuple) -> np.ndarray:
-        """(1 - mask) · -1e9 in float32, broadcast against the logits as Keras and TF.js do (NumPy rules)."""
+        """(1 - mask) · -1e9 in float32, broadcast against the logits by NumPy's rules, as Keras and TF.js do.
+
+        A mask that is not the logits' own (TF.js hands a layer the last mask it saw) may widen the result: TF.js
+        then returns the wider array too.
+        """
         try:
-            fits = np.broadcast_shapes(mask.shape, shape) == shape
+            np.broadcast_shapes(mask.shape, shape)
         except ValueError:
-            fits = False
-        if not fits:
-            raise unsupported(self.name, self.class_name, f"a mask of shape {mask.shape} on logits of shape "
-                              f"{shape} (Keras and TF.js cannot broadcast it either)",
-                              "masks that broadcast to the logits' shape")
+            raise InputError(f"layer {self.name!r} (Softmax): a mask of shape {mask.shape} does not broadcast "
+                             f"against logits of shape {shape}") from None
         return (_F32(1) - mask.astype(_F32)) * _MASKED_LOGIT
 
 

@@ -158,11 +158,6 @@ class Layer:
         """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
         return mask if self.supports_masking else None
 
-    @property
-    def stateful(self) -> bool:
-        """Whether calls change state kept for later calls."""
-        return False
-
     def reset_states(self) -> None:
         """Forget any state kept between calls (stateful RNNs)."""
 

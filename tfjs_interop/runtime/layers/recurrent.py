@@ -247,10 +247,6 @@ class RNN(Layer):
             return [output_mask] + [None] * len(self.cell.state_sizes)
         return output_mask
 
-    @property
-    def stateful(self) -> bool:
-        return self.options.stateful
-
     def reset_states(self) -> None:
         self.states = None
 
@@ -287,32 +283,54 @@ class RNN(Layer):
             return self.states
         return [np.zeros((batch, size), np.float32) for size in sizes]
 
-    def _fit_mask(self, mask: np.ndarray, shape: tuple) -> np.ndarray:
-        """A mask of (batch, time). Under TF.js's rules a mask left by an earlier layer can reach an RNN; TF.js
-        then reads its first ``time`` steps (after reversing it for go_backwards), and fails if it is shorter."""
-        if np.ndim(mask) != 2 or mask.shape[0] != shape[0] or mask.shape[1] < shape[1]:
+    def _step_masks(self, mask: Any, shape: tuple) -> np.ndarray:
+        """The mask of each step, time first: (time, batch, 1) for the usual (batch, time) mask.
+
+        This is TF.js's ``rnn()`` rule, of which Keras's masks are the usual case: a mask one rank below the input
+        gains a last axis, the first two axes swap, go_backwards reverses time, and step t takes row t. A mask from
+        elsewhere (TF.js hands an RNN the last mask it saw, or a merged mask of shape (1, batch, time)) is then read
+        as TF.js reads it, and one with too few rows is refused where TF.js fails.
+        """
+        step_masks = np.asarray(mask).astype(bool)
+        if step_masks.ndim == len(shape) - 1:
+            step_masks = step_masks[..., None]
+        if step_masks.ndim != len(shape) or step_masks.shape[1] < 1 or step_masks.shape[0] < 1:
             raise InputError(f"layer {self.name!r} ({self.class_name}) received a mask of shape {np.shape(mask)} "
                              f"for inputs of shape {shape}; expected {shape[:2]}")
-        return mask[:, :shape[1]]
+        step_masks = np.swapaxes(step_masks, 0, 1)
+        if self.options.go_backwards:
+            step_masks = step_masks[::-1]
+        if step_masks.shape[0] < shape[1]:
+            raise InputError(f"layer {self.name!r} ({self.class_name}) received a mask of shape {np.shape(mask)}, "
+                             f"which has no entry for each of the {shape[1]} steps of inputs of shape {shape}")
+        return step_masks
 
-    def run(self, x: np.ndarray, mask: np.ndarray | None, states: States) -> tuple[np.ndarray, np.ndarray, States]:
+    def _masked(self, keep: np.ndarray, new: np.ndarray, held: Any) -> np.ndarray:
+        try:
+            value = np.where(keep, new, held)
+        except ValueError:
+            value = None
+        if value is None or value.shape != new.shape:
+            raise InputError(f"layer {self.name!r} ({self.class_name}): a step mask of shape {keep.shape} does not "
+                             f"broadcast against its outputs of shape {new.shape}")
+        return value
+
+    def run(self, x: np.ndarray, mask: Any, states: States) -> tuple[np.ndarray, np.ndarray, States]:
         """The time loop: (batch, time, features) -> all outputs (batch, time, units), the last one, the states."""
+        step_masks = None if mask is None else self._step_masks(mask, x.shape)
         if self.options.go_backwards:
             x = x[:, ::-1]
-            mask = None if mask is None else mask[:, ::-1]
-        if mask is not None:
-            mask = self._fit_mask(mask, x.shape)
         projected = self.cell.project(np.ascontiguousarray(x, dtype=np.float32))  # (batch, time, gates*units)
         batch, steps = x.shape[0], x.shape[1]
         outputs = np.zeros((batch, steps, self.cell.units), np.float32)
-        last = states[0] if self.options.masked_output_from_state else np.zeros((batch, self.cell.units), np.float32)
+        last = np.zeros((batch, self.cell.units), np.float32)
         for t in range(steps):
             output, new_states = self.cell.step(projected[:, t], states)
-            if mask is not None:
-                keep = mask[:, t, None].astype(bool)  # (batch, 1)
-                masked_output = 0 if self.options.zero_output_for_mask else last
-                output = np.where(keep, output, masked_output)
-                new_states = [np.where(keep, new, old) for new, old in zip(new_states, states)]
+            if step_masks is not None:
+                held = 0 if self.options.zero_output_for_mask else \
+                    states[0] if self.options.masked_output_from_state else last
+                output = self._masked(step_masks[t], output, held)
+                new_states = [self._masked(step_masks[t], new, old) for new, old in zip(new_states, states)]
             outputs[:, t] = output
             last, states = output, new_states
         return outputs, last, states

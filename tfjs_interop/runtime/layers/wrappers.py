@@ -145,6 +145,8 @@ def _as_list(value: Any) -> list:
 @dataclass(frozen=True)
 class TimeDistributedOptions(Options):
     layer: dict | None = None
+    # TF.js hands the inner layer, for every step, the mask its own call received (the normaliser sets this).
+    mask_to_inner: bool = False
 
 
 @register("TimeDistributed")
@@ -175,12 +177,11 @@ class TimeDistributed(Layer):
     def call(self, inputs: np.ndarray, mask: Any = None, training: Any = None, **kwargs: Any) -> np.ndarray:
         batch, steps = inputs.shape[0], inputs.shape[1]
         flat = inputs.reshape(batch * steps, *inputs.shape[2:])  # (batch * time, ...)
-        outputs = self.inner.call(flat)
+        inner_mask = None
+        if self.options.mask_to_inner and mask is not None:
+            inner_mask = np.repeat(np.asarray(mask), steps, axis=0)  # row b * steps + t is sample b's mask
+        outputs = self.inner.call(flat, mask=inner_mask)
         return outputs.reshape(batch, steps, *outputs.shape[1:])
-
-    @property
-    def stateful(self) -> bool:
-        return self.inner.stateful
 
     def reset_states(self) -> None:
         self.inner.reset_states()
