@@ -1241,7 +1241,9 @@ async function main() {
         continue;
       }
       try {
-        const e = await realise(tf, recipe, dir);
+        // What TF.js computes after reloading the file is the truth, even where its loader reads the file
+        // differently from the model that saved it (see reload_shared_node_order in the fixtures).
+        const e = await realise(tf, recipe, dir, {allowReloadMismatch: true});
         done = true;
         written.push(k);
         if (!args.quiet) {

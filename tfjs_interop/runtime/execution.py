@@ -4,15 +4,19 @@ Keras gives each layer call the masks of its own inputs. TF.js's executor (tfjs-
 differs in ways that change numbers, and a model that runs in the browser must get the browser's numbers:
 
 - it walks the graph tensor by tensor in its own depth-first order and applies a layer once per output tensor
-  that is needed (the first results are kept; a stateful layer advances its state each time);
+  that is needed: later layers use the first pass's results, the model returns the last pass's, and each pass
+  advances a stateful layer and sees the stale mask of its moment;
 - it passes a mask to a layer's call through one ``kwargs`` object that lives for the whole execution: it is set
   to the first input's mask whenever some input has a mask, and is otherwise left as it was, so a layer with
   unmasked inputs receives the last mask set by an earlier layer (a nested model shares that object);
 - only some layer classes compute output masks, and every output of a call gets the mask of its first output;
 - an element-wise merge (Add, Multiply, Average, Maximum, Minimum) takes the mask of its FIRST input, ANDed with
   those of the others but the last, with a new leading axis (``Merge.computeMask``): so ``Add([a, masked])``
-  passes no mask on, and a mask that does pass on has a shape no RNN can use (TF.js then fails);
+  passes no mask on, and a mask that does pass on has the shape (1, batch, time);
 - a nested model's inputs carry no masks and its outputs none.
+
+What layers then do with an odd mask (RNN's ``rnn()`` rule, Softmax's broadcasting, TimeDistributed handing it
+on) is the layers' business, in ``layers/``.
 """
 
 from __future__ import annotations
