@@ -21,6 +21,7 @@
 // "Probes" are experiments that are known to fail or to be unfaithful in TF.js
 // 4.22; they write no fixture, their outcome is printed and listed in README.md.
 
+const {fnv1a, mulberry32, sameBits} = require('./prng');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -32,28 +33,8 @@ const TFJS_VERSION = '4.22.0';
 const DEFAULT_ATOL = 1e-5;
 
 // ---------------------------------------------------------------------------
-// Deterministic PRNG
+// Shapes
 // ---------------------------------------------------------------------------
-
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i++) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function() {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sizeOf(shape) {
   return shape.reduce((a, b) => a * b, 1);
@@ -1151,11 +1132,6 @@ async function runCalls(tf, model, calls) {
   return results;
 }
 
-function sameBits(a, b) {
-  if (a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength)
-      .equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 function maxAbsDiff(a, b) {
   let m = 0;

@@ -20,6 +20,7 @@
 // failure is counted under its kind (RANDOM_MODELS_DEBUG=1 prints each failure; RANDOM_MODELS_KEEP_FAILED=DIR
 // keeps the recipe of each failed attempt there).
 
+const {fnv1a, mulberry32, sameBits} = require('./prng');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -30,28 +31,8 @@ const MAX_ATTEMPTS = 40;
 const MAX_ABS_OUTPUT = 10; // larger outputs are regenerated (float32 rounding would exceed ATOL)
 
 // ---------------------------------------------------------------------------
-// PRNG: the FNV-1a + mulberry32 pair of make_fixtures.js.
+// PRNG: the FNV-1a + mulberry32 pair of prng.js, as make_fixtures.js uses it.
 // ---------------------------------------------------------------------------
-
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i++) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function() {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   constructor(key) {
@@ -1020,10 +1001,6 @@ async function runCalls(tf, model, calls) {
   return results;
 }
 
-function sameBits(a, b) {
-  if (a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 class StageError extends Error {
   constructor(stage, err) {
