@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import ModelFormatError
@@ -56,6 +57,15 @@ class Call:
 
     args: tuple[TensorRef, ...]
     kwargs: dict = field(default_factory=dict)
+
+    def map_refs(self, fn: Callable[[TensorRef], TensorRef]) -> Call:
+        """This call with every tensor reference (arguments and keyword arguments) passed through ``fn``."""
+        def each(value: object) -> object:
+            if isinstance(value, TensorRef):
+                return fn(value)
+            return [each(v) for v in value] if isinstance(value, list) else value
+
+        return Call(tuple(map(fn, self.args)), {key: each(value) for key, value in self.kwargs.items()})
 
     def refs(self) -> list[TensorRef]:
         """Every tensor this call reads: its arguments, then tensors in its keyword arguments."""
@@ -242,14 +252,8 @@ def _renumber_nested_calls(topology: Topology) -> None:
             return TensorRef(ref.layer, ref.node_index - 1, ref.tensor_index)
         return ref
 
-    def shift_value(value: object) -> object:
-        if isinstance(value, TensorRef):
-            return shift(value)
-        return [shift_value(v) for v in value] if isinstance(value, list) else value
-
     for spec in topology.layers:
-        spec.calls = [Call(tuple(map(shift, call.args)), {k: shift_value(v) for k, v in call.kwargs.items()})
-                      for call in spec.calls]
+        spec.calls = [call.map_refs(shift) for call in spec.calls]
     topology.outputs = [shift(ref) for ref in topology.outputs]
 
 

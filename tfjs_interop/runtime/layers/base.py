@@ -82,11 +82,10 @@ def _coerce(value: Any, annotation: Any, layer: str, class_name: str, key: str) 
     if annotation == "bool" and not isinstance(value, bool):
         raise invalid(layer, class_name, key, "a boolean", value)
     if annotation == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or int(value) != value:
+        if not is_number(value) or not math.isfinite(value) or int(value) != value:
             raise invalid(layer, class_name, key, "an integer", value)
         return int(value)
-    if annotation == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    if annotation == "float" and not is_number(value):
         raise invalid(layer, class_name, key, "a number", value)
     if annotation == "str" and not isinstance(value, str):
         raise invalid(layer, class_name, key, "a string", value)

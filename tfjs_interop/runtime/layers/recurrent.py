@@ -305,6 +305,13 @@ class RNN(Layer):
                              f"which has no entry for each of the {shape[1]} steps of inputs of shape {shape}")
         return step_masks
 
+    def _held_output(self, states: States, last: np.ndarray) -> Any:
+        """What a masked step outputs: zeros (Keras 3's zero_output_for_mask), the previous state's first part
+        (TF.js), or the previous output (Keras)."""
+        if self.options.zero_output_for_mask:
+            return 0
+        return states[0] if self.options.masked_output_from_state else last
+
     def _masked(self, keep: np.ndarray, new: np.ndarray, held: Any) -> np.ndarray:
         try:
             value = np.where(keep, new, held)
@@ -327,9 +334,7 @@ class RNN(Layer):
         for t in range(steps):
             output, new_states = self.cell.step(projected[:, t], states)
             if step_masks is not None:
-                held = 0 if self.options.zero_output_for_mask else \
-                    states[0] if self.options.masked_output_from_state else last
-                output = self._masked(step_masks[t], output, held)
+                output = self._masked(step_masks[t], output, self._held_output(states, last))
                 new_states = [self._masked(step_masks[t], new, old) for new, old in zip(new_states, states)]
             outputs[:, t] = output
             last, states = output, new_states
