@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 
-from .errors import WeightsError
+from .errors import ModelFormatError, WeightsError
 from .formats.common import ModelFile
-from .formats.tfjs import read_tfjs
+from .formats.reader import read_model, read_weights_file
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
 from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
@@ -19,21 +18,37 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
-def load(path: str | os.PathLike) -> Model:
+def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
-        path: a TF.js ``model.json``, or the folder holding one.
+        path: a TF.js ``model.json`` or the folder holding one; a Keras ``.h5`` / ``.hdf5`` (Keras 2 or 3) or
+            ``.keras`` file; or a Keras topology JSON (``model.to_json()``), which needs ``weights``. The kind is
+            told from the file's contents.
+        weights: a Keras weights file (``save_weights`` output: legacy ``.h5`` or Keras 3 ``.weights.h5``) whose
+            tensors replace those of ``path``.
 
     Returns:
-        The runtime :class:`~tfjs_interop.runtime.model.Model`.
+        The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
+        computes; models from Keras files what Keras computes (the two differ in a few masked cases; see README).
 
     Raises:
         ModelFormatError: when the file is not a readable model.
         WeightsError: when weights are missing, misshapen or disagree with the manifest.
-        UnsupportedLayerError: when a layer or option cannot be run exactly.
+        UnsupportedLayerError: when a layer or option cannot be run exactly (Lambda and custom classes included).
+        SecurityError: when a file points outside itself or its folder.
     """
-    return model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS, engine=Engine.TFJS)
+    model_file = read_model(path)
+    if weights is not None:
+        model_file.weights = read_weights_file(weights, model_file.topology)
+        model_file.source = f"{model_file.source} with weights {str(weights)!r}"
+    elif model_file.kind == "keras_json":
+        raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "
+                               f"tfjs_interop.load({str(path)!r}, weights='model.weights.h5')")
+    if model_file.kind == "tfjs":
+        return model_from_file(model_file, default_dialect=Dialect.TFJS, engine=Engine.TFJS)
+    default = Dialect.KERAS3 if model_file.kind == "keras_zip" else Dialect.KERAS2
+    return model_from_file(model_file, default_dialect=default, engine=Engine.KERAS)
 
 
 def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine) -> Model:

@@ -120,6 +120,11 @@ def dialect_of(keras_version: str | None, default: Dialect) -> Dialect:
 
 MODEL_CLASSES = ("Sequential", "Model", "Functional")
 MAX_NESTING = 16
+OP_PREFIX = "op."  # Keras 3 operations (keras.ops.*) in a graph are layers named "op.NotEqual", ...
+_OP_MODULE = "keras.src.ops"
+# Operations Keras 3 puts in graphs to compute masks; its legacy H5 files name them without their module.
+KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
+                   "LogicalNot", "Any", "All", "Cast")
 
 
 def parse_topology(model: dict, origin: Origin, source: str, keras_version: str | None = None,
@@ -195,7 +200,7 @@ def _parse_functional(config: object, origin: Origin, source: str, depth: int) -
     topology = Topology(config.get("name") or "model", specs, inputs, outputs, origin)
     if origin.engine is Engine.TFJS:
         _order_calls_as_tfjs_loads(topology, source)
-    if origin.dialect is Dialect.TFJS:
+    if origin.dialect in (Dialect.TFJS, Dialect.KERAS2):
         _renumber_nested_calls(topology)
     return topology
 
@@ -239,9 +244,10 @@ def _raise_unmade(pending: dict[str, list[Call]], made: dict[str, int], source: 
 
 
 def _renumber_nested_calls(topology: Topology) -> None:
-    """TF.js counts a nested model's own internal call as its node 0 when saving, and Keras does not.
+    """TF.js and Keras 2 count a nested model's own internal call as its node 0 when saving; Keras 3 does not.
 
-    TF.js's references to the calls of a nested model are therefore one higher than the calls it lists.
+    Their references to the calls of a nested model are therefore one higher than the calls they list
+    (tf.keras ``_should_skip_first_node``).
     """
     nested = {spec.name for spec in topology.layers if spec.class_name in MODEL_CLASSES}
     if not nested:
@@ -264,16 +270,21 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
         nested = parse_topology(entry, origin, where, depth=depth + 1)
         name = entry.get("name") or nested.name
         return LayerSpec(name, entry["class_name"], {"name": name, "topology": nested})
+    class_name = entry["class_name"]
+    module = entry.get("module")
+    if str(module or "").startswith(_OP_MODULE) or (
+            module is None and origin.dialect is Dialect.KERAS3 and class_name in KERAS3_MASK_OPS):
+        class_name = OP_PREFIX + class_name
     config = entry.get("config")
     if config is None:
         config = {}
     if not isinstance(config, dict):
         raise ModelFormatError(f"{where}: the config of a {entry['class_name']} must be an object")
-    config = normalise_config(entry["class_name"], config, origin)
+    config = normalise_config(class_name, config, origin)
     name = entry.get("name") or config.get("name")
     if not isinstance(name, str) or not name:
-        raise ModelFormatError(f"{where}: the {entry['class_name']} layer has no name")
-    return LayerSpec(name, entry["class_name"], config)
+        raise ModelFormatError(f"{where}: the {class_name} layer has no name")
+    return LayerSpec(name, class_name, config)
 
 
 def _list(value: object, where: str) -> list:
@@ -283,10 +294,15 @@ def _list(value: object, where: str) -> list:
 
 
 def _parse_refs(value: object, where: str) -> list[TensorRef]:
+    """A list of tensor references; nested lists (a model output that is a list of states) are flattened."""
     value = _list(value, where)
     if value and isinstance(value[0], str):  # a single [layer, node, tensor]
         value = [value]
-    return [_parse_ref(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    refs = []
+    for i, item in enumerate(value):
+        nested = isinstance(item, list) and item and isinstance(item[0], list)
+        refs += _parse_refs(item, f"{where}[{i}]") if nested else [_parse_ref(item, f"{where}[{i}]")]
+    return refs
 
 
 def _parse_ref(item: object, where: str) -> TensorRef:
@@ -314,15 +330,37 @@ def _parse_call(node: object, where: str) -> Call:
 
 
 def _parse_keras3_call(node: dict, where: str) -> Call:
-    args = node.get("args", [])
+    """Keras 3's call record; positional arguments that are not tensors (``not_equal(x, 0)``) become the
+    ``constants`` keyword argument, ``{position: value}``.
+
+    Keras 3 fills in a call's mask from its input only when the call has exactly one tensor argument
+    (``Layer.__call__``; a ``mask`` of None counts as not given): a decoder called with ``initial_state`` gets no
+    mask unless the file names one. The parsed call says so with an explicit ``mask`` of None.
+    """
+    args = _list(node.get("args", []), where)
     tensors = args[0] if len(args) == 1 and isinstance(args[0], list) else args
-    refs = tuple(_parse_ref(item, f"{where}.args[{i}]") for i, item in enumerate(_list(tensors, where)))
+    refs = tuple(_parse_ref(item, f"{where}.args[{i}]") for i, item in enumerate(tensors) if _looks_like_ref(item))
     if not refs:
         raise ModelFormatError(f"{where}: a call needs at least one input tensor, found none")
     kwargs = node.get("kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ModelFormatError(f"{where}.kwargs must be an object, found {kwargs!r:.80}")
-    return Call(refs, {key: _parse_kwarg(value, f"{where} kwarg {key!r}") for key, value in kwargs.items()})
+    kwargs = {key: _parse_kwarg(value, f"{where} kwarg {key!r}") for key, value in kwargs.items()}
+    if kwargs.get("mask") is None:
+        tensor_arguments = sum(_holds_ref(value) for value in [*args, *kwargs.values()])
+        kwargs.pop("mask", None)
+        if tensor_arguments > 1:
+            kwargs["mask"] = None
+    constants = {i: item for i, item in enumerate(tensors) if not _looks_like_ref(item)}
+    if constants:
+        kwargs["constants"] = constants
+    return Call(refs, kwargs)
+
+
+def _holds_ref(value: object) -> bool:
+    if isinstance(value, list):
+        return any(_holds_ref(v) for v in value)
+    return isinstance(value, TensorRef) or _looks_like_ref(value)
 
 
 def _parse_kwarg(value: object, where: str) -> object:
@@ -384,7 +422,12 @@ _TFJS_ENGINE = {
     "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
     "TimeDistributed": {"mask_to_inner": True},  # gives the inner layer its call's mask at every step
 }
-_KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
+_KERAS_ENGINE = {
+    "GRU": {"reset_after": True},
+    "GRUCell": {"reset_after": True},
+    # Keras 2 and 3 make both directions output zeros at masked steps when they return sequences (TF.js does not)
+    "Bidirectional": {"force_zero_output_for_mask": True},
+}
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 
 

@@ -23,6 +23,8 @@ class ModelFile:
         weights: tensors by the names the file gives them, in file order.
         source: the file the model came from, for messages.
         metadata: other top-level fields worth keeping (``format``, ``generatedBy``, ``userDefinedMetadata``...).
+        kind: which reader made it: ``"tfjs"`` (model.json), ``"keras_h5"``, ``"keras_zip"`` or ``"keras_json"``
+            (the topology alone, as ``model.to_json()`` writes it).
     """
 
     topology: dict
@@ -30,6 +32,7 @@ class ModelFile:
     weights: dict[str, np.ndarray]
     source: str
     metadata: dict = field(default_factory=dict)
+    kind: str = "tfjs"
 
 
 def _refuse_constant(name: str) -> None:

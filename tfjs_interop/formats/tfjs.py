@@ -32,8 +32,12 @@ def read_tfjs(path: str | os.PathLike) -> ModelFile:
         SecurityError: when the manifest names a file outside the model's folder.
     """
     json_path = find_model_json(path)
+    return read_tfjs_document(json_path, parse_json(json_path.read_bytes(), str(json_path)))
+
+
+def read_tfjs_document(json_path: Path, document: object) -> ModelFile:
+    """A parsed ``model.json`` with its shards read from beside it."""
     source = str(json_path)
-    document = parse_json(json_path.read_bytes(), source)
     folder = json_path.parent
 
     def fetch(relative: str) -> bytes:

@@ -1,6 +1,6 @@
 """Runtime layers, one module per family; each registers the class names it implements."""
 
-from . import advanced_activations, conv, core, merge, norm, recurrent, wrappers  # noqa: F401  (registration)
+from . import advanced_activations, conv, core, merge, norm, ops, recurrent, wrappers  # noqa: F401  (registration)
 from .base import LAYERS, Layer, layer_class
 
 __all__ = ["LAYERS", "Layer", "build_layer"]

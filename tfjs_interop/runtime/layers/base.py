@@ -29,12 +29,15 @@ def register(*class_names: str) -> Callable[[type[Layer]], type[Layer]]:
 
 def layer_class(class_name: str, layer_name: str) -> type[Layer]:
     """The runtime class for ``class_name``, or UnsupportedLayerError listing what exists."""
-    try:
+    if class_name in LAYERS:
         return LAYERS[class_name]
-    except KeyError:
+    if class_name == "Lambda":
         raise UnsupportedLayerError(
-            f"layer {layer_name!r}: class {class_name!r} is not supported; supported classes are "
-            f"{', '.join(sorted(LAYERS))}") from None
+            f"layer {layer_name!r}: Lambda layers hold Python code (marshalled bytecode) that tfjs-interop never "
+            f"runs or unpickles; rebuild the model with built-in layers in place of the Lambda")
+    raise UnsupportedLayerError(
+        f"layer {layer_name!r}: class {class_name!r} is not a layer tfjs-interop implements (custom classes are "
+        f"never imported or run); supported classes are {', '.join(sorted(LAYERS))}")
 
 
 @dataclasses.dataclass

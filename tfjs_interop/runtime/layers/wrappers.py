@@ -35,6 +35,7 @@ class BidirectionalOptions(Options):
     merge_mode: str | None = "concat"
     layer: dict | None = None
     backward_layer: dict | None = None
+    force_zero_output_for_mask: bool = False  # Keras: the directions output zeros at masked steps (sequences)
 
 
 @register("Bidirectional")
@@ -59,9 +60,12 @@ class Bidirectional(Layer):
             raise unsupported(name, class_name, "stateful=True inside Bidirectional", "stateful=False")
 
     def _make(self, spec: Any, direction: str, backwards: bool) -> RNN:
-        if backwards and isinstance(spec, dict):
+        if isinstance(spec, dict) and (backwards or self.options.force_zero_output_for_mask):
             config = dict(spec.get("config") or {})
-            config["go_backwards"] = not config.get("go_backwards", False)
+            if backwards:
+                config["go_backwards"] = not config.get("go_backwards", False)
+            if self.options.force_zero_output_for_mask:
+                config["zero_output_for_mask"] = bool(config.get("return_sequences", False))
             spec = {"class_name": spec["class_name"], "config": config}
         inner_name = (spec.get("config") or {}).get("name", "rnn") if isinstance(spec, dict) else "rnn"
         layer = build_inner(spec, self.name, self.class_name, f"{direction}_{inner_name}")

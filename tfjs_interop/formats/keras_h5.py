@@ -1,0 +1,69 @@
+"""Keras HDF5 files: a whole model saved by ``model.save("m.h5")`` (Keras 2 / tf.keras and Keras 3's legacy H5),
+or weights alone (``save_weights``) in the legacy layout or Keras 3's ``.weights.h5`` layout.
+
+A whole-model file holds the topology as JSON in the ``model_config`` attribute and the weights under
+``model_weights``: one group per layer (``layer_names``, chunked as ``layer_names0``, ``layer_names1``... when
+long), each listing its tensors in ``weight_names`` (``lstm/lstm_cell/kernel:0`` from tf.keras, the same without
+``:0`` from Keras 3).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import ModelFormatError
+from .common import ModelFile, parse_json
+from .hdf5 import child, names_attr, open_hdf5, read_dataset, text_attr
+from .keras_v3_weights import read_keras3_weights
+
+
+def read_keras_h5(file: str | os.PathLike | bytes, source: str) -> ModelFile:
+    """Read a whole Keras model from an H5 file (a path or its bytes).
+
+    Raises:
+        ModelFormatError: when the file is not a Keras model file (a weights-only file says so).
+        WeightsError: when a weight tensor cannot be read.
+        SecurityError: when the file links to data outside itself.
+    """
+    with open_hdf5(file, source) as h5:
+        config = text_attr(h5, "model_config", source)
+        if config is None:
+            raise ModelFormatError(f"{source}: an H5 file with weights only (no 'model_config' attribute); load it "
+                                   f"with a topology: tfjs_interop.load(topology_file, weights={source!r})")
+        topology = parse_json(config, f"{source} (model_config)")
+        if not isinstance(topology, dict):
+            raise ModelFormatError(f"{source}: model_config should be a JSON object, found {type(topology).__name__}")
+        keras_version = text_attr(h5, "keras_version", source)
+        weights = legacy_weights(child(h5, "model_weights", source), source) if "model_weights" in h5 else {}
+        metadata = {"backend": text_attr(h5, "backend", source)} if "backend" in h5.attrs else {}
+        if "training_config" in h5.attrs:
+            metadata["training_config"] = parse_json(text_attr(h5, "training_config", source), source)
+    return ModelFile(topology, keras_version, weights, source, metadata)
+
+
+def read_h5_weights(file: str | os.PathLike | bytes, topology: dict, source: str) -> dict[str, np.ndarray]:
+    """The weights of a weights-only H5 file (either layout), or of a whole-model H5, for ``topology``."""
+    with open_hdf5(file, source) as h5:
+        if "model_weights" in h5:
+            return legacy_weights(child(h5, "model_weights", source), source)
+        if "layer_names" in h5.attrs or "layer_names0" in h5.attrs:
+            return legacy_weights(h5, source)
+        if "layers" in h5 or "vars" in h5:
+            return read_keras3_weights(h5, topology, source)
+    raise ModelFormatError(f"{source}: no Keras weights found (expected a 'layer_names' attribute, a "
+                           f"'model_weights' group or Keras 3's 'layers' group)")
+
+
+def legacy_weights(group, source: str) -> dict[str, np.ndarray]:
+    """Tensors of the legacy layout, named ``<layer>/<weight name>`` in file order."""
+    weights: dict[str, np.ndarray] = {}
+    for layer in names_attr(group, "layer_names", source):
+        layer_group = child(group, layer, source)
+        for name in names_attr(layer_group, "weight_names", source):
+            full = name if name.startswith(layer + "/") else f"{layer}/{name}"
+            while full in weights:  # a repeated name (Keras matches by order): keep both, told apart
+                full += "#"
+            weights[full] = read_dataset(layer_group, name, source)
+    return weights

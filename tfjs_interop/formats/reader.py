@@ -1,0 +1,73 @@
+"""Which reader a path needs, told by its contents (HDF5 and zip signatures, JSON keys), not by its name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ModelFormatError
+from .common import ModelFile, parse_json
+from .hdf5 import is_hdf5
+from .keras_h5 import read_h5_weights, read_keras_h5
+from .keras_zip import is_zip, read_keras_zip
+from .tfjs import read_tfjs, read_tfjs_document
+
+KERAS_JSON_KEYS = ("keras_version", "backend")
+
+
+def read_model(path: str | os.PathLike) -> ModelFile:
+    """Read any supported model file: a TF.js ``model.json`` (or its folder), a Keras ``.h5`` / ``.keras``, or the
+    JSON topology ``model.to_json()`` writes (which has no weights).
+
+    Raises:
+        ModelFormatError: when the path is not a model file of a supported kind.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return read_tfjs(path)
+    head = _head(path)
+    source = str(path)
+    if is_hdf5(head):
+        return _tagged(read_keras_h5(path, source), "keras_h5")
+    if is_zip(head):
+        return _tagged(read_keras_zip(path, source), "keras_zip")
+    if head.lstrip()[:1] not in (b"{", b""):
+        raise ModelFormatError(f"{source}: not a model file: expected a TF.js model.json, a Keras .h5 (HDF5) or "
+                               f".keras (zip) file, found bytes {head[:8]!r}")
+    document = parse_json(path.read_bytes(), source)
+    if isinstance(document, dict) and "modelTopology" not in document and "class_name" in document:
+        return _keras_json(document, source)
+    return read_tfjs_document(path, document)
+
+
+def read_weights_file(path: str | os.PathLike, topology: dict) -> dict:
+    """The weights of a Keras weights file (``.h5`` / ``.weights.h5``, either layout) for ``topology``."""
+    path = Path(path)
+    if not is_hdf5(_head(path)):
+        raise ModelFormatError(f"{path}: weights must be a Keras HDF5 file (.h5 or .weights.h5)")
+    return read_h5_weights(path, topology, str(path))
+
+
+def _keras_json(document: dict, source: str) -> ModelFile:
+    keras_version = document.get("keras_version")
+    if keras_version is not None and not isinstance(keras_version, str):
+        raise ModelFormatError(f"{source}: keras_version should be a string, found {keras_version!r:.80}")
+    topology = {key: value for key, value in document.items() if key not in KERAS_JSON_KEYS}
+    if keras_version is None and "module" in topology:  # only Keras 3 writes "module"
+        keras_version = "3"
+    return ModelFile(topology, keras_version, {}, source, {}, kind="keras_json")
+
+
+def _tagged(model_file: ModelFile, kind: str) -> ModelFile:
+    model_file.kind = kind
+    return model_file
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(8)
+    except FileNotFoundError:
+        raise ModelFormatError(f"{str(path)!r}: no such model file") from None
+    except IsADirectoryError:
+        raise ModelFormatError(f"{str(path)!r}: is a folder without a model.json") from None
