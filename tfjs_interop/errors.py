@@ -29,3 +29,17 @@ class InputError(TfjsInteropError, ValueError):
 
 class SecurityError(TfjsInteropError, PermissionError):
     """A file asks for something unsafe, such as reading outside the model's folder."""
+
+
+class GoldenMismatchError(TfjsInteropError, AssertionError):
+    """A model no longer reproduces the outputs of its golden record.
+
+    An ``AssertionError`` rather than a ``ValueError``: the model and the golden file are both well formed and the
+    check ran; what failed is the claim that they agree. So test runners report it as a failed test, and
+    ``except ValueError`` around loading (meant for malformed files) does not swallow it. The comparison is in
+    ``report``.
+    """
+
+    def __init__(self, message: str, report):
+        super().__init__(message)
+        self.report = report

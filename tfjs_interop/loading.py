@@ -19,11 +19,13 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
-def load(path: str | os.PathLike) -> Model:
+def load(path: str | os.PathLike, *, check: bool = False) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
         path: a TF.js ``model.json``, or the folder holding one.
+        check: also run the model on the golden record beside it (``golden.npz`` in the model's folder, see
+            :mod:`tfjs_interop.golden`) and raise unless it reproduces the recorded outputs.
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`.
@@ -32,8 +34,15 @@ def load(path: str | os.PathLike) -> Model:
         ModelFormatError: when the file is not a readable model.
         WeightsError: when weights are missing, misshapen or disagree with the manifest.
         UnsupportedLayerError: when a layer or option cannot be run exactly.
+        GoldenMismatchError: with ``check``, when an output differs from the golden record beyond its tolerance
+            (a missing or malformed golden file is a ModelFormatError).
     """
-    return model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS, engine=Engine.TFJS)
+    model = model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS, engine=Engine.TFJS)
+    if check:
+        from .golden import check_on_load  # here, not at the top: golden imports load
+
+        check_on_load(model, path)
+    return model
 
 
 def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine) -> Model:
