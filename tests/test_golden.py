@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from fixtures import TFJS_FIXTURES, expected
 from tfjs_interop import golden
 from tfjs_interop.errors import GoldenMismatchError, InputError, ModelFormatError, SecurityError, TfjsInteropError
 from tfjs_interop.formats.files import model_files
+from tfjs_interop.topology import TensorRef
 
 
 def copy_case(name: str, tmp_path):
@@ -158,6 +160,13 @@ def test_stateful_models_are_recorded_and_checked_from_fresh_states(tmp_path):
     np.testing.assert_allclose(checked.predict(x0), np.load(case / calls[0]["outputs"][0]), atol=1e-5, rtol=0)
 
 
+def test_output_names_are_distinct():
+    refs = [TensorRef("lstm", 0, 0), TensorRef("lstm", 0, 1), TensorRef("dense"), TensorRef("td", 0, 0),
+            TensorRef("td", 1, 0)]
+    model = SimpleNamespace(topology=SimpleNamespace(outputs=refs))
+    assert golden.output_names(model) == ["lstm:0", "lstm:1", "dense", "td:0#3", "td:0#4"]
+
+
 def test_default_golden_path():
     assert golden.default_golden_path(TFJS_FIXTURES / "seed_lstm") == TFJS_FIXTURES / "seed_lstm" / "golden.npz"
     assert golden.default_golden_path(TFJS_FIXTURES / "seed_lstm" / "model.json") == (
@@ -212,6 +221,14 @@ def test_record_refuses_input_files_of_other_kinds(tmp_path):
     (tmp_path / "x.npy").write_bytes(b"not an array")
     with pytest.raises(InputError, match="not a readable .npy file"):
         golden.record(case, tmp_path / "x.npy", tmp_path / "g.npz")
+
+
+def test_record_refuses_to_overwrite_a_model_file(tmp_path):
+    case = copy_case("seed_lstm", tmp_path)
+    before = (case / "group1-shard1of1.bin").read_bytes()
+    with pytest.raises(InputError, match="is one of the model's files"):
+        golden.record(case, case / "call0_input0.npy", case / "group1-shard1of1.bin")
+    assert (case / "group1-shard1of1.bin").read_bytes() == before
 
 
 def test_a_failed_record_leaves_the_previous_file_whole(tmp_path):

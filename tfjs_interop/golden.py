@@ -98,9 +98,12 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         The path written.
     """
     _check_tolerances(atol, rtol)
+    files = model_files(model_path)
+    if Path(golden_path).resolve() in [file.resolve() for file in files]:
+        raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
     feeds = named_inputs(model, inputs)
     outputs = dict(zip(output_names(model), run_fresh(model, feeds)))
-    golden = Golden(feeds, outputs, float(atol), float(rtol), file_hashes(model_path), producer())
+    golden = Golden(feeds, outputs, float(atol), float(rtol), file_hashes(files), producer())
     return save_golden(golden, golden_path)
 
 
@@ -133,7 +136,7 @@ def compare_golden(model: Model, golden: Golden, against: str, model_path: str |
                             against=against)
     if names != list(golden.outputs):
         report.notes.append(f"output names differ from the record {list(golden.outputs)}; compared in order")
-    report.notes.extend(file_notes(golden.files, file_hashes(model_path), report.passed))
+    report.notes.extend(file_notes(golden.files, file_hashes(model_files(model_path)), report.passed))
     report.notes.extend(producer_notes(golden.producer))
     return report
 
@@ -173,7 +176,7 @@ def named_inputs(model: Model, inputs: Any) -> dict[str, np.ndarray]:
     if isinstance(inputs, (str, os.PathLike)):
         inputs = read_input_file(Path(inputs), names)
     if isinstance(inputs, Mapping):
-        if sorted(inputs) != sorted(names):
+        if set(inputs) != set(names):
             raise InputError(f"inputs given by name must be exactly the model's inputs {names}, got {list(inputs)}")
         inputs = [inputs[name] for name in names]
     elif not isinstance(inputs, (list, tuple)):
@@ -210,9 +213,8 @@ def output_names(model: Model) -> list[str]:
 
 
 # -- hashes and notes ------------------------------------------------------------------------------------------
-def file_hashes(model_path: str | os.PathLike) -> dict[str, str]:
-    """SHA-256 of each of a model's files, by path relative to its main file's folder (``/``-separated)."""
-    files = model_files(model_path)
+def file_hashes(files: list[Path]) -> dict[str, str]:
+    """SHA-256 of each of a model's files (main file first), by path relative to its folder (``/``-separated)."""
     root = files[0].resolve().parent
     return {file.resolve().relative_to(root).as_posix(): sha256_of(file) for file in files}
 
