@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, expected
+from fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop import golden
 from tfjs_interop.errors import GoldenMismatchError, InputError, ModelFormatError, SecurityError, TfjsInteropError
 from tfjs_interop.formats.files import model_files
@@ -49,6 +49,16 @@ def test_record_stores_what_tfjs_computed_and_checks_clean(tmp_path):
     report = golden.check(case, path)
     assert report.passed and report.max_abs_error == 0.0 and report.notes == []
     assert report.against == "g.npz" and [o.name for o in report.outputs] == ["lstm_LSTM1"]
+
+
+@pytest.mark.parametrize("case", [c for c in cases() if c.name != "unsupported_conv2d"], ids=lambda c: c.name)
+def test_every_fixture_round_trips(tmp_path, case):
+    call = expected(case)["calls"][0]
+    path = golden.record(case, [np.load(case / name) for name in call["inputs"]], tmp_path / "g.npz")
+    for ours, name in zip(golden.read_golden(path).outputs.values(), call["outputs"]):
+        np.testing.assert_allclose(ours, np.load(case / name), atol=expected(case)["atol"], rtol=0)
+    report = golden.check(case, path)
+    assert report.passed and report.max_abs_error == 0.0 and report.notes == []
 
 
 def test_golden_file_reads_without_pickle_and_names_its_arrays(tmp_path):

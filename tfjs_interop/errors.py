@@ -6,6 +6,11 @@ either ``tfjs_interop.TfjsInteropError`` or, say, ``ValueError``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import Report
+
 
 class TfjsInteropError(Exception):
     """Base class of every error this package raises for bad or unsupported input."""
@@ -40,6 +45,6 @@ class GoldenMismatchError(TfjsInteropError, AssertionError):
     ``report``.
     """
 
-    def __init__(self, message: str, report):
+    def __init__(self, message: str, report: Report | None = None):
         super().__init__(message)
         self.report = report

@@ -96,6 +96,10 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
 
     Returns:
         The path written.
+
+    Raises:
+        InputError: when the inputs or tolerances do not fit, or ``golden_path`` is one of the model's files.
+        ModelFormatError: when ``model_path`` names no model files.
     """
     _check_tolerances(atol, rtol)
     files = model_files(model_path)
@@ -215,8 +219,9 @@ def output_names(model: Model) -> list[str]:
 # -- hashes and notes ------------------------------------------------------------------------------------------
 def file_hashes(files: list[Path]) -> dict[str, str]:
     """SHA-256 of each of a model's files (main file first), by path relative to its folder (``/``-separated)."""
-    root = files[0].resolve().parent
-    return {file.resolve().relative_to(root).as_posix(): sha256_of(file) for file in files}
+    root = files[0].parent.resolve()  # as the reader resolves shard paths; the main file may be a symlink
+    names = [files[0].name] + [file.resolve().relative_to(root).as_posix() for file in files[1:]]
+    return {name: sha256_of(file) for name, file in zip(names, files)}
 
 
 def sha256_of(path: Path) -> str:
