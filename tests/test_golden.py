@@ -195,6 +195,17 @@ def test_model_files_lists_model_json_then_shards_in_manifest_order(tmp_path):
         model_files(tmp_path / "missing.keras")
 
 
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "invalid JSON"),
+    ('{"modelTopology": {}}', "expected a JSON object with a 'weightsManifest'"),
+    ('{"weightsManifest": {}}', "weightsManifest"),
+])
+def test_model_files_refuses_malformed_model_json(tmp_path, content, message):
+    (tmp_path / "model.json").write_text(content)
+    with pytest.raises(ModelFormatError, match=message):
+        model_files(tmp_path)
+
+
 def test_model_files_refuses_shards_outside_the_folder(tmp_path):
     case = copy_case("seed_lstm", tmp_path)
     document = json.loads((case / "model.json").read_text())
