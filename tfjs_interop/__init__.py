@@ -5,7 +5,9 @@
     y = model.predict(x)
 """
 
+from . import golden
 from .errors import (
+    GoldenMismatchError,
     InputError,
     ModelFormatError,
     SecurityError,
@@ -19,6 +21,7 @@ from .runtime.model import Model, TensorSpec
 __version__ = "0.1.0"
 
 __all__ = [
+    "GoldenMismatchError",
     "InputError",
     "Model",
     "ModelFormatError",
@@ -28,5 +31,6 @@ __all__ = [
     "UnsupportedLayerError",
     "WeightsError",
     "__version__",
+    "golden",
     "load",
 ]

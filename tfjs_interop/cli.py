@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -12,11 +13,13 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, TfjsInteropError
+from .golden import GOLDEN_FILE, read_golden, write_golden
+from .golden import check as golden_check
 from .loading import load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 usage or input error)."""
+    """Run the command line; return the exit status (0 ok, 1 a check failed, 2 usage or input error)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -50,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="where to write the outputs: .npy (one output) or .npz (output_0, output_1, ...)")
     predict.add_argument("--batch-size", type=int, default=None, help="samples per batch (default: all at once)")
     predict.set_defaults(run=_predict)
+    _add_golden_commands(commands)
     return parser
 
 
@@ -93,6 +97,48 @@ def _load_arrays(file: str) -> dict[str, np.ndarray]:
         raise
     except (ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{file}: not a readable NumPy array file: {exc}") from None
+
+
+def _add_golden_commands(commands: argparse._SubParsersAction) -> None:
+    golden = commands.add_parser("golden", help="record or check a model's golden outputs",
+                                 description="Record a model's outputs on fixed inputs, or check it still computes "
+                                             "them (no TensorFlow needed).")
+    actions = golden.add_subparsers(dest="golden_command", required=True, metavar="ACTION")
+    record = actions.add_parser("record", help="run a model on inputs and store inputs, outputs and file hashes",
+                                description="Run a model on inputs and store inputs, outputs, tolerances and the "
+                                            "SHA-256 of the model's files in one .npz.")
+    record.add_argument("path", help="the model: a model.json or the folder holding it")
+    record.add_argument("--inputs", "-i", nargs="+", required=True, metavar="FILE",
+                        help="one .npy per input, in order, or one .npz (arrays named after the inputs, or in order)")
+    record.add_argument("--out", "-o", default=GOLDEN_FILE, help=f"the golden file to write (default {GOLDEN_FILE})")
+    record.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance of later checks (default 1e-5)")
+    record.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of later checks (default 1e-4)")
+    record.set_defaults(run=_golden_record)
+    check = actions.add_parser("check", help="check a model against a golden file (exit 0 pass, 1 mismatch)",
+                               description="Run a model on a golden file's inputs and compare with its outputs. "
+                                           "Exit 0 when every output matches, 1 when one differs, 2 on errors.")
+    check.add_argument("path", help="the model: a model.json or the folder holding it")
+    check.add_argument("golden", help="the golden .npz file")
+    check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    check.set_defaults(run=_golden_check)
+
+
+def _golden_record(args: argparse.Namespace) -> int:
+    model = load(args.path)
+    inputs = _read_inputs(args.inputs, [spec.name for spec in model.inputs])
+    path = write_golden(model, inputs, args.out, args.path, atol=args.atol, rtol=args.rtol)
+    golden = read_golden(path)
+    shapes = ", ".join(f"{name} {list(value.shape)}" for name, value in golden.outputs.items())
+    print(f"recorded {len(golden.outputs)} output(s) ({shapes}) and {len(golden.files)} model file hash(es) to {path}")
+    return 0
+
+
+def _golden_check(args: argparse.Namespace) -> int:
+    report = golden_check(args.path, args.golden)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return 0 if report.passed else 1
 
 
 def _write_outputs(path: Path, outputs: list[np.ndarray]) -> None:

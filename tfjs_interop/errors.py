@@ -6,6 +6,11 @@ either ``tfjs_interop.TfjsInteropError`` or, say, ``ValueError``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import Report
+
 
 class TfjsInteropError(Exception):
     """Base class of every error this package raises for bad or unsupported input."""
@@ -29,3 +34,17 @@ class InputError(TfjsInteropError, ValueError):
 
 class SecurityError(TfjsInteropError, PermissionError):
     """A file asks for something unsafe, such as reading outside the model's folder."""
+
+
+class GoldenMismatchError(TfjsInteropError, AssertionError):
+    """A model no longer reproduces the outputs of its golden record.
+
+    An ``AssertionError`` rather than a ``ValueError``: the model and the golden file are both well formed and the
+    check ran; what failed is the claim that they agree. So test runners report it as a failed test, and
+    ``except ValueError`` around loading (meant for malformed files) does not swallow it. The comparison is in
+    ``report``.
+    """
+
+    def __init__(self, message: str, report: Report | None = None):
+        super().__init__(message)
+        self.report = report

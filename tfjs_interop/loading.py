@@ -18,7 +18,7 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
-def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None) -> Model:
+def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
@@ -27,6 +27,9 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None) -
             told from the file's contents.
         weights: a Keras weights file (``save_weights`` output: legacy ``.h5`` or Keras 3 ``.weights.h5``) whose
             tensors replace those of ``path``.
+        check: also run the model on the golden record beside it (``golden.npz`` in a TF.js model's folder,
+            ``<name>.golden.npz`` beside a single file; see :mod:`tfjs_interop.golden`) and raise unless it
+            reproduces the recorded outputs.
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
@@ -37,7 +40,18 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None) -
         WeightsError: when weights are missing, misshapen or disagree with the manifest.
         UnsupportedLayerError: when a layer or option cannot be run exactly (Lambda and custom classes included).
         SecurityError: when a file points outside itself or its folder.
+        GoldenMismatchError: with ``check``, when an output differs from the golden record beyond its tolerance
+            (a missing or malformed golden file is a ModelFormatError).
     """
+    model = _model_from_path(path, weights)
+    if check:
+        from .golden import check_on_load  # here, not at the top: golden imports load
+
+        check_on_load(model, path)
+    return model
+
+
+def _model_from_path(path: str | os.PathLike, weights: str | os.PathLike | None) -> Model:
     model_file = read_model(path)
     if weights is not None:
         model_file.weights = read_weights_file(weights, model_file.topology)

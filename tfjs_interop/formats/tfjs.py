@@ -50,6 +50,22 @@ def read_tfjs_document(json_path: Path, document: object) -> ModelFile:
     return decode_model_json(document, source, fetch)
 
 
+def tfjs_model_files(path: str | os.PathLike) -> list[Path]:
+    """The files of a TF.js model: its ``model.json``, then every shard its manifest lists, in manifest order.
+
+    Raises:
+        ModelFormatError: when model.json or its manifest is malformed.
+        SecurityError: when the manifest names a file outside the model's folder.
+    """
+    json_path = find_model_json(path)
+    source = str(json_path)
+    document = parse_json(json_path.read_bytes(), source)
+    if not isinstance(document, dict) or "weightsManifest" not in document:
+        raise ModelFormatError(f"{source}: expected a JSON object with a 'weightsManifest'")
+    shards = dict.fromkeys(p for group in parse_manifest(document["weightsManifest"], source) for p in group.paths)
+    return [json_path] + [resolve_inside(json_path.parent, relative, source) for relative in shards]
+
+
 def decode_model_json(document: object, source: str, fetch) -> ModelFile:
     """Turn a parsed model.json into a :class:`ModelFile`, fetching shards through ``fetch(relative_path)``."""
     if not isinstance(document, dict):
