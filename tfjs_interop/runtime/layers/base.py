@@ -126,6 +126,7 @@ class Layer:
         self.name = name
         self.class_name = class_name
         self.config = config
+        check_precision(config, name, class_name)
         self.options = self.Options.parse(config, name, class_name)
         self.weights: list[Variable] = []
         self.built = False
@@ -191,6 +192,24 @@ def one_input(inputs: Any, layer: str, class_name: str) -> Any:
     if isinstance(inputs, list):
         raise ModelFormatError(f"layer {layer!r} ({class_name}) expects 1 input, received {len(inputs)}")
     return inputs
+
+
+FLOAT32_POLICIES = ("float32", None)
+
+
+def check_precision(config: dict, layer: str, class_name: str) -> None:
+    """Refuse layers Keras would compute in another precision (mixed_float16, bfloat16, int8 quantization):
+    their numbers are not float32's. Input layers declare feed dtypes instead, and are checked where parsed."""
+    if class_name == "InputLayer":
+        return
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):  # Keras 3 DTypePolicy / Keras 2 Policy: {"class_name", "config": {"name"}}
+        dtype = (dtype.get("config") or {}).get("name")
+    if dtype not in FLOAT32_POLICIES:
+        raise unsupported(layer, class_name, f"dtype policy {dtype!r}", "float32 layers (convert the model to "
+                          "float32 before saving it)")
+    if config.get("quantization_config") or config.get("quantization_mode"):
+        raise unsupported(layer, class_name, "Keras 3 quantization", "float32 layers without quantization_config")
 
 
 def refuse_lora(rank: Any, layer: str, class_name: str) -> None:
