@@ -17,6 +17,9 @@ from .golden import GOLDEN_FILE, read_golden, write_golden
 from .golden import check as golden_check
 from .loading import load
 
+MODEL_HELP = "the model: a TF.js model.json or its folder, a Keras .h5 or .keras file, or a Keras topology JSON"
+WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the model's own weights"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 a check failed, 2 usage or input error)."""
@@ -39,14 +42,16 @@ def _parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print a model's layers, output shapes and parameter counts",
                                   description="Print a Keras-style summary of a model.")
-    summary.add_argument("path", help="a model.json or the folder holding it")
+    summary.add_argument("path", help=MODEL_HELP)
+    summary.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
     summary.set_defaults(run=_summary)
 
     predict = commands.add_parser(
         "predict", help="run a model on inputs from .npy/.npz files",
         description="Run a model on inputs from .npy files (one per input, in input order) or one .npz (arrays "
                     "named after the inputs, or in order), and save the outputs as .npy (one output) or .npz.")
-    predict.add_argument("path", help="a model.json or the folder holding it")
+    predict.add_argument("path", help=MODEL_HELP)
+    predict.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
     predict.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
                          help="an input .npy (repeat for several inputs, in order) or one .npz")
     predict.add_argument("--output", "-o", required=True, metavar="FILE",
@@ -58,12 +63,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    load(args.path).summary()
+    load(args.path, weights=args.weights).summary()
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model = load(args.path)
+    model = load(args.path, weights=args.weights)
     inputs = _read_inputs(args.input, [spec.name for spec in model.inputs])
     outputs = model.predict(inputs, batch_size=args.batch_size)
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -107,7 +112,7 @@ def _add_golden_commands(commands: argparse._SubParsersAction) -> None:
     record = actions.add_parser("record", help="run a model on inputs and store inputs, outputs and file hashes",
                                 description="Run a model on inputs and store inputs, outputs, tolerances and the "
                                             "SHA-256 of the model's files in one .npz.")
-    record.add_argument("path", help="the model: a model.json or the folder holding it")
+    record.add_argument("path", help=MODEL_HELP)
     record.add_argument("--inputs", "-i", nargs="+", required=True, metavar="FILE",
                         help="one .npy per input, in order, or one .npz (arrays named after the inputs, or in order)")
     record.add_argument("--out", "-o", default=GOLDEN_FILE, help=f"the golden file to write (default {GOLDEN_FILE})")
@@ -117,7 +122,7 @@ def _add_golden_commands(commands: argparse._SubParsersAction) -> None:
     check = actions.add_parser("check", help="check a model against a golden file (exit 0 pass, 1 mismatch)",
                                description="Run a model on a golden file's inputs and compare with its outputs. "
                                            "Exit 0 when every output matches, 1 when one differs, 2 on errors.")
-    check.add_argument("path", help="the model: a model.json or the folder holding it")
+    check.add_argument("path", help=MODEL_HELP)
     check.add_argument("golden", help="the golden .npz file")
     check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     check.set_defaults(run=_golden_check)
