@@ -3,6 +3,7 @@
     import tfjs_interop
     model = tfjs_interop.load("fixtures/tfjs/seed_lstm")
     y = model.predict(x)
+    tfjs_interop.save_tfjs(model, "out/")   # back to the TF.js layers format
 """
 
 from .errors import (
@@ -15,6 +16,7 @@ from .errors import (
 )
 from .loading import load
 from .runtime.model import Model, TensorSpec
+from .writing import save_tfjs
 
 __version__ = "0.1.0"
 
@@ -29,4 +31,5 @@ __all__ = [
     "WeightsError",
     "__version__",
     "load",
+    "save_tfjs",
 ]
