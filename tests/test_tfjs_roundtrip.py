@@ -1,0 +1,192 @@
+"""Live: models written by ``save_tfjs``, loaded by the real TF.js 4.22 (``tf.loadLayersModel``) and run in Node.
+
+Every TF.js fixture goes TF.js -> ours -> save_tfjs -> real TF.js, and must give the outputs TF.js recorded for
+the original (≤ 1e-5, repeated and stateful calls included); also multi-shard, quantized and metadata-carrying
+files, and a Keras 3-dialect topology. All models run in one Node process (scripts/tfjs/roundtrip.js).
+Skipped without Node or `npm ci` in scripts/tfjs, except in CI (TFJS_INTEROP_REQUIRE_NODE=1).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from modelfiles import write_model
+from test_tfjs_live import SCRIPTS, _require_node
+
+import tfjs_interop
+from fixtures import TFJS_FIXTURES, cases, expected
+from tfjs_interop.formats.tfjs import read_tfjs
+from tfjs_interop.loading import model_from_file
+from tfjs_interop.topology import Dialect, Engine
+
+pytestmark = pytest.mark.node
+
+WRITABLE = [c.name for c in cases() if c.name != "unsupported_conv2d"]
+QUANTIZED = {"uint8": "uint8", "uint16": "uint16", "float16": "float16",
+             "mixed": {"uint8": ["dense*"], "float16": ["lstm_LSTM1/recurrent_kernel"]}}
+# How far quantized weights may move lstm_stacked_dense's outputs from its float32 ones: about 20 times what was
+# seen (uint8 2.7e-4, uint16 1.5e-6, float16 2.0e-5, mixed 1.2e-4); a wrong scale or byte order is far beyond.
+QUANTIZED_BOUND = {"uint8": 5e-3, "uint16": 3e-5, "float16": 4e-4, "mixed": 3e-3}
+METADATA = {"labels": ["neg", "pos"], "version": 3, "nested": {"ok": True}}
+
+
+@dataclass
+class Job:
+    """A model to write, the calls to run on it in TF.js, and the outputs TF.js must give."""
+
+    name: str
+    folder: Path
+    calls: list[dict]
+    expected: list[list[np.ndarray]]
+    atol: float = 1e-5
+    extra: dict = field(default_factory=dict)
+
+
+def _fixture_calls(case: Path) -> tuple[list[dict], list[list[np.ndarray]]]:
+    record = expected(case)
+    calls = [{"inputs": [str(case / name) for name in call["inputs"]], "reset_states": call.get("reset_states", False)}
+             for call in record["calls"]]
+    return calls, [[np.load(case / name) for name in call["outputs"]] for call in record["calls"]]
+
+
+def _fixture_jobs(out: Path) -> list[Job]:
+    jobs = []
+    for name in WRITABLE:
+        case = TFJS_FIXTURES / name
+        tfjs_interop.save_tfjs(tfjs_interop.load(case), out / name)
+        jobs.append(Job(name, out / name, *_fixture_calls(case)))
+    seed = TFJS_FIXTURES / "lstm_stacked_dense"
+    tfjs_interop.save_tfjs(tfjs_interop.load(seed), out / "written_multishard", shard_size_bytes=256)
+    jobs.append(Job("written_multishard", out / "written_multishard", *_fixture_calls(seed)))
+    tfjs_interop.save_tfjs(tfjs_interop.load(seed), out / "written_metadata", metadata=METADATA)
+    jobs.append(Job("written_metadata", out / "written_metadata", *_fixture_calls(seed)))
+    return jobs
+
+
+def _quantized_jobs(out: Path) -> list[Job]:
+    """Quantized copies: TF.js must give exactly what the runtime gives on the weights as stored (read back)."""
+    case = TFJS_FIXTURES / "lstm_stacked_dense"
+    calls, float_outputs = _fixture_calls(case)
+    jobs = []
+    for name, spec in QUANTIZED.items():
+        folder = out / f"written_{name}"
+        tfjs_interop.save_tfjs(tfjs_interop.load(case), folder, quantize=spec)
+        back = tfjs_interop.load(folder)
+        ours = [[back.predict([np.load(x) for x in call["inputs"]])] for call in calls]
+        jobs.append(Job(f"written_{name}", folder, calls, ours, extra={"float": float_outputs, "kind": name}))
+    return jobs
+
+
+def _keras3_tensor(layer: str, shape: list) -> dict:
+    return {"class_name": "__keras_tensor__", "config": {"shape": shape, "dtype": "float32",
+                                                          "keras_history": [layer, 0, 0]}}
+
+
+def _keras3_layer(class_name: str, name: str, inbound: str | None, shape: list | None, **config) -> dict:
+    policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+    config = {"name": name, "trainable": True, "dtype": policy, **config}
+    nodes = [] if inbound is None else [{"args": [_keras3_tensor(inbound, shape)], "kwargs": {}}]
+    return {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None,
+            "build_config": {"input_shape": shape}, "name": name, "inbound_nodes": nodes}
+
+
+def _keras3_job(out: Path) -> Job:
+    """A Keras 3-dialect topology (DTypePolicy objects, keras tensors, batch_shape, module keys, backward_layer)
+    run by the runtime's Keras engine; TF.js must compute the same from what save_tfjs writes."""
+    rng = np.random.default_rng(5)
+    init = {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": None},
+            "registered_name": None}
+    lstm = {"module": "keras.layers", "class_name": "LSTM", "registered_name": None,
+            "config": {"name": "lstm", "units": 4, "activation": "tanh", "recurrent_activation": "sigmoid",
+                       "return_sequences": True, "kernel_initializer": init, "seed": None, "unit_forget_bias": True}}
+    backward = json.loads(json.dumps(lstm))
+    backward["config"].update(name="backward_lstm", go_backwards=True)
+    layers = [
+        {"module": "keras.layers", "class_name": "InputLayer", "name": "x", "inbound_nodes": [],
+         "config": {"batch_shape": [None, 5, 3], "dtype": "float32", "sparse": False, "name": "x"}},
+        _keras3_layer("Bidirectional", "bidi", "x", [None, 5, 3], merge_mode="concat", layer=lstm,
+                      backward_layer=backward),
+        _keras3_layer("GRU", "gru", "bidi", [None, 5, 8], units=3, reset_after=False, activation="tanh",
+                      recurrent_activation="sigmoid"),
+        _keras3_layer("LeakyReLU", "leaky", "gru", [None, 3], negative_slope=0.2),
+        _keras3_layer("Dense", "dense", "leaky", [None, 3], units=2, activation="softmax", kernel_initializer=init),
+    ]
+    topology = {"class_name": "Functional", "keras_version": "3.6.0",
+                "config": {"name": "keras3_model", "layers": layers, "input_layers": [["x", 0, 0]],
+                           "output_layers": [["dense", 0, 0]]}}
+    shapes = {"bidi/forward_lstm/kernel": (3, 16), "bidi/forward_lstm/recurrent_kernel": (4, 16),
+              "bidi/forward_lstm/bias": (16,), "bidi/backward_lstm/kernel": (3, 16),
+              "bidi/backward_lstm/recurrent_kernel": (4, 16), "bidi/backward_lstm/bias": (16,),
+              "gru/kernel": (8, 9), "gru/recurrent_kernel": (3, 9), "gru/bias": (9,), "dense/kernel": (3, 2),
+              "dense/bias": (2,)}
+    weights = {k: rng.uniform(-0.6, 0.6, s).astype(np.float32) for k, s in shapes.items()}
+    source = model_from_file(read_tfjs(write_model(out / "keras3_source", topology, weights)), Dialect.KERAS3,
+                             Engine.KERAS)
+    x = rng.uniform(-2, 2, (4, 5, 3)).astype(np.float32)
+    np.save(out / "keras3_x.npy", x)
+    tfjs_interop.save_tfjs(source, out / "keras3")
+    return Job("keras3", out / "keras3", [{"inputs": [str(out / "keras3_x.npy")], "reset_states": False}],
+               [[source.predict(x)]])
+
+
+@pytest.fixture(scope="module")
+def tfjs_results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
+    node = _require_node()
+    out = tmp_path_factory.mktemp("roundtrip")
+    jobs = _fixture_jobs(out / "written") + _quantized_jobs(out / "written") + [_keras3_job(out)]
+    plan = [{"model": str(job.folder), "out": str(out / "tfjs" / job.name), "calls": job.calls} for job in jobs]
+    (out / "jobs.json").write_text(json.dumps(plan))
+    subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
+                   timeout=600)
+    results = {}
+    for job in jobs:
+        folder = out / "tfjs" / job.name
+        result = json.loads((folder / "result.json").read_text())
+        result["outputs"] = [[np.load(folder / f"call{k}_output{j}.npy") for j in range(len(want))]
+                             for k, want in enumerate(job.expected)] if result["ok"] else []
+        results[job.name] = (job, result)
+    return results
+
+
+def _check(job: Job, result: dict) -> None:
+    assert result["ok"], f"TF.js failed on {job.folder}: {result['error']}"
+    for k, (got_call, want_call) in enumerate(zip(result["outputs"], job.expected)):
+        for j, (got, want) in enumerate(zip(got_call, want_call)):
+            assert got.shape == want.shape, f"{job.name} call {k} output {j}: shape {got.shape} != {want.shape}"
+            error = float(np.max(np.abs(got.astype(np.float64) - want))) if want.size else 0.0
+            assert error <= job.atol, f"{job.name} call {k} output {j}: max abs error {error:.3g} > {job.atol:g}"
+
+
+@pytest.mark.parametrize("name", WRITABLE + ["written_multishard", "written_metadata", "keras3"])
+def test_written_model_gives_tfjs_the_same_numbers(tfjs_results, name):
+    _check(*tfjs_results[name])
+
+
+def test_multishard_files_are_many_and_small(tfjs_results):
+    job, _ = tfjs_results["written_multishard"]
+    shards = sorted(job.folder.glob("group1-shard*.bin"))
+    assert len(shards) > 3 and all(p.stat().st_size <= 256 for p in shards)
+
+
+def test_metadata_reaches_tfjs(tfjs_results):
+    assert tfjs_results["written_metadata"][1]["userDefinedMetadata"] == METADATA
+
+
+def test_tfjs_holds_the_weight_names_we_wrote(tfjs_results):
+    job, result = tfjs_results["bidi_lstm_concat"]
+    manifest = json.loads((job.folder / "model.json").read_text())["weightsManifest"][0]["weights"]
+    assert sorted(result["weights"]) == sorted(w["name"] for w in manifest)
+
+
+@pytest.mark.parametrize("name", sorted(QUANTIZED))
+def test_quantized_model_loads_in_tfjs_within_the_bound(tfjs_results, name):
+    job, result = tfjs_results[f"written_{name}"]
+    _check(job, result)  # TF.js dequantizes exactly as the runtime reads the file back
+    for got_call, float_call in zip(result["outputs"], job.extra["float"]):
+        error = float(np.max(np.abs(got_call[0].astype(np.float64) - float_call[0])))
+        assert 0 < error <= QUANTIZED_BOUND[name], f"{name}: quantized outputs differ by {error:.3g}"
