@@ -85,8 +85,16 @@ def test_only_float32_weights_are_quantized_and_the_reader_reads_them_back():
     np.testing.assert_array_equal(back["b/bias"], tensors[2][1].astype(np.float16).astype(np.float32))
 
 
+def test_a_dtype_without_patterns_takes_the_rest():
+    rule = quantization_rule({"uint8": ["dense*"], "float16": None})
+    assert [rule(n) for n in ("dense/kernel", "lstm/bias")] == ["uint8", "float16"]
+    assert quantization_rule("uint16")("anything") == "uint16"
+    assert quantization_rule({"uint8": "a/*"})("b/bias") is None
+
+
 @pytest.mark.parametrize("spec,message", [("int8", "unknown dtype 'int8'"), (3, "quantize must be"),
-                                          ({"uint8": "*", "float16": "a*"}, "matches the patterns of")])
+                                          ({"uint8": "*", "float16": "a*"}, "matches the patterns of"),
+                                          ({"uint8": None, "float16": True}, "only one dtype can take the rest")])
 def test_bad_quantize_specs(spec, message):
     with pytest.raises(InputError, match=message):
         quantization_rule(spec)("a/kernel")

@@ -355,30 +355,39 @@ def weight_tokens(class_name: str, config: dict, path: list[str]) -> list[str]:
 
 
 def quantization_rule(quantize: str | Mapping[str, object] | None) -> Callable[[str], str | None]:
-    """The quantization dtype for each weight name, from ``"uint8"`` (every float32 weight) or a dict from dtypes to
-    fnmatch patterns (a pattern string or a list of them), as the converter's ``--quantize_*`` flags take them.
+    """The quantization dtype for each weight name, as the converter's ``--quantize_*`` flags choose it.
+
+    ``quantize`` is ``"float16"``, ``"uint8"`` or ``"uint16"`` (every float32 weight), or a dict from those to
+    fnmatch patterns over weight names (a string or a list); a dtype mapped to None or True takes the weights no
+    pattern matches.
 
     Raises:
-        InputError: for an unknown dtype, or a weight two dtypes' patterns both match (checked when applied).
+        InputError: for an unknown dtype, two catch-all dtypes, or a weight the patterns of two dtypes match
+            (checked when the rule is applied).
     """
     if quantize is None:
         return lambda name: None
     if isinstance(quantize, str):
-        quantize = {quantize: ["*"]}
+        quantize = {quantize: None}
     if not isinstance(quantize, Mapping):
         raise InputError(f"quantize must be one of {sorted(QUANTIZED_DTYPES)} or a dict from those to weight name "
                          f"patterns, got {quantize!r}")
-    rules = {}
+    rules, fallback = {}, []
     for dtype, patterns in quantize.items():
         if dtype not in QUANTIZED_DTYPES:
             raise InputError(f"quantize: unknown dtype {dtype!r}; expected one of {sorted(QUANTIZED_DTYPES)}")
-        rules[dtype] = [patterns] if isinstance(patterns, str) else list(patterns or ["*"])
+        if patterns is None or patterns is True:
+            fallback.append(dtype)
+        else:
+            rules[dtype] = [patterns] if isinstance(patterns, str) else list(patterns)
+    if len(fallback) > 1:
+        raise InputError(f"quantize: {fallback} are all given without patterns; only one dtype can take the rest")
 
     def rule(name: str) -> str | None:
         matched = [d for d, patterns in rules.items() if any(fnmatch.fnmatchcase(name, p) for p in patterns)]
         if len(matched) > 1:
             raise InputError(f"quantize: weight {name!r} matches the patterns of {matched}; give it one dtype")
-        return matched[0] if matched else None
+        return matched[0] if matched else (fallback[0] if fallback else None)
 
     return rule
 
