@@ -20,7 +20,9 @@ from test_tfjs_live import SCRIPTS, _require_node
 
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
+from tfjs_interop.formats.manifest import encode_tensors
 from tfjs_interop.formats.tfjs import read_tfjs
+from tfjs_interop.formats.tfjs_writer import quantization_rule
 from tfjs_interop.loading import model_from_file
 from tfjs_interop.topology import Dialect, Engine
 
@@ -190,3 +192,24 @@ def test_quantized_model_loads_in_tfjs_within_the_bound(tfjs_results, name):
     for got_call, float_call in zip(result["outputs"], job.extra["float"]):
         error = float(np.max(np.abs(got_call[0].astype(np.float64) - float_call[0])))
         assert 0 < error <= QUANTIZED_BOUND[name], f"{name}: quantized outputs differ by {error:.3g}"
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float16"])
+def test_quantization_matches_the_converter_replica_in_io_js(tmp_path, dtype):
+    """Same bytes and fields as scripts/tfjs/io.js, which replicates tensorflowjs/quantization.py for fixtures."""
+    node = _require_node()
+    rng = np.random.default_rng(9)
+    tensors = {"a": rng.uniform(-0.8, 0.5, 300), "b": rng.uniform(0.1, 2.0, 40), "c": np.full(5, -0.25),
+               "d": np.array([0.5, 1.5, 2.5, -0.5, 6e-5, 65519.0, -1e-8])}
+    tensors = {k: v.astype(np.float32) for k, v in tensors.items()}
+    entries, data = encode_tensors(list(tensors.items()), quantization_rule(dtype))
+    specs = [{"name": k, "shape": list(v.shape), "dtype": "float32"} for k, v in tensors.items()]
+    (tmp_path / "w.bin").write_bytes(b"".join(v.tobytes() for v in tensors.values()))
+    script = ("const io = require(process.argv[1]); const fs = require('fs');"
+              "const r = io.quantizeWeights(JSON.parse(process.argv[2]), fs.readFileSync(process.argv[3]),"
+              " process.argv[4]);"
+              "fs.writeFileSync(process.argv[3] + '.q', r.bytes); process.stdout.write(JSON.stringify(r.specs));")
+    result = subprocess.run([node, "-e", script, str(SCRIPTS / "io.js"), json.dumps(specs), str(tmp_path / "w.bin"),
+                             dtype], check=True, capture_output=True, text=True, timeout=60)
+    assert json.loads(result.stdout) == entries
+    assert (tmp_path / "w.bin.q").read_bytes() == data
