@@ -289,3 +289,15 @@ def test_bad_arguments_write_nothing(tmp_path, kwargs, message):
     with pytest.raises(InputError, match=message):
         tfjs_interop.save_tfjs(_seed(), tmp_path / "out", **kwargs)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_keras_initial_state_tfjs_would_leak_into_a_timedistributed_rnn_is_refused(tmp_path):
+    td_inner = {"class_name": "LSTM", "config": {"name": "inner", "units": 2}}
+    layers = [input_layer("x", [None, 4, 3]), input_layer("y", [None, 2, 4, 3]),
+              layer("LSTM", "enc", [["x", 0, 0]], units=2, return_state=True),
+              layer("LSTM", "dec", [["x", 0, 0], ["enc", 0, 1], ["enc", 0, 2]], units=2),
+              layer("TimeDistributed", "td", [["y", 0, 0]], layer=td_inner)]
+    weights = {**_lstm_weights("enc", 3, 2), **_lstm_weights("dec", 3, 2), **_lstm_weights("td", 3, 2)}
+    model = _keras_model(tmp_path, layers, ["x", "y"], ["dec", "td"], weights)
+    with pytest.raises(UnsupportedLayerError, match=r"'dec' is given an initial state.*TimeDistributed RNN 'td'"):
+        tfjs_artifacts(model)

@@ -264,6 +264,8 @@ def layer_config(class_name: str, config: dict) -> dict:
     slope = out.pop("negative_slope", None)  # Keras 3's name for LeakyReLU's alpha (ReLU's is checked to be 0)
     if class_name == "LeakyReLU" and out.get("alpha") is None:
         out["alpha"] = 0.3 if slope is None else slope
+    if class_name == "Softmax" and out.get("axis") == [-1]:
+        out["axis"] = -1
     if class_name == "RNN":
         out.pop("cells", None)  # TF.js writes the cells twice; it reads "cell"
     if class_name == "Bidirectional":
