@@ -1,8 +1,9 @@
 """Live: models written by ``save_tfjs``, loaded by the real TF.js 4.22 (``tf.loadLayersModel``) and run in Node.
 
 Every TF.js fixture goes TF.js -> ours -> save_tfjs -> real TF.js, and must give the outputs TF.js recorded for
-the original (≤ 1e-5, repeated and stateful calls included); also multi-shard, quantized and metadata-carrying
-files, and a Keras 3-dialect topology. All models run in one Node process (scripts/tfjs/roundtrip.js).
+the original (≤ 1e-5, repeated and stateful calls included); so must the random TF.js models of
+tests/test_tfjs_random.py; also multi-shard, quantized and metadata-carrying files, and a Keras 3-dialect
+topology. All models run in one Node process (scripts/tfjs/roundtrip.js).
 Skipped without Node or `npm ci` in scripts/tfjs, except in CI (TFJS_INTEROP_REQUIRE_NODE=1).
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 from modelfiles import write_model
 from test_tfjs_live import SCRIPTS, _require_node
+from test_tfjs_random import COUNT, SEED, _generate
 
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
@@ -136,11 +138,35 @@ def _keras3_job(out: Path) -> Job:
                [[source.predict(x)]])
 
 
+def _random_jobs(node: str, out: Path) -> list[Job]:
+    """The random TF.js models of tests/test_tfjs_random.py (same seed and count), written by save_tfjs."""
+    _generate(node, out / "generated", COUNT)
+    jobs = []
+    for k in range(COUNT):
+        case = out / "generated" / str(k)
+        try:
+            model = tfjs_interop.load(case)
+        except tfjs_interop.UnsupportedLayerError as exc:  # outside what the runtime claims (test_tfjs_random)
+            REFUSED[f"random_{k}"] = f"skip: the runtime refuses it: {exc}"
+            continue
+        try:
+            tfjs_interop.save_tfjs(model, out / f"random_{k}")
+        except tfjs_interop.TfjsInteropError as exc:
+            REFUSED[f"random_{k}"] = f"fail: save_tfjs refused a model TF.js runs: {exc}"
+            continue
+        jobs.append(Job(f"random_{k}", out / f"random_{k}", *_fixture_calls(case), atol=expected(case)["atol"]))
+    return jobs
+
+
+REFUSED: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def tfjs_results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
     node = _require_node()
     out = tmp_path_factory.mktemp("roundtrip")
-    jobs = _fixture_jobs(out / "written") + _quantized_jobs(out / "written") + [_keras3_job(out)]
+    jobs = (_fixture_jobs(out / "written") + _quantized_jobs(out / "written") + [_keras3_job(out)]
+            + _random_jobs(node, out / "random"))
     plan = [{"model": str(job.folder), "out": str(out / "tfjs" / job.name), "calls": job.calls} for job in jobs]
     (out / "jobs.json").write_text(json.dumps(plan))
     subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
@@ -167,6 +193,20 @@ def _check(job: Job, result: dict) -> None:
 @pytest.mark.parametrize("name", WRITABLE + ["written_multishard", "written_metadata", "keras3"])
 def test_written_model_gives_tfjs_the_same_numbers(tfjs_results, name):
     _check(*tfjs_results[name])
+
+
+@pytest.mark.parametrize("index", range(COUNT), ids=lambda k: f"seed{SEED}-{k}")
+def test_written_random_model_gives_tfjs_the_same_numbers(tfjs_results, index):
+    refused = REFUSED.get(f"random_{index}", "")
+    if refused.startswith("skip"):
+        pytest.skip(refused)
+    assert not refused, refused
+    job, result = tfjs_results[f"random_{index}"]
+    try:
+        _check(job, result)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{expected(job.folder.parent / 'generated' / str(index))['description']}") \
+            from None
 
 
 def test_multishard_files_are_many_and_small(tfjs_results):

@@ -218,6 +218,16 @@ def test_refusals_name_the_layer_and_write_nothing(tmp_path, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
+@pytest.mark.parametrize("axis,ok", [(-1, True), (2, True), ([1, 2], True), (1, False), ([1], False)])
+def test_softmax_must_run_on_the_last_axis_or_several(tmp_path, axis, ok):
+    model = _dense_into(tmp_path / "src", [layer("Softmax", "s", [["d", 0, 0]], axis=axis)])
+    if ok:
+        tfjs_artifacts(model)
+    else:
+        with pytest.raises(UnsupportedLayerError, match=r"'s' \(Softmax\).*last axis only.*of a rank-3 input"):
+            tfjs_artifacts(model)
+
+
 def test_keras3_hard_sigmoid_is_refused(tmp_path):
     extra = [layer("Activation", "a", [["d", 0, 0]], activation="hard_sigmoid")]
     with pytest.raises(UnsupportedLayerError, match=r"'a' \(Activation\).*'hard_sigmoid_keras3'.*relu6"):

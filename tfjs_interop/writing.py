@@ -67,6 +67,7 @@ def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, 
     options = {"generated_by": _generated_by(model), "converted_by": f"tfjs-interop {__version__}",
                "shard_size_bytes": shard_size_bytes, "metadata": metadata}
     weights = layer_weights(model)
+    options["ranks"] = input_ranks(model)
     plain = encode_model(model.topology, weights, **options)
     check_same_numbers(model, plain)
     return plain if quantize is None else encode_model(model.topology, weights, quantize=quantize, **options)
@@ -96,6 +97,17 @@ def layer_weights(model: Model) -> dict:
                     raise WeightsError(f"layer {layer.name!r} weight {variable.path!r} has no value")
             out[layer.name] = [WeightValue(v.path, v.value, v.trainable) for v in layer.weights]
     return out
+
+
+def input_ranks(model: Model) -> dict[str, int]:
+    """The rank of each layer's (first) output, which for Softmax is its input's: the writer checks its axis."""
+    ranks: dict[str, int] = {}
+    for layer in model.layers:
+        if isinstance(layer, NestedModel):
+            ranks.update(input_ranks(layer.model))
+        for shapes in model.output_shapes_of(layer)[:1]:
+            ranks.setdefault(layer.name, len(shapes[0]))
+    return ranks
 
 
 # --- the engine check ------------------------------------------------------------------------------------------

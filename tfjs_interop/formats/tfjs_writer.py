@@ -60,7 +60,6 @@ DTYPES = ("float32", "int32", "bool")
 ALLOWED_VALUES: dict[str, dict[str, tuple]] = {
     "ELU": {"alpha": (1,)},
     "ReLU": {"negative_slope": (0,), "threshold": (0,)},
-    "Softmax": {"axis": (-1, [-1])},
     "Conv1D": {"padding": ("valid", "same"), "groups": (1,)},
     "LayerNormalization": {"rms_scaling": (False,)},
     "GlobalAveragePooling1D": {"keepdims": (False,)},
@@ -95,19 +94,22 @@ LayerWeights = Mapping[str, "list[WeightValue] | LayerWeights"]  # a nested mode
 
 # --- refusals --------------------------------------------------------------------------------------------------
 
-def check_writable(topology: Topology) -> None:
+def check_writable(topology: Topology, ranks: Mapping[str, int] | None = None) -> None:
     """Raise UnsupportedLayerError, naming the layer, the reason and the fix, for anything TF.js 4.22 cannot load.
 
     Raises:
         UnsupportedLayerError: for a class TF.js does not register (Subtract, Lambda, custom layers...), an
             activation it lacks (Keras 3's hard_sigmoid, gelu_new...), GRU ``reset_after=True``, options it cannot
-            run, or calls it cannot express (explicit masks, constants).
+            run, or calls it cannot express (explicit masks, constants). ``ranks`` gives the input rank of
+            Softmax layers by name, which tells whether their axis is the last.
     """
     for spec in topology.layers:
         if spec.class_name in MODEL_CLASSES:
-            check_writable(spec.config["topology"])
+            check_writable(spec.config["topology"], ranks)
             continue
         _check_layer(spec.name, spec.class_name, spec.config)
+        if spec.class_name == "Softmax":
+            _check_softmax_axis(spec, (ranks or {}).get(spec.name))
         for call in spec.calls:
             _check_call(spec, call)
 
@@ -132,6 +134,16 @@ def _check_layer(layer: str, class_name: str, config: dict) -> None:
                           FIXES.get(key))
     _check_dtype(layer, class_name, config.get("dtype"))
     _check_wrapped(layer, class_name, config)
+
+
+def _check_softmax_axis(spec: LayerSpec, rank: int | None) -> None:
+    """TF.js's Softmax takes the last axis, or several axes at once; one other axis fails in tf.softmax."""
+    axis = spec.config.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    if axis is None or len(axes) > 1 or axes[0] == -1 or (rank is not None and axes[0] == rank - 1):
+        return
+    raise _refuse(spec.name, spec.class_name, f"TF.js's softmax runs on the last axis only (or on several), not on "
+                  f"axis={axis!r} of a rank-{rank} input", "transpose the axis last with Permute around Softmax")
 
 
 def _check_dtype(layer: str, class_name: str, dtype: object) -> None:
@@ -409,7 +421,7 @@ class TfjsArtifacts:
 
 def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str, converted_by: str,
                  shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
-                 metadata: dict | None = None) -> TfjsArtifacts:
+                 metadata: dict | None = None, ranks: Mapping[str, int] | None = None) -> TfjsArtifacts:
     """Check, then encode a model in memory: nothing here touches a disk.
 
     Raises:
@@ -421,7 +433,7 @@ def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str
         raise InputError(f"shard_size_bytes must be a positive integer, got {shard_size_bytes!r}")
     if metadata is not None and not isinstance(metadata, dict):
         raise InputError(f"metadata must be a JSON object (a dict), got {type(metadata).__name__}")
-    check_writable(topology)
+    check_writable(topology, ranks)
     model_topology = encode_topology(topology)
     _check_json(model_topology, metadata)
     entries, data = encode_tensors(named_weights(topology, weights), quantization_rule(quantize))
