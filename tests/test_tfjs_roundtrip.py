@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from modelfiles import write_model
+from modelfiles import functional, input_layer, layer, write_model
 from test_tfjs_live import SCRIPTS, _require_node
 from test_tfjs_random import COUNT, SEED, _generate
 
@@ -161,12 +161,33 @@ def _random_jobs(node: str, out: Path) -> list[Job]:
 REFUSED: dict[str, str] = {}
 
 
+def _keras2_shared_order_job(out: Path) -> Job:
+    """A Keras 2 model whose shared layer's first call waits on a layer listed after it: TF.js's loader makes the
+    second call first, so the writer must list the calls, and number the references, in TF.js's order."""
+    rng = np.random.default_rng(8)
+    layers = [input_layer("x", [None, 3]),
+              {**layer("Dense", "shared", None, units=3, activation="tanh"),
+               "inbound_nodes": [[["pre", 0, 0, {}]], [["x", 0, 0, {}]]]},
+              layer("Dense", "pre", [["x", 0, 0]], units=3),
+              layer("Concatenate", "cat", [["shared", 0, 0], ["shared", 1, 0]])]
+    weights = {name: rng.uniform(-1, 1, shape).astype(np.float32) for name, shape in
+               (("shared/kernel", (3, 3)), ("shared/bias", (3,)), ("pre/kernel", (3, 3)), ("pre/bias", (3,)))}
+    source = model_from_file(read_tfjs(write_model(out / "shared_source", functional(layers, ["x"], ["cat"],
+                                                                                      "2.15.0"), weights)),
+                             Dialect.KERAS2, Engine.KERAS)
+    x = rng.uniform(-2, 2, (4, 3)).astype(np.float32)
+    np.save(out / "shared_x.npy", x)
+    tfjs_interop.save_tfjs(source, out / "keras2_shared_order")
+    return Job("keras2_shared_order", out / "keras2_shared_order",
+               [{"inputs": [str(out / "shared_x.npy")], "reset_states": False}], [[source.predict(x)]])
+
+
 @pytest.fixture(scope="module")
 def tfjs_results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
     node = _require_node()
     out = tmp_path_factory.mktemp("roundtrip")
-    jobs = (_fixture_jobs(out / "written") + _quantized_jobs(out / "written") + [_keras3_job(out)]
-            + _random_jobs(node, out / "random"))
+    jobs = (_fixture_jobs(out / "written") + _quantized_jobs(out / "written")
+            + [_keras3_job(out), _keras2_shared_order_job(out)] + _random_jobs(node, out / "random"))
     plan = [{"model": str(job.folder), "out": str(out / "tfjs" / job.name), "calls": job.calls} for job in jobs]
     (out / "jobs.json").write_text(json.dumps(plan))
     subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
@@ -190,7 +211,8 @@ def _check(job: Job, result: dict) -> None:
             assert error <= job.atol, f"{job.name} call {k} output {j}: max abs error {error:.3g} > {job.atol:g}"
 
 
-@pytest.mark.parametrize("name", WRITABLE + ["written_multishard", "written_metadata", "keras3"])
+@pytest.mark.parametrize("name", WRITABLE + ["written_multishard", "written_metadata", "keras3",
+                                              "keras2_shared_order"])
 def test_written_model_gives_tfjs_the_same_numbers(tfjs_results, name):
     _check(*tfjs_results[name])
 
@@ -217,6 +239,15 @@ def test_multishard_files_are_many_and_small(tfjs_results):
 
 def test_metadata_reaches_tfjs(tfjs_results):
     assert tfjs_results["written_metadata"][1]["userDefinedMetadata"] == METADATA
+
+
+def test_shared_calls_are_written_in_the_tfjs_loaders_order(tfjs_results):
+    job, _ = tfjs_results["keras2_shared_order"]
+    entries = json.loads((job.folder / "model.json").read_text())["modelTopology"]["config"]["layers"]
+    shared = next(e for e in entries if e["name"] == "shared")
+    assert [node[0][0] for node in shared["inbound_nodes"]] == ["x", "pre"]
+    cat = next(e for e in entries if e["name"] == "cat")
+    assert [ref[:2] for ref in cat["inbound_nodes"][0]] == [["shared", 1], ["shared", 0]]
 
 
 def test_tfjs_holds_the_weight_names_we_wrote(tfjs_results):
