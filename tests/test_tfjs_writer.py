@@ -258,6 +258,14 @@ def test_save_writes_model_json_and_shards(tmp_path):
     assert_matches(tfjs_interop.load(out), TFJS_FIXTURES / "seed_lstm")
 
 
+def test_the_source_files_metadata_is_kept_unless_replaced(tmp_path):
+    model = _seed()
+    model.metadata["userDefinedMetadata"] = {"from": "source"}
+    assert tfjs_artifacts(model).model_json["userDefinedMetadata"] == {"from": "source"}
+    assert tfjs_artifacts(model, metadata={"new": 1}).model_json["userDefinedMetadata"] == {"new": 1}
+    assert "userDefinedMetadata" not in tfjs_artifacts(_seed()).model_json
+
+
 def test_non_empty_target_needs_overwrite(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("x")

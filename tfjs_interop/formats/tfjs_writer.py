@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedLayerError
+from ..errors import InputError, ModelFormatError, UnsupportedLayerError
 from ..topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
 from .manifest import QUANTIZED_DTYPES, encode_tensors, shard
 
@@ -220,10 +220,9 @@ def _layer_entry(spec: LayerSpec, order: dict, ref: Callable[[TensorRef], list])
     nodes = [_node(spec.calls[i], ref) for i in calls]
     if spec.class_name in MODEL_CLASSES:
         class_name, config = "Model", _model_config(spec.config["topology"])
-        config["name"] = spec.name
     else:
         class_name, config = spec.class_name, layer_config(spec.class_name, spec.config)
-        config["name"] = spec.name
+    config["name"] = spec.name
     return {"class_name": class_name, "config": config, "name": spec.name, "inbound_nodes": nodes}
 
 
@@ -256,7 +255,7 @@ def tfjs_call_order(topology: Topology) -> dict[tuple[str, int], int]:
             else:
                 waiting.append(key)
         if len(waiting) == len(pending):
-            raise InputError(f"the calls of layers {sorted({k[0] for k in waiting})} wait on each other")
+            raise ModelFormatError(f"the calls of layers {sorted({k[0] for k in waiting})} wait on each other")
         pending = waiting
     return made
 
