@@ -161,25 +161,60 @@ def _random_jobs(node: str, out: Path) -> list[Job]:
 REFUSED: dict[str, str] = {}
 
 
-def _keras2_shared_order_job(out: Path) -> Job:
-    """A Keras 2 model whose shared layer's first call waits on a layer listed after it: TF.js's loader makes the
-    second call first, so the writer must list the calls, and number the references, in TF.js's order."""
+def _keras2_job(out: Path, name: str, layers: list, outputs: list, weights: dict, inputs: list[np.ndarray]) -> Job:
+    """A Keras 2 model run by the runtime's Keras engine, written by save_tfjs; TF.js must compute the same."""
+    source = model_from_file(read_tfjs(write_model(out / f"{name}_source", functional(
+        layers, [spec["name"] for spec in layers if spec["class_name"] == "InputLayer"], outputs, "2.15.0"),
+        weights)), Dialect.KERAS2, Engine.KERAS)
+    files = []
+    for i, x in enumerate(inputs):
+        np.save(out / f"{name}_x{i}.npy", x)
+        files.append(str(out / f"{name}_x{i}.npy"))
+    tfjs_interop.save_tfjs(source, out / name)
+    want = source.predict(inputs)
+    return Job(name, out / name, [{"inputs": files, "reset_states": False}], [want if isinstance(want, list)
+                                                                               else [want]])
+
+
+def _keras2_jobs(out: Path) -> list[Job]:
+    """Keras 2 models the writer judges TF.js runs the same: a shared layer whose calls TF.js's loader reorders
+    (so the writer must list them, and number references, in TF.js's order), and masked recurrent models."""
     rng = np.random.default_rng(8)
-    layers = [input_layer("x", [None, 3]),
+
+    def w(*shape):
+        return rng.uniform(-0.6, 0.6, shape).astype(np.float32)
+
+    def lstm(name, n_in, units):
+        return {f"{name}/kernel": w(n_in, 4 * units), f"{name}/recurrent_kernel": w(units, 4 * units),
+                f"{name}/bias": w(4 * units)}
+
+    shared = [input_layer("x", [None, 3]),
               {**layer("Dense", "shared", None, units=3, activation="tanh"),
                "inbound_nodes": [[["pre", 0, 0, {}]], [["x", 0, 0, {}]]]},
               layer("Dense", "pre", [["x", 0, 0]], units=3),
               layer("Concatenate", "cat", [["shared", 0, 0], ["shared", 1, 0]])]
-    weights = {name: rng.uniform(-1, 1, shape).astype(np.float32) for name, shape in
-               (("shared/kernel", (3, 3)), ("shared/bias", (3,)), ("pre/kernel", (3, 3)), ("pre/bias", (3,)))}
-    source = model_from_file(read_tfjs(write_model(out / "shared_source", functional(layers, ["x"], ["cat"],
-                                                                                      "2.15.0"), weights)),
-                             Dialect.KERAS2, Engine.KERAS)
-    x = rng.uniform(-2, 2, (4, 3)).astype(np.float32)
-    np.save(out / "shared_x.npy", x)
-    tfjs_interop.save_tfjs(source, out / "keras2_shared_order")
-    return Job("keras2_shared_order", out / "keras2_shared_order",
-               [{"inputs": [str(out / "shared_x.npy")], "reset_states": False}], [[source.predict(x)]])
+    ids = np.array([[3, 1, 4, 1, 5, 9], [2, 6, 5, 0, 0, 0], [0, 0, 8, 9, 7, 9]], np.int32)
+    bidi = {"class_name": "LSTM", "config": {"name": "lstm", "units": 4, "return_sequences": True}}
+    masked_bidi = [input_layer("ids", [None, 6], "int32"),
+                   layer("Embedding", "emb", [["ids", 0, 0]], input_dim=10, output_dim=3, mask_zero=True),
+                   layer("Bidirectional", "bi", [["emb", 0, 0]], layer=bidi),
+                   layer("TimeDistributed", "td", [["bi", 0, 0]],
+                         layer={"class_name": "Dense", "config": {"name": "d", "units": 2}})]
+    bidi_weights = {f"bi/{d}_lstm/{key.split('/')[-1]}": value for d in ("forward", "backward")
+                    for key, value in lstm("x", 3, 4).items()}
+    features = rng.uniform(-2, 2, (3, 6, 3)).astype(np.float32)
+    features[1, 4:] = 0
+    features[2, :2] = 0
+    masking = [input_layer("f", [None, 6, 3]), layer("Masking", "m", [["f", 0, 0]], mask_value=0.0),
+               layer("LSTM", "l", [["m", 0, 0]], units=4, return_sequences=True)]
+    return [
+        _keras2_job(out, "keras2_shared_order", shared, ["cat"],
+                    {"shared/kernel": w(3, 3), "shared/bias": w(3), "pre/kernel": w(3, 3), "pre/bias": w(3)},
+                    [rng.uniform(-2, 2, (4, 3)).astype(np.float32)]),
+        _keras2_job(out, "keras2_masked_bidi", masked_bidi, ["td"],
+                    {"emb/embeddings": w(10, 3), **bidi_weights, "td/kernel": w(8, 2), "td/bias": w(2)}, [ids]),
+        _keras2_job(out, "keras2_masking_lstm", masking, ["l"], lstm("l", 3, 4), [features]),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +222,7 @@ def tfjs_results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
     node = _require_node()
     out = tmp_path_factory.mktemp("roundtrip")
     jobs = (_fixture_jobs(out / "written") + _quantized_jobs(out / "written")
-            + [_keras3_job(out), _keras2_shared_order_job(out)] + _random_jobs(node, out / "random"))
+            + [_keras3_job(out)] + _keras2_jobs(out) + _random_jobs(node, out / "random"))
     plan = [{"model": str(job.folder), "out": str(out / "tfjs" / job.name), "calls": job.calls} for job in jobs]
     (out / "jobs.json").write_text(json.dumps(plan))
     subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
@@ -212,7 +247,7 @@ def _check(job: Job, result: dict) -> None:
 
 
 @pytest.mark.parametrize("name", WRITABLE + ["written_multishard", "written_metadata", "keras3",
-                                              "keras2_shared_order"])
+                                              "keras2_shared_order", "keras2_masked_bidi", "keras2_masking_lstm"])
 def test_written_model_gives_tfjs_the_same_numbers(tfjs_results, name):
     _check(*tfjs_results[name])
 

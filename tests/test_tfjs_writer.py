@@ -185,6 +185,22 @@ def test_a_keras_model_tfjs_would_run_differently_is_refused_before_writing(tmp_
     assert not (tmp_path / "out").exists()
 
 
+def test_masked_keras_models_tfjs_runs_otherwise_are_refused(tmp_path):
+    emb = [input_layer("ids", [None, 6], "int32"),
+           layer("Embedding", "emb", [["ids", 0, 0]], input_dim=10, output_dim=3, mask_zero=True),
+           layer("LSTM", "l", [["emb", 0, 0]], units=4, return_sequences=True)]
+    weights = {"emb/embeddings": RNG.normal(size=(10, 3)).astype(np.float32), **_lstm_weights("l", 3, 4)}
+    pooled = _keras_model(tmp_path / "gap", emb + [layer("GlobalAveragePooling1D", "gap", [["l", 0, 0]])],
+                          ["ids"], ["gap"], weights)  # Keras averages unmasked steps, TF.js all of them
+    with pytest.raises(UnsupportedLayerError, match="would run this keras model differently"):
+        tfjs_artifacts(pooled)
+    zeroed = _keras_model(tmp_path / "k3", emb[:2] + [layer("LSTM", "l", [["emb", 0, 0]], units=4,
+                                                            return_sequences=True, zero_output_for_mask=True)],
+                          ["ids"], ["l"], weights, version="3.6.0")  # TF.js cannot emit zeros at masked steps
+    with pytest.raises(UnsupportedLayerError, match="would run this keras model differently"):
+        tfjs_artifacts(zeroed)
+
+
 # --- refusals --------------------------------------------------------------------------------------------------
 
 def _dense_into(tmp_path, extra, version="2.15.0", weights=None):
