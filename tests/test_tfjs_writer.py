@@ -282,6 +282,15 @@ def test_the_source_files_metadata_is_kept_unless_replaced(tmp_path):
     assert "userDefinedMetadata" not in tfjs_artifacts(_seed()).model_json
 
 
+def test_an_empty_folder_is_filled_and_dot_works(tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    tfjs_interop.save_tfjs(_seed(), tmp_path / "empty")
+    monkeypatch.chdir(tmp_path / "empty")
+    tfjs_interop.save_tfjs(_seed(), ".", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == ["group1-shard1of1.bin", "model.json"]
+
+
 def test_non_empty_target_needs_overwrite(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("x")

@@ -50,7 +50,7 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
         InputError: for a non-empty ``out_dir`` without ``overwrite``, or bad arguments.
         WeightsError: for weights that cannot be stored or quantized.
     """
-    target = Path(out_dir)
+    target = Path(os.path.abspath(out_dir))  # "." has no name to put a temporary folder beside
     _check_target(target, overwrite)
     artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata)
     write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards}, overwrite)
