@@ -150,7 +150,7 @@ def _refuse_stale_initial_state(topology: Topology) -> None:
         raise UnsupportedLayerError(
             f"cannot write this model for TF.js: layer {given[0]!r} is given an initial state and TF.js would "
             f"start the TimeDistributed RNN {wrapped[0]!r} from it too (its executor shares call arguments); fix: "
-            "move the TimeDistributed RNN into a model of its own")
+            "run the TimeDistributed RNN in a separate model")
 
 
 def _compare(want: list[np.ndarray], got: list[np.ndarray], engine: str) -> None:
