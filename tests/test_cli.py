@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from modelfiles import functional, input_layer, layer, write_model
 
+import tfjs_interop
 from fixtures import TFJS_FIXTURES
 
 SEED = TFJS_FIXTURES / "seed_lstm"
@@ -67,7 +70,55 @@ def test_wrong_input_shape_is_a_clear_error(tmp_path):
     assert "expected shape (None, 10, 8), found (2, 10, 7)" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["summary"], ["predict"]])
+@pytest.mark.parametrize("command", [[], ["summary"], ["predict"], ["convert"]])
 def test_help(command):
     result = _cli(*command, "--help")
     assert result.returncode == 0 and "usage: tfjs-interop" in result.stdout
+
+
+def test_convert_writes_a_tfjs_folder_with_quantization_shards_and_metadata(tmp_path):
+    (tmp_path / "meta.json").write_text('{"labels": ["a", "b"]}')
+    out = tmp_path / "web"
+    result = _cli("convert", str(SEED), str(out), "--quantize", "uint16=lstm*/kernel,lstm*/recurrent_kernel",
+                  "--quantize", "float16", "--shard-size", "4000", "--metadata", str(tmp_path / "meta.json"))
+    assert result.returncode == 0, result.stderr
+    assert "model.json and 3 weight file(s)" in result.stdout
+    document = json.loads((out / "model.json").read_text())
+    quantized = {w["name"]: w["quantization"]["dtype"] for w in document["weightsManifest"][0]["weights"]}
+    assert quantized == {"lstm_LSTM1/kernel": "uint16", "lstm_LSTM1/recurrent_kernel": "uint16",
+                         "lstm_LSTM1/bias": "float16"}
+    assert document["userDefinedMetadata"] == {"labels": ["a", "b"]}
+    y = tfjs_interop.load(out).predict(np.load(SEED / "call0_input0.npy"))
+    np.testing.assert_allclose(y, np.load(SEED / "call0_output0.npy"), atol=1e-3)
+
+
+def test_convert_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("x")
+    result = _cli("convert", str(SEED), str(tmp_path / "out"))
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert _cli("convert", str(SEED), str(tmp_path / "out"), "--overwrite").returncode == 0
+    assert (tmp_path / "out" / "model.json").is_file() and not (tmp_path / "out" / "x").exists()
+
+
+def test_convert_refusal_is_one_line_and_writes_nothing(tmp_path):
+    gru = layer("GRU", "g", [["x", 0, 0]], units=2, reset_after=True)
+    weights = {"g/kernel": np.ones((3, 6), np.float32), "g/recurrent_kernel": np.ones((2, 6), np.float32),
+               "g/bias": np.ones((2, 6), np.float32)}
+    src = write_model(tmp_path / "src", functional([input_layer("x", [None, 4, 3]), gru], ["x"], ["g"]), weights)
+    result = _cli("convert", str(src), str(tmp_path / "out"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "'g' (GRU)" in result.stderr and "retrain with reset_after=False" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+@pytest.mark.skipif(hasattr(tfjs_interop, "save_keras"), reason="Keras writing is available")
+def test_convert_to_keras_without_save_keras_is_a_clear_error(tmp_path):
+    result = _cli("convert", str(SEED), str(tmp_path / "m.keras"))
+    assert result.returncode == 2 and "writing Keras files is not available" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_convert_rejects_tfjs_flags_for_keras_output(tmp_path):
+    result = _cli("convert", str(SEED), str(tmp_path / "m.h5"), "--quantize", "uint8")
+    assert result.returncode == 2 and "--quantize applies to TF.js output only" in result.stderr

@@ -3,6 +3,7 @@
     import tfjs_interop
     model = tfjs_interop.load("fixtures/tfjs/seed_lstm")
     y = model.predict(x)
+    tfjs_interop.save_tfjs(model, "out/")   # back to the TF.js layers format
 """
 
 from . import golden
@@ -17,6 +18,7 @@ from .errors import (
 )
 from .loading import load
 from .runtime.model import Model, TensorSpec
+from .writing import save_tfjs
 
 __version__ = "0.1.0"
 
@@ -33,4 +35,5 @@ __all__ = [
     "__version__",
     "golden",
     "load",
+    "save_tfjs",
 ]

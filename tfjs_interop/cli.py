@@ -11,11 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
+import tfjs_interop
+
 from . import __version__
 from .errors import InputError, TfjsInteropError
+from .formats.common import parse_json
+from .formats.manifest import QUANTIZED_DTYPES
 from .golden import GOLDEN_FILE, read_golden, write_golden
 from .golden import check as golden_check
 from .loading import load
+from .writing import save_tfjs
+
+KERAS_SUFFIXES = (".h5", ".keras")
 
 MODEL_HELP = "the model: a TF.js model.json or its folder, a Keras .h5 or .keras file, or a Keras topology JSON"
 WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the model's own weights"
@@ -58,6 +65,22 @@ def _parser() -> argparse.ArgumentParser:
                          help="where to write the outputs: .npy (one output) or .npz (output_0, output_1, ...)")
     predict.add_argument("--batch-size", type=int, default=None, help="samples per batch (default: all at once)")
     predict.set_defaults(run=_predict)
+
+    convert = commands.add_parser(
+        "convert", help="convert a model: to a TF.js layers model folder, or to a Keras .h5 / .keras file",
+        description="Convert SRC to DST. A DST ending in .h5 or .keras is written as a Keras file; any other DST is "
+                    "a folder that receives a TF.js layers model (model.json + group1-shard*.bin). Nothing is "
+                    "written when the model cannot be represented.")
+    convert.add_argument("src", help=MODEL_HELP)
+    convert.add_argument("dst", help="a folder (TF.js) or a .h5 / .keras file (Keras)")
+    convert.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERNS]",
+                         help="quantize float32 weights to float16, uint8 or uint16, all of them or those whose "
+                              "names match comma-separated fnmatch PATTERNS (repeat for several dtypes)")
+    convert.add_argument("--shard-size", type=int, default=None, metavar="BYTES",
+                         help="largest weight file in bytes (default 4194304)")
+    convert.add_argument("--metadata", metavar="FILE.json", help="a JSON object stored as userDefinedMetadata")
+    convert.add_argument("--overwrite", action="store_true", help="replace a non-empty DST")
+    convert.set_defaults(run=_convert)
     _add_golden_commands(commands)
     return parser
 
@@ -76,6 +99,65 @@ def _predict(args: argparse.Namespace) -> int:
     shapes = ", ".join(str(o.shape) for o in outputs)
     print(f"wrote {len(outputs)} output(s) {shapes} to {args.output}")
     return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    if args.dst.endswith(KERAS_SUFFIXES):
+        return _convert_to_keras(args)
+    options = {"quantize": _quantize_spec(args.quantize), "metadata": _read_metadata(args.metadata),
+               "overwrite": args.overwrite}
+    if args.shard_size is not None:
+        options["shard_size_bytes"] = args.shard_size
+    out = save_tfjs(load(args.src), args.dst, **options)
+    shards = sorted(out.glob("group*-shard*.bin"))
+    size = sum(p.stat().st_size for p in shards)
+    print(f"wrote a TF.js layers model to {out}: model.json and {len(shards)} weight file(s), {size} bytes")
+    return 0
+
+
+def _convert_to_keras(args: argparse.Namespace) -> int:
+    used = [flag for flag, value in (("--quantize", args.quantize), ("--shard-size", args.shard_size),
+                                     ("--metadata", args.metadata)) if value is not None]
+    if used:
+        raise InputError(f"{', '.join(used)} appl{'ies' if len(used) == 1 else 'y'} to TF.js output only, not to "
+                         f"{args.dst}")
+    save_keras = getattr(tfjs_interop, "save_keras", None)
+    if save_keras is None:
+        raise InputError(f"{args.dst}: writing Keras files is not available in this version; convert to a folder "
+                         "for the TF.js format")
+    if Path(args.dst).exists() and not args.overwrite:
+        raise InputError(f"{args.dst} exists; pass --overwrite to replace it")
+    save_keras(load(args.src), args.dst)
+    print(f"wrote a Keras model to {args.dst}")
+    return 0
+
+
+def _quantize_spec(values: list[str] | None) -> dict[str, list[str] | None] | None:
+    """``--quantize uint8=dense*,lstm* --quantize float16`` -> {"uint8": ["dense*", "lstm*"], "float16": None}: a
+    dtype without patterns takes the weights the others' patterns leave (the converter's rule)."""
+    if not values:
+        return None
+    spec: dict[str, list[str] | None] = {}
+    for value in values:
+        dtype, _, patterns = value.partition("=")
+        if dtype not in QUANTIZED_DTYPES:
+            raise InputError(f"--quantize {value}: unknown dtype {dtype!r}; expected one of "
+                             f"{', '.join(sorted(QUANTIZED_DTYPES))}, optionally =PATTERNS")
+        names = [p for p in patterns.split(",") if p]
+        if names:
+            spec[dtype] = (spec.get(dtype) or []) + names
+        elif dtype not in spec:
+            spec[dtype] = None
+    return spec
+
+
+def _read_metadata(file: str | None) -> dict | None:
+    if file is None:
+        return None
+    metadata = parse_json(Path(file).read_bytes(), file)
+    if not isinstance(metadata, dict):
+        raise InputError(f"{file}: metadata must be a JSON object, found {type(metadata).__name__}")
+    return metadata
 
 
 def _read_inputs(files: list[str], names: list[str]) -> list[np.ndarray] | dict[str, np.ndarray]:

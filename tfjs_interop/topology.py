@@ -429,6 +429,9 @@ _KERAS_ENGINE = {
     "Bidirectional": {"force_zero_output_for_mask": True},
 }
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
+# The options above that no file format has: the runtime's own, dropped by writers.
+INTERNAL_KEYS = frozenset({"masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
+                           "mask_to_inner", "force_zero_output_for_mask"})
 
 
 def snake_case(name: str) -> str:
@@ -475,3 +478,53 @@ def activation_name(value: object, dialect: Dialect) -> str:
     if name == "hard_sigmoid" and dialect is Dialect.KERAS3:
         return "hard_sigmoid_keras3"
     return name
+
+
+# --- transforms -----------------------------------------------------------------------------------------------
+
+def without_mask_operations(topology: Topology) -> Topology:
+    """A copy in which Keras 3's mask operations are gone and the layers they fed take masks implicitly.
+
+    Keras 3 records the masks ``Embedding(mask_zero)`` and ``Masking`` compute as graph operations (``not_equal``,
+    ``any``) whose results only reach ``mask=`` arguments. Formats without explicit masks (TF.js) compute the same
+    masks implicitly, so a writer can drop them: operations whose every use is a ``mask=`` argument (directly or
+    through other such operations) are removed, with those arguments. Whether the implicit masks then equal the
+    explicit ones is for the writer to check (it compares the numbers).
+    """
+    mask_only = _mask_only_operations(topology)
+    layers = []
+    for spec in topology.layers:
+        if spec.name in mask_only:
+            continue
+        config = spec.config
+        if spec.class_name in MODEL_CLASSES:
+            config = {**config, "topology": without_mask_operations(config["topology"])}
+        calls = [Call(call.args, {k: v for k, v in call.kwargs.items()
+                                  if not (k == "mask" and isinstance(v, TensorRef) and v.layer in mask_only)})
+                 for call in spec.calls]
+        layers.append(LayerSpec(spec.name, spec.class_name, config, calls))
+    return Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), topology.origin,
+                    topology.keras_version)
+
+
+def _mask_only_operations(topology: Topology) -> set[str]:
+    """Operations whose outputs are used only as ``mask=`` arguments, or by other such operations."""
+    uses: dict[str, list[tuple[str, bool]]] = {spec.name: [] for spec in topology.layers}
+    for spec in topology.layers:
+        for call in spec.calls:
+            for ref in call.args:
+                uses[ref.layer].append((spec.name, False))
+            for key, value in call.kwargs.items():
+                for ref in value if isinstance(value, list) else [value]:
+                    if isinstance(ref, TensorRef):
+                        uses[ref.layer].append((spec.name, key == "mask"))
+    outputs = {ref.layer for ref in topology.outputs}
+    candidates = {s.name for s in topology.layers if s.class_name.startswith(OP_PREFIX) and s.name not in outputs}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(candidates):
+            if not all(as_mask or user in candidates for user, as_mask in uses[name]):
+                candidates.discard(name)
+                changed = True
+    return candidates

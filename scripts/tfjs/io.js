@@ -307,6 +307,7 @@ module.exports = {
   captureArtifacts,
   // exported for tests / reuse
   affineQuantize,
+  quantizeWeights,
   float32ToFloat16Bits,
   roundHalfEven,
   DEFAULT_SHARD_SIZE,

@@ -100,7 +100,11 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`predict.js: ${err && err.message ? err.message : err}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`predict.js: ${err && err.message ? err.message : err}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = {toTensor};

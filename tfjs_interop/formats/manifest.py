@@ -257,3 +257,88 @@ def read_weights(groups: Sequence[ManifestGroup], fetch: Callable[[str], bytes],
 def _kind(value: object) -> str:
     return {dict: "an object", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
 
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+
+WRITABLE_DTYPES: dict[str, np.dtype] = {"float32": DTYPES["float32"], "int32": DTYPES["int32"], "bool": DTYPES["bool"]}
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def quantize(values: np.ndarray, dtype: str, name: str) -> tuple[np.ndarray, dict]:
+    """Quantize a float32 tensor as the official converter (tensorflowjs/quantization.py) does.
+
+    uint8 / uint16 are affine: ``scale = (max - min) / (2^bits - 1)``; when ``min <= 0 <= max`` the range is
+    nudged so that 0 is exactly representable; ``q = round((clip(x) - min) / scale)`` (half to even), all in
+    float64. float16 is IEEE half precision, rounded to nearest even.
+
+    Returns:
+        The stored values (little-endian) and the manifest entry's ``quantization`` field.
+
+    Raises:
+        WeightsError: for non-finite values, or values beyond float16's range.
+    """
+    if not np.all(np.isfinite(values)):
+        raise WeightsError(f"weight {name!r} holds NaN or infinite values, which cannot be quantized")
+    if dtype == "float16":
+        with np.errstate(over="ignore"):
+            stored = values.astype(QUANTIZED_DTYPES["float16"])
+        if not np.all(np.isfinite(stored)):
+            raise WeightsError(f"weight {name!r} has values beyond float16's range (±{_FLOAT16_MAX:g}); quantize "
+                               "it to uint16 or leave it float32")
+        return stored, {"dtype": "float16", "original_dtype": "float32"}
+    stored, minimum, scale = _affine(values.astype(np.float64), QUANTIZED_DTYPES[dtype])
+    return stored, {"dtype": dtype, "min": minimum, "scale": scale, "original_dtype": "float32"}
+
+
+def _affine(values: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, float, float]:
+    """The converter's affine quantization: (q, min, scale) with q = round((clip(x) - min) / scale)."""
+    if not values.size:
+        return values.astype(dtype), 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return np.zeros(values.shape, dtype), low, 1.0
+    q_max = np.iinfo(dtype).max
+    scale = (high - low) / q_max
+    if low <= 0 <= high:  # nudge so that 0 is exact
+        low = -float(np.round(-low / scale)) * scale
+        high = q_max * scale + low
+    return np.round((np.clip(values, low, high) - low) / scale).astype(dtype), low, scale
+
+
+def encode_tensors(tensors: Sequence[tuple[str, np.ndarray]],
+                   quantize_as: Callable[[str], str | None] = lambda name: None) -> tuple[list[dict], bytes]:
+    """Manifest entries and the concatenated little-endian bytes of named tensors, in the given order.
+
+    Args:
+        tensors: (name, array) pairs; arrays of float32, int32 or bool.
+        quantize_as: the quantization dtype for a weight name, or None; only float32 tensors are quantized.
+
+    Raises:
+        WeightsError: for a dtype the format cannot store, or values that cannot be quantized.
+    """
+    entries, chunks = [], []
+    for name, value in tensors:
+        dtype = _manifest_dtype(name, value)
+        entry = {"name": name, "shape": [int(d) for d in value.shape], "dtype": dtype}
+        stored = value.astype(WRITABLE_DTYPES[dtype])
+        target = quantize_as(name) if dtype == "float32" else None
+        if target is not None:
+            stored, entry["quantization"] = quantize(stored, target, name)
+        entries.append(entry)
+        chunks.append(np.ascontiguousarray(stored).tobytes())
+    return entries, b"".join(chunks)
+
+
+def _manifest_dtype(name: str, value: np.ndarray) -> str:
+    for dtype, np_dtype in WRITABLE_DTYPES.items():
+        if value.dtype.kind == np_dtype.kind and (dtype == "bool" or value.dtype.itemsize == np_dtype.itemsize):
+            return dtype
+    raise WeightsError(f"weight {name!r} has dtype {value.dtype}; the TF.js format stores float32, int32 and bool")
+
+
+def shard(data: bytes, shard_size: int, group: int = 1) -> dict[str, bytes]:
+    """Cut a group's bytes into files ``group{g}-shard{i}of{n}.bin`` of at most ``shard_size`` bytes (one, if none)."""
+    count = max(1, -(-len(data) // shard_size))
+    return {f"group{group}-shard{i + 1}of{count}.bin": data[i * shard_size:(i + 1) * shard_size]
+            for i in range(count)}

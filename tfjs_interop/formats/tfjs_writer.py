@@ -1,0 +1,459 @@
+"""Writing the TF.js layers format: a normalised Topology and its layers' weights -> model.json + weight shards.
+
+Everything is written from the normalised topology (never by echoing a source file), in the form tfjs-layers
+4.22's ``tf.loadLayersModel`` deserialises: a functional ``Model`` with classic ``inbound_nodes`` lists, bare class
+names, ``batch_input_shape`` on input layers, plain dtype strings and snake_case keys. The engine keys the
+normaliser adds are dropped: TF.js's own behaviour is what they describe for TF.js models, and whether a Keras
+model keeps its numbers under TF.js is checked by running both (see ``tfjs_interop.writing``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, ModelFormatError, UnsupportedLayerError
+from ..topology import INTERNAL_KEYS, MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology, without_mask_operations
+from .manifest import QUANTIZED_DTYPES, encode_tensors, shard
+
+TFJS_VERSION = "4.22.0"
+DEFAULT_SHARD_SIZE = 4_194_304  # the official converter's default
+
+# Layer classes tfjs-layers 4.22 registers for deserialisation (registerClass in dist/tf-layers.node.js).
+TFJS_LAYER_CLASSES = frozenset({
+    "Activation", "Add", "AlphaDropout", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "BatchNormalization", "Bidirectional", "CategoryEncoding", "CenterCrop", "Concatenate", "Conv1D", "Conv2D",
+    "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "ConvLSTM2DCell", "Cropping2D", "Dense",
+    "DepthwiseConv2D", "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GRUCell", "GaussianDropout",
+    "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "InputLayer", "LSTM", "LSTMCell", "LayerNormalization", "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D",
+    "MaxPooling3D", "Maximum", "Minimum", "Multiply", "PReLU", "Permute", "RNN", "RandomWidth", "ReLU",
+    "RepeatVector", "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SimpleRNN", "SimpleRNNCell", "Softmax",
+    "SpatialDropout1D", "StackedRNNCells", "ThresholdedReLU", "TimeDistributed", "UpSampling2D", "ZeroPadding2D",
+})
+# Activation names TF.js 4.22 deserialises once it has camelCased them ("gelu_new" becomes "geluNew", which it
+# does not know, so it is absent).
+TFJS_ACTIVATIONS = frozenset({"elu", "selu", "relu", "relu6", "linear", "sigmoid", "hard_sigmoid", "softplus",
+                              "softsign", "tanh", "softmax", "log_softmax", "gelu", "mish", "swish"})
+ACTIVATION_ALIASES = {"silu": "swish"}  # Keras 3's name for the same function
+TFJS_SERIALIZABLES = frozenset({  # initializers, regularizers, constraints
+    "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal", "TruncatedNormal", "Identity", "VarianceScaling",
+    "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LeCunNormal", "LeCunUniform", "Orthogonal", "L1L2",
+    "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm",
+})
+SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitializer": "Identity"}
+
+# Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
+DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
+SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
+WRAPPED_KEYS = ("layer", "cell")
+RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
+DTYPES = ("float32", "int32", "bool")
+
+# Options whose other values TF.js 4.22 cannot run (None always means the default).
+ALLOWED_VALUES: dict[str, dict[str, tuple]] = {
+    "ELU": {"alpha": (1,)},
+    "ReLU": {"negative_slope": (0,), "threshold": (0,)},
+    "Conv1D": {"padding": ("valid", "same"), "groups": (1,)},
+    "LayerNormalization": {"rms_scaling": (False,)},
+    "GlobalAveragePooling1D": {"keepdims": (False,)},
+    "GlobalMaxPooling1D": {"keepdims": (False,)},
+    "GRU": {"reset_after": (False,)},
+    "GRUCell": {"reset_after": (False,)},
+}
+FIXES = {
+    "reset_after": "retrain with reset_after=False (TF.js's GRUCell implements only that form)",
+    "hard_sigmoid_keras3": "Keras 3's hard_sigmoid is relu6(x + 3) / 6, TF.js's is clip(0.2x + 0.5, 0, 1); retrain "
+                           "with 'sigmoid' (or another activation TF.js has)",
+    "Subtract": "TF.js 4.22 has no Subtract layer; rebuild a - b as Add()([a, n]) with n = b negated (e.g. a Dense "
+                "layer with kernel -I and no bias)",
+    "Lambda": "a Lambda layer is Python code, which TF.js cannot run; replace it by built-in layers",
+    "padding": "TF.js 4.22 does not implement causal padding; pad with ZeroPadding1D-style left padding in the model "
+               "and use 'valid'",
+}
+
+
+@dataclass(frozen=True)
+class WeightValue:
+    """A weight of a layer as the runtime holds it: its path within the layer (``kernel``, ``forward/bias``,
+    ``cells/0/kernel``), value and trainability."""
+
+    path: str
+    value: np.ndarray
+    trainable: bool = True
+
+
+LayerWeights = Mapping[str, "list[WeightValue] | LayerWeights"]  # a nested model maps to its layers' weights
+
+
+# --- refusals --------------------------------------------------------------------------------------------------
+
+def check_writable(topology: Topology, ranks: Mapping[str, int] | None = None) -> None:
+    """Raise UnsupportedLayerError, naming the layer, the reason and the fix, for anything TF.js 4.22 cannot load.
+
+    Raises:
+        UnsupportedLayerError: for a class TF.js does not register (Subtract, Lambda, custom layers...), an
+            activation it lacks (Keras 3's hard_sigmoid, gelu_new...), GRU ``reset_after=True``, options it cannot
+            run, or calls it cannot express (explicit masks, constants). ``ranks`` gives the input rank of
+            Softmax layers by name, which tells whether their axis is the last.
+    """
+    for spec in topology.layers:
+        if spec.class_name in MODEL_CLASSES:
+            check_writable(spec.config["topology"], ranks)
+            continue
+        _check_layer(spec.name, spec.class_name, spec.config)
+        if spec.class_name == "Softmax":
+            _check_softmax_axis(spec, (ranks or {}).get(spec.name))
+        for call in spec.calls:
+            _check_call(spec, call)
+
+
+def _refuse(layer: str, class_name: str, reason: str, fix: str | None = None) -> UnsupportedLayerError:
+    message = f"cannot write layer {layer!r} ({class_name}) for TF.js {TFJS_VERSION}: {reason}"
+    return UnsupportedLayerError(message + (f"; fix: {fix}" if fix else ""))
+
+
+def _check_layer(layer: str, class_name: str, config: dict) -> None:
+    if class_name not in TFJS_LAYER_CLASSES:
+        raise _refuse(layer, class_name, f"TF.js cannot deserialise class {class_name!r}",
+                      FIXES.get(class_name, "replace it by layers TF.js has"))
+    for key in ("activation", "recurrent_activation"):
+        name = config.get(key)
+        if name is not None and ACTIVATION_ALIASES.get(name, name) not in TFJS_ACTIVATIONS:
+            raise _refuse(layer, class_name, f"TF.js has no activation {name!r} (for {key})",
+                          FIXES.get(name, f"use one of {', '.join(sorted(TFJS_ACTIVATIONS))}"))
+    for key, allowed in ALLOWED_VALUES.get(class_name, {}).items():
+        if config.get(key) is not None and config[key] not in allowed:
+            raise _refuse(layer, class_name, f"TF.js cannot run {key}={config[key]!r} (it runs {allowed[0]!r})",
+                          FIXES.get(key))
+    _check_dtype(layer, class_name, config.get("dtype"))
+    _check_wrapped(layer, class_name, config)
+
+
+def _check_softmax_axis(spec: LayerSpec, rank: int | None) -> None:
+    """TF.js's Softmax takes the last axis, or several axes at once; one other axis fails in tf.softmax."""
+    axis = spec.config.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    if axis is None or len(axes) > 1 or axes[0] == -1 or (rank is not None and axes[0] == rank - 1):
+        return
+    raise _refuse(spec.name, spec.class_name, f"TF.js's softmax runs on the last axis only (or on several), not on "
+                  f"axis={axis!r} of a rank-{rank} input", "transpose the axis last with Permute around Softmax")
+
+
+def _check_dtype(layer: str, class_name: str, dtype: object) -> None:
+    name = plain_dtype(dtype)
+    if name is not None and name not in DTYPES:
+        raise _refuse(layer, class_name, f"dtype {name!r}; TF.js layers compute in float32 (inputs may be int32)",
+                      "save the model with the float32 policy")
+
+
+def _check_wrapped(layer: str, class_name: str, config: dict) -> None:
+    for key in WRAPPED_KEYS:
+        inner = config.get(key)
+        if isinstance(inner, list):
+            inner = {"class_name": "StackedRNNCells", "config": {"cells": inner}}
+        if isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
+            inner_config = inner.get("config") or {}
+            _check_layer(f"{layer}/{inner_config.get('name', key)}", inner["class_name"], inner_config)
+    cells = config.get("cells") if class_name == "StackedRNNCells" else None
+    for cell in cells if isinstance(cells, list) else []:
+        cell_config = cell.get("config") or {}
+        _check_layer(f"{layer}/{cell_config.get('name', 'cell')}", cell.get("class_name"), cell_config)
+    if class_name == "Bidirectional" and not _mirrors_forward(config):
+        raise _refuse(layer, class_name, "its backward_layer is not the forward layer run backwards, and TF.js "
+                      "always builds the backward layer that way", "use Bidirectional(layer) without backward_layer")
+
+
+def _mirrors_forward(config: dict) -> bool:
+    backward, forward = config.get("backward_layer"), config.get("layer")
+    if not backward:
+        return True
+    if not isinstance(forward, dict) or backward.get("class_name") != forward.get("class_name"):
+        return False
+    ignore = {"name", "go_backwards"}
+    f_config, b_config = forward.get("config") or {}, backward.get("config") or {}
+    return ({k: v for k, v in f_config.items() if k not in ignore} == {k: v for k, v in b_config.items()
+                                                                        if k not in ignore}
+            and bool(f_config.get("go_backwards")) != bool(b_config.get("go_backwards")))
+
+
+def _check_call(spec: LayerSpec, call: Call) -> None:
+    for key, value in call.kwargs.items():
+        if key == "initial_state" or not _holds_refs(value):
+            continue
+        raise _refuse(spec.name, spec.class_name, f"a call passes tensors as {key!r}, which TF.js's saved format "
+                      "cannot carry", "compute it inside the model's layers" if key == "mask" else None)
+
+
+def _holds_refs(value: object) -> bool:
+    return isinstance(value, TensorRef) or isinstance(value, list) and any(isinstance(v, TensorRef) for v in value)
+
+
+# --- topology --------------------------------------------------------------------------------------------------
+
+def encode_topology(topology: Topology) -> dict:
+    """The ``modelTopology`` of model.json, as TF.js's ``model.save`` writes it (a functional ``Model``)."""
+    return {"class_name": "Model", "config": _model_config(topology), "keras_version": f"tfjs-layers {TFJS_VERSION}",
+            "backend": "tensor_flow.js"}
+
+
+def _model_config(topology: Topology) -> dict:
+    order = tfjs_call_order(topology)
+    nested = {spec.name for spec in topology.layers if spec.class_name in MODEL_CLASSES}
+
+    def ref(r: TensorRef) -> list:
+        index = order.get((r.layer, r.node_index), r.node_index)
+        return [r.layer, index + (1 if r.layer in nested else 0), r.tensor_index]
+
+    return {"name": topology.name, "layers": [_layer_entry(spec, order, ref) for spec in topology.layers],
+            "input_layers": [ref(r) for r in topology.inputs], "output_layers": [ref(r) for r in topology.outputs]}
+
+
+def _layer_entry(spec: LayerSpec, order: dict, ref: Callable[[TensorRef], list]) -> dict:
+    calls = sorted(range(len(spec.calls)), key=lambda i: order[(spec.name, i)])
+    nodes = [_node(spec.calls[i], ref) for i in calls]
+    if spec.class_name in MODEL_CLASSES:
+        class_name, config = "Model", _model_config(spec.config["topology"])
+    else:
+        class_name, config = spec.class_name, layer_config(spec.class_name, spec.config)
+    config["name"] = spec.name
+    return {"class_name": class_name, "config": config, "name": spec.name, "inbound_nodes": nodes}
+
+
+def _node(call: Call, ref: Callable[[TensorRef], list]) -> list:
+    """A call as TF.js writes it: [layer, node, tensor, kwargs] per input, initial states as extra inputs."""
+    initial = call.kwargs.get("initial_state")
+    refs = list(call.args) + ([initial] if isinstance(initial, TensorRef) else list(initial or []))
+    kwargs = {k: v for k, v in call.kwargs.items() if k not in ("initial_state", "mask", "training")}
+    return [[*ref(r), dict(kwargs)] for r in refs]
+
+
+def tfjs_call_order(topology: Topology) -> dict[tuple[str, int], int]:
+    """Where each call lands when TF.js's loader makes them: (layer, call index) -> TF.js's node index.
+
+    The loader walks the layers in file order and makes each listed call whose inputs exist, deferring the others
+    to the next pass; writing each layer's calls in that order, with references numbered by it, makes the loader
+    rebuild exactly the graph written (a no-op for a topology read from TF.js, whose calls are in this order).
+    """
+    inputs = {spec.name for spec in topology.layers if spec.class_name == "InputLayer"}
+    made: dict[tuple[str, int], int] = {}
+    counts = {spec.name: 0 for spec in topology.layers}
+    pending = [(spec.name, i) for spec in topology.layers for i in range(len(spec.calls))]
+    calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
+    while pending:
+        waiting = []
+        for key in pending:
+            if all((r.layer, r.node_index) in made or r.layer in inputs for r in calls[key].refs()):
+                made[key] = counts[key[0]]
+                counts[key[0]] += 1
+            else:
+                waiting.append(key)
+        if len(waiting) == len(pending):
+            raise ModelFormatError(f"the calls of layers {sorted({k[0] for k in waiting})} wait on each other")
+        pending = waiting
+    return made
+
+
+def layer_config(class_name: str, config: dict) -> dict:
+    """A normalised layer config in the form TF.js reads: engine keys dropped, values in TF.js's vocabulary."""
+    if class_name == "InputLayer":
+        return _input_config(config)
+    out = {}
+    for key, value in config.items():
+        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS:
+            out[key] = _value(key, value)
+    if class_name in RECURRENT_CELLS:
+        out.setdefault("recurrent_activation", "sigmoid")  # the runtime's default (Keras >= 2.3); TF.js's differs
+    if class_name in ("GRU", "GRUCell"):
+        out["reset_after"] = False
+    slope = out.pop("negative_slope", None)  # Keras 3's name for LeakyReLU's alpha (ReLU's is checked to be 0)
+    if class_name == "LeakyReLU" and out.get("alpha") is None:
+        out["alpha"] = 0.3 if slope is None else slope
+    if class_name == "Softmax" and out.get("axis") == [-1]:
+        out["axis"] = -1
+    if class_name == "RNN":
+        out.pop("cells", None)  # TF.js writes the cells twice; it reads "cell"
+    if class_name == "Bidirectional":
+        out.pop("backward_layer", None)  # checked to mirror the forward layer
+    return out
+
+
+def _input_config(config: dict) -> dict:
+    shape = config.get("batch_input_shape") or config.get("batch_shape")
+    return {"batch_input_shape": list(shape), "dtype": plain_dtype(config.get("dtype")) or "float32",
+            "sparse": False, "name": config.get("name")}
+
+
+def _value(key: str, value: object) -> object:
+    if key in ("activation", "recurrent_activation") and isinstance(value, str):
+        return ACTIVATION_ALIASES.get(value, value)
+    if key == "dtype":
+        return plain_dtype(value)
+    if key.endswith(("_initializer", "_regularizer", "_constraint")):
+        return _serializable(value)
+    if key in ("layer", "cell") and isinstance(value, list):
+        value = {"class_name": "StackedRNNCells", "config": {"cells": value}}
+    if key in ("layer", "cell", "backward_layer") and isinstance(value, dict) and "class_name" in value:
+        config = layer_config(value["class_name"], value.get("config") or {})
+        config["name"] = inner_name(value.get("config") or {})
+        return {"class_name": value["class_name"], "config": config}
+    if key == "cells" and isinstance(value, list):
+        return [_value("cell", cell) for cell in value]
+    return value
+
+
+def _serializable(value: object) -> object:
+    """An initializer, regularizer or constraint TF.js knows, else None (it only matters for training)."""
+    if not isinstance(value, dict):
+        return value if isinstance(value, str) else None
+    class_name = SERIALIZABLE_ALIASES.get(value.get("class_name"), value.get("class_name"))
+    if class_name not in TFJS_SERIALIZABLES:
+        return None
+    config = {k: v for k, v in (value.get("config") or {}).items() if k not in DROPPED_KEYS}
+    return {"class_name": class_name, "config": config}
+
+
+def inner_name(config: dict) -> str:
+    """The name a wrapped layer or cell is written with (TF.js would invent one where a config has none)."""
+    return config.get("name") or "inner"
+
+
+def plain_dtype(dtype: object) -> str | None:
+    """A dtype as a plain string: Keras 3's DTypePolicy objects give their policy name."""
+    if isinstance(dtype, dict):
+        config = dtype.get("config")
+        dtype = config.get("name") if isinstance(config, dict) else dtype.get("name")
+    return dtype if isinstance(dtype, str) else None
+
+
+# --- weights ---------------------------------------------------------------------------------------------------
+
+def named_weights(topology: Topology, weights: LayerWeights) -> list[tuple[str, np.ndarray]]:
+    """The weights under the names TF.js gives them, trainable ones first (as ``model.save`` lists them)."""
+    found = _named(topology, weights)
+    return [(n, v) for n, v, t in found if t] + [(n, v) for n, v, t in found if not t]
+
+
+def _named(topology: Topology, weights: LayerWeights) -> list[tuple[str, np.ndarray, bool]]:
+    out = []
+    for spec in topology.layers:
+        if spec.class_name in MODEL_CLASSES:  # TF.js names a nested model's weights without its name
+            out += _named(spec.config["topology"], weights.get(spec.name, {}))
+            continue
+        for weight in weights.get(spec.name, []):
+            tokens = weight_tokens(spec.class_name, spec.config, weight.path.split("/"))
+            out.append(("/".join([spec.name, *tokens]), weight.value, weight.trainable))
+    return out
+
+
+def weight_tokens(class_name: str, config: dict, path: list[str]) -> list[str]:
+    """TF.js's name scopes for a runtime weight path: Bidirectional's ``forward_<inner>``, stacked cells'
+    ``RNNCell_<i>``; TimeDistributed adds no scope of its own."""
+    inner = config.get("layer") if isinstance(config.get("layer"), dict) else {}
+    if class_name == "Bidirectional" and path[0] in ("forward", "backward"):
+        inner_config = inner.get("config") or {}
+        scope = f"{path[0]}_{inner_name(inner_config)}"
+        return [scope, *weight_tokens(inner.get("class_name", ""), inner_config, path[1:])]
+    if class_name == "TimeDistributed":
+        return weight_tokens(inner.get("class_name", ""), inner.get("config") or {}, path)
+    if path[0] == "cells" and len(path) > 2:
+        return [f"RNNCell_{path[1]}", *path[2:]]
+    return path
+
+
+def quantization_rule(quantize: str | Mapping[str, object] | None) -> Callable[[str], str | None]:
+    """The quantization dtype for each weight name, as the converter's ``--quantize_*`` flags choose it.
+
+    ``quantize`` is ``"float16"``, ``"uint8"`` or ``"uint16"`` (every float32 weight), or a dict from those to
+    fnmatch patterns over weight names (a string or a list); a dtype mapped to None or True takes the weights no
+    pattern matches.
+
+    Raises:
+        InputError: for an unknown dtype, two catch-all dtypes, or a weight the patterns of two dtypes match
+            (checked when the rule is applied).
+    """
+    if quantize is None:
+        return lambda name: None
+    if isinstance(quantize, str):
+        quantize = {quantize: None}
+    if not isinstance(quantize, Mapping):
+        raise InputError(f"quantize must be one of {sorted(QUANTIZED_DTYPES)} or a dict from those to weight name "
+                         f"patterns, got {quantize!r}")
+    rules, fallback = {}, []
+    for dtype, patterns in quantize.items():
+        if dtype not in QUANTIZED_DTYPES:
+            raise InputError(f"quantize: unknown dtype {dtype!r}; expected one of {sorted(QUANTIZED_DTYPES)}")
+        if patterns is None or patterns is True:
+            fallback.append(dtype)
+        else:
+            rules[dtype] = [patterns] if isinstance(patterns, str) else list(patterns)
+    if len(fallback) > 1:
+        raise InputError(f"quantize: {fallback} are all given without patterns; only one dtype can take the rest")
+
+    def rule(name: str) -> str | None:
+        matched = [d for d, patterns in rules.items() if any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+        if len(matched) > 1:
+            raise InputError(f"quantize: weight {name!r} matches the patterns of {matched}; give it one dtype")
+        return matched[0] if matched else (fallback[0] if fallback else None)
+
+    return rule
+
+
+# --- model.json ------------------------------------------------------------------------------------------------
+
+@dataclass
+class TfjsArtifacts:
+    """What a TF.js layers model is made of: model.json's content and the weight files by name."""
+
+    model_json: dict
+    shards: dict[str, bytes]
+
+    def model_json_bytes(self) -> bytes:
+        return json.dumps(self.model_json, allow_nan=False, separators=(",", ":")).encode()
+
+
+def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str, converted_by: str,
+                 shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
+                 metadata: dict | None = None, ranks: Mapping[str, int] | None = None) -> TfjsArtifacts:
+    """Check, then encode a model in memory: nothing here touches a disk.
+
+    Raises:
+        UnsupportedLayerError: when TF.js 4.22 cannot load the model (see :func:`check_writable`).
+        InputError: for a bad shard size, quantize spec or metadata, or a config JSON cannot carry (NaN).
+        WeightsError: for weights the format cannot store or quantize.
+    """
+    if isinstance(shard_size_bytes, bool) or not isinstance(shard_size_bytes, int) or shard_size_bytes <= 0:
+        raise InputError(f"shard_size_bytes must be a positive integer, got {shard_size_bytes!r}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InputError(f"metadata must be a JSON object (a dict), got {type(metadata).__name__}")
+    topology = without_mask_operations(topology)
+    check_writable(topology, ranks)
+    model_topology = encode_topology(topology)
+    _check_json(model_topology, metadata)
+    entries, data = encode_tensors(named_weights(topology, weights), quantization_rule(quantize))
+    shards = shard(data, shard_size_bytes)
+    document = {"format": "layers-model", "generatedBy": generated_by, "convertedBy": converted_by,
+                "modelTopology": model_topology, "weightsManifest": [{"paths": list(shards), "weights": entries}]}
+    if metadata is not None:
+        document["userDefinedMetadata"] = metadata
+    return TfjsArtifacts(document, shards)
+
+
+def _check_json(model_topology: dict, metadata: dict | None) -> None:
+    """JSON.parse in a browser rejects NaN and Infinity: name the layer or metadata that holds one."""
+    for entry in model_topology["config"]["layers"]:
+        try:
+            json.dumps(entry, allow_nan=False)
+        except ValueError:
+            raise InputError(f"layer {entry['name']!r}: its config holds NaN or Infinity, which model.json cannot "
+                             "carry") from None
+        except TypeError as exc:
+            raise InputError(f"layer {entry['name']!r}: its config is not JSON: {exc}") from None
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"metadata must be JSON without NaN or Infinity: {exc}") from None
