@@ -79,8 +79,9 @@ KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 KERAS_WRITABLE = [f"{g}_{name}/{file}" for name in ("chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked",
                                                     "lstm_seq_dense", "masking_recurrent_stack", "simple_rnn",
                                                     "timedistributed_masked")
-                  for g, files in (("k2", ["model.h5"]), ("k3", ["model.h5", "model.keras"])) for file in files]
-KERAS_WRITABLE += ["k2_lstm_hard_sigmoid/model.h5", "k2_gru_reset_before/model.h5"]
+                  for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
+KERAS_WRITABLE += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before")
+                   for file in ("model.h5", "model.keras")]
 
 
 def _keras_jobs(out: Path) -> list[Job]:

@@ -5,9 +5,10 @@
 
 ``--keras 3`` uses TensorFlow's Keras 3 (``import keras`` with the TensorFlow backend) and writes ``model.keras``
 (zip), ``model.h5`` (Keras 3's legacy H5) and, for weights-only cases, ``model_config.json`` (``model.to_json()``)
-with ``model.weights.h5``. ``--keras 2`` uses ``tf_keras`` and writes ``model.h5`` (and ``model_config.json`` with
-``weights.h5``). Every case folder gets inputs ``call0_input{i}.npy``, the outputs Keras computes after reloading
-each written file ``call0_output{j}.npy`` (checked equal across the files), and ``expected.json``.
+with ``model.weights.h5``. ``--keras 2`` uses ``tf_keras`` and writes ``model.h5`` and ``model.keras`` (tf_keras's
+own zip format), or ``model_config.json`` with ``weights.h5``. Every case folder gets inputs
+``call0_input{i}.npy``, the outputs Keras computes after reloading each written file ``call0_output{j}.npy``
+(checked equal across the files), and ``expected.json``.
 Weights are drawn from a seeded generator (biases non-zero), so the numbers are reproducible; the files are not
 byte-for-byte (Keras stamps dates).
 """
@@ -247,7 +248,11 @@ def rnn_stacked_cells(keras, rng):
     x = keras.Input((7, 4))
     cells = [L.LSTMCell(8), L.GRUCell(6), L.SimpleRNNCell(5)]
     out = L.RNN(cells, return_sequences=True, return_state=True)(x)
-    return keras.Model(x, out[:2]), [floats(rng, 3, 7, 4)]
+    try:  # the first cell's [h, c] as one nested output, which the file lists as a nested list
+        model = keras.Model(x, out[:2])
+    except ValueError:  # Keras 3.3 takes flat outputs only
+        model = keras.Model(x, [out[0], *out[1]])
+    return model, [floats(rng, 3, 7, 4)]
 
 
 @case(2, 3, description="A Sequential model nested in a functional one, behind Masking: nested models and masks")
@@ -317,9 +322,8 @@ def save_files(keras, generation, model, folder, name):
         return files
     model.save(str(folder / "model.h5"))
     files["model.h5"] = "model"
-    if generation == 3:
-        model.save(str(folder / "model.keras"))
-        files["model.keras"] = "model"
+    model.save(str(folder / "model.keras"))  # tf_keras writes the zip format too, in its own dialect
+    files["model.keras"] = "model"
     return files
 
 
@@ -370,21 +374,24 @@ def make_case(keras, versions, generation, name, out_root, seed=0):
 def check_reloads(keras, folder, files, inputs, built, record):
     """Predict with every written file reloaded by Keras; they must agree with each other and the built model.
 
-    A file Keras cannot read back itself (Keras 3's legacy H5 of a graph with mask ops) is noted in the record.
+    A file Keras cannot read back itself (Keras 3's legacy H5 of a graph with mask ops), or reads back with other
+    numbers than the model that wrote it (seen with Keras 3.3), is noted in the record; the recorded outputs are
+    those of the files Keras reads back faithfully.
     """
     results = []
     for file, kind in files.items():
         try:
-            results.append(predict(reload(keras, folder, file, kind, None), inputs))
+            outputs = predict(reload(keras, folder, file, kind, None), inputs)
         except Exception as exc:  # noqa: BLE001 - what Keras says is the record
             record.setdefault("keras_cannot_reload", {})[file] = f"{type(exc).__name__}: {str(exc)[:160]}"
             continue
-        for got, want in zip(results[-1], built):
-            if not np.allclose(got, want, atol=1e-6, rtol=0):
-                raise SystemExit(f"{folder.name}: Keras reloading {file} gives other numbers "
-                                 f"(max diff {np.max(np.abs(got - want))})")
+        worst = max(float(np.max(np.abs(got - want))) for got, want in zip(outputs, built))
+        if worst > 1e-6:
+            record.setdefault("keras_reload_differs", {})[file] = worst
+            continue
+        results.append(outputs)
     if not results:
-        raise SystemExit(f"{folder.name}: Keras reads back none of {list(files)}")
+        raise SystemExit(f"{folder.name}: Keras reads back none of {list(files)} faithfully")
     return results[0]
 
 
