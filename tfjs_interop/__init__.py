@@ -7,7 +7,9 @@
 
 from .errors import (
     InputError,
+    LimitError,
     ModelFormatError,
+    NetworkError,
     SecurityError,
     TfjsInteropError,
     UnsupportedLayerError,
@@ -20,8 +22,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InputError",
+    "LimitError",
     "Model",
     "ModelFormatError",
+    "NetworkError",
     "SecurityError",
     "TensorSpec",
     "TfjsInteropError",

@@ -29,3 +29,11 @@ class InputError(TfjsInteropError, ValueError):
 
 class SecurityError(TfjsInteropError, PermissionError):
     """A file asks for something unsafe, such as reading outside the model's folder."""
+
+
+class LimitError(TfjsInteropError, ValueError):
+    """A model needs more than a configured limit allows (bytes to read, bytes of one tensor or layer output)."""
+
+
+class NetworkError(TfjsInteropError, OSError):
+    """A model at a URL could not be fetched: no connection, a timeout, or an HTTP error status."""

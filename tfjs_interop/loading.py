@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .errors import WeightsError
-from .formats.common import ModelFile
+from .errors import LimitError, WeightsError
+from .formats.common import DEFAULT_MAX_BYTES, ModelFile
+from .formats.remote import is_url, read_tfjs_url
 from .formats.tfjs import read_tfjs
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
@@ -19,11 +21,18 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
-def load(path: str | os.PathLike) -> Model:
+def load(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
+         cache_dir: str | os.PathLike | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
-        path: a TF.js ``model.json``, or the folder holding one.
+        path: a TF.js ``model.json``, or the folder holding one; or an ``http(s)://`` URL of a model.json, whose
+            shards are fetched from beside it as ``tf.loadLayersModel`` does.
+        max_bytes: the most bytes the load may read in all (model.json and shards; default 2 GiB); also the most
+            one sample of any layer's output may take, so an absurd config cannot allocate at ``predict``.
+        timeout: seconds to wait for a server to connect or send more data (URLs only).
+        cache_dir: a folder keeping fetched files, revalidated with the server and used when it is unreachable
+            (URLs only; see :mod:`tfjs_interop.formats.remote`).
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`.
@@ -32,19 +41,42 @@ def load(path: str | os.PathLike) -> Model:
         ModelFormatError: when the file is not a readable model.
         WeightsError: when weights are missing, misshapen or disagree with the manifest.
         UnsupportedLayerError: when a layer or option cannot be run exactly.
+        SecurityError: when the model names a file outside its folder (or URL folder), or a server redirects away.
+        LimitError: when the files or a layer's output would exceed ``max_bytes``.
+        NetworkError: when a URL cannot be fetched.
     """
-    return model_from_file(read_tfjs(Path(path)), default_dialect=Dialect.TFJS, engine=Engine.TFJS)
+    if is_url(path):
+        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir)
+    else:
+        model_file = read_tfjs(Path(path), max_bytes=max_bytes)
+    return model_from_file(model_file, default_dialect=Dialect.TFJS, engine=Engine.TFJS, max_bytes=max_bytes)
 
 
-def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine) -> Model:
+def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine,
+                    max_bytes: int = DEFAULT_MAX_BYTES) -> Model:
     """Build and fill a runtime model from what a reader returned, to give the numbers ``engine`` gives."""
     origin = Origin(dialect_of(model_file.keras_version, default_dialect), engine)
     topology = parse_topology(model_file.topology, origin, model_file.source, model_file.keras_version)
     model = Model(topology)
+    check_output_sizes(model, max_bytes, model_file.source)
     bind_weights(model, model_file.weights, model_file.source)
     model.metadata = dict(model_file.metadata)
     model.source = model_file.source
     return model
+
+
+def check_output_sizes(model: Model, max_bytes: int, source: str) -> None:
+    """Refuse a layer whose output for one sample would take more than ``max_bytes`` (unknown sizes count 1)."""
+    for layer in model.layers:
+        if isinstance(layer, NestedModel):
+            check_output_sizes(layer.model, max_bytes, source)
+        for shapes in model.output_shapes_of(layer):
+            for shape in shapes:
+                nbytes = 4 * math.prod(d for d in shape[1:] if d is not None)
+                if nbytes > max_bytes:
+                    raise LimitError(f"{source}: layer {layer.name!r} ({layer.class_name}) outputs shape "
+                                     f"{tuple(shape)}, {nbytes} bytes per sample, over the limit of {max_bytes} "
+                                     "bytes; pass a larger max_bytes to allow it")
 
 
 def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> None:

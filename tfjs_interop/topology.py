@@ -170,7 +170,7 @@ def _input_layer_for(first: LayerSpec, source: str) -> LayerSpec:
     if first.class_name in MODEL_CLASSES:  # a nested model: its own first input says
         first = first.config["topology"].layer(first.config["topology"].inputs[0].layer)
     shape = first.config.get("batch_input_shape") or first.config.get("batch_shape")
-    if shape is None and first.config.get("input_shape") is not None:
+    if shape is None and isinstance(first.config.get("input_shape"), list):
         shape = [None, *first.config["input_shape"]]
     if shape is None:
         raise ModelFormatError(f"{source}: the first layer {first.name!r} of the Sequential model has no "

@@ -266,6 +266,9 @@ class NestedModel(Layer):
 def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
     """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
     value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
+                           f"array of {value.dtype}")
     if tuple(value.shape) != tuple(variable.shape):
         raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
                            f"{list(variable.shape)}, found {list(value.shape)}")
