@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, TfjsInteropError
+from .formats.common import DEFAULT_MAX_BYTES
 from .loading import load
 
 
@@ -36,14 +37,16 @@ def _parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print a model's layers, output shapes and parameter counts",
                                   description="Print a Keras-style summary of a model.")
-    summary.add_argument("path", help="a model.json or the folder holding it")
+    summary.add_argument("path", help="a model.json or the folder holding it, or an http(s) URL of a model.json")
+    _loading_options(summary)
     summary.set_defaults(run=_summary)
 
     predict = commands.add_parser(
         "predict", help="run a model on inputs from .npy/.npz files",
         description="Run a model on inputs from .npy files (one per input, in input order) or one .npz (arrays "
                     "named after the inputs, or in order), and save the outputs as .npy (one output) or .npz.")
-    predict.add_argument("path", help="a model.json or the folder holding it")
+    predict.add_argument("path", help="a model.json or the folder holding it, or an http(s) URL of a model.json")
+    _loading_options(predict)
     predict.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
                          help="an input .npy (repeat for several inputs, in order) or one .npz")
     predict.add_argument("--output", "-o", required=True, metavar="FILE",
@@ -53,13 +56,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _loading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
+                        help=f"refuse models that need more than N bytes (default {DEFAULT_MAX_BYTES})")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="for URLs: seconds to wait for the server to connect or send data (default 30)")
+    parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                        help="for URLs: keep fetched files in DIR, revalidated each time, used when offline")
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _load(args: argparse.Namespace):
+    return load(args.path, max_bytes=args.max_bytes, timeout=args.timeout, cache_dir=args.cache_dir)
+
+
 def _summary(args: argparse.Namespace) -> int:
-    load(args.path).summary()
+    _load(args).summary()
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model = load(args.path)
+    model = _load(args)
     inputs = _read_inputs(args.input, [spec.name for spec in model.inputs])
     outputs = model.predict(inputs, batch_size=args.batch_size)
     outputs = outputs if isinstance(outputs, list) else [outputs]

@@ -63,9 +63,14 @@ class Model:
     def _dependency_order(self, calls: dict[NodeKey, Call]) -> list[_Step]:
         """Each needed call once, after the calls that make its inputs (Keras's order; refuses cycles)."""
 
+        fed = {(ref.layer, ref.node_index) for ref in self._input_refs}
+
         def check_input(node: NodeKey) -> None:
             if not isinstance(self._layers[node[0]], InputLayer):
                 raise ModelFormatError(f"layer {node[0]!r} is used but never called on an input")
+            if node not in fed:
+                raise ModelFormatError(f"input layer {node[0]!r} is used but is not one of the model's inputs "
+                                       f"{[ref.layer for ref in self._input_refs]}")
 
         return [_Step(self._layers[node[0]], node, calls[node])
                 for node in keras_order(self._output_refs, calls, check_input)]
