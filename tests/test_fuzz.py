@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ CASES = ["seed_lstm", "bidi_lstm_concat", "quantized_uint8", "quantized_float16"
          "nested_sequential_shared", "rnn_stacked_cells", "encoder_decoder_initial_state", "embedding_mask_lstm",
          "conv_pool_lstm", "merge_concatenate", "converter_wrapper", "with_optimizer", "lstm_stateful"]
 EXAMPLES = int(os.environ.get("TFJS_INTEROP_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="TFJS_INTEROP_FUZZ_SEED" not in os.environ,
-                database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=10), database=None,
+                derandomize="TFJS_INTEROP_FUZZ_SEED" not in os.environ,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SEED = int(os.environ.get("TFJS_INTEROP_FUZZ_SEED", "0"))
 
 HOSTILE_VALUES = [None, True, 0, -1, 1, 2, 7, 10**12, 2**63, -2**31, 0.5, -0.0, 1e308, "", "NaN", "Infinity", "x",

@@ -177,6 +177,13 @@ def test_oversized_shard(tmp_path):
         tfjs_interop.load(path)
 
 
+def test_a_model_json_over_its_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    path = _dense(tmp_path)
+    monkeypatch.setattr("tfjs_interop.formats.tfjs.MAX_JSON_BYTES", 100)
+    with pytest.raises(ModelFormatError, match=r"model.json is \d+ bytes, over the limit of 100 for such a file"):
+        tfjs_interop.load(path)
+
+
 def test_files_over_max_bytes_are_refused(tmp_path):
     path = _dense(tmp_path)
     size = path.stat().st_size

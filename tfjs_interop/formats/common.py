@@ -89,12 +89,16 @@ class ByteBudget:
         self.left -= nbytes
 
 
-def read_regular_file(path: Path, budget: ByteBudget, what: str, error: type[TfjsInteropError]) -> bytes:
-    """Read a regular file within the budget; anything else (a folder, a FIFO, a device) raises ``error``."""
+def read_regular_file(path: Path, budget: ByteBudget, what: str, error: type[TfjsInteropError],
+                      most: int | None = None) -> bytes:
+    """Read a regular file of at most ``most`` bytes within the budget; anything else (a folder, a FIFO, a device,
+    a larger file) raises ``error``."""
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise error(f"{budget.source}: {what} is not a regular file")
+        if most is not None and info.st_size > most:
+            raise error(f"{budget.source}: {what} is {info.st_size} bytes, over the limit of {most} for such a file")
         budget.take(info.st_size, what)
         with open(path, "rb") as file:
             data = file.read(info.st_size + 1)

@@ -6,7 +6,15 @@ import os
 from pathlib import Path
 
 from ..errors import LimitError, ModelFormatError, WeightsError
-from .common import DEFAULT_MAX_BYTES, ByteBudget, ModelFile, parse_json, read_regular_file, resolve_inside
+from .common import (
+    DEFAULT_MAX_BYTES,
+    MAX_JSON_BYTES,
+    ByteBudget,
+    ModelFile,
+    parse_json,
+    read_regular_file,
+    resolve_inside,
+)
 from .manifest import declared_nbytes, parse_manifest, read_weights
 
 MODEL_JSON = "model.json"
@@ -39,7 +47,7 @@ def read_tfjs(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> Mo
     json_path = find_model_json(path)
     source = str(json_path)
     budget = ByteBudget(max_bytes, source)
-    document = parse_json(read_regular_file(json_path, budget, "model.json", ModelFormatError), source)
+    document = parse_json(read_regular_file(json_path, budget, "model.json", ModelFormatError, MAX_JSON_BYTES), source)
     folder = json_path.parent
 
     def fetch(relative: str) -> bytes:
