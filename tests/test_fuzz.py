@@ -34,7 +34,9 @@ SEED = int(os.environ.get("TFJS_INTEROP_FUZZ_SEED", "0"))
 HOSTILE_VALUES = [None, True, 0, -1, 1, 2, 7, 10**12, 2**63, -2**31, 0.5, -0.0, 1e308, "", "NaN", "Infinity", "x",
                   "float32", "float64", "string", "uint8", "../outside.bin", "/etc/passwd", "http://example.com/w",
                   "input1", "Dense", "LSTM", "Model", [], [None], [0], [-1], [1, 2], [10**12, 10**12], ["x", 0, 0],
-                  {}, {"class_name": "Dense"}, {"dtype": "uint8", "scale": -1, "min": 0}, [[[[]]]]]
+                  {}, {"class_name": "Dense"}, {"dtype": "uint8", "scale": -1, "min": 0}, [[[[]]]],
+                  "Bidirectional", "TimeDistributed", "RNN", "GRU", "Conv1D", "Embedding", "Reshape", "Concatenate",
+                  "StackedRNNCells", "InputLayer", "Sequential"]
 
 
 def _paths(value: object, prefix: tuple = ()) -> list[tuple]:
@@ -67,7 +69,9 @@ def _mutate(document: dict, path: tuple, action: str, new: object) -> None:
 
 @st.composite
 def json_mutations(draw, document: dict) -> list:
-    positions = [p for p in _paths(document) if p]
+    everywhere = [p for p in _paths(document) if p]
+    manifest = [p for p in everywhere if p[0] == "weightsManifest"]
+    positions = draw(st.sampled_from([everywhere, manifest]))  # the manifest is small: give it half the draws
     count = draw(st.integers(1, 3))
     return [(draw(st.sampled_from(positions)), draw(st.sampled_from(["drop", "replace", "retype", "duplicate"])),
              draw(st.sampled_from(HOSTILE_VALUES))) for _ in range(count)]

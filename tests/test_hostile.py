@@ -113,10 +113,11 @@ def test_symlink_inside_the_folder_is_followed(tmp_path):
     assert tfjs_interop.load(path).count_params() == 10
 
 
-@pytest.mark.parametrize("bad", ["C:\\\\weights.bin", "\\\\server\\share\\w.bin", "file:///etc/passwd", ".."])
+@pytest.mark.parametrize("bad", ["C:\\weights.bin", "c:weights.bin", "\\\\server\\share\\w.bin",
+                                 "file:///etc/passwd", "..", "sub/../.."])
 def test_more_paths_leaving_the_folder_are_refused(tmp_path, bad):
     path = _edit(_dense(tmp_path / "m"), lambda d: d["weightsManifest"][0].__setitem__("paths", [bad]))
-    with pytest.raises((SecurityError, WeightsError)):
+    with pytest.raises(SecurityError, match="must be relative|leaves the model's folder"):
         tfjs_interop.load(path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..errors import LimitError, ModelFormatError, SecurityError, TfjsInteropErr
 MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_JSON_DEPTH = 128  # real model.json files nest about 14 deep; deeper ones could exhaust the Python stack later
 DEFAULT_MAX_BYTES = 2 * 1024**3  # what one load may read in all (model.json and shards), unless told otherwise
+_DRIVE = re.compile(r"[A-Za-z]:")  # a Windows drive ("C:\\w.bin", "C:w.bin") is never relative to the folder
 
 
 @dataclass
@@ -113,7 +115,7 @@ def resolve_inside(folder: Path, relative: str, source: str) -> Path:
     """Resolve a path a model file names, refusing anything that leaves the model's folder."""
     if "\0" in relative:
         raise SecurityError(f"{source}: weight path {relative!r} contains a NUL byte")
-    if "://" in relative or relative.startswith(("/", "\\")) or Path(relative).is_absolute():
+    if "://" in relative or relative.startswith(("/", "\\")) or _DRIVE.match(relative) or Path(relative).is_absolute():
         raise SecurityError(f"{source}: weight path {relative!r} must be relative to the model's folder")
     root = folder.resolve()
     target = (root / relative).resolve()
