@@ -70,13 +70,14 @@ def check_output_sizes(model: Model, max_bytes: int, source: str) -> None:
     for layer in model.layers:
         if isinstance(layer, NestedModel):
             check_output_sizes(layer.model, max_bytes, source)
-        for shapes in model.output_shapes_of(layer):
-            for shape in shapes:
-                nbytes = 4 * math.prod(d for d in shape[1:] if d is not None)
-                if nbytes > max_bytes:
-                    raise LimitError(f"{source}: layer {layer.name!r} ({layer.class_name}) outputs shape "
-                                     f"{tuple(shape)}, {nbytes} bytes per sample, over the limit of {max_bytes} "
-                                     "bytes; pass a larger max_bytes to allow it")
+    for (name, _), shapes in model.call_output_shapes().items():
+        for shape in shapes:
+            nbytes = 4 * math.prod(d for d in shape[1:] if d is not None)
+            if nbytes > max_bytes:
+                layer = model.get_layer(name)
+                raise LimitError(f"{source}: layer {name!r} ({layer.class_name}) outputs shape {tuple(shape)}, "
+                                 f"{nbytes} bytes per sample, over the limit of {max_bytes} bytes; pass a larger "
+                                 "max_bytes to allow it")
 
 
 def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> None:

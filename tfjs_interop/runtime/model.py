@@ -157,6 +157,10 @@ class Model:
         """Print a Keras-style table of layers, output shapes and parameter counts."""
         print_fn(summary_text(self))
 
+    def call_output_shapes(self) -> dict[NodeKey, list[Shape]]:
+        """The output shapes of every call made, by (layer name, call index)."""
+        return dict(self._shapes)
+
     def output_shapes_of(self, layer: Layer) -> list[list[Shape]]:
         """The output shapes of each call of ``layer`` (used by the summary)."""
         return [shapes for (name, _), shapes in self._shapes.items() if name == layer.name]
