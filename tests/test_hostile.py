@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -338,3 +339,13 @@ def test_sequential_with_a_non_list_input_shape(tmp_path):
         {"class_name": "Dense", "config": {"name": "d", "units": 2, "input_shape": 4}}]}}
     with pytest.raises(ModelFormatError, match="no batch_input_shape"):
         tfjs_interop.load(write_model(tmp_path, topology, {"d/kernel": KERNEL, "d/bias": BIAS}))
+
+
+def test_the_cli_reports_a_limit_in_one_line(tmp_path):
+    path = _dense(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "tfjs_interop", "summary", str(path), "--max-bytes", "100"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"tfjs-interop: error: {path}: model.json takes the model past the limit of 100 bytes "
+        f"({path.stat().st_size} more bytes, 100 left); pass a larger max_bytes to allow it"]
