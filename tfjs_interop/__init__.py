@@ -10,7 +10,9 @@ from . import golden
 from .errors import (
     GoldenMismatchError,
     InputError,
+    LimitError,
     ModelFormatError,
+    NetworkError,
     SecurityError,
     TfjsInteropError,
     UnsupportedLayerError,
@@ -25,8 +27,10 @@ __version__ = "0.1.0"
 __all__ = [
     "GoldenMismatchError",
     "InputError",
+    "LimitError",
     "Model",
     "ModelFormatError",
+    "NetworkError",
     "SecurityError",
     "TensorSpec",
     "TfjsInteropError",

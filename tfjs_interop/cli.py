@@ -15,7 +15,7 @@ import tfjs_interop
 
 from . import __version__
 from .errors import InputError, TfjsInteropError
-from .formats.common import parse_json
+from .formats.common import DEFAULT_MAX_BYTES, parse_json
 from .formats.manifest import QUANTIZED_DTYPES
 from .golden import GOLDEN_FILE, read_golden, write_golden
 from .golden import check as golden_check
@@ -24,7 +24,8 @@ from .writing import save_tfjs
 
 KERAS_SUFFIXES = (".h5", ".keras")
 
-MODEL_HELP = "the model: a TF.js model.json or its folder, a Keras .h5 or .keras file, or a Keras topology JSON"
+MODEL_HELP = ("the model: a TF.js model.json or its folder or its http(s) URL, a Keras .h5 or .keras file, or a "
+              "Keras topology JSON")
 WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the model's own weights"
 
 
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                                   description="Print a Keras-style summary of a model.")
     summary.add_argument("path", help=MODEL_HELP)
     summary.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
+    _loading_options(summary)
     summary.set_defaults(run=_summary)
 
     predict = commands.add_parser(
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                     "named after the inputs, or in order), and save the outputs as .npy (one output) or .npz.")
     predict.add_argument("path", help=MODEL_HELP)
     predict.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
+    _loading_options(predict)
     predict.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
                          help="an input .npy (repeat for several inputs, in order) or one .npz")
     predict.add_argument("--output", "-o", required=True, metavar="FILE",
@@ -85,13 +88,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _loading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
+                        help=f"refuse models that need more than N bytes (default {DEFAULT_MAX_BYTES})")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="for URLs: seconds to wait for the server to connect or send data (default 30)")
+    parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                        help="for URLs: keep fetched files in DIR, revalidated each time, used when offline")
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _load(args: argparse.Namespace):
+    return load(args.path, weights=getattr(args, "weights", None), max_bytes=args.max_bytes, timeout=args.timeout,
+                cache_dir=args.cache_dir)
+
+
 def _summary(args: argparse.Namespace) -> int:
-    load(args.path, weights=args.weights).summary()
+    _load(args).summary()
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model = load(args.path, weights=args.weights)
+    model = _load(args)
     inputs = _read_inputs(args.input, [spec.name for spec in model.inputs])
     outputs = model.predict(inputs, batch_size=args.batch_size)
     outputs = outputs if isinstance(outputs, list) else [outputs]

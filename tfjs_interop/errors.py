@@ -48,3 +48,11 @@ class GoldenMismatchError(TfjsInteropError, AssertionError):
     def __init__(self, message: str, report: Report | None = None):
         super().__init__(message)
         self.report = report
+
+
+class LimitError(TfjsInteropError, ValueError):
+    """A model needs more than a configured limit allows (bytes to read, bytes of one tensor or layer output)."""
+
+
+class NetworkError(TfjsInteropError, OSError):
+    """A model at a URL could not be fetched: no connection, a timeout, or an HTTP error status."""

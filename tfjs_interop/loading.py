@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 
 import numpy as np
 
-from .errors import ModelFormatError, WeightsError
-from .formats.common import ModelFile
+from .errors import LimitError, ModelFormatError, WeightsError
+from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
+from .formats.remote import is_url, read_tfjs_url
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
 from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
@@ -18,18 +20,26 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
-def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False) -> Model:
+def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False,
+         max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
+         cache_dir: str | os.PathLike | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
-        path: a TF.js ``model.json`` or the folder holding one; a Keras ``.h5`` / ``.hdf5`` (Keras 2 or 3) or
-            ``.keras`` file; or a Keras topology JSON (``model.to_json()``), which needs ``weights``. The kind is
-            told from the file's contents.
+        path: a TF.js ``model.json`` or the folder holding one; an ``http(s)://`` URL of a model.json, whose
+            shards are fetched from beside it as ``tf.loadLayersModel`` does; a Keras ``.h5`` / ``.hdf5``
+            (Keras 2 or 3) or ``.keras`` file; or a Keras topology JSON (``model.to_json()``), which needs
+            ``weights``. The kind of a file is told from its contents.
         weights: a Keras weights file (``save_weights`` output: legacy ``.h5`` or Keras 3 ``.weights.h5``) whose
             tensors replace those of ``path``.
         check: also run the model on the golden record beside it (``golden.npz`` in a TF.js model's folder,
             ``<name>.golden.npz`` beside a single file; see :mod:`tfjs_interop.golden`) and raise unless it
             reproduces the recorded outputs.
+        max_bytes: the most bytes the load may read in all (model.json and shards; default 2 GiB); also the most
+            one sample of any layer's output may take, so an absurd config cannot allocate at ``predict``.
+        timeout: seconds to wait for a server to connect or send more data (URLs only).
+        cache_dir: a folder keeping fetched files, revalidated with the server and used when it is unreachable
+            (URLs only; see :mod:`tfjs_interop.formats.remote`).
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
@@ -39,11 +49,17 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         ModelFormatError: when the file is not a readable model.
         WeightsError: when weights are missing, misshapen or disagree with the manifest.
         UnsupportedLayerError: when a layer or option cannot be run exactly (Lambda and custom classes included).
-        SecurityError: when a file points outside itself or its folder.
+        SecurityError: when the model names a file outside its folder (or URL folder), or a server redirects away.
+        LimitError: when the files or a layer's output would exceed ``max_bytes``.
+        NetworkError: when a URL cannot be fetched.
         GoldenMismatchError: with ``check``, when an output differs from the golden record beyond its tolerance
             (a missing or malformed golden file is a ModelFormatError).
     """
-    model = _model_from_path(path, weights)
+    if is_url(path):
+        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir)
+    else:
+        model_file = read_model(path, max_bytes=max_bytes)
+    model = _model_from_read(model_file, path, weights, max_bytes)
     if check:
         from .golden import check_on_load  # here, not at the top: golden imports load
 
@@ -51,8 +67,8 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
     return model
 
 
-def _model_from_path(path: str | os.PathLike, weights: str | os.PathLike | None) -> Model:
-    model_file = read_model(path)
+def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: str | os.PathLike | None,
+                     max_bytes: int) -> Model:
     if weights is not None:
         model_file.weights = read_weights_file(weights, model_file.topology)
         model_file.source = f"{model_file.source} with weights {str(weights)!r}"
@@ -60,20 +76,39 @@ def _model_from_path(path: str | os.PathLike, weights: str | os.PathLike | None)
         raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "
                                f"tfjs_interop.load({str(path)!r}, weights='model.weights.h5')")
     if model_file.kind == "tfjs":
-        return model_from_file(model_file, default_dialect=Dialect.TFJS, engine=Engine.TFJS)
+        return model_from_file(model_file, Dialect.TFJS, Engine.TFJS, max_bytes)
     default = Dialect.KERAS3 if model_file.kind == "keras_zip" else Dialect.KERAS2
-    return model_from_file(model_file, default_dialect=default, engine=Engine.KERAS)
+    return model_from_file(model_file, default, Engine.KERAS, max_bytes)
 
 
-def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine) -> Model:
+
+
+def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Engine,
+                    max_bytes: int = DEFAULT_MAX_BYTES) -> Model:
     """Build and fill a runtime model from what a reader returned, to give the numbers ``engine`` gives."""
     origin = Origin(dialect_of(model_file.keras_version, default_dialect), engine)
     topology = parse_topology(model_file.topology, origin, model_file.source, model_file.keras_version)
     model = Model(topology)
+    check_output_sizes(model, max_bytes, model_file.source)
     bind_weights(model, model_file.weights, model_file.source)
     model.metadata = dict(model_file.metadata)
     model.source = model_file.source
     return model
+
+
+def check_output_sizes(model: Model, max_bytes: int, source: str) -> None:
+    """Refuse a layer whose output for one sample would take more than ``max_bytes`` (unknown sizes count 1)."""
+    for layer in model.layers:
+        if isinstance(layer, NestedModel):
+            check_output_sizes(layer.model, max_bytes, source)
+    for (name, _), shapes in model.call_output_shapes().items():
+        for shape in shapes:
+            nbytes = 4 * math.prod(d for d in shape[1:] if d is not None)
+            if nbytes > max_bytes:
+                layer = model.get_layer(name)
+                raise LimitError(f"{source}: layer {name!r} ({layer.class_name}) outputs shape {tuple(shape)}, "
+                                 f"{nbytes} bytes per sample, over the limit of {max_bytes} bytes; pass a larger "
+                                 "max_bytes to allow it")
 
 
 def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> None:

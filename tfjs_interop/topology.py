@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import ModelFormatError
+from .errors import LimitError, ModelFormatError
 
 
 class Dialect(enum.Enum):
@@ -125,6 +125,8 @@ _OP_MODULE = "keras.src.ops"
 # Operations Keras 3 puts in graphs to compute masks; its legacy H5 files name them without their module.
 KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
                    "LogicalNot", "Any", "All", "Cast")
+MAX_LAYERS = 4096  # per model; real LSTM-family models have tens, the largest Keras applications under 1,000
+MAX_DEPTH = 500  # calls in the longest chain from an input to an output; the runtime walks chains recursively
 
 
 def parse_topology(model: dict, origin: Origin, source: str, keras_version: str | None = None,
@@ -152,6 +154,7 @@ def parse_topology(model: dict, origin: Origin, source: str, keras_version: str 
                                "'Model' or 'Functional'")
     topology.keras_version = keras_version
     _check_references(topology, source)
+    _check_depth(topology, source)
     return topology
 
 
@@ -162,6 +165,7 @@ def _parse_sequential(config: object, origin: Origin, source: str, depth: int) -
         name, layers = "sequential", config
     if not isinstance(layers, list) or not layers:
         raise ModelFormatError(f"{source}: a Sequential model needs a non-empty list of layers")
+    _check_layer_count(layers, source)
     specs = [_parse_layer(entry, origin, f"{source}: layers[{i}]", depth) for i, entry in enumerate(layers)]
     if specs[0].class_name != "InputLayer":
         specs.insert(0, _input_layer_for(specs[0], source))
@@ -175,7 +179,7 @@ def _input_layer_for(first: LayerSpec, source: str) -> LayerSpec:
     if first.class_name in MODEL_CLASSES:  # a nested model: its own first input says
         first = first.config["topology"].layer(first.config["topology"].inputs[0].layer)
     shape = first.config.get("batch_input_shape") or first.config.get("batch_shape")
-    if shape is None and first.config.get("input_shape") is not None:
+    if shape is None and isinstance(first.config.get("input_shape"), list):
         shape = [None, *first.config["input_shape"]]
     if shape is None:
         raise ModelFormatError(f"{source}: the first layer {first.name!r} of the Sequential model has no "
@@ -187,6 +191,7 @@ def _input_layer_for(first: LayerSpec, source: str) -> LayerSpec:
 def _parse_functional(config: object, origin: Origin, source: str, depth: int) -> Topology:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ModelFormatError(f"{source}: a functional model's config needs a 'layers' list")
+    _check_layer_count(config["layers"], source)
     specs = []
     for i, entry in enumerate(config["layers"]):
         where = f"{source}: layers[{i}]"
@@ -216,8 +221,11 @@ def _order_calls_as_tfjs_loads(topology: Topology, source: str) -> None:
             for spec in topology.layers}
     pending = {spec.name: list(spec.calls) for spec in topology.layers if spec.calls}
     ordered: dict[str, list[Call]] = {name: [] for name in pending}
+    passes = 0
     while pending:
-        progress = False
+        progress, passes = False, passes + 1
+        if passes > MAX_DEPTH:
+            raise LimitError(f"{source}: the model's calls are nested more than {MAX_DEPTH} deep")
         for spec in topology.layers:
             for call in pending.pop(spec.name, []):
                 if all(ref.layer in made and ref.node_index < made[ref.layer] for ref in call.args):
@@ -399,6 +407,34 @@ def _check_references(topology: Topology, source: str) -> None:
                                    f"which is called only {calls[ref.layer]} time(s)")
     if not topology.inputs or not topology.outputs:
         raise ModelFormatError(f"{source}: the model declares no inputs or no outputs")
+
+
+def _check_layer_count(layers: list, source: str) -> None:
+    if len(layers) > MAX_LAYERS:
+        raise LimitError(f"{source}: the model has {len(layers)} layers, over the limit of {MAX_LAYERS}")
+
+
+def _check_depth(topology: Topology, source: str) -> None:
+    """Refuse cycles, and chains of calls longer than MAX_DEPTH (walked iteratively, so any file is safe here)."""
+    calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
+    depth: dict[tuple[str, int], int] = {}
+    visiting: set[tuple[str, int]] = set()
+    for root in calls:
+        stack = [(root, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            inputs = [(r.layer, r.node_index) for r in calls[node].refs() if (r.layer, r.node_index) in calls]
+            if inputs_done:
+                depth[node] = 1 + max((depth[i] for i in inputs), default=0)
+                visiting.discard(node)
+                if depth[node] > MAX_DEPTH:
+                    raise LimitError(f"{source}: layer {node[0]!r} is {depth[node]} calls deep, over the limit of "
+                                     f"{MAX_DEPTH}")
+            elif node in visiting:
+                raise ModelFormatError(f"{source}: the model's graph has a cycle through layer {node[0]!r}")
+            elif node not in depth:
+                visiting.add(node)
+                stack += [(node, True)] + [(i, False) for i in inputs if i not in depth]
 
 
 # --- configs -------------------------------------------------------------------------------------------------

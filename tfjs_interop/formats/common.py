@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelFormatError, SecurityError
+from ..errors import LimitError, ModelFormatError, SecurityError, TfjsInteropError
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_JSON_DEPTH = 128  # real model.json files nest about 14 deep; deeper ones could exhaust the Python stack later
+DEFAULT_MAX_BYTES = 2 * 1024**3  # what one load may read in all (model.json and shards), unless told otherwise
+_DRIVE = re.compile(r"[A-Za-z]:")  # a Windows drive ("C:\\w.bin", "C:w.bin") is never relative to the folder
 
 
 @dataclass
@@ -43,19 +49,76 @@ def parse_json(text: bytes | str, source: str) -> object:
     """Parse strict JSON (no NaN or Infinity, as in a browser), with errors naming the file."""
     if len(text) > MAX_JSON_BYTES:
         raise ModelFormatError(f"{source}: {len(text)} bytes of JSON is over the limit of {MAX_JSON_BYTES}")
+    too_deep = ModelFormatError(f"{source}: the JSON is nested too deeply to be a model (over {MAX_JSON_DEPTH} "
+                                "levels)")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise ModelFormatError(f"{source}: the JSON is nested too deeply to be a model") from None
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{source}: invalid JSON: {exc}") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise too_deep
+    return value
+
+
+def _depth_over(value: object, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` deep (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth >= limit:
+            return True
+        stack += [(child, depth + 1) for child in children]
+    return False
+
+
+class ByteBudget:
+    """The bytes one load may still read, over model.json and every shard: ``max_bytes`` in all."""
+
+    def __init__(self, max_bytes: int, source: str):
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+            raise ValueError(f"max_bytes must be a positive integer, got {max_bytes!r}")
+        self.max_bytes, self.left, self.source = max_bytes, max_bytes, source
+
+    def check(self, nbytes: int, what: str) -> None:
+        """Raise LimitError if ``nbytes`` more would go past the limit."""
+        if nbytes > self.left:
+            raise LimitError(f"{self.source}: {what} takes the model past the limit of {self.max_bytes} bytes "
+                             f"({nbytes} more bytes, {self.left} left); pass a larger max_bytes to allow it")
+
+    def take(self, nbytes: int, what: str) -> None:
+        """Count ``nbytes`` read, or raise LimitError past the limit."""
+        self.check(nbytes, what)
+        self.left -= nbytes
+
+
+def read_regular_file(path: Path, budget: ByteBudget, what: str, error: type[TfjsInteropError],
+                      most: int | None = None) -> bytes:
+    """Read a regular file of at most ``most`` bytes within the budget; anything else (a folder, a FIFO, a device,
+    a larger file) raises ``error``."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{budget.source}: {what} is not a regular file")
+        if most is not None and info.st_size > most:
+            raise error(f"{budget.source}: {what} is {info.st_size} bytes, over the limit of {most} for such a file")
+        budget.take(info.st_size, what)
+        with open(path, "rb") as file:
+            data = file.read(info.st_size + 1)
+    except OSError as exc:
+        raise error(f"{budget.source}: cannot read {what}: {exc.strerror or exc}") from None
+    if len(data) != info.st_size:
+        raise error(f"{budget.source}: {what} changed size while being read")
+    return data
 
 
 def resolve_inside(folder: Path, relative: str, source: str) -> Path:
     """Resolve a path a model file names, refusing anything that leaves the model's folder."""
     if "\0" in relative:
         raise SecurityError(f"{source}: weight path {relative!r} contains a NUL byte")
-    if "://" in relative or relative.startswith(("/", "\\")) or Path(relative).is_absolute():
+    if "://" in relative or relative.startswith(("/", "\\")) or _DRIVE.match(relative) or Path(relative).is_absolute():
         raise SecurityError(f"{source}: weight path {relative!r} must be relative to the model's folder")
     root = folder.resolve()
     target = (root / relative).resolve()

@@ -12,7 +12,7 @@ import os
 import zipfile
 
 from ..errors import ModelFormatError
-from .common import ModelFile, parse_json
+from .common import DEFAULT_MAX_BYTES, ModelFile, parse_json
 from .keras_h5 import read_h5_weights
 
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -24,7 +24,7 @@ def is_zip(head: bytes) -> bool:
     return head.startswith(ZIP_SIGNATURE)
 
 
-def read_keras_zip(file: str | os.PathLike | bytes, source: str) -> ModelFile:
+def read_keras_zip(file: str | os.PathLike | bytes, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
     """Read a ``.keras`` archive (a path or its bytes).
 
     Raises:
@@ -33,9 +33,9 @@ def read_keras_zip(file: str | os.PathLike | bytes, source: str) -> ModelFile:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(file) if isinstance(file, bytes) else file) as archive:
-            config = parse_json(_member(archive, "config.json", source), f"{source}!config.json")
-            metadata = parse_json(_member(archive, "metadata.json", source), f"{source}!metadata.json")
-            weights_h5 = _member(archive, "model.weights.h5", source)
+            config = parse_json(_member(archive, "config.json", source, max_bytes), f"{source}!config.json")
+            metadata = parse_json(_member(archive, "metadata.json", source, max_bytes), f"{source}!metadata.json")
+            weights_h5 = _member(archive, "model.weights.h5", source, max_bytes)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
         raise ModelFormatError(f"{source}: not a readable .keras archive ({exc})") from None
     if not isinstance(config, dict) or not isinstance(metadata, dict):
@@ -47,9 +47,9 @@ def read_keras_zip(file: str | os.PathLike | bytes, source: str) -> ModelFile:
     return ModelFile(config, keras_version or "3", weights, source, {"metadata": metadata})
 
 
-def _member(archive: zipfile.ZipFile, name: str, source: str) -> bytes:
+def _member(archive: zipfile.ZipFile, name: str, source: str, max_bytes: int) -> bytes:
     """One member's bytes, refusing sizes over the limit whatever the zip directory claims."""
-    limit = MAX_MEMBER_BYTES[name]
+    limit = min(MAX_MEMBER_BYTES[name], max_bytes)
     try:
         info = archive.getinfo(name)
     except KeyError:

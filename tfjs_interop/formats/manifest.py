@@ -133,6 +133,7 @@ def _parse_quantization(q: object, dtype: str, where: str) -> Quantization | Non
                                f"found {q!r:.80}")
     if dtype not in ("float32", "int32"):
         raise ModelFormatError(f"{where}: only float32 and int32 tensors can be quantized, found {dtype}")
+    _check_original_dtype(q, dtype, where)
     if q["dtype"] == "float16":
         if dtype != "float32":  # as TF.js: "Unsupported quantization type float16 for weight type int32"
             raise ModelFormatError(f"{where}: float16 quantization applies to float32 weights only, found {dtype}")
@@ -141,7 +142,22 @@ def _parse_quantization(q: object, dtype: str, where: str) -> Quantization | Non
     for key, value in (("scale", scale), ("min", minimum)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ModelFormatError(f"{where}: quantization.{key} must be a finite number, found {value!r:.80}")
+    if scale < 0:  # the converter's scale is (max - min) / (2^bits - 1), or 1 when max == min
+        raise ModelFormatError(f"{where}: quantization.scale must not be negative, found {scale!r}")
     return Quantization(q["dtype"], float(scale), float(minimum))
+
+
+def _check_original_dtype(q: dict, dtype: str, where: str) -> None:
+    original = q.get("original_dtype")
+    if original is not None and original != dtype:
+        raise ModelFormatError(f"{where}: quantization.original_dtype {original!r:.80} contradicts the weight's "
+                               f"dtype {dtype!r}")
+
+
+def declared_nbytes(groups: Sequence[ManifestGroup]) -> int:
+    """The bytes the manifest declares in all (strings count their 4-byte length prefixes only)."""
+    return sum(entry.stored_nbytes() if entry.stored_dtype != "string" else 4 * entry.size
+               for group in groups for entry in group.entries)
 
 
 def decode_group(group: ManifestGroup, data: bytes | bytearray | memoryview,

@@ -6,46 +6,53 @@ import os
 from pathlib import Path
 
 from ..errors import ModelFormatError
-from .common import ModelFile, parse_json
+from .common import DEFAULT_MAX_BYTES, ByteBudget, ModelFile, read_regular_file
 from .hdf5 import is_hdf5
 from .keras_h5 import read_h5_weights, read_keras_h5
 from .keras_zip import is_zip, read_keras_zip
-from .tfjs import read_tfjs, read_tfjs_document
+from .tfjs import read_json_file, read_tfjs, read_tfjs_document
 
 KERAS_JSON_KEYS = ("keras_version", "backend")
 
 
-def read_model(path: str | os.PathLike) -> ModelFile:
+def read_model(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:
     """Read any supported model file: a TF.js ``model.json`` (or its folder), a Keras ``.h5`` / ``.keras``, or the
-    JSON topology ``model.to_json()`` writes (which has no weights).
+    JSON topology ``model.to_json()`` writes (which has no weights), reading at most ``max_bytes``.
 
     Raises:
         ModelFormatError: when the path is not a model file of a supported kind.
+        LimitError: when the file (or, for TF.js, the files) exceed ``max_bytes``.
     """
     path = Path(path)
     if path.is_dir():
-        return read_tfjs(path)
+        return read_tfjs(path, max_bytes)
     head = _head(path)
     source = str(path)
+    budget = ByteBudget(max_bytes, source)
     if is_hdf5(head):
-        return _tagged(read_keras_h5(path, source), "keras_h5")
+        return _tagged(read_keras_h5(_read(path, budget), source), "keras_h5")
     if is_zip(head):
-        return _tagged(read_keras_zip(path, source), "keras_zip")
+        return _tagged(read_keras_zip(_read(path, budget), source, max_bytes), "keras_zip")
     if head.lstrip()[:1] not in (b"{", b""):
         raise ModelFormatError(f"{source}: not a model file: expected a TF.js model.json, a Keras .h5 (HDF5) or "
                                f".keras (zip) file, found bytes {head[:8]!r}")
-    document = parse_json(path.read_bytes(), source)
+    document = read_json_file(path, budget)
     if isinstance(document, dict) and "modelTopology" not in document and "class_name" in document:
         return _keras_json(document, source)
-    return read_tfjs_document(path, document)
+    return read_tfjs_document(path, document, budget, max_bytes)
 
 
-def read_weights_file(path: str | os.PathLike, topology: dict) -> dict:
+def read_weights_file(path: str | os.PathLike, topology: dict, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
     """The weights of a Keras weights file (``.h5`` / ``.weights.h5``, either layout) for ``topology``."""
     path = Path(path)
     if not is_hdf5(_head(path)):
         raise ModelFormatError(f"{path}: weights must be a Keras HDF5 file (.h5 or .weights.h5)")
-    return read_h5_weights(path, topology, str(path))
+    return read_h5_weights(_read(path, ByteBudget(max_bytes, str(path))), topology, str(path))
+
+
+def _read(path: Path, budget: ByteBudget) -> bytes:
+    """A whole model file in memory, refused past the budget before it is read."""
+    return read_regular_file(path, budget, "the model file", ModelFormatError)
 
 
 def _keras_json(document: dict, source: str) -> ModelFile:

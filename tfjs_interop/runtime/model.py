@@ -63,9 +63,14 @@ class Model:
     def _dependency_order(self, calls: dict[NodeKey, Call]) -> list[_Step]:
         """Each needed call once, after the calls that make its inputs (Keras's order; refuses cycles)."""
 
+        fed = {(ref.layer, ref.node_index) for ref in self._input_refs}
+
         def check_input(node: NodeKey) -> None:
             if not isinstance(self._layers[node[0]], InputLayer):
                 raise ModelFormatError(f"layer {node[0]!r} is used but never called on an input")
+            if node not in fed:
+                raise ModelFormatError(f"input layer {node[0]!r} is used but is not one of the model's inputs "
+                                       f"{[ref.layer for ref in self._input_refs]}")
 
         return [_Step(self._layers[node[0]], node, calls[node])
                 for node in keras_order(self._output_refs, calls, check_input)]
@@ -151,6 +156,10 @@ class Model:
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Print a Keras-style table of layers, output shapes and parameter counts."""
         print_fn(summary_text(self))
+
+    def call_output_shapes(self) -> dict[NodeKey, list[Shape]]:
+        """The output shapes of every call made, by (layer name, call index)."""
+        return dict(self._shapes)
 
     def output_shapes_of(self, layer: Layer) -> list[list[Shape]]:
         """The output shapes of each call of ``layer`` (used by the summary)."""
@@ -266,6 +275,9 @@ class NestedModel(Layer):
 def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
     """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
     value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
+                           f"array of {value.dtype}")
     if tuple(value.shape) != tuple(variable.shape):
         raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
                            f"{list(variable.shape)}, found {list(value.shape)}")

@@ -1,0 +1,233 @@
+"""Loading from http:// URLs, against a local ``http.server`` on 127.0.0.1 run by the tests in a thread."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfjs_interop
+from fixtures import TFJS_FIXTURES, expected
+from tfjs_interop.errors import LimitError, NetworkError, SecurityError, WeightsError
+from tfjs_interop.formats.remote import weight_url
+
+SLOW_SECONDS = 1.5
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves the test folder under /files/, plus routes that misbehave on purpose."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_response(self, code, message=None):
+        self.server.log.append((self.requested, int(code)))
+        super().send_response(code, message)
+
+    def do_GET(self):
+        self.requested = self.path
+        route, _, rest = self.path.lstrip("/").partition("/")
+        if route == "slow":
+            time.sleep(SLOW_SECONDS)
+        elif route in ("redirect-away", "redirect-here"):
+            host = "localhost" if route == "redirect-away" else "127.0.0.1"
+            self.send_response(302)
+            self.send_header("Location", f"http://{host}:{self.server.server_port}/files/{rest}")
+            self.end_headers()
+            return
+        elif route == "stream":  # no Content-Length: the body ends when the connection closes
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(64):
+                self.wfile.write(b"x" * 16384)
+            return
+        elif route == "huge":  # a Content-Length far over any cap, and no body worth waiting for
+            self.send_response(200)
+            self.send_header("Content-Length", str(10**12))
+            self.end_headers()
+            return
+        self.path = "/" + rest
+        super().do_GET()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that timed out leaves a broken pipe behind; nothing to report
+
+
+def _serve(root: Path):
+    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    server.log = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _stop(server):
+    server.shutdown()
+    server.server_close()
+
+
+def _site(root: Path) -> Path:
+    for case in ("seed_lstm", "multishard"):
+        shutil.copytree(TFJS_FIXTURES / case, root / case)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = _serve(_site(tmp_path_factory.mktemp("site")))
+    server.root = Path(server.RequestHandlerClass.keywords["directory"])
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    _stop(server)
+
+
+def _same_as_folder(model, case):
+    folder = tfjs_interop.load(TFJS_FIXTURES / case)
+    for ours, theirs in zip(model.get_weights(), folder.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    x = [np.load(TFJS_FIXTURES / case / name) for name in expected(TFJS_FIXTURES / case)["calls"][0]["inputs"]]
+    np.testing.assert_array_equal(model.predict(x), folder.predict(x))
+
+
+@pytest.mark.parametrize("case", ["seed_lstm", "multishard"])
+def test_loading_a_url_equals_loading_the_folder(server, case):
+    model = tfjs_interop.load(f"{server.url}/files/{case}/model.json")
+    _same_as_folder(model, case)
+    assert model.source == f"{server.url}/files/{case}/model.json"
+
+
+def test_shards_carry_the_model_urls_query_like_tfjs(server):
+    server.log.clear()
+    tfjs_interop.load(f"{server.url}/files/seed_lstm/model.json?token=abc")
+    assert ("/files/seed_lstm/group1-shard1of1.bin?token=abc", 200) in server.log
+
+
+def test_a_missing_shard_is_a_network_error_with_status_and_url(server):
+    shutil.copytree(server.root / "seed_lstm", server.root / "no_shard")
+    (server.root / "no_shard" / "group1-shard1of1.bin").unlink()
+    url = f"{server.url}/files/no_shard/group1-shard1of1.bin"
+    with pytest.raises(NetworkError, match=f"{url}: HTTP 404 .* for group1-shard1of1.bin"):
+        tfjs_interop.load(f"{server.url}/files/no_shard/model.json")
+
+
+def test_a_slow_server_times_out(server):
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match="no answer within the timeout of 0.3 s"):
+        tfjs_interop.load(f"{server.url}/slow/seed_lstm/model.json", timeout=0.3)
+    assert time.monotonic() - started < SLOW_SECONDS
+
+
+def test_a_response_over_the_cap_is_refused_while_streaming(server):
+    with pytest.raises(LimitError, match="model.json takes the model past the limit of 100000 bytes"):
+        tfjs_interop.load(f"{server.url}/stream/model.json", max_bytes=100_000)
+
+
+def test_a_content_length_over_the_cap_is_refused_before_reading(server):
+    with pytest.raises(LimitError, match=r"Content-Length 1000000000000"):
+        tfjs_interop.load(f"{server.url}/huge/model.json")
+
+
+def test_shards_count_against_the_same_cap(server):
+    size = (server.root / "seed_lstm" / "model.json").stat().st_size + 20992  # model.json and its one shard
+    with pytest.raises(LimitError, match=r"group1-shard1of1.bin \(Content-Length 20992\) takes the model past"):
+        tfjs_interop.load(f"{server.url}/files/seed_lstm/model.json", max_bytes=size - 1)
+    tfjs_interop.load(f"{server.url}/files/seed_lstm/model.json", max_bytes=size)
+
+
+def test_a_redirect_to_another_origin_is_refused(server):
+    with pytest.raises(SecurityError, match="redirects to 'http://localhost:.*another origin"):
+        tfjs_interop.load(f"{server.url}/redirect-away/seed_lstm/model.json")
+
+
+def test_a_redirect_on_the_same_origin_is_followed(server):
+    _same_as_folder(tfjs_interop.load(f"{server.url}/redirect-here/seed_lstm/model.json"), "seed_lstm")
+
+
+def test_a_weight_path_leaving_the_url_folder_is_refused_before_any_request(server):
+    folder = server.root / "escape"
+    shutil.copytree(server.root / "seed_lstm", folder)
+    document = json.loads((folder / "model.json").read_text())
+    document["weightsManifest"][0]["paths"] = ["../seed_lstm/group1-shard1of1.bin"]
+    (folder / "model.json").write_text(json.dumps(document))
+    server.log.clear()
+    with pytest.raises(SecurityError, match="must be a plain relative path under the model's URL folder"):
+        tfjs_interop.load(f"{server.url}/files/escape/model.json")
+    assert [path for path, _ in server.log] == ["/files/escape/model.json"]
+
+
+@pytest.mark.parametrize("path", ["../w.bin", "a/../../w.bin", "%2e%2e/w.bin", "a%2F..%2F..%2Fw.bin", "/w.bin",
+                                  "http://evil.example/w.bin", "//evil.example/w.bin", "w.bin?x=1", "w.bin#f",
+                                  "a\\..\\w.bin", "w%00.bin", "./w.bin", ""])
+def test_weight_urls_stay_under_the_model_folder(path):
+    with pytest.raises(SecurityError):
+        weight_url("https://host/models/m/model.json?v=2", path)
+
+
+@pytest.mark.parametrize("model_url,path,url", [
+    ("https://host/models/m/model.json?v=2", "group1-shard1of1.bin", "https://host/models/m/group1-shard1of1.bin?v=2"),
+    ("http://host:8080/model.json", "sub/w 1.bin", "http://host:8080/sub/w%201.bin"),
+    ("http://host/a/model.json", "w%201.bin", "http://host/a/w%201.bin"),
+])
+def test_weight_urls_are_folder_plus_path_plus_query(model_url, path, url):
+    assert weight_url(model_url, path) == url
+
+
+def test_nothing_listens_is_a_network_error():
+    server = _serve(Path("."))
+    url = f"http://127.0.0.1:{server.server_port}/model.json"
+    _stop(server)
+    with pytest.raises(NetworkError, match=f"{url}: cannot connect to fetch model.json"):
+        tfjs_interop.load(url)
+
+
+def test_the_cache_revalidates_then_serves_a_model_when_the_server_is_gone(tmp_path):
+    server = _serve(_site(tmp_path / "site"))
+    url = f"http://127.0.0.1:{server.server_port}/files/multishard/model.json"
+    try:
+        tfjs_interop.load(url, cache_dir=tmp_path / "cache")
+        server.log.clear()
+        _same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path / "cache"), "multishard")
+        assert {code for _, code in server.log} == {304}  # every file revalidated, none sent again
+    finally:
+        _stop(server)
+    with pytest.warns(UserWarning, match="cannot connect.*using the cached copy"):
+        model = tfjs_interop.load(url, cache_dir=tmp_path / "cache")
+    _same_as_folder(model, "multishard")
+
+
+def test_the_cache_keeps_nothing_from_a_failed_load(server, tmp_path):
+    shutil.copytree(server.root / "seed_lstm", server.root / "short_shard")
+    shard = server.root / "short_shard" / "group1-shard1of1.bin"
+    shard.write_bytes(shard.read_bytes()[:-4])
+    with pytest.raises(WeightsError):
+        tfjs_interop.load(f"{server.url}/files/short_shard/model.json", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_corrupted_cache_entry_is_fetched_again(server, tmp_path):
+    url = f"{server.url}/files/seed_lstm/model.json"
+    tfjs_interop.load(url, cache_dir=tmp_path)
+    for data in tmp_path.glob("*.bin"):
+        data.write_bytes(b"corrupt")
+    server.log.clear()
+    _same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path), "seed_lstm")
+    assert {code for _, code in server.log} == {200}
+
+
+def test_the_cli_loads_a_url(server, capsys):
+    from tfjs_interop.cli import main
+
+    assert main(["summary", f"{server.url}/files/seed_lstm/model.json"]) == 0
+    assert "Total params: 5,248" in capsys.readouterr().out
+    assert main(["summary", f"{server.url}/files/nothing/model.json"]) == 2
+    assert "HTTP 404" in capsys.readouterr().err
