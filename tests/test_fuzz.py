@@ -128,3 +128,74 @@ def test_mutated_shards_give_only_our_errors(case, data):
         if action == "delete":
             shard.unlink()
         _load_and_run(folder, case)
+
+
+KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
+KERAS_CASES = ["k3_bidi_lstm_embedding_mask", "k3_masked_encoder_decoder", "k3_rnn_stacked_cells",
+               "k3_nested_sequential_masked", "k3_conv_front_end", "k2_bidi_lstm_embedding_mask",
+               "k2_encoder_decoder", "k2_nested_sequential_masked", "k2_rnn_stacked_cells", "k2_multi_io_merges"]
+
+
+def _run_keras(path: Path, case: str) -> None:
+    """Load a Keras file and run it on the case's recorded inputs; only our errors may escape."""
+    try:
+        model = tfjs_interop.load(path)
+        record = expected(KERAS_FIXTURES / case)
+        model.predict([np.load(KERAS_FIXTURES / case / name) for name in record["calls"][0]["inputs"]])
+    except tfjs_interop.TfjsInteropError:
+        pass
+
+
+def _mutated(document: dict, data) -> dict:
+    document = copy.deepcopy(document)
+    everywhere = [p for p in _paths(document) if p]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(everywhere))
+        action = data.draw(st.sampled_from(["drop", "replace", "retype", "duplicate"]))
+        try:
+            _mutate(document, path, action, data.draw(st.sampled_from(HOSTILE_VALUES + KERAS_VALUES)))
+        except (KeyError, IndexError, TypeError):
+            pass
+    return document
+
+
+KERAS_VALUES = [{"class_name": "__keras_tensor__", "config": {"keras_history": ["x", 0, 0]}},
+                {"args": [], "kwargs": {}}, {"module": "keras.src.ops.numpy", "class_name": "NotEqual"},
+                "keras.src.ops.numpy", "NotEqual", "Any", "mixed_float16", {"name": "int8"}]
+
+
+@seed(SEED)
+@FUZZ
+@given(case=st.sampled_from([c for c in KERAS_CASES if c.startswith("k3")]), data=st.data())
+def test_mutated_keras_archive_config_gives_only_our_errors(case, data):
+    import zipfile
+
+    with zipfile.ZipFile(KERAS_FIXTURES / case / "model.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = json.dumps(_mutated(json.loads(members["config.json"]), data)).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+        _run_keras(path, case)
+
+
+@seed(SEED)
+@FUZZ
+@given(case=st.sampled_from(KERAS_CASES), data=st.data())
+def test_mutated_h5_model_config_and_bytes_give_only_our_errors(case, data):
+    import h5py
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.h5"
+        shutil.copy(KERAS_FIXTURES / case / "model.h5", path)
+        if data.draw(st.booleans()):
+            with h5py.File(path, "a") as f:
+                f.attrs["model_config"] = json.dumps(_mutated(json.loads(f.attrs["model_config"]), data))
+        else:
+            content = bytearray(path.read_bytes())
+            for _ in range(data.draw(st.integers(1, 8))):
+                content[data.draw(st.integers(0, len(content) - 1))] ^= data.draw(st.integers(1, 255))
+            path.write_bytes(bytes(content))
+        _run_keras(path, case)

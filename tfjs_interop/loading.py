@@ -103,12 +103,19 @@ def check_output_sizes(model: Model, max_bytes: int, source: str) -> None:
             check_output_sizes(layer.model, max_bytes, source)
     for (name, _), shapes in model.call_output_shapes().items():
         for shape in shapes:
-            nbytes = 4 * math.prod(d for d in shape[1:] if d is not None)
+            nbytes = _sample_nbytes(shape)
             if nbytes > max_bytes:
                 layer = model.get_layer(name)
                 raise LimitError(f"{source}: layer {name!r} ({layer.class_name}) outputs shape {tuple(shape)}, "
                                  f"{nbytes} bytes per sample, over the limit of {max_bytes} bytes; pass a larger "
                                  "max_bytes to allow it")
+
+
+def _sample_nbytes(shape: tuple) -> int:
+    """float32 bytes of one sample of an output shape (unknown sizes count 1; nested shapes add up)."""
+    if any(isinstance(d, (tuple, list)) for d in shape):
+        return sum(_sample_nbytes(tuple(d)) for d in shape if isinstance(d, (tuple, list)))
+    return 4 * math.prod(d for d in shape[1:] if isinstance(d, int))
 
 
 def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> None:

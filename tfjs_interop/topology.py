@@ -277,6 +277,8 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
     if entry["class_name"] in MODEL_CLASSES:  # a model used as a layer
         nested = parse_topology(entry, origin, where, depth=depth + 1)
         name = entry.get("name") or nested.name
+        if not isinstance(name, str):
+            raise ModelFormatError(f"{where}: a nested model's name must be a string, found {name!r:.80}")
         return LayerSpec(name, entry["class_name"], {"name": name, "topology": nested})
     class_name = entry["class_name"]
     module = entry.get("module")
@@ -315,7 +317,8 @@ def _parse_refs(value: object, where: str) -> list[TensorRef]:
 
 def _parse_ref(item: object, where: str) -> TensorRef:
     if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":  # Keras 3
-        item = (item.get("config") or {}).get("keras_history")
+        config = item.get("config")
+        item = config.get("keras_history") if isinstance(config, dict) else None
     if (not isinstance(item, (list, tuple)) or len(item) < 3 or not isinstance(item[0], str)
             or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in item[1:3])):
         raise ModelFormatError(f"{where}: expected a tensor reference [layer_name, node_index, tensor_index], "
@@ -334,7 +337,7 @@ def _parse_call(node: object, where: str) -> Call:
     for item in node:
         if len(item) > 3 and isinstance(item[3], dict):
             kwargs.update({key: _parse_kwarg(value, f"{where} kwarg {key!r}") for key, value in item[3].items()})
-    return Call(refs, kwargs)
+    return Call(refs, _checked_kwargs(kwargs, where))
 
 
 def _parse_keras3_call(node: dict, where: str) -> Call:
@@ -362,7 +365,21 @@ def _parse_keras3_call(node: dict, where: str) -> Call:
     constants = {i: item for i, item in enumerate(tensors) if not _looks_like_ref(item)}
     if constants:
         kwargs["constants"] = constants
-    return Call(refs, kwargs)
+    return Call(refs, _checked_kwargs(kwargs, where))
+
+
+_TENSOR_KWARGS = ("mask", "initial_state")
+
+
+def _checked_kwargs(kwargs: dict, where: str) -> dict:
+    """Call arguments the runtime can pass on: tensors where tensors belong, ``training`` dropped (inference)."""
+    kwargs.pop("training", None)
+    for key in _TENSOR_KWARGS:
+        value = kwargs.get(key)
+        items = value if isinstance(value, list) else [value]
+        if not all(item is None or isinstance(item, TensorRef) for item in items):
+            raise ModelFormatError(f"{where}: call argument {key!r} should hold tensors, found {value!r:.80}")
+    return kwargs
 
 
 def _holds_ref(value: object) -> bool:

@@ -36,7 +36,9 @@ def _read_model(group, model: dict, prefix: str, weights: dict, source: str) -> 
     container = child(group, "layers", source)
     keys = _keys_by_name(container, source)
     for entry, key in zip(entries, saving_keys(entries)):
-        name = entry.get("name") or (entry.get("config") or {}).get("name")
+        name = entry.get("name") or _config(entry).get("name")
+        if not isinstance(name, str):
+            continue  # the topology parser names the problem
         key = keys.get(name, key)
         if key not in container:
             continue  # nothing saved for it; a missing weight is reported when binding
@@ -88,7 +90,7 @@ def _read_object(group, entry: dict, key: str, source: str):
         own = child(group, "vars", source)
         for index in sorted(own, key=_index_of(own, source)):
             yield f"vars/{index}", read_dataset(own, index, source)
-    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    config = _config(entry)
     for name in _children(group):
         sub = child(group, name, source)
         if name == "cells":
@@ -99,6 +101,11 @@ def _read_object(group, entry: dict, key: str, source: str):
             sub_entry = config.get("layer") or {}
         for path, value in _read_object(sub, sub_entry if isinstance(sub_entry, dict) else {}, name, source):
             yield f"{name}/{path}", value
+
+
+def _config(entry: object) -> dict:
+    config = entry.get("config") if isinstance(entry, dict) else None
+    return config if isinstance(config, dict) else {}
 
 
 def _read_cells(group, cells: object, source: str):

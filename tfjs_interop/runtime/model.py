@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ModelFormatError, WeightsError
+from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError
 from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
 from .execution import KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
 from .layers import build_layer
@@ -223,13 +223,25 @@ class Model:
             mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(input_masks)
             if isinstance(step.layer, NestedModel):
                 kwargs["policy"] = policy
-            outputs = _unpack(step.layer.call(inputs, mask=mask, **kwargs))
+            outputs = _unpack(_call_layer(step.layer, inputs, mask, kwargs))
             latest[step.node] = outputs
             if step.node not in values:  # a repeated TF.js call feeds later layers its first results...
                 values[step.node] = outputs
                 out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs))
         return ([_lookup(latest, ref) for ref in self._output_refs],  # ...but the model returns its last
                 [_lookup(out_masks, ref) for ref in self._output_refs])
+
+
+def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict) -> Any:
+    """Run one layer; a failure of NumPy on what a malformed graph feeds it becomes this package's error."""
+    try:
+        return layer.call(inputs, mask=mask, **kwargs)
+    except TfjsInteropError:
+        raise
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
+        shapes = [getattr(x, "shape", type(x).__name__) for x in (inputs if isinstance(inputs, list) else [inputs])]
+        raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}) cannot run on inputs of shapes {shapes}"
+                               f" with the arguments the model's graph gives it: {type(exc).__name__}: {exc}") from exc
 
 
 @register(*MODEL_CLASSES)

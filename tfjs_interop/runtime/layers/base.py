@@ -204,8 +204,9 @@ def check_precision(config: dict, layer: str, class_name: str) -> None:
         return
     dtype = config.get("dtype")
     if isinstance(dtype, dict):  # Keras 3 DTypePolicy / Keras 2 Policy: {"class_name", "config": {"name"}}
-        dtype = (dtype.get("config") or {}).get("name")
-    if dtype not in FLOAT32_POLICIES:
+        policy = dtype.get("config")
+        dtype = policy.get("name") if isinstance(policy, dict) else policy
+    if not isinstance(dtype, (str, type(None))) or dtype not in FLOAT32_POLICIES:
         raise unsupported(layer, class_name, f"dtype policy {dtype!r}", "float32 layers (convert the model to "
                           "float32 before saving it)")
     if config.get("quantization_config") or config.get("quantization_mode"):

@@ -182,8 +182,13 @@ def make_cell(spec: Any, layer: str) -> Cell | StackedCells:
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
         raise invalid(layer, "RNN", "cell", "a serialized cell", spec)
     class_name, config = spec["class_name"], spec.get("config") or {}
+    if not isinstance(config, dict):
+        raise invalid(layer, "RNN", "cell", "a serialized cell with a config object", spec)
     if class_name == "StackedRNNCells":
-        cells = [make_cell(s, layer) for s in config.get("cells") or []]
+        listed = config.get("cells") or []
+        if not isinstance(listed, list):
+            raise invalid(layer, "RNN", "cell.cells", "a list of serialized cells", listed)
+        cells = [make_cell(s, layer) for s in listed]
         if not cells:
             raise invalid(layer, "RNN", "cell", "a StackedRNNCells with at least one cell", spec)
         return StackedCells(cells, bool(config.get("reverse_state_order")))

@@ -16,7 +16,8 @@ MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 def build_inner(spec: Any, owner: str, class_name: str, name: str | None = None) -> Layer:
     """The layer a wrapper holds, from its serialized ``{"class_name", "config"}``."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+    if (not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str)
+            or not isinstance(spec.get("config") or {}, dict)):
         raise invalid(owner, class_name, "layer", "a serialized layer", spec)
     config = dict(spec.get("config") or {})
     inner_name = name or config.get("name") or f"{owner}_inner"
@@ -58,15 +59,20 @@ class Bidirectional(Layer):
         self.backward = self._make(backward_spec, "backward", backwards=self.options.backward_layer is None)
         if self.forward.options.stateful:
             raise unsupported(name, class_name, "stateful=True inside Bidirectional", "stateful=False")
+        for key in ("return_sequences", "return_state"):  # Keras's own check
+            if getattr(self.forward.options, key) != getattr(self.backward.options, key):
+                raise invalid(name, class_name, f"backward_layer.{key}", f"the forward layer's "
+                              f"{getattr(self.forward.options, key)}", getattr(self.backward.options, key))
 
     def _make(self, spec: Any, direction: str, backwards: bool) -> RNN:
-        if isinstance(spec, dict) and (backwards or self.options.force_zero_output_for_mask):
+        if isinstance(spec, dict) and isinstance(spec.get("config") or {}, dict) and (
+                backwards or self.options.force_zero_output_for_mask):
             config = dict(spec.get("config") or {})
             if backwards:
                 config["go_backwards"] = not config.get("go_backwards", False)
             if self.options.force_zero_output_for_mask:
                 config["zero_output_for_mask"] = bool(config.get("return_sequences", False))
-            spec = {"class_name": spec["class_name"], "config": config}
+            spec = {"class_name": spec.get("class_name"), "config": config}
         inner_name = (spec.get("config") or {}).get("name", "rnn") if isinstance(spec, dict) else "rnn"
         layer = build_inner(spec, self.name, self.class_name, f"{direction}_{inner_name}")
         if not isinstance(layer, RNN):
