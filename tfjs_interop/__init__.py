@@ -13,6 +13,7 @@ from .errors import (
     UnsupportedLayerError,
     WeightsError,
 )
+from .formats.keras_save import save_keras
 from .loading import load
 from .runtime.model import Model, TensorSpec
 
@@ -29,4 +30,5 @@ __all__ = [
     "WeightsError",
     "__version__",
     "load",
+    "save_keras",
 ]
