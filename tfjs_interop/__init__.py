@@ -6,6 +6,7 @@
 """
 
 from .errors import (
+    DependencyError,
     InputError,
     ModelFormatError,
     SecurityError,
@@ -15,13 +16,17 @@ from .errors import (
 )
 from .formats.keras_save import save_keras
 from .loading import load
+from .report import Report
 from .runtime.model import Model, TensorSpec
+from .verify import verify
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DependencyError",
     "InputError",
     "Model",
+    "Report",
     "ModelFormatError",
     "SecurityError",
     "TensorSpec",
@@ -31,4 +36,5 @@ __all__ = [
     "__version__",
     "load",
     "save_keras",
+    "verify",
 ]

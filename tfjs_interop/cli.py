@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -13,10 +14,11 @@ import numpy as np
 from . import __version__
 from .errors import InputError, TfjsInteropError
 from .loading import load
+from .report import Report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 usage or input error)."""
+    """Run the command line; return the exit status (0 ok, 1 verify found a mismatch, 2 usage or input error)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -50,6 +52,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="where to write the outputs: .npy (one output) or .npz (output_0, output_1, ...)")
     predict.add_argument("--batch-size", type=int, default=None, help="samples per batch (default: all at once)")
     predict.set_defaults(run=_predict)
+
+    verify = commands.add_parser(
+        "verify", help="compare a model's outputs with TensorFlow's (or a golden record)",
+        description="Run a model in the NumPy runtime and compare every output with the same model in Keras 3 "
+                    "(TensorFlow), or with a golden .npz record. Exit status: 0 pass, 1 mismatch, 2 error.")
+    verify.add_argument("path", help="a model.json or the folder holding it")
+    verify.add_argument("--inputs", metavar="FILE.npz", help="inputs (arrays named after the inputs, or in order); "
+                                                           "default: seeded inputs that fit the model")
+    verify.add_argument("--against", default="tensorflow", metavar="tensorflow|GOLDEN.npz",
+                        help="the reference: 'tensorflow' (default) or a golden record .npz")
+    verify.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    verify.set_defaults(run=_verify)
     return parser
 
 
@@ -67,6 +81,34 @@ def _predict(args: argparse.Namespace) -> int:
     shapes = ", ".join(str(o.shape) for o in outputs)
     print(f"wrote {len(outputs)} output(s) {shapes} to {args.output}")
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.against == "tensorflow":
+        from .verify import verify
+
+        model = load(args.path)
+        inputs = None if args.inputs is None else _read_inputs([args.inputs], [s.name for s in model.inputs])
+        report = verify(model, inputs)
+    elif args.inputs is not None:
+        raise InputError("--inputs applies to --against tensorflow; a golden record holds its own inputs")
+    else:
+        report = _golden_check(args.path, args.against)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return 0 if report.passed else 1
+
+
+def _golden_check(model_path: str, golden_path: str) -> Report:
+    if not golden_path.endswith(".npz"):
+        raise InputError(f"--against must be 'tensorflow' or a golden record .npz, got {golden_path!r}")
+    try:
+        from .golden import check
+    except ImportError:
+        raise InputError("golden records are not available in this installation (tfjs_interop.golden is "
+                         "missing); use --against tensorflow") from None
+    return check(model_path, golden_path)
 
 
 def _read_inputs(files: list[str], names: list[str]) -> list[np.ndarray] | dict[str, np.ndarray]:

@@ -29,3 +29,7 @@ class InputError(TfjsInteropError, ValueError):
 
 class SecurityError(TfjsInteropError, PermissionError):
     """A file asks for something unsafe, such as reading outside the model's folder."""
+
+
+class DependencyError(TfjsInteropError, ImportError):
+    """An optional dependency a function needs (TensorFlow for ``verify``) is not installed."""

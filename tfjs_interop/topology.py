@@ -408,7 +408,17 @@ def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
     for key in _WRAPPED_KEYS:
         if key in out:
             out[key] = _normalise_wrapped(out[key], origin)
+    if class_name == "Bidirectional" and origin.engine is Engine.KERAS:
+        _zero_masked_outputs(out)
     return out
+
+
+def _zero_masked_outputs(config: dict) -> None:
+    """Keras (2 and 3) makes a Bidirectional's RNNs output zeros at masked steps when they return sequences."""
+    for key in ("layer", "backward_layer"):
+        inner = config.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+            inner["config"]["zero_output_for_mask"] = bool(inner["config"].get("return_sequences"))
 
 
 def _normalise_wrapped(value: object, origin: Origin) -> object:

@@ -46,8 +46,6 @@ _KERAS3_ACTIVATIONS = frozenset({
     "linear", "relu", "relu6", "elu", "selu", "sigmoid", "softplus", "softsign", "tanh", "softmax", "log_softmax",
     "gelu", "swish", "silu", "hard_silu", "hard_swish", "mish", "exponential", "leaky_relu", "log_sigmoid",
     "tanh_shrink"})
-# Keras 3 has no such class; what to do instead.
-_NO_KERAS3_CLASS = {"ThresholdedReLU": "use ReLU(threshold=theta) (equal except at x == theta)"}
 
 RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN")
 CELLS = ("LSTMCell", "GRUCell", "SimpleRNNCell")
@@ -166,9 +164,8 @@ def _layer_object(spec: LayerSpec, model: Model, mode: HardSigmoid, with_calls: 
 
 
 def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) -> dict:
-    if class_name in _NO_KERAS3_CLASS:
-        raise UnsupportedLayerError(f"layer {layer!r}: Keras 3 has no {class_name} layer; "
-                                    f"{_NO_KERAS3_CLASS[class_name]}")
+    if class_name == "ThresholdedReLU":  # gone in Keras 3; its ReLU(threshold) is the same x * (x > theta)
+        class_name, config = "ReLU", {"name": config.get("name", layer), "threshold": config.get("theta", 1.0)}
     if class_name == "InputLayer":
         config = {"batch_shape": list(config.get("batch_input_shape") or config.get("batch_shape")),
                   "dtype": _dtype(config.get("dtype")), "sparse": False, "name": config.get("name", layer)}
@@ -205,11 +202,14 @@ def _config_value(key: str, value: object, class_name: str, layer: str, mode: Ha
     return value
 
 
-def _activation(name: str, class_name: str, layer: str, mode: HardSigmoid) -> str:
+def _activation(name: str, class_name: str, layer: str, mode: HardSigmoid) -> str | dict:
     if name == "hard_sigmoid_keras3":
         return "hard_sigmoid"
+    if name == "hard_sigmoid" and mode is HardSigmoid.CUSTOM:  # a function Keras finds among custom objects
+        return {"module": None, "class_name": "function", "config": KERAS2_HARD_SIGMOID,
+                "registered_name": KERAS2_HARD_SIGMOID}
     if name == "hard_sigmoid":
-        return KERAS2_HARD_SIGMOID if mode is HardSigmoid.CUSTOM else "hard_sigmoid"  # weights rescaled
+        return "hard_sigmoid"  # Keras 3's, with the weights feeding it rescaled
     if name not in _KERAS3_ACTIVATIONS:
         fix = " (TF.js's gelu_new is the tanh approximation of gelu)" if name == "gelu_new" else ""
         raise UnsupportedLayerError(f"layer {layer!r} ({class_name}): Keras 3 has no activation {name!r}{fix}; "
