@@ -305,11 +305,12 @@ def _cell_groups(cell: object, weights: dict[str, np.ndarray], path: str,
     if cell["class_name"] != "StackedRNNCells":
         groups[path] = ((cell.get("config") or {}).get("name", "cell"), list(weights.values()))
         return
-    groups[path] = ("stacked_rnn_cells", [])
+    groups[path] = (cell["config"].get("name", "stacked_rnn_cells"), [])
     used: dict[str, int] = {}
     for i, inner in enumerate(cell["config"]["cells"]):
-        name = _unique(snake_case(inner["class_name"]), used)
-        groups[_join(path, "cells", name)] = (name, list(_strip(weights, f"cells/{i}/").values()))
+        key = _unique(snake_case(inner["class_name"]), used)
+        name = (inner.get("config") or {}).get("name", key)
+        groups[_join(path, "cells", key)] = (name, list(_strip(weights, f"cells/{i}/").values()))
 
 
 def _by_path(layer: object, values: dict) -> dict[str, np.ndarray]:
@@ -414,9 +415,11 @@ def _gate_scale(class_name: str, config: dict, layer: str) -> np.ndarray | None:
     for key in keys:
         blocks = gates.get(key)
         if blocks is None:
+            why = ("LSTM applies it to the cell state too" if class_name == "LSTM"
+                   else "it does not act on pre-activations of this layer's own weights")
             raise UnsupportedLayerError(
                 f"layer {layer!r} ({class_name}): {key} 'hard_sigmoid' means clip(0.2x + 0.5, 0, 1) here (TF.js / "
-                "Keras 2), which Keras 3 has no activation for, and it is not applied to this layer's own "
-                "pre-activations, so it cannot be rewritten exactly; use 'sigmoid' and retrain, or save to TF.js")
+                f"Keras 2); Keras 3 has no such activation, and {why}, so it cannot be rewritten exactly for Keras 3; "
+                "use 'sigmoid' and retrain, or keep the model in the TF.js format")
         scale[list(blocks)] = HARD_SIGMOID_GAIN
     return scale
