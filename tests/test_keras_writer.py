@@ -15,6 +15,7 @@ from modelfiles import functional, input_layer, layer, write_model
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop.formats import keras_save
+from tfjs_interop.formats.keras2_form import KERAS2_VERSION, has_hard_sigmoid
 from tfjs_interop.formats.keras_writer import keras_export
 from tfjs_interop.runtime.model import Model
 from tfjs_interop.verify import build_keras_model
@@ -167,3 +168,41 @@ def test_save_keras_does_not_change_the_model():
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert isinstance(model, Model)
+
+
+def _keras2_form_cases():
+    """Fixtures without hard_sigmoid: their .h5 is written in the Keras 2 form that tf_keras loads too."""
+    for case in CASES:
+        if not has_hard_sigmoid(keras_export(tfjs_interop.load(case)).config):
+            yield pytest.param(case, id=case.name)
+
+
+@pytest.mark.parametrize("case", _keras2_form_cases())
+def test_h5_without_hard_sigmoid_loads_in_tf_keras_too(case, tmp_path):
+    import tf_keras
+
+    path = tmp_path / "m.h5"
+    tfjs_interop.save_keras(tfjs_interop.load(case), path)
+    with h5py.File(path, "r") as file:
+        assert file.attrs["keras_version"] == KERAS2_VERSION
+    loaded = tf_keras.models.load_model(path, compile=False)
+    if case.name in TFJS_ENGINE_DIFFERS:
+        reference = keras.models.load_model(path, compile=False)
+        for call in expected(case)["calls"]:
+            inputs = [np.load(case / name) for name in call["inputs"]]
+            for ours, want in zip(keras_predict(loaded, inputs), keras_predict(reference, inputs)):
+                np.testing.assert_allclose(ours, want, atol=1e-5, rtol=0)
+        return
+    for ours, want in _recorded_calls(loaded, case):
+        assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], case.name
+
+
+def test_h5_with_tfjs_hard_sigmoid_is_refused_by_tf_keras_not_misread(tmp_path):
+    """tf_keras would read Keras 3's hard_sigmoid (with rescaled weights) as its own: the file must not load there."""
+    import tf_keras
+
+    path = tmp_path / "m.h5"
+    tfjs_interop.save_keras(tfjs_interop.load(TFJS_FIXTURES / "seed_lstm"), path)
+    with pytest.raises(Exception):  # noqa: B017  (tf_keras's own error for Keras 3's config form)
+        tf_keras.models.load_model(path, compile=False)
+    assert keras.models.load_model(path, compile=False) is not None

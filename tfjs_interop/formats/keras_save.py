@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..runtime.model import Model
+from .keras2_form import KERAS2_VERSION, has_hard_sigmoid, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, keras_export
 
 # The Keras dialect the config is written in (module / registered_name objects, __keras_tensor__ nodes).
@@ -86,15 +87,19 @@ def _weights_h5(export: KerasExport) -> bytes:
 
 
 def legacy_h5_bytes(export: KerasExport) -> bytes:
-    """A legacy ``.h5`` model file as Keras 3's ``model.save("x.h5")`` writes it."""
+    """A legacy ``.h5`` model file: in the Keras 2 form tf_keras and Keras 3 both load, unless the model uses
+    ``hard_sigmoid`` (whose meaning the two differ on): then in Keras 3's form, as Keras 3 writes it."""
+    config, version = export.config, KERAS_VERSION
+    if not has_hard_sigmoid(config):
+        config, version = keras2_form(config), KERAS2_VERSION
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
-        file.attrs["keras_version"] = KERAS_VERSION
+        file.attrs["keras_version"] = version
         file.attrs["backend"] = "tensorflow"
-        file.attrs["model_config"] = json.dumps(export.config)
+        file.attrs["model_config"] = json.dumps(config)
         file.attrs["producer"] = _producer()
         weights = file.create_group("model_weights")
-        weights.attrs["keras_version"] = KERAS_VERSION
+        weights.attrs["keras_version"] = version
         weights.attrs["backend"] = "tensorflow"
         _save_list_attribute(weights, "layer_names", [name for name, _ in export.legacy])
         for layer, named in export.legacy:
