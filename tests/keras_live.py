@@ -21,7 +21,6 @@ TFJS_ENGINE_DIFFERS = {
     "merged_mask_rnn": "TF.js merges masks by its own rule",
     "nested_functional_masked": "TF.js passes no masks into a nested model",
     "repeat_call_stale_mask": "TF.js's stale mask kwargs",
-    "rnn_stacked_cells_return_state": "TF.js lists stacked cells' states last cell first",
     "softmax_stale_mask_broadcast": "TF.js's stale mask kwargs",
     "stale_mask_autoencoder": "TF.js's stale mask kwargs",
     "stale_mask_longer_than_sequence": "TF.js's stale mask kwargs",

@@ -206,3 +206,27 @@ def test_h5_with_tfjs_hard_sigmoid_is_refused_by_tf_keras_not_misread(tmp_path):
     with pytest.raises(Exception):  # noqa: B017  (tf_keras's own error for Keras 3's config form)
         tf_keras.models.load_model(path, compile=False)
     assert keras.models.load_model(path, compile=False) is not None
+
+
+def test_stacked_cell_states_keep_their_meaning_where_other_layers_read_them(tmp_path):
+    """TF.js lists stacked cells' states last cell first; its state 1 (the GRU's h, 3 wide) feeds a Dense. In the
+    Keras file that Dense must still read the GRU's h, which Keras lists after the LSTM's h and c."""
+    cells = [{"class_name": "LSTMCell", "config": {"name": "c0", "units": 2}},
+             {"class_name": "GRUCell", "config": {"name": "c1", "units": 3}}]
+    topology = functional([
+        input_layer("x", [None, 4, 3]),
+        layer("RNN", "rnn", [["x", 0, 0]], cell={"class_name": "StackedRNNCells", "config": {"cells": cells}},
+              return_state=True),
+        layer("Dense", "d", [["rnn", 0, 1]], units=2, activation="tanh")], ["x"], ["d", ["rnn", 0, 3]])
+    rng = np.random.default_rng(0)
+    shapes = {"rnn/RNNCell_0/kernel": (3, 8), "rnn/RNNCell_0/recurrent_kernel": (2, 8), "rnn/RNNCell_0/bias": (8,),
+              "rnn/RNNCell_1/kernel": (2, 9), "rnn/RNNCell_1/recurrent_kernel": (3, 9), "rnn/RNNCell_1/bias": (9,),
+              "d/kernel": (3, 2), "d/bias": (2,)}
+    weights = {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
+    model = tfjs_interop.load(write_model(tmp_path / "m", topology, weights))
+    assert [spec.shape for spec in model.outputs] == [(None, 2), (None, 2)]  # Dense, and TF.js's state 3: LSTM c
+    tfjs_interop.save_keras(model, tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    x = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    for ours, theirs in zip(model.predict(x), keras_predict(loaded, [x])):
+        np.testing.assert_allclose(theirs, ours, atol=1e-5)

@@ -97,12 +97,55 @@ def keras_export(model: Model, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) 
 # --- the topology under Keras's rules ----------------------------------------------------------------------
 
 def keras_rules(topology: Topology) -> Topology:
-    """The same graph and layer options with the TF.js-engine keys dropped, to run as Keras runs it."""
+    """The same graph and layer options with the TF.js-engine keys dropped, to run as Keras runs it.
+
+    The states of stacked cells, which TF.js lists last cell first, are put in Keras's order, and every reference to
+    them (outputs, inputs of other layers, initial states given) follows, so that each still means the same state.
+    """
     origin = Origin(topology.origin.dialect, Engine.KERAS)
     layers = [LayerSpec(spec.name, spec.class_name, _keras_rules_config(spec, origin), list(spec.calls))
               for spec in topology.layers]
-    return Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), origin,
-                    topology.keras_version)
+    rules = Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), origin,
+                     topology.keras_version)
+    for spec in topology.layers:
+        order = _tfjs_state_order(spec)
+        if order is not None:
+            _follow_state_order(rules, spec.name, order)
+    return rules
+
+
+def _tfjs_state_order(spec: LayerSpec) -> list[int] | None:
+    """For an RNN over stacked cells whose states TF.js lists last cell first: the Keras position of each state
+    in TF.js's list; else None."""
+    cell = spec.config.get("cell") if spec.class_name == "RNN" else None
+    if not isinstance(cell, dict) or not (cell.get("config") or {}).get("reverse_state_order"):
+        return None
+    counts = [_STATE_COUNT.get(c["class_name"], 1) for c in cell["config"]["cells"]]
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    return [starts[i] + j for i in reversed(range(len(counts))) for j in range(counts[i])]
+
+
+def _follow_state_order(topology: Topology, name: str, order: list[int]) -> None:
+    def moved(ref: TensorRef) -> TensorRef:
+        if ref.layer != name or ref.tensor_index == 0:
+            return ref
+        return TensorRef(name, ref.node_index, 1 + order[ref.tensor_index - 1])
+
+    for spec in topology.layers:
+        spec.calls = [call.map_refs(moved) for call in spec.calls]
+        if spec.name == name:
+            spec.calls = [_reorder_initial_states(call, order) for call in spec.calls]
+    topology.outputs = [moved(ref) for ref in topology.outputs]
+
+
+def _reorder_initial_states(call: Call, order: list[int]) -> Call:
+    """Initial states given in TF.js's order (as extra inputs) put in Keras's."""
+    if len(call.args) != 1 + len(order):
+        return call
+    states = [None] * len(order)
+    for tfjs_position, keras_position in enumerate(order):
+        states[keras_position] = call.args[1 + tfjs_position]
+    return Call((call.args[0], *states), dict(call.kwargs))
 
 
 def _keras_rules_config(spec: LayerSpec, origin: Origin) -> dict:
@@ -361,6 +404,7 @@ _GATES = {
     "Dense": {"activation": (0,)},
     "Conv1D": {"activation": (0,)},
 }
+_STATE_COUNT = {"LSTMCell": 2}
 _GATE_COUNT = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "Dense": 1, "Conv1D": 1}
 
 
