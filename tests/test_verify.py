@@ -15,10 +15,8 @@ from tfjs_interop.runtime.layers.recurrent import LSTMCell
 
 pytestmark = pytest.mark.tensorflow
 UNLOADABLE = {"unsupported_conv2d"}
-# Where our runtime's Keras rules are Keras 2's and Keras 3 computes otherwise (see the README).
+# Where Keras 3 computes otherwise than the runtime under Keras's rules (see the README).
 KERAS3_DIFFERS = {
-    "merge_add_drops_second_mask": "Keras 3 gives an element-wise merge no mask when any input has none",
-    "merged_mask_rnn": "Keras 3 ORs the masks of an element-wise merge (Keras 2 ANDs them)",
     "masked_decoder_initial_state": "Keras 3, rebuilding a model from its config, passes no mask to an RNN called "
                                     "with initial_state",
 }

@@ -384,6 +384,8 @@ _TFJS_ENGINE = {
     "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
     "TimeDistributed": {"mask_to_inner": True},  # gives the inner layer its call's mask at every step
 }
+# Keras 3 combines the masks of these merges otherwise than Keras 2 (runtime/layers/merge.py).
+KERAS3_MASK_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"})
 _KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 
@@ -410,6 +412,8 @@ def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
             out[key] = _normalise_wrapped(out[key], origin)
     if class_name == "Bidirectional" and origin.engine is Engine.KERAS:
         _zero_masked_outputs(out)
+    if class_name in KERAS3_MASK_MERGES and origin == Origin(Dialect.KERAS3, Engine.KERAS):
+        out.setdefault("keras3_masks", True)
     return out
 
 

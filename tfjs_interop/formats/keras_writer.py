@@ -25,14 +25,24 @@ import numpy as np
 from ..errors import UnsupportedLayerError
 from ..runtime.layers.base import Variable
 from ..runtime.model import Model, NestedModel
-from ..topology import MODEL_CLASSES, Call, Engine, LayerSpec, Origin, TensorRef, Topology, normalise_config
+from ..topology import (
+    KERAS3_MASK_MERGES,
+    MODEL_CLASSES,
+    Call,
+    Engine,
+    LayerSpec,
+    Origin,
+    TensorRef,
+    Topology,
+    normalise_config,
+)
 
 KERAS2_HARD_SIGMOID = "tfjs_interop_hard_sigmoid"  # the custom activation's name with HardSigmoid.CUSTOM
 HARD_SIGMOID_GAIN = np.float32(1.2)  # hard_sigmoid_keras2(z) == hard_sigmoid_keras3(1.2 z)
 
 # Keys the normaliser writes to make the runtime reproduce TF.js's engine; Keras has no such options.
 ENGINE_KEYS = ("masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
-               "mask_to_inner")
+               "mask_to_inner", "keras3_masks")
 # Keys Keras 3 does not take (or that only matter when training, left to Keras's defaults).
 _DROPPED_KEYS = ("implementation", "input_length", "batch_input_shape", "batch_shape", "input_shape",
                  "time_major", "unit_forget_bias", "noise_shape", "seed", "build_config")
@@ -97,7 +107,7 @@ def keras_export(model: Model, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) 
 # --- the topology under Keras's rules ----------------------------------------------------------------------
 
 def keras_rules(topology: Topology) -> Topology:
-    """The same graph and layer options with the TF.js-engine keys dropped, to run as Keras runs it.
+    """The same graph and layer options with the TF.js-engine keys dropped, to run as Keras 3 runs it.
 
     The states of stacked cells, which TF.js lists last cell first, are put in Keras's order, and every reference to
     them (outputs, inputs of other layers, initial states given) follows, so that each still means the same state.
@@ -151,7 +161,10 @@ def _reorder_initial_states(call: Call, order: list[int]) -> Call:
 def _keras_rules_config(spec: LayerSpec, origin: Origin) -> dict:
     if spec.class_name in MODEL_CLASSES:
         return {**spec.config, "topology": keras_rules(spec.config["topology"])}
-    return normalise_config(spec.class_name, _without_engine_keys(spec.config), origin)
+    config = normalise_config(spec.class_name, _without_engine_keys(spec.config), origin)
+    if spec.class_name in KERAS3_MASK_MERGES:
+        config["keras3_masks"] = True
+    return config
 
 
 def _without_engine_keys(value: object) -> object:
