@@ -13,14 +13,17 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
 import numpy as np
 
 from ..errors import InputError
 from ..runtime.model import Model
 from .keras2_form import KERAS2_VERSION, has_hard_sigmoid, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, keras_export
+
+if TYPE_CHECKING:
+    import h5py
 
 # The Keras dialect the config is written in (module / registered_name objects, __keras_tensor__ nodes).
 KERAS_VERSION = "3.0.0"
@@ -76,6 +79,8 @@ def keras_zip_bytes(export: KerasExport) -> bytes:
 
 def _weights_h5(export: KerasExport) -> bytes:
     """``model.weights.h5``: ``<object path>/vars/<i>`` for every saved object, with its name as an attribute."""
+    import h5py  # only when writing: it takes a noticeable part of the package's import time
+
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         for path, (name, arrays) in export.groups.items():
@@ -92,6 +97,8 @@ def legacy_h5_bytes(export: KerasExport) -> bytes:
     config, version = export.config, KERAS_VERSION
     if not has_hard_sigmoid(config):
         config, version = keras2_form(config), KERAS2_VERSION
+    import h5py  # only when writing
+
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         file.attrs["keras_version"] = version
