@@ -177,8 +177,10 @@ def _without_engine_keys(value: object) -> object:
 
 # --- configs -----------------------------------------------------------------------------------------------
 
-def _model_object(topology: Topology, model: Model, mode: HardSigmoid, top_level: bool = False) -> dict:
-    sequential = _is_sequential(topology)
+def _model_object(topology: Topology, model: Model, mode: HardSigmoid, top_level: bool = False,
+                  sequential: bool | None = None) -> dict:
+    if sequential is None:
+        sequential = _is_sequential(topology)
     if sequential:
         layers = [_layer_object(spec, model, mode, with_calls=False) for spec in topology.layers]
         config = {"name": topology.name, "trainable": True, "layers": layers}
@@ -186,8 +188,7 @@ def _model_object(topology: Topology, model: Model, mode: HardSigmoid, top_level
     else:
         config = {"name": topology.name, "trainable": True,
                   "layers": [_layer_object(spec, model, mode, with_calls=True) for spec in topology.layers],
-                  "input_layers": [_ref_list(r) for r in topology.inputs],
-                  "output_layers": [_ref_list(r) for r in topology.outputs]}
+                  "input_layers": _refs_object(topology.inputs), "output_layers": _refs_object(topology.outputs)}
         obj = {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                "registered_name": "Functional"}
     if top_level:
@@ -204,11 +205,16 @@ def _is_sequential(topology: Topology) -> bool:
             and topology.outputs == [TensorRef(layers[-1].name)])
 
 
+def _nested_is_sequential(spec: LayerSpec) -> bool:
+    """A nested model keeps its class: Keras 3 passes masks into a nested Functional, not a Sequential."""
+    return spec.class_name == "Sequential" and _is_sequential(spec.config["topology"])
+
+
 def _layer_object(spec: LayerSpec, model: Model, mode: HardSigmoid, with_calls: bool) -> dict:
     if spec.class_name in MODEL_CLASSES:
         nested = model.get_layer(spec.name)
         obj = _model_object(spec.config["topology"], nested.model if isinstance(nested, NestedModel) else model,
-                            mode)
+                            mode, sequential=_nested_is_sequential(spec))
         obj["config"]["name"] = spec.name
     else:
         obj = _keras_object(spec.class_name, spec.config, spec.name, mode)
@@ -232,7 +238,7 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) 
             out[key] = _config_value(key, value, class_name, layer, mode)
     if class_name == "LeakyReLU" and "alpha" in out:
         out["negative_slope"] = out.pop("alpha")
-    if isinstance(out.get("dtype"), (str, dict)) or "dtype" in out:
+    if "dtype" in out:
         out["dtype"] = _dtype(out.get("dtype"))
     return {"module": "keras.layers", "class_name": class_name, "config": out, "registered_name": None}
 
@@ -279,6 +285,12 @@ def _dtype(value: object) -> str:
     return value if isinstance(value, str) else "float32"
 
 
+def _refs_object(refs: list[TensorRef]) -> list:
+    """Keras 3 writes one tensor as a bare [layer, node, tensor] and several as a list of them: a model called on
+    one tensor takes a tensor, not a list."""
+    return _ref_list(refs[0]) if len(refs) == 1 else [_ref_list(r) for r in refs]
+
+
 def _ref_list(ref: TensorRef) -> list:
     return [ref.layer, ref.node_index, ref.tensor_index]
 
@@ -312,22 +324,22 @@ def _variables(layer: object) -> list[Variable]:
 
 
 def _model_groups(model: Model, topology: Topology, values: dict, base: str,
-                  groups: dict[str, tuple[str, list[np.ndarray]]]) -> None:
+                  groups: dict[str, tuple[str, list[np.ndarray]]], sequential: bool | None = None) -> None:
     """Keras 3 saves a model's layers under ``layers/<snake_case class name>[_n]`` in ``model.layers`` order
     (a Sequential's list leaves out its InputLayer), each object's own variables in ``<path>/vars``."""
     used: dict[str, int] = {}
-    skip_input = _is_sequential(topology)
+    skip_input = _is_sequential(topology) if sequential is None else sequential
     for spec in topology.layers:
         if skip_input and spec.class_name == "InputLayer":
             continue
         keras_class = spec.class_name
         if spec.class_name in MODEL_CLASSES:
-            keras_class = "Sequential" if _is_sequential(spec.config["topology"]) else "Functional"
+            keras_class = "Sequential" if _nested_is_sequential(spec) else "Functional"
         path = _join(base, "layers", _unique(snake_case(keras_class), used))
         layer = model.get_layer(spec.name)
         if isinstance(layer, NestedModel):
             groups[path] = (spec.name, [])
-            _model_groups(layer.model, spec.config["topology"], values, path, groups)
+            _model_groups(layer.model, spec.config["topology"], values, path, groups, _nested_is_sequential(spec))
         else:
             _layer_groups(spec.class_name, spec.config, spec.name, _by_path(layer, values), path, groups)
 
