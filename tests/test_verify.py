@@ -97,3 +97,31 @@ def test_without_tensorflow_the_error_says_what_to_install(monkeypatch):
 def test_inputs_that_do_not_fit_are_refused():
     with pytest.raises(tfjs_interop.InputError):
         tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "seed_lstm"), np.zeros((2, 10, 3), np.float32))
+
+
+def test_a_keras3_model_verifies_and_its_keras_file_gives_keras_numbers(tmp_path):
+    """A model built in real Keras 3 (Keras 3 hard_sigmoid, GRU reset_after=True, Bidirectional), read through the
+    topology normaliser as a Keras reader would, verifies; save_keras gives back Keras's own predictions."""
+    import json
+
+    from keras import layers
+
+    from tfjs_interop.runtime.model import Model
+    from tfjs_interop.topology import Dialect, Engine, Origin, parse_topology
+
+    inputs = keras.Input((5, 3), name="x")
+    h = layers.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True, name="lstm")(inputs)
+    h = layers.Bidirectional(layers.GRU(3, return_sequences=True, name="gru"), name="bidi")(h)
+    source = keras.Model(inputs, layers.Dense(2, activation="hard_sigmoid", name="d")(h), name="k3")
+    rng = np.random.default_rng(0)
+    source.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.5 for w in source.get_weights()])
+    config = json.loads(json.dumps({"class_name": "Functional", "config": source.get_config()}))
+    model = Model(parse_topology(config, Origin(Dialect.KERAS3, Engine.KERAS), "k3", keras.__version__))
+    model.set_weights(source.get_weights())
+
+    assert tfjs_interop.verify(model).passed
+    x = rng.standard_normal((3, 5, 3)).astype(np.float32)
+    for suffix in (".keras", ".h5"):
+        tfjs_interop.save_keras(model, tmp_path / f"m{suffix}")
+        loaded = keras.models.load_model(tmp_path / f"m{suffix}", compile=False)
+        np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(source(x)))
