@@ -125,3 +125,9 @@ def test_a_keras3_model_verifies_and_its_keras_file_gives_keras_numbers(tmp_path
         tfjs_interop.save_keras(model, tmp_path / f"m{suffix}")
         loaded = keras.models.load_model(tmp_path / f"m{suffix}", compile=False)
         np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(source(x)))
+
+
+def test_a_perturbed_layer_inside_a_nested_model_names_the_nested_model(monkeypatch):
+    _perturb(monkeypatch, LSTMCell, "step", "lstm_LSTM1")
+    report = tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "nested_sequential_shared"))
+    assert not report.passed and report.first_divergent_layer == "sequential_1"

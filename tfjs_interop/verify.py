@@ -109,7 +109,8 @@ def first_divergent_layer(topology: Topology, trace: dict, keras_model: Any, fee
     nodes = [node for node in keras_order(topology.outputs, calls, lambda node: None) if node in trace]
     tensors = [_keras_outputs(keras_model, topology, node) for node in nodes]
     flat = [t for group in tensors for t in group]
-    probe = keras.Model(keras_model.inputs, flat)
+    inputs = keras_model.inputs
+    probe = keras.Model(inputs[0] if len(inputs) == 1 else inputs, flat)  # takes feeds as the model does
     values = iter(_keras_run(keras, probe, feeds))
     for node, group in zip(nodes, tensors):
         theirs = [next(values) for _ in group]
