@@ -131,3 +131,9 @@ def test_a_perturbed_layer_inside_a_nested_model_names_the_nested_model(monkeypa
     _perturb(monkeypatch, LSTMCell, "step", "lstm_LSTM1")
     report = tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "nested_sequential_shared"))
     assert not report.passed and report.first_divergent_layer == "sequential_1"
+
+
+def test_keras_on_another_backend_is_refused(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(tfjs_interop.DependencyError, match="KERAS_BACKEND"):
+        tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "seed_lstm"))

@@ -83,6 +83,9 @@ def import_keras() -> Any:
     if not keras.__version__.startswith("3."):
         raise DependencyError(f"verify needs Keras 3 (TensorFlow >= 2.16), found keras {keras.__version__}; "
                               f"install it with: {INSTALL_HINT}")
+    if keras.backend.backend() != "tensorflow":
+        raise DependencyError(f"verify compares with Keras on TensorFlow, but Keras runs on "
+                              f"{keras.backend.backend()!r}; unset KERAS_BACKEND or set it to 'tensorflow'")
     return keras
 
 
