@@ -16,7 +16,8 @@ import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop.formats import keras_save
 from tfjs_interop.formats.keras2_form import KERAS2_VERSION, has_hard_sigmoid
-from tfjs_interop.formats.keras_writer import keras_export
+from tfjs_interop.formats.keras_writer import KERAS3_ACTIVATIONS, keras_export
+from tfjs_interop.runtime.activations import ACTIVATIONS, get_activation
 from tfjs_interop.runtime.model import Model
 from tfjs_interop.verify import build_keras_model
 
@@ -230,3 +231,14 @@ def test_stacked_cell_states_keep_their_meaning_where_other_layers_read_them(tmp
     x = rng.standard_normal((5, 4, 3)).astype(np.float32)
     for ours, theirs in zip(model.predict(x), keras_predict(loaded, [x])):
         np.testing.assert_allclose(theirs, ours, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_names_written_mean_the_same_in_keras3(name):
+    """Every activation the writer passes to Keras 3 by name computes there what the runtime computes."""
+    x = np.linspace(-6, 6, 97, dtype=np.float32).reshape(1, 97)
+    if name not in KERAS3_ACTIVATIONS:
+        assert name in ("hard_sigmoid", "hard_sigmoid_keras3", "gelu_new")  # rescaled, renamed, refused
+        return
+    theirs = np.asarray(keras.activations.get(name)(x))
+    np.testing.assert_allclose(get_activation(name, "test")(x), theirs, atol=2e-6, rtol=1e-6)

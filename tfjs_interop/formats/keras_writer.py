@@ -52,13 +52,13 @@ _DROPPED_BY_CLASS = {"SpatialDropout1D": ("trainable",)}  # Keras 3.x's SpatialD
 _RNN_KEYS = ("name", "trainable", "dtype", "cell", "return_sequences", "return_state", "go_backwards", "stateful",
              "unroll", "zero_output_for_mask")
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
-_KERAS3_ACTIVATIONS = frozenset({
+# Activations Keras 3 knows by the same name and meaning (tests/test_keras_writer.py checks each).
+KERAS3_ACTIVATIONS = frozenset({
     "linear", "relu", "relu6", "elu", "selu", "sigmoid", "softplus", "softsign", "tanh", "softmax", "log_softmax",
     "gelu", "swish", "silu", "hard_silu", "hard_swish", "mish", "exponential", "leaky_relu", "log_sigmoid",
     "tanh_shrink"})
 
 RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN")
-CELLS = ("LSTMCell", "GRUCell", "SimpleRNNCell")
 WRAPPERS = ("Bidirectional", "TimeDistributed")
 
 
@@ -272,7 +272,7 @@ def _activation(name: str, class_name: str, layer: str, mode: HardSigmoid) -> st
                 "registered_name": KERAS2_HARD_SIGMOID}
     if name == "hard_sigmoid":
         return "hard_sigmoid"  # Keras 3's, with the weights feeding it rescaled
-    if name not in _KERAS3_ACTIVATIONS:
+    if name not in KERAS3_ACTIVATIONS:
         fix = " (TF.js's gelu_new is the tanh approximation of gelu)" if name == "gelu_new" else ""
         raise UnsupportedLayerError(f"layer {layer!r} ({class_name}): Keras 3 has no activation {name!r}{fix}; "
                                     "it cannot be written to a Keras file")
