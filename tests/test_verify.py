@@ -15,23 +15,10 @@ from tfjs_interop.runtime.layers.recurrent import LSTMCell
 
 pytestmark = pytest.mark.tensorflow
 UNLOADABLE = {"unsupported_conv2d"}
-# Where Keras 3 computes otherwise than the runtime under Keras's rules (see the README).
-KERAS3_DIFFERS = {
-    "masked_decoder_initial_state": "Keras 3, rebuilding a model from its config, passes no mask to an RNN called "
-                                    "with initial_state",
-}
+CASES = [case for case in cases() if case.name not in UNLOADABLE]
 
 
-def _params():
-    for case in cases():
-        if case.name in UNLOADABLE:
-            continue
-        marks = [pytest.mark.xfail(reason=KERAS3_DIFFERS[case.name], strict=True)] \
-            if case.name in KERAS3_DIFFERS else []
-        yield pytest.param(case, id=case.name, marks=marks)
-
-
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_fixture_verifies_against_tensorflow(case):
     report = tfjs_interop.verify(tfjs_interop.load(case))
     assert report.passed, report.table()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 KERAS2_VERSION = "2.15.0"  # the dialect this form is written in
+KERAS3_OPS = "keras.src.ops"  # the module of Keras 3's op layers, which Keras 2 has not
 
 
 def has_hard_sigmoid(config: dict) -> bool:
@@ -26,7 +27,8 @@ def keras2_form(model: dict) -> dict:
     """A Keras 3 form model object (from :func:`keras_export`) rewritten in the Keras 2 form."""
     config = dict(model["config"])
     sequential = model["class_name"] == "Sequential"
-    config["layers"] = [_layer(entry, with_calls=not sequential) for entry in config["layers"]]
+    config["layers"] = [_layer(entry, with_calls=not sequential) for entry in config["layers"]
+                        if not entry.get("module", "").startswith(KERAS3_OPS)]
     return {"class_name": model["class_name"], "config": config}
 
 
@@ -55,6 +57,7 @@ def _node(node: dict) -> list:
     """``{"args": [...], "kwargs": {...}}`` -> ``[[layer, node, tensor, kwargs], ...]``."""
     args = node["args"][0] if len(node["args"]) == 1 and isinstance(node["args"][0], list) else node["args"]
     kwargs = dict(node.get("kwargs") or {})
+    kwargs.pop("mask", None)  # Keras 3's explicit masks, made by ops; Keras 2 passes masks on by itself
     states = kwargs.pop("initial_state", None) or []
     refs = [_history(t) for t in [*args, *(states if isinstance(states, list) else [states])]]
     return [[*ref, kwargs if i == 0 else {}] for i, ref in enumerate(refs)]

@@ -187,7 +187,8 @@ def _model_object(topology: Topology, model: Model, mode: HardSigmoid, top_level
         obj = {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None}
     else:
         config = {"name": topology.name, "trainable": True,
-                  "layers": [_layer_object(spec, model, mode, with_calls=True) for spec in topology.layers],
+                  "layers": _with_explicit_masks(topology, model, [_layer_object(spec, model, mode, with_calls=True)
+                                                                   for spec in topology.layers]),
                   "input_layers": _refs_object(topology.inputs), "output_layers": _refs_object(topology.outputs)}
         obj = {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                "registered_name": "Functional"}
@@ -295,13 +296,23 @@ def _ref_list(ref: TensorRef) -> list:
     return [ref.layer, ref.node_index, ref.tensor_index]
 
 
+def _tensor(ref: TensorRef, model: Model | None, dtype: str = "float32", shape: tuple | None = None) -> dict:
+    """A call argument: Keras finds the tensor by ``keras_history``; the shape is for the record."""
+    if model is not None:
+        shape = _shape_of(ref, model)
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": None if shape is None else list(shape), "dtype": dtype,
+                       "keras_history": _ref_list(ref)}}
+
+
+def _shape_of(ref: TensorRef, model: Model) -> tuple | None:
+    shapes = model.output_shapes_of(model.get_layer(ref.layer))
+    return shapes[ref.node_index][ref.tensor_index] if ref.node_index < len(shapes) else None
+
+
 def _call_object(call: Call, model: Model, recurrent: bool) -> dict:
     def tensor(ref: TensorRef) -> dict:
-        shapes = model.output_shapes_of(model.get_layer(ref.layer))
-        shape = shapes[ref.node_index][ref.tensor_index] if ref.node_index < len(shapes) else None
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": None if shape is None else list(shape), "dtype": "float32",
-                           "keras_history": _ref_list(ref)}}
+        return _tensor(ref, model)
 
     args = [tensor(r) for r in call.args]
     kwargs = {}
@@ -315,6 +326,50 @@ def _call_object(call: Call, model: Model, recurrent: bool) -> dict:
     if recurrent and len(args) > 1:  # TF.js and Keras 2 pass an RNN's initial states as extra inputs
         args, kwargs["initial_state"] = args[:1], args[1:]
     return {"args": [args] if len(args) > 1 else args, "kwargs": kwargs}
+
+
+# --- explicit masks ----------------------------------------------------------------------------------------
+
+def _with_explicit_masks(topology: Topology, model: Model, objects: list[dict]) -> list[dict]:
+    """Give an RNN called with initial states the mask of its input explicitly, as Keras 3 saves it.
+
+    Keras 3 fills in a call's mask by itself only for a call with one tensor argument, so a model rebuilt from a
+    config without explicit masks runs such an RNN unmasked (one built in code, or by Keras 2, is masked). The
+    mask is computed by the ops Keras 3 writes for it (``not_equal``, ``any``) when the RNN reads a Masking or
+    Embedding(mask_zero) output directly; other mask sources are left to Keras.
+    """
+    out: list[dict] = []
+    for spec, obj in zip(topology.layers, objects):
+        if spec.class_name in _RECURRENT:
+            for k, (call, node) in enumerate(zip(spec.calls, obj["inbound_nodes"])):
+                ops = _mask_ops(topology, model, call.args[0], f"{spec.name}_mask{k}") if len(call.args) > 1 else []
+                if ops and "mask" not in node["kwargs"]:
+                    out += ops
+                    mask_shape = _shape_of(call.args[0], model)[:2]  # (batch, time)
+                    node["kwargs"]["mask"] = _tensor(TensorRef(ops[-1]["name"]), None, "bool", mask_shape)
+        out.append(obj)
+    return out
+
+
+def _mask_ops(topology: Topology, model: Model, ref: TensorRef, name: str) -> list[dict]:
+    source = topology.layer(ref.layer)
+    if not source.calls:
+        return []
+    source_input = source.calls[ref.node_index].args[0]
+    if source.class_name == "Masking":
+        value = float(source.config.get("mask_value") or 0.0)
+        shape = _shape_of(source_input, model)
+        return [_op("NotEqual", f"{name}_not_equal", [_tensor(source_input, model), value], {}),
+                _op("Any", f"{name}_any", [_tensor(TensorRef(f"{name}_not_equal"), None, "bool", shape)],
+                    {"axis": -1, "keepdims": False})]
+    if source.class_name == "Embedding" and source.config.get("mask_zero"):
+        return [_op("NotEqual", f"{name}_not_equal", [_tensor(source_input, model, "int32"), 0], {})]
+    return []
+
+
+def _op(class_name: str, name: str, args: list, config: dict) -> dict:
+    return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name, **config},
+            "registered_name": class_name, "name": name, "inbound_nodes": [{"args": args, "kwargs": {}}]}
 
 
 # --- weights -----------------------------------------------------------------------------------------------
