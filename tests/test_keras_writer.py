@@ -15,7 +15,7 @@ from modelfiles import functional, input_layer, layer, write_model
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop.formats import keras_save
-from tfjs_interop.formats.keras2_form import KERAS2_VERSION, has_hard_sigmoid
+from tfjs_interop.formats.keras2_form import KERAS2_VERSION, keras2_expressible
 from tfjs_interop.formats.keras_writer import KERAS3_ACTIVATIONS, keras_export
 from tfjs_interop.runtime.activations import ACTIVATIONS, get_activation
 from tfjs_interop.runtime.model import Model
@@ -172,9 +172,9 @@ def test_save_keras_does_not_change_the_model():
 
 
 def _keras2_form_cases():
-    """Fixtures without hard_sigmoid: their .h5 is written in the Keras 2 form that tf_keras loads too."""
+    """Fixtures without hard_sigmoid or explicit masks: their .h5 is in the Keras 2 form tf_keras loads too."""
     for case in CASES:
-        if not has_hard_sigmoid(keras_export(tfjs_interop.load(case)).config):
+        if keras2_expressible(keras_export(tfjs_interop.load(case)).config):
             yield pytest.param(case, id=case.name)
 
 

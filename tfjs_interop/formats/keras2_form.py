@@ -6,7 +6,7 @@ extra inputs), and ``Functional`` / ``Sequential`` entries without Keras 3's ``m
 
 Only a model without ``hard_sigmoid`` may be written this way: the name means ``clip(0.2x + 0.5, 0, 1)`` to tf_keras
 and ``relu6(x + 3) / 6`` to Keras 3, so such a model is written in Keras 3's form only, which tf_keras refuses
-rather than misreads.
+rather than misreads. So is a model that needs explicit masks (see ``keras_writer._with_explicit_masks``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ KERAS2_VERSION = "2.15.0"  # the dialect this form is written in
 KERAS3_OPS = "keras.src.ops"  # the module of Keras 3's op layers, which Keras 2 has not
 
 
-def has_hard_sigmoid(config: dict) -> bool:
-    """Whether any activation in the config is named hard_sigmoid (or is a custom function)."""
+def keras2_expressible(config: dict) -> bool:
+    """Whether Keras 2 and Keras 3 read the model the same in the Keras 2 form: no activation named hard_sigmoid
+    (nor a custom function), and no explicit masks made by Keras 3's ops (Keras 3 would drop them)."""
     text = json.dumps(config)
-    return '"hard_sigmoid"' in text or '"class_name": "function"' in text
+    return not any(sign in text for sign in ('"hard_sigmoid"', '"class_name": "function"', f'"{KERAS3_OPS}'))
 
 
 def keras2_form(model: dict) -> dict:

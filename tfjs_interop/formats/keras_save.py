@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..runtime.model import Model
-from .keras2_form import KERAS2_VERSION, has_hard_sigmoid, keras2_form
+from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, keras_export
 
 if TYPE_CHECKING:
@@ -92,10 +92,10 @@ def _weights_h5(export: KerasExport) -> bytes:
 
 
 def legacy_h5_bytes(export: KerasExport) -> bytes:
-    """A legacy ``.h5`` model file: in the Keras 2 form tf_keras and Keras 3 both load, unless the model uses
-    ``hard_sigmoid`` (whose meaning the two differ on): then in Keras 3's form, as Keras 3 writes it."""
+    """A legacy ``.h5`` model file: in the Keras 2 form tf_keras and Keras 3 both load, unless the two would read
+    it differently (``hard_sigmoid``, explicit masks): then in Keras 3's form, as Keras 3 writes it."""
     config, version = export.config, KERAS_VERSION
-    if not has_hard_sigmoid(config):
+    if keras2_expressible(config):
         config, version = keras2_form(config), KERAS2_VERSION
     import h5py  # only when writing
 
