@@ -112,13 +112,55 @@ def test_convert_refusal_is_one_line_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
-@pytest.mark.skipif(hasattr(tfjs_interop, "save_keras"), reason="Keras writing is available")
-def test_convert_to_keras_without_save_keras_is_a_clear_error(tmp_path):
-    result = _cli("convert", str(SEED), str(tmp_path / "m.keras"))
-    assert result.returncode == 2 and "writing Keras files is not available" in result.stderr
-    assert not any(tmp_path.iterdir())
-
-
 def test_convert_rejects_tfjs_flags_for_keras_output(tmp_path):
     result = _cli("convert", str(SEED), str(tmp_path / "m.h5"), "--quantize", "uint8")
     assert result.returncode == 2 and "--quantize applies to TF.js output only" in result.stderr
+
+
+@pytest.mark.tensorflow
+def test_verify_passes_prints_the_table_and_writes_json(tmp_path):
+    report = tmp_path / "report.json"
+    result = _cli("verify", str(SEED), "--json", str(report))
+    assert result.returncode == 0, result.stderr
+    assert "PASSED" in result.stdout and "max abs err" in result.stdout
+    data = json.loads(report.read_text())
+    assert data["passed"] is True and data["against"].startswith("tensorflow")
+
+
+@pytest.mark.tensorflow
+def test_verify_takes_inputs_from_npz(tmp_path):
+    inputs = tmp_path / "x.npz"
+    np.savez(inputs, input1=np.load(SEED / "call0_input0.npy"))
+    result = _cli("verify", str(SEED), "--inputs", str(inputs))
+    assert result.returncode == 0, result.stderr
+    assert "inputs generated" not in result.stdout
+
+
+@pytest.mark.tensorflow
+def test_verify_mismatch_exits_1(monkeypatch, capsys, tmp_path):
+    from tfjs_interop import cli
+    from tfjs_interop.runtime.layers.recurrent import LSTMCell
+
+    step = LSTMCell.step
+    monkeypatch.setattr(LSTMCell, "step", lambda self, p, s: (lambda h, st: (h + 1e-3, st))(*step(self, p, s)))
+    assert cli.main(["verify", str(SEED), "--json", str(tmp_path / "r.json")]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "first divergent layer: lstm_LSTM1" in out
+    assert json.loads((tmp_path / "r.json").read_text())["first_divergent_layer"] == "lstm_LSTM1"
+
+
+def test_verify_against_a_golden_record(tmp_path):
+    golden = tmp_path / "g.npz"
+    assert _cli("golden", "record", str(SEED), "--inputs", str(SEED / "call0_input0.npy"), "--out",
+                str(golden)).returncode == 0
+    result = _cli("verify", str(SEED), "--against", str(golden))
+    assert result.returncode == 0 and "PASSED" in result.stdout and "g.npz" in result.stdout
+
+
+def test_verify_usage_errors_exit_2(tmp_path):
+    result = _cli("verify", str(SEED), "--against", "somewhere.txt")
+    assert result.returncode == 2 and "--against" in result.stderr
+    bad = tmp_path / "x.npz"
+    bad.write_bytes(b"not a zip")
+    result = _cli("verify", str(SEED), "--inputs", str(bad))
+    assert result.returncode == 2 and "x.npz" in result.stderr

@@ -8,6 +8,7 @@
 
 from . import golden
 from .errors import (
+    DependencyError,
     GoldenMismatchError,
     InputError,
     LimitError,
@@ -18,19 +19,24 @@ from .errors import (
     UnsupportedLayerError,
     WeightsError,
 )
+from .formats.keras_save import save_keras
 from .loading import load
+from .report import Report
 from .runtime.model import Model, TensorSpec
+from .verify import verify
 from .writing import save_tfjs
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DependencyError",
     "GoldenMismatchError",
     "InputError",
     "LimitError",
     "Model",
     "ModelFormatError",
     "NetworkError",
+    "Report",
     "SecurityError",
     "TensorSpec",
     "TfjsInteropError",
@@ -39,5 +45,7 @@ __all__ = [
     "__version__",
     "golden",
     "load",
+    "save_keras",
     "save_tfjs",
+    "verify",
 ]

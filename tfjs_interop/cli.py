@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-import tfjs_interop
-
 from . import __version__
 from .errors import InputError, TfjsInteropError
 from .formats.common import DEFAULT_MAX_BYTES, parse_json
+from .formats.keras_save import save_keras
 from .formats.manifest import QUANTIZED_DTYPES
 from .golden import GOLDEN_FILE, read_golden, write_golden
 from .golden import check as golden_check
 from .loading import load
+from .report import Report
 from .writing import save_tfjs
 
 KERAS_SUFFIXES = (".h5", ".keras")
@@ -30,7 +30,8 @@ WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 a check failed, 2 usage or input error)."""
+    """Run the command line; return the exit status (0 ok, 1 a check or verify found a mismatch, 2 usage or input
+    error)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -84,6 +85,17 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--metadata", metavar="FILE.json", help="a JSON object stored as userDefinedMetadata")
     convert.add_argument("--overwrite", action="store_true", help="replace a non-empty DST")
     convert.set_defaults(run=_convert)
+    verify = commands.add_parser(
+        "verify", help="compare a model's outputs with TensorFlow's (or a golden record)",
+        description="Run a model in the NumPy runtime and compare every output with the same model in Keras 3 "
+                    "(TensorFlow), or with a golden .npz record. Exit status: 0 pass, 1 mismatch, 2 error.")
+    verify.add_argument("path", help=MODEL_HELP)
+    verify.add_argument("--inputs", metavar="FILE.npz", help="inputs (arrays named after the inputs, or in order); "
+                                                           "default: seeded inputs that fit the model")
+    verify.add_argument("--against", default="tensorflow", metavar="tensorflow|GOLDEN.npz",
+                        help="the reference: 'tensorflow' (default) or a golden record .npz")
+    verify.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    verify.set_defaults(run=_verify)
     _add_golden_commands(commands)
     return parser
 
@@ -144,10 +156,6 @@ def _convert_to_keras(args: argparse.Namespace) -> int:
     if used:
         raise InputError(f"{', '.join(used)} appl{'ies' if len(used) == 1 else 'y'} to TF.js output only, not to "
                          f"{args.dst}")
-    save_keras = getattr(tfjs_interop, "save_keras", None)
-    if save_keras is None:
-        raise InputError(f"{args.dst}: writing Keras files is not available in this version; convert to a folder "
-                         "for the TF.js format")
     if Path(args.dst).exists() and not args.overwrite:
         raise InputError(f"{args.dst} exists; pass --overwrite to replace it")
     save_keras(load(args.src), args.dst)
@@ -181,6 +189,29 @@ def _read_metadata(file: str | None) -> dict | None:
     if not isinstance(metadata, dict):
         raise InputError(f"{file}: metadata must be a JSON object, found {type(metadata).__name__}")
     return metadata
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.against == "tensorflow":
+        from .verify import verify
+
+        model = load(args.path)
+        inputs = None if args.inputs is None else _read_inputs([args.inputs], [s.name for s in model.inputs])
+        report = verify(model, inputs)
+    elif args.inputs is not None:
+        raise InputError("--inputs applies to --against tensorflow; a golden record holds its own inputs")
+    else:
+        report = _verify_against_golden(args.path, args.against)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return 0 if report.passed else 1
+
+
+def _verify_against_golden(model_path: str, golden_path: str) -> Report:
+    if not golden_path.endswith(".npz"):
+        raise InputError(f"--against must be 'tensorflow' or a golden record .npz, got {golden_path!r}")
+    return golden_check(model_path, golden_path)
 
 
 def _read_inputs(files: list[str], names: list[str]) -> list[np.ndarray] | dict[str, np.ndarray]:

@@ -56,3 +56,7 @@ class LimitError(TfjsInteropError, ValueError):
 
 class NetworkError(TfjsInteropError, OSError):
     """A model at a URL could not be fetched: no connection, a timeout, or an HTTP error status."""
+
+
+class DependencyError(TfjsInteropError, ImportError):
+    """An optional dependency a function needs (TensorFlow for ``verify``) is not installed."""

@@ -475,16 +475,13 @@ _TFJS_ENGINE = {
     "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
     "TimeDistributed": {"mask_to_inner": True},  # gives the inner layer its call's mask at every step
 }
-_KERAS_ENGINE = {
-    "GRU": {"reset_after": True},
-    "GRUCell": {"reset_after": True},
-    # Keras 2 and 3 make both directions output zeros at masked steps when they return sequences (TF.js does not)
-    "Bidirectional": {"force_zero_output_for_mask": True},
-}
+# Keras 3 combines the masks of these merges otherwise than Keras 2 (runtime/layers/merge.py).
+KERAS3_MASK_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"})
+_KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 # The options above that no file format has: the runtime's own, dropped by writers.
 INTERNAL_KEYS = frozenset({"masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
-                           "mask_to_inner", "force_zero_output_for_mask"})
+                           "mask_to_inner", "keras3_masks"})
 
 
 def snake_case(name: str) -> str:
@@ -507,7 +504,19 @@ def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
     for key in _WRAPPED_KEYS:
         if key in out:
             out[key] = _normalise_wrapped(out[key], origin)
+    if class_name == "Bidirectional" and origin.engine is Engine.KERAS:
+        _zero_masked_outputs(out)
+    if class_name in KERAS3_MASK_MERGES and origin == Origin(Dialect.KERAS3, Engine.KERAS):
+        out.setdefault("keras3_masks", True)
     return out
+
+
+def _zero_masked_outputs(config: dict) -> None:
+    """Keras (2 and 3) makes a Bidirectional's RNNs output zeros at masked steps when they return sequences."""
+    for key in ("layer", "backward_layer"):
+        inner = config.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+            inner["config"]["zero_output_for_mask"] = bool(inner["config"].get("return_sequences"))
 
 
 def _normalise_wrapped(value: object, origin: Origin) -> object:

@@ -141,6 +141,14 @@ class Model:
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
 
+    def check_inputs(self, x: Any) -> list[np.ndarray]:
+        """The inputs as :meth:`predict` takes them, checked and converted: one array per input, in input order.
+
+        Raises:
+            InputError: when the inputs do not fit the model's inputs.
+        """
+        return self._feeds(x)
+
     def __call__(self, x: Any) -> np.ndarray | list[np.ndarray]:
         return self.predict(x)
 
@@ -209,6 +217,21 @@ class Model:
             masks: optional masks of the inputs (a nested model receives its caller's).
             policy: how masks travel (see ``execution``); by default that of the model's engine.
         """
+        values, latest, out_masks = self._execute(feeds, masks, policy)
+        return ([_lookup(latest, ref) for ref in self._output_refs],  # a repeated TF.js call: the model returns
+                [_lookup(out_masks, ref) for ref in self._output_refs])  # its last results
+
+    def trace(self, x: Any) -> dict[tuple[str, int], list[np.ndarray]]:
+        """Run the model and return the outputs of every layer call, by (layer name, call index).
+
+        A call TF.js repeats is given with the results later layers used (its first). Inputs are taken as by
+        :meth:`predict`, in one batch.
+        """
+        return self._execute(self._feeds(x), None, None)[0]
+
+    def _execute(self, feeds: list[np.ndarray], masks: list[Any] | None,
+                 policy: KerasMasks | TfjsMasks | None) -> tuple[dict, dict, dict]:
+        """Every call's outputs (first pass), latest outputs and output masks, by node."""
         if policy is None:
             policy = TfjsMasks() if self.topology.origin.engine is Engine.TFJS else KerasMasks()
         values: dict[NodeKey, list[np.ndarray]] = {}
@@ -225,11 +248,10 @@ class Model:
                 kwargs["policy"] = policy
             outputs = _unpack(_call_layer(step.layer, inputs, mask, kwargs))
             latest[step.node] = outputs
-            if step.node not in values:  # a repeated TF.js call feeds later layers its first results...
+            if step.node not in values:  # a repeated TF.js call feeds later layers its first results
                 values[step.node] = outputs
                 out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs))
-        return ([_lookup(latest, ref) for ref in self._output_refs],  # ...but the model returns its last
-                [_lookup(out_masks, ref) for ref in self._output_refs])
+        return values, latest, out_masks
 
 
 def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict) -> Any:

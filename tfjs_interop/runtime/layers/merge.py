@@ -39,14 +39,27 @@ def _broadcast_shapes(layer: Layer, shape1: Shape, shape2: Shape) -> Shape:
 
 
 def _and_masks(masks: list) -> np.ndarray | None:
-    """Keras ``_Merge.compute_mask``: None if every mask is None, else the AND of the given masks."""
+    """Keras 2 ``_Merge.compute_mask``: None if every mask is None, else the AND of the given masks."""
     given = [np.asarray(m, dtype=bool) for m in masks if m is not None]
     return np.logical_and.reduce(given) if given else None
+
+
+def _or_masks(masks: list) -> np.ndarray | None:
+    """Keras 3 ``Merge.compute_mask``: None if any mask is None, else the OR of the masks."""
+    if any(m is None for m in masks):
+        return None
+    return np.logical_or.reduce([np.asarray(m, dtype=bool) for m in masks])
+
+
+@dataclass(frozen=True)
+class MergeOptions(Options):
+    keras3_masks: bool = False  # Keras 3's mask rule rather than Keras 2's (the normaliser says which)
 
 
 class Merge(Layer):
     """Base of element-wise merges: inputs of lower rank get size-1 axes after the batch axis (Keras)."""
 
+    Options = MergeOptions
     supports_masking = True
     min_inputs, max_inputs = 1, None
 
@@ -78,7 +91,9 @@ class Merge(Layer):
         raise NotImplementedError
 
     def compute_mask(self, inputs: Any, mask: Any) -> np.ndarray | None:
-        return _and_masks(_as_list(mask)) if mask is not None else None
+        if mask is None:
+            return None
+        return _or_masks(_as_list(mask)) if self.options.keras3_masks else _and_masks(_as_list(mask))
 
 
 @register("Add")
@@ -133,6 +148,7 @@ class Minimum(Merge):
 @dataclass(frozen=True)
 class ConcatenateOptions(Options):
     axis: int = -1
+    keras3_masks: bool = False  # Keras 3 ORs the joined masks over the last axis; Keras 2 ANDs them
 
     def validate(self, layer: str, class_name: str) -> None:
         if not isinstance(self.axis, int) or isinstance(self.axis, bool):
@@ -173,8 +189,9 @@ class Concatenate(Layer):
         return np.concatenate(_as_list(inputs), axis=self.options.axis)
 
     def compute_mask(self, inputs: Any, mask: Any) -> np.ndarray | None:
-        """Keras 2 ``Concatenate.compute_mask``: unmasked inputs count as all-True, masks are brought to
-        the inputs' rank (a trailing axis of 1), joined along ``axis``, then ANDed over the last axis.
+        """Keras ``Concatenate.compute_mask``: unmasked inputs count as all-True, masks are brought to
+        the inputs' rank (a trailing axis of 1), joined along ``axis``, then ANDed over the last axis (Keras 2;
+        Keras 3 ORs them).
         """
         masks = _as_list(mask) if mask is not None else []
         if all(m is None for m in masks):
@@ -192,7 +209,7 @@ class Concatenate(Layer):
             raise unsupported(self.name, self.class_name, f"masks of shapes {[f.shape for f in full]} (Keras "
                               f"cannot concatenate them along axis {self.options.axis} either)",
                               "masks on all inputs, or on none, when joining along a time axis") from None
-        return np.all(joined, axis=-1)
+        return np.any(joined, axis=-1) if self.options.keras3_masks else np.all(joined, axis=-1)
 
 
 # --- batch dot products ------------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ class BidirectionalOptions(Options):
     merge_mode: str | None = "concat"
     layer: dict | None = None
     backward_layer: dict | None = None
-    force_zero_output_for_mask: bool = False  # Keras: the directions output zeros at masked steps (sequences)
 
 
 @register("Bidirectional")
@@ -65,13 +64,9 @@ class Bidirectional(Layer):
                               f"{getattr(self.forward.options, key)}", getattr(self.backward.options, key))
 
     def _make(self, spec: Any, direction: str, backwards: bool) -> RNN:
-        if isinstance(spec, dict) and isinstance(spec.get("config") or {}, dict) and (
-                backwards or self.options.force_zero_output_for_mask):
+        if backwards and isinstance(spec, dict) and isinstance(spec.get("config") or {}, dict):
             config = dict(spec.get("config") or {})
-            if backwards:
-                config["go_backwards"] = not config.get("go_backwards", False)
-            if self.options.force_zero_output_for_mask:
-                config["zero_output_for_mask"] = bool(config.get("return_sequences", False))
+            config["go_backwards"] = not config.get("go_backwards", False)
             spec = {"class_name": spec.get("class_name"), "config": config}
         inner_name = (spec.get("config") or {}).get("name", "rnn") if isinstance(spec, dict) else "rnn"
         layer = build_inner(spec, self.name, self.class_name, f"{direction}_{inner_name}")

@@ -1,0 +1,68 @@
+"""The Keras 2 (tf_keras) form of a model config, which Keras 3's legacy-H5 loader reads as well.
+
+It differs from Keras 3's own form in the places tf_keras cannot read: InputLayer ``batch_input_shape`` (not
+``batch_shape``), ``inbound_nodes`` as ``[[layer, node, tensor, kwargs], ...]`` lists (an RNN's initial states as
+extra inputs), and ``Functional`` / ``Sequential`` entries without Keras 3's ``module`` fields at the top.
+
+Only a model without ``hard_sigmoid`` may be written this way: the name means ``clip(0.2x + 0.5, 0, 1)`` to tf_keras
+and ``relu6(x + 3) / 6`` to Keras 3, so such a model is written in Keras 3's form only, which tf_keras refuses
+rather than misreads. So is a model that needs explicit masks (see ``keras_writer._with_explicit_masks``).
+"""
+
+from __future__ import annotations
+
+import json
+
+KERAS2_VERSION = "2.15.0"  # the dialect this form is written in
+KERAS3_OPS = "keras.src.ops"  # the module of Keras 3's op layers, which Keras 2 has not
+
+
+def keras2_expressible(config: dict) -> bool:
+    """Whether Keras 2 and Keras 3 read the model the same in the Keras 2 form: no activation named hard_sigmoid
+    (nor a custom function), and no explicit masks made by Keras 3's ops (Keras 3 would drop them)."""
+    text = json.dumps(config)
+    return not any(sign in text for sign in ('"hard_sigmoid"', '"class_name": "function"', f'"{KERAS3_OPS}'))
+
+
+def keras2_form(model: dict) -> dict:
+    """A Keras 3 form model object (from :func:`keras_export`) rewritten in the Keras 2 form."""
+    config = dict(model["config"])
+    sequential = model["class_name"] == "Sequential"
+    config["layers"] = [_layer(entry, with_calls=not sequential) for entry in config["layers"]
+                        if not entry.get("module", "").startswith(KERAS3_OPS)]
+    return {"class_name": model["class_name"], "config": config}
+
+
+def _layer(entry: dict, with_calls: bool) -> dict:
+    if entry["class_name"] in ("Sequential", "Functional"):
+        out = keras2_form(entry)
+    else:
+        out = {"class_name": entry["class_name"], "config": _input_config(entry)}
+    if "name" in entry:
+        out["name"] = entry["name"]
+    if with_calls:
+        out["inbound_nodes"] = [_node(node) for node in entry.get("inbound_nodes", [])]
+    return out
+
+
+def _input_config(entry: dict) -> dict:
+    config = dict(entry["config"])
+    if entry["class_name"] == "InputLayer":
+        config["batch_input_shape"] = config.pop("batch_shape")
+    if entry["class_name"] == "LeakyReLU" and "negative_slope" in config:
+        config["alpha"] = config.pop("negative_slope")  # Keras 2's name; Keras 3 takes it too
+    return config
+
+
+def _node(node: dict) -> list:
+    """``{"args": [...], "kwargs": {...}}`` -> ``[[layer, node, tensor, kwargs], ...]``."""
+    args = node["args"][0] if len(node["args"]) == 1 and isinstance(node["args"][0], list) else node["args"]
+    kwargs = dict(node.get("kwargs") or {})
+    kwargs.pop("mask", None)  # Keras 3's explicit masks, made by ops; Keras 2 passes masks on by itself
+    states = kwargs.pop("initial_state", None) or []
+    refs = [_history(t) for t in [*args, *(states if isinstance(states, list) else [states])]]
+    return [[*ref, kwargs if i == 0 else {}] for i, ref in enumerate(refs)]
+
+
+def _history(tensor: dict) -> list:
+    return list(tensor["config"]["keras_history"])

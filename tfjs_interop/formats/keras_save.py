@@ -1,0 +1,137 @@
+"""``save_keras``: a runtime model as a Keras 3 ``.keras`` file or a legacy ``.h5`` file, written with h5py and zipfile.
+
+The whole file is made in memory first (so a model Keras cannot express is refused before anything is written),
+then written to a temporary file beside the target and renamed over it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError
+from ..runtime.model import Model
+from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
+from .keras_writer import HardSigmoid, KerasExport, keras_export
+
+if TYPE_CHECKING:
+    import h5py
+
+# The Keras dialect the config is written in (module / registered_name objects, __keras_tensor__ nodes).
+KERAS_VERSION = "3.0.0"
+HDF5_OBJECT_HEADER_LIMIT = 64512  # bytes per attribute before Keras splits a list into name0, name1, ...
+
+
+def save_keras(model: Model, path: str | os.PathLike) -> None:
+    """Write ``model`` as a Keras 3 file: ``.keras`` (zip of config.json, metadata.json, model.weights.h5) or a
+    legacy ``.h5`` (``model_config`` attribute and ``model_weights`` groups), both loaded by
+    ``keras.models.load_model``.
+
+    A TF.js / Keras 2 ``hard_sigmoid`` is kept exactly by scaling the weights that feed it by 1.2 for Keras 3's
+    ``hard_sigmoid`` (see :mod:`tfjs_interop.formats.keras_writer`).
+
+    Args:
+        model: a runtime model (from TF.js or a Keras file).
+        path: the file to write; its suffix (``.keras`` or ``.h5``) decides the format. It is replaced if it exists.
+
+    Raises:
+        InputError: when the suffix is neither ``.keras`` nor ``.h5``.
+        UnsupportedLayerError: when Keras 3 cannot express a layer exactly (nothing is written).
+    """
+    path = Path(path)
+    writers: dict[str, Callable[[KerasExport], bytes]] = {".keras": keras_zip_bytes, ".h5": legacy_h5_bytes}
+    if path.suffix not in writers:
+        raise InputError(f"{path}: a Keras file must end in .keras or .h5, found {path.suffix or 'no suffix'!r}")
+    data = writers[path.suffix](keras_export(model, HardSigmoid.RESCALE))
+    write_atomically(path, data)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``; leave nothing on failure."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def keras_zip_bytes(export: KerasExport) -> bytes:
+    """A ``.keras`` archive as Keras 3 writes it."""
+    metadata = {"keras_version": KERAS_VERSION, "producer": _producer()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("metadata.json", json.dumps(metadata))
+        archive.writestr("config.json", json.dumps(export.config))
+        archive.writestr("model.weights.h5", _weights_h5(export))
+    return buffer.getvalue()
+
+
+def _weights_h5(export: KerasExport) -> bytes:
+    """``model.weights.h5``: ``<object path>/vars/<i>`` for every saved object, with its name as an attribute."""
+    import h5py  # only when writing: it takes a noticeable part of the package's import time
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        for path, (name, arrays) in export.groups.items():
+            group = file.require_group(f"{path}/vars" if path else "vars")
+            group.attrs["name"] = name
+            for i, array in enumerate(arrays):
+                group.create_dataset(str(i), data=np.asarray(array))
+    return buffer.getvalue()
+
+
+def legacy_h5_bytes(export: KerasExport) -> bytes:
+    """A legacy ``.h5`` model file: in the Keras 2 form tf_keras and Keras 3 both load, unless the two would read
+    it differently (``hard_sigmoid``, explicit masks): then in Keras 3's form, as Keras 3 writes it."""
+    config, version = export.config, KERAS_VERSION
+    if keras2_expressible(config):
+        config, version = keras2_form(config), KERAS2_VERSION
+    import h5py  # only when writing
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        file.attrs["keras_version"] = version
+        file.attrs["backend"] = "tensorflow"
+        file.attrs["model_config"] = json.dumps(config)
+        file.attrs["producer"] = _producer()
+        weights = file.create_group("model_weights")
+        weights.attrs["keras_version"] = version
+        weights.attrs["backend"] = "tensorflow"
+        _save_list_attribute(weights, "layer_names", [name for name, _ in export.legacy])
+        for layer, named in export.legacy:
+            group = weights.create_group(layer)
+            _save_list_attribute(group, "weight_names", [name for name, _ in named])
+            for name, array in named:
+                group.create_dataset(name, data=np.asarray(array))
+        _save_list_attribute(weights.create_group("top_level_model_weights"), "weight_names", [])
+    return buffer.getvalue()
+
+
+def _save_list_attribute(group: h5py.Group, name: str, items: list[str]) -> None:
+    """Store a list of names as Keras does: one attribute, or ``name0``, ``name1``... when it would be too long."""
+    data = np.asarray([item.encode("utf8") for item in items], dtype=bytes if items else np.float64)
+    chunks = 1
+    while any(part.nbytes > HDF5_OBJECT_HEADER_LIMIT for part in np.array_split(data, chunks)):
+        chunks += 1
+    if chunks == 1:
+        group.attrs[name] = data
+        return
+    for i, part in enumerate(np.array_split(data, chunks)):
+        group.attrs[f"{name}{i}"] = part
+
+
+def _producer() -> str:
+    from .. import __version__  # the package imports this module while it starts
+
+    return f"tfjs-interop {__version__}"

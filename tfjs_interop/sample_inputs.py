@@ -1,0 +1,81 @@
+"""Seeded inputs that fit a model's input specs, for checking a model when the user gives none.
+
+Float inputs are standard normal. An input read by an Embedding gets integers inside its vocabulary; when that
+Embedding has ``mask_zero`` or the input goes through a Masking layer, the sequences are padded: by turns at the end
+(post), at the start (pre) and not at all, so that masks are exercised both ways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .runtime.model import Model, TensorSpec
+from .topology import TensorRef, Topology
+
+DEFAULT_BATCH = 4
+DEFAULT_STEPS = 5  # for dimensions the model leaves free (None)
+PAD_STEPS = 2
+PAD_PATTERNS = ("post", "pre", "none")
+
+
+@dataclass(frozen=True)
+class _InputUse:
+    """What the layers reading an input tell about its values."""
+
+    vocabulary: int | None = None  # an Embedding's input_dim
+    pad_value: float | None = None  # 0 for Embedding(mask_zero), mask_value for Masking; None: no padding
+
+
+def sample_inputs(model: Model, seed: int = 0, batch: int = DEFAULT_BATCH) -> list[np.ndarray]:
+    """One array per model input, in input order, seeded and fitting each input's shape and dtype.
+
+    Args:
+        model: the runtime model.
+        seed: seed of NumPy's generator; the same seed gives the same arrays.
+        batch: samples, unless the model fixes its batch size.
+    """
+    rng = np.random.default_rng(seed)
+    return [_sample(spec, _use(model.topology, spec.name), rng, batch) for spec in model.inputs]
+
+
+def _use(topology: Topology, input_name: str) -> _InputUse:
+    vocabulary, pad = None, None
+    for spec in topology.layers:
+        if not any(call.args and call.args[0] == TensorRef(input_name) for call in spec.calls):
+            continue
+        if spec.class_name == "Embedding":
+            size = int(spec.config.get("input_dim") or 0)
+            vocabulary = size if vocabulary is None else min(vocabulary, size)
+            if spec.config.get("mask_zero"):
+                pad = 0.0
+        elif spec.class_name == "Masking":
+            pad = float(spec.config.get("mask_value") or 0.0)
+    return _InputUse(vocabulary, pad)
+
+
+def _sample(spec: TensorSpec, use: _InputUse, rng: np.random.Generator, batch: int) -> np.ndarray:
+    shape = tuple(batch if i == 0 and d is None else DEFAULT_STEPS if d is None else d
+                  for i, d in enumerate(spec.shape))
+    if use.vocabulary is not None:
+        low = 1 if use.pad_value == 0.0 else 0
+        values = rng.integers(low, max(use.vocabulary, low + 1), size=shape)
+    elif spec.dtype in ("int32", "bool"):
+        values = rng.integers(0, 2 if spec.dtype == "bool" else 10, size=shape)
+    else:
+        values = rng.standard_normal(shape)
+    values = values.astype(spec.dtype)
+    if use.pad_value is not None and values.ndim >= 2 and values.shape[1] > PAD_STEPS:
+        _pad(values, use.pad_value)
+    return values
+
+
+def _pad(values: np.ndarray, pad_value: float) -> None:
+    """Pad sample i's sequence (axis 1) by PAD_PATTERNS[i % 3]: post, pre or not at all."""
+    for i in range(values.shape[0]):
+        pattern = PAD_PATTERNS[i % len(PAD_PATTERNS)]
+        if pattern == "post":
+            values[i, -PAD_STEPS:] = pad_value
+        elif pattern == "pre":
+            values[i, :PAD_STEPS] = pad_value
