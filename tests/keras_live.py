@@ -34,8 +34,7 @@ TFJS_ENGINE_DIFFERS = {
 def keras_predict(keras_model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """Call a Keras model on arrays in input order; one array per output."""
     outputs = keras_model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return [np.asarray(keras.ops.convert_to_numpy(y)) for y in outputs]
+    return [np.asarray(keras.ops.convert_to_numpy(y)) for y in keras.tree.flatten(outputs)]
 
 
 def reset_keras_states(keras_model) -> None:

@@ -58,6 +58,31 @@ def test_saved_file_loads_in_keras_with_the_same_predictions(case, suffix, tmp_p
         assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], case.name
 
 
+KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
+KERAS_FILES = [(case, file) for case in cases(KERAS_FIXTURES) if not expected(case).get("refused")
+               for file in expected(case)["files"] if file.endswith((".h5", ".keras")) and "weights" not in file]
+# tf.keras's LSTM(activation="hard_sigmoid"): the 0.2x + 0.5 form also acts on the cell state, where no rescaling
+# of the weights can turn it into Keras 3's hard_sigmoid.
+KERAS_REFUSED = {"k2_lstm_hard_sigmoid"}
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize(("case", "file"), KERAS_FILES, ids=[f"{c.name}/{f}" for c, f in KERAS_FILES])
+def test_keras_file_saved_again_gives_kerass_recorded_numbers(case, file, suffix, tmp_path):
+    model = tfjs_interop.load(case / file)
+    path = tmp_path / f"model{suffix}"
+    if case.name in KERAS_REFUSED:
+        with pytest.raises(tfjs_interop.UnsupportedLayerError, match="hard_sigmoid"):
+            tfjs_interop.save_keras(model, path)
+        assert not any(tmp_path.iterdir())
+        return
+    tfjs_interop.save_keras(model, path)
+    loaded = keras.models.load_model(path, compile=False)
+    for ours, want in _recorded_calls(loaded, case):
+        assert ours.shape == want.shape
+        assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], f"{case.name}/{file}"
+
+
 def _h5_tree(data: bytes) -> dict[str, tuple]:
     with h5py.File(io.BytesIO(data), "r") as file:
         tree = {}

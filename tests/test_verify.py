@@ -9,7 +9,7 @@ import pytest
 from keras_live import keras  # noqa: F401  (TensorFlow's import, once, quietly)
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases
+from fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop.runtime.layers.core import Dense
 from tfjs_interop.runtime.layers.recurrent import LSTMCell
 
@@ -24,6 +24,20 @@ def test_fixture_verifies_against_tensorflow(case):
     assert report.passed, report.table()
     assert report.first_divergent_layer is None
     assert report.against.startswith("tensorflow 2.")
+
+
+KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
+KERAS_FILES = [(case, "model.keras" if (case / "model.keras").exists() else "model.h5")
+               for case in cases(KERAS_FIXTURES) if not expected(case).get("refused") and (case / "model.h5").exists()]
+
+
+@pytest.mark.parametrize(("case", "file"), KERAS_FILES, ids=[f"{c.name}/{f}" for c, f in KERAS_FILES])
+def test_keras_fixture_verifies_against_tensorflow(case, file):
+    model = tfjs_interop.load(case / file)
+    inputs = [np.load(case / name) for name in expected(case)["calls"][0]["inputs"]]
+    for report in (tfjs_interop.verify(model, inputs), tfjs_interop.verify(model)):
+        assert report.passed, report.table()
+        assert not report.notes or "TF.js" not in " ".join(report.notes)
 
 
 def test_fixture_verifies_on_its_recorded_inputs():

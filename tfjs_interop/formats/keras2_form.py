@@ -19,9 +19,12 @@ KERAS3_OPS = "keras.src.ops"  # the module of Keras 3's op layers, which Keras 2
 
 def keras2_expressible(config: dict) -> bool:
     """Whether Keras 2 and Keras 3 read the model the same in the Keras 2 form: no activation named hard_sigmoid
-    (nor a custom function), and no explicit masks made by Keras 3's ops (Keras 3 would drop them)."""
+    (nor a custom function), no explicit masks made by Keras 3's ops (Keras 3 would drop them), and no RNN given
+    initial states (the Keras 2 form passes them as extra inputs, which Keras 3's loader refuses: "expects 1
+    input(s), but it received 3")."""
     text = json.dumps(config)
-    return not any(sign in text for sign in ('"hard_sigmoid"', '"class_name": "function"', f'"{KERAS3_OPS}'))
+    signs = ('"hard_sigmoid"', '"class_name": "function"', f'"{KERAS3_OPS}', '"initial_state"')
+    return not any(sign in text for sign in signs)
 
 
 def keras2_form(model: dict) -> dict:

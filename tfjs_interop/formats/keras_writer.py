@@ -28,6 +28,7 @@ from ..runtime.model import Model, NestedModel
 from ..topology import (
     KERAS3_MASK_MERGES,
     MODEL_CLASSES,
+    OP_PREFIX,
     Call,
     Engine,
     LayerSpec,
@@ -212,6 +213,8 @@ def _nested_is_sequential(spec: LayerSpec) -> bool:
 
 
 def _layer_object(spec: LayerSpec, model: Model, mode: HardSigmoid, with_calls: bool) -> dict:
+    if spec.class_name.startswith(OP_PREFIX):
+        return _operation_object(spec, model)
     if spec.class_name in MODEL_CLASSES:
         nested = model.get_layer(spec.name)
         obj = _model_object(spec.config["topology"], nested.model if isinstance(nested, NestedModel) else model,
@@ -239,6 +242,11 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) 
             out[key] = _config_value(key, value, class_name, layer, mode)
     if class_name == "LeakyReLU" and "alpha" in out:
         out["negative_slope"] = out.pop("alpha")
+    if class_name == "BatchNormalization" and isinstance(out.get("axis"), list):  # tf.keras writes [axis]
+        if len(out["axis"]) != 1:
+            raise UnsupportedLayerError(f"layer {layer!r} (BatchNormalization): axis {out['axis']} normalises over "
+                                        "several axes, which Keras 3's BatchNormalization cannot")
+        out["axis"] = out["axis"][0]
     if "dtype" in out:
         out["dtype"] = _dtype(out.get("dtype"))
     return {"module": "keras.layers", "class_name": class_name, "config": out, "registered_name": None}
@@ -365,6 +373,21 @@ def _mask_ops(topology: Topology, model: Model, ref: TensorRef, name: str) -> li
     if source.class_name == "Embedding" and source.config.get("mask_zero"):
         return [_op("NotEqual", f"{name}_not_equal", [_tensor(source_input, model, "int32"), 0], {})]
     return []
+
+
+def _operation_object(spec: LayerSpec, model: Model) -> dict:
+    """A Keras 3 operation read from a Keras 3 file (``op.NotEqual``...), written back as Keras 3 writes it: its
+    constant arguments back in their places among the tensors."""
+    objects = []
+    for call in spec.calls:
+        constants = call.kwargs.get("constants") or {}
+        tensors = iter([_tensor(ref, model) for ref in call.args])
+        args = [constants[i] if i in constants else next(tensors) for i in range(len(call.args) + len(constants))]
+        config = {key: value for key, value in spec.config.items() if key != "name"}
+        objects.append(_op(spec.class_name.removeprefix(OP_PREFIX), spec.name, args, config))
+    obj = objects[0]
+    obj["inbound_nodes"] = [node for o in objects for node in o["inbound_nodes"]]
+    return obj
 
 
 def _op(class_name: str, name: str, args: list, config: dict) -> dict:
