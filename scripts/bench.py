@@ -1,0 +1,484 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: this runtime vs Keras 3 (``predict`` and a direct call) vs ONNX Runtime.
+
+Every case is one recurrent layer (LSTM or GRU, return_sequences=True) with the same random weights in every
+engine: written as a TF.js model.json for this runtime, set into a Keras model, and built into an ONNX graph with
+``onnx.helper`` (LSTM gates i,f,c,o reordered to ONNX's i,o,f,c; GRU's z,r,h kept, reset_after as
+``linear_before_reset``). Before timing, each engine's output is checked against this runtime's.
+
+Each engine runs in its own worker process (so its peak RSS is its own) that stays alive for the whole grid; the
+engines are timed in turn within each round, so machine noise hits them alike, and the median of all samples is
+reported. This runtime is timed twice: as installed (the compiled loop when numba is there) and with the NumPy loop
+forced (``TFJS_INTEROP_COMPILED=0``). Cold start runs ``import + load + first predict`` of fixtures/tfjs/seed_lstm
+in fresh processes, ours against TensorFlow's (``keras.saving.load_model`` of the same model saved as .keras).
+
+    python scripts/bench.py [--quick] [--out DIR] [--tf-python PATH]
+
+Writes DIR/bench.md (the tables) and DIR/bench.json (every number); prints the Markdown. Engines that are not
+installed are left out and said so. TensorFlow may live in another environment: ``--tf-python`` names its python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_MODEL = ROOT / "fixtures" / "tfjs" / "seed_lstm"
+AGREEMENT = 1e-4  # max abs difference between engines' float32 outputs that counts as "the same numbers"
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # "lstm" or "gru"
+    batch: int
+    steps: int
+    features: int
+    units: int
+    reset_after: bool = False  # GRU only; TF.js's GRU is reset_after=False, Keras's default True
+
+    @property
+    def name(self) -> str:
+        ra = "_ra" if self.reset_after else ""
+        return f"{self.kind}{ra}_b{self.batch}_t{self.steps}_{self.features}x{self.units}"
+
+    @property
+    def flops(self) -> float:
+        """Multiply-adds x2 of the input and recurrent products (the activations are not counted)."""
+        gates = 4 if self.kind == "lstm" else 3
+        return 2.0 * self.batch * self.steps * gates * self.units * (self.features + self.units)
+
+
+FULL_GRID = [
+    Case("lstm", 1, 10, 8, 32),  # the seed model's shape
+    Case("lstm", 1, 100, 64, 128),
+    Case("lstm", 32, 50, 64, 128),
+    Case("lstm", 256, 50, 64, 256),
+    Case("lstm", 1024, 20, 128, 512),
+    Case("gru", 1, 10, 8, 32),
+    Case("gru", 32, 50, 64, 128),
+    Case("gru", 256, 50, 64, 256, reset_after=True),
+    Case("gru", 1024, 100, 32, 32),
+]
+QUICK_GRID = [Case("lstm", 1, 10, 8, 32), Case("lstm", 4, 6, 5, 16), Case("gru", 3, 6, 5, 16),
+              Case("gru", 3, 6, 5, 16, reset_after=True)]
+
+
+# --- weights and model files (main process) -------------------------------------------------------------------
+
+def make_weights(case: Case, seed: int) -> dict[str, np.ndarray]:
+    """Keras-layout weights: kernel (in, g·u), recurrent_kernel (u, g·u), bias (g·u) or (2, g·u)."""
+    rng = np.random.default_rng(seed)
+    gates = 4 if case.kind == "lstm" else 3
+    width = gates * case.units
+    bias_shape = (2, width) if case.reset_after else (width,)
+    return {"kernel": rng.uniform(-1, 1, (case.features, width)) / np.sqrt(case.features),
+            "recurrent_kernel": rng.uniform(-1, 1, (case.units, width)) / np.sqrt(case.units),
+            "bias": rng.uniform(-0.5, 0.5, bias_shape)}
+
+
+def write_case(case: Case, folder: Path, seed: int) -> None:
+    """model.json + shard (this runtime), weights.npz + case.json (the others), input.npy."""
+    folder.mkdir(parents=True)
+    weights = {k: v.astype(np.float32) for k, v in make_weights(case, seed).items()}
+    np.savez(folder / "weights.npz", **weights)
+    (folder / "case.json").write_text(json.dumps(asdict(case)))
+    x = np.random.default_rng(seed + 1).standard_normal((case.batch, case.steps, case.features)).astype(np.float32)
+    np.save(folder / "input.npy", x)
+    layer_name = case.kind
+    config = {"name": layer_name, "units": case.units, "activation": "tanh", "recurrent_activation": "sigmoid",
+              "use_bias": True, "return_sequences": True, "batch_input_shape": [None, case.steps, case.features]}
+    if case.kind == "gru":
+        config["reset_after"] = case.reset_after
+    topology = {"class_name": "Sequential", "keras_version": "tfjs-layers 4.22.0", "backend": "tensor_flow.js",
+                "config": {"name": "bench", "layers": [{"class_name": case.kind.upper(), "config": config}]}}
+    entries, shard = [], b""
+    for key in ("kernel", "recurrent_kernel", "bias"):
+        entries.append({"name": f"{layer_name}/{key}", "shape": list(weights[key].shape), "dtype": "float32"})
+        shard += weights[key].astype("<f4").tobytes()
+    (folder / "weights.bin").write_bytes(shard)
+    document = {"format": "layers-model", "modelTopology": topology,
+                "weightsManifest": [{"paths": ["weights.bin"], "weights": entries}]}
+    (folder / "model.json").write_text(json.dumps(document))
+
+
+# --- engines (worker processes) -----------------------------------------------------------------------------
+
+def load_case(folder: Path) -> tuple[Case, dict[str, np.ndarray], np.ndarray]:
+    case = Case(**json.loads((folder / "case.json").read_text()))
+    with np.load(folder / "weights.npz") as data:
+        weights = {k: data[k] for k in data.files}
+    return case, weights, np.load(folder / "input.npy")
+
+
+def ours_engine(folder: Path) -> dict:
+    import tfjs_interop
+
+    model = tfjs_interop.load(folder)
+    x = np.load(folder / "input.npy")
+    return {"predict": lambda: model.predict(x)}
+
+
+def keras_engine(folder: Path) -> dict:
+    import keras
+
+    case, weights, x = load_case(folder)
+    layer_class = keras.layers.LSTM if case.kind == "lstm" else keras.layers.GRU
+    options = {"reset_after": case.reset_after} if case.kind == "gru" else {}
+    model = keras.Sequential([keras.Input((case.steps, case.features)),
+                              layer_class(case.units, recurrent_activation="sigmoid", return_sequences=True,
+                                          **options)])
+    model.layers[0].set_weights([weights["kernel"], weights["recurrent_kernel"], weights["bias"]])
+    return {"predict": lambda: model.predict(x, batch_size=case.batch, verbose=0),
+            "call": lambda: np.asarray(model(x, training=False))}
+
+
+def onnx_model(case: Case, weights: dict[str, np.ndarray]):
+    """An ONNX graph (batch, time, features) -> (batch, time, units) with the Keras weights in ONNX's layout."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    u = case.units
+    kernel, recurrent, bias = weights["kernel"], weights["recurrent_kernel"], weights["bias"]
+    if case.kind == "lstm":  # Keras i,f,c,o -> ONNX i,o,f,c
+        order = np.concatenate([np.arange(0, u), np.arange(3 * u, 4 * u), np.arange(u, 2 * u), np.arange(2 * u, 3 * u)])
+        kernel, recurrent, bias = kernel[:, order], recurrent[:, order], bias[order]
+        onnx_bias = np.concatenate([bias, np.zeros_like(bias)])
+        attributes = {}
+    else:  # z,r,h in both
+        onnx_bias = bias.reshape(-1) if case.reset_after else np.concatenate([bias, np.zeros_like(bias)])
+        attributes = {"linear_before_reset": int(case.reset_after)}
+    initializers = [numpy_helper.from_array(a.astype(np.float32)[None], name) for name, a in
+                    (("W", kernel.T), ("R", recurrent.T), ("B", onnx_bias))]
+    nodes = [helper.make_node("Transpose", ["x"], ["x_tm"], perm=[1, 0, 2]),  # ONNX RNNs are time-major
+             helper.make_node(case.kind.upper(), ["x_tm", "W", "R", "B"], ["y4"], hidden_size=u, **attributes),
+             helper.make_node("Squeeze", ["y4", "axis1"], ["y3"]),  # (time, 1, batch, units) -> (time, batch, units)
+             helper.make_node("Transpose", ["y3"], ["y"], perm=[1, 0, 2])]
+    initializers.append(numpy_helper.from_array(np.array([1], np.int64), "axis1"))
+    graph = helper.make_graph(
+        nodes, "bench", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, case.steps, case.features])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, case.steps, u])], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def onnx_engine(folder: Path) -> dict:
+    import onnxruntime
+
+    case, weights, x = load_case(folder)
+    session = onnxruntime.InferenceSession(onnx_model(case, weights).SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return {"run": lambda: session.run(["y"], {"x": x})[0]}
+
+
+ENGINES = {"ours": ours_engine, "keras": keras_engine, "onnxruntime": onnx_engine}
+
+
+def time_calls(function, budget: float, max_calls: int) -> list[float]:
+    """Call ``function`` until ``budget`` seconds pass (at least 3, at most ``max_calls`` times)."""
+    samples: list[float] = []
+    start = time.perf_counter()
+    while len(samples) < 3 or (time.perf_counter() - start < budget and len(samples) < max_calls):
+        t0 = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def worker(engine: str) -> None:
+    """Answer JSON commands on stdin: ``prepare`` a case (first call, output saved), ``time`` it."""
+    prepared: dict = {}
+    for line in sys.stdin:
+        command = json.loads(line)
+        try:
+            folder = Path(command["folder"])
+            if command["op"] == "prepare":
+                prepared = {"folder": folder, "calls": ENGINES[engine](folder)}
+                outputs = {}
+                for label, function in prepared["calls"].items():
+                    outputs[label] = str(folder / f"out_{engine}_{label}.npy")
+                    np.save(outputs[label], np.asarray(function()))  # also compiles / warms up
+                reply = {"outputs": outputs}
+            else:
+                reply = {"samples": {label: time_calls(function, command["budget"], command["max_calls"])
+                                     for label, function in prepared["calls"].items()}}
+            reply["peak_rss_mb"] = peak_rss_mb()
+        except Exception as exc:  # reported to the main process, which leaves the engine out of the case
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(reply), flush=True)
+
+
+class Worker:
+    """A worker process for one engine, driven over pipes."""
+
+    def __init__(self, label: str, engine: str, python: str, env: dict | None = None):
+        self.label = label
+        self.process = subprocess.Popen([python, __file__, "--worker", engine], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+    def ask(self, **command) -> dict:
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            return {"error": f"worker {self.label} exited with status {self.process.wait()}"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+# --- the main process -------------------------------------------------------------------------------------------
+
+def can_import(python: str, *modules: str) -> bool:
+    code = "import " + ", ".join(modules)
+    return subprocess.run([python, "-c", code], capture_output=True).returncode == 0
+
+
+def sgemm_peak(size: int, budget: float) -> float:
+    """The best float32 GFLOP/s of NumPy's matmul on square matrices of ``size`` (median of repeated calls)."""
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    samples = time_calls(lambda: a @ a, budget, 1000)
+    return 2 * size**3 / statistics.median(samples) / 1e9
+
+
+def start_workers(tf_python: str | None) -> list[Worker]:
+    workers = [Worker("ours", "ours", sys.executable),
+               Worker("ours_numpy", "ours", sys.executable, {"TFJS_INTEROP_COMPILED": "0"})]
+    if can_import(sys.executable, "onnx", "onnxruntime"):
+        workers.append(Worker("onnxruntime", "onnxruntime", sys.executable))
+    if tf_python and can_import(tf_python, "keras", "tensorflow"):
+        workers.append(Worker("keras", "keras", tf_python))
+    return workers
+
+
+def run_case(case: Case, folder: Path, workers: list[Worker], rounds: int, budget: float) -> dict:
+    """Prepare every engine, check outputs against ours, then time them round-robin."""
+    result: dict = {"case": asdict(case) | {"name": case.name}, "engines": {}, "problems": []}
+    reference = None
+    live = []
+    for w in workers:
+        reply = w.ask(op="prepare", folder=str(folder))
+        if "error" in reply:
+            result["problems"].append(f"{w.label}: {reply['error']}")
+            continue
+        for label, path in reply["outputs"].items():
+            output = np.load(path)
+            reference = output if reference is None else reference
+            diff = float(np.max(np.abs(output - reference))) if output.shape == reference.shape else float("inf")
+            name = w.label if label in ("predict", "run") else f"{w.label}_{label}"
+            result["engines"][name] = {"max_abs_diff": diff, "samples": []}
+            if diff > AGREEMENT:
+                result["problems"].append(f"{name}: output differs from ours by {diff:.3g}")
+        live.append(w)
+    for _ in range(rounds):
+        for w in live:
+            reply = w.ask(op="time", folder=str(folder), budget=budget, max_calls=1000)
+            if "error" in reply:
+                result["problems"].append(f"{w.label}: {reply['error']}")
+                continue
+            for label, samples in reply["samples"].items():
+                name = w.label if label in ("predict", "run") else f"{w.label}_{label}"
+                result["engines"][name]["samples"] += samples
+                result["engines"][name]["peak_rss_mb"] = reply["peak_rss_mb"]
+    for stats in result["engines"].values():
+        stats["median_ms"] = statistics.median(stats["samples"]) * 1e3 if stats["samples"] else None
+        stats["gflops"] = case.flops / (stats["median_ms"] / 1e3) / 1e9 if stats["median_ms"] else None
+        stats["calls"] = len(stats.pop("samples"))
+    return result
+
+
+COLD_OURS = """
+import time; t0 = time.perf_counter()
+import numpy as np, tfjs_interop
+model = tfjs_interop.load({model!r})
+model.predict(np.load({x!r}))
+print(time.perf_counter() - t0)
+"""
+COLD_KERAS = """
+import time; t0 = time.perf_counter()
+import numpy as np, keras
+model = keras.saving.load_model({model!r})
+model.predict(np.load({x!r}), verbose=0)
+print(time.perf_counter() - t0)
+"""
+
+
+def save_seed_as_keras(tf_python: str, path: Path) -> bool:
+    """The seed model's architecture and weights as a Keras .keras file (TensorFlow cannot read model.json).
+
+    Keras 3's hard_sigmoid is not TF.js's, so its numbers differ a little; the work and the start-up do not.
+    """
+    script = f"""
+import json, numpy as np, keras
+folder = {str(SEED_MODEL)!r}
+manifest = json.load(open(folder + "/model.json"))["weightsManifest"][0]
+data = open(folder + "/" + manifest["paths"][0], "rb").read()
+weights, offset = [], 0
+for entry in manifest["weights"]:
+    size = int(np.prod(entry["shape"]))
+    weights.append(np.frombuffer(data, "<f4", size, offset).reshape(entry["shape"]))
+    offset += 4 * size
+model = keras.Sequential([keras.Input((10, 8)), keras.layers.LSTM(32, recurrent_activation="hard_sigmoid",
+                                                                   return_sequences=True)])
+model.layers[0].set_weights(weights)
+model.save({str(path)!r})
+"""
+    return subprocess.run([tf_python, "-c", script], capture_output=True).returncode == 0
+
+
+def cold_start(python: str, code: str, repeats: int, env: dict | None = None) -> dict:
+    """Whole-process wall time (median) and peak RSS of running ``code`` in a fresh interpreter."""
+    walls, inner, rss = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        process = subprocess.Popen([python, "-c", code], stdout=subprocess.PIPE, text=True,
+                                   env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        output = process.stdout.read().strip()
+        process.stdout.close()
+        if status != 0 or not output:
+            return {"error": f"exit status {status}"}
+        inner.append(float(output))
+        rss.append(usage.ru_maxrss / 1024)
+    return {"wall_s": statistics.median(walls), "in_process_s": statistics.median(inner),
+            "peak_rss_mb": max(rss), "runs": repeats}
+
+
+def run_cold_starts(tf_python: str | None, tmp: Path, repeats: int) -> dict:
+    x = str(SEED_MODEL / "call0_input0.npy")
+    results = {"ours": cold_start(sys.executable, COLD_OURS.format(model=str(SEED_MODEL), x=x), repeats),
+               "ours_numpy": cold_start(sys.executable, COLD_OURS.format(model=str(SEED_MODEL), x=x), repeats,
+                                        {"TFJS_INTEROP_COMPILED": "0"})}
+    keras_file = tmp / "seed_lstm.keras"
+    if tf_python and can_import(tf_python, "keras", "tensorflow") and save_seed_as_keras(tf_python, keras_file):
+        results["keras"] = cold_start(tf_python, COLD_KERAS.format(model=str(keras_file), x=x), repeats)
+    return results
+
+
+# --- report -------------------------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import numpy
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": numpy.__version__,
+            "load_average": os.getloadavg(), "platform": platform.platform(),
+            "numba": _version("numba"), "onnxruntime": _version("onnxruntime")}
+
+
+def _version(module: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:
+        return None
+
+
+COLUMNS = [("ours", "ours"), ("ours_numpy", "ours, NumPy loop"), ("onnxruntime", "ONNX Runtime"),
+           ("keras", "Keras predict"), ("keras_call", "Keras call")]
+
+
+def markdown(report: dict) -> str:
+    peak = report["sgemm_gflops"]
+    present = [(key, title) for key, title in COLUMNS if any(key in c["engines"] for c in report["cases"])]
+    head = "| case | " + " | ".join(f"{title} ms" for _, title in present)
+    head += " | ours GFLOP/s (% peak) | ORT / ours | Keras predict / ours | Keras call / ours |"
+    lines = [f"sgemm peak (NumPy matmul, float32): {peak:.0f} GFLOP/s", "", head,
+             "|" + " --- |" * (head.count("|") - 1)]
+    for c in report["cases"]:
+        def ms(key: str, engines: dict = c["engines"]) -> float | None:
+            return engines.get(key, {}).get("median_ms")
+
+        engines = c["engines"]
+        cells = [f"{ms(k):.3f}" if ms(k) else "–" for k, _ in present]
+        ours = ms("ours")
+        gflops = engines.get("ours", {}).get("gflops")
+        cells.append(f"{gflops:.1f} ({100 * gflops / peak:.0f} %)" if gflops else "–")
+        cells += [f"{ms(k) / ours:.2f}" if ms(k) and ours else "–" for k in ("onnxruntime", "keras", "keras_call")]
+        flag = " ⚠" if c["problems"] else ""
+        lines.append(f"| {c['case']['name']}{flag} | " + " | ".join(cells) + " |")
+    rss = {k: max((c["engines"][k].get("peak_rss_mb", 0) for c in report["cases"] if k in c["engines"]),
+                  default=0) for k, _ in present}
+    lines += ["", "Peak RSS of each engine's worker over the grid: " +
+              ", ".join(f"{title} {rss[k]:.0f} MB" for k, title in present if rss.get(k))]
+    lines += ["", "| cold start: import + load + first predict of seed_lstm | wall s | peak RSS MB |",
+              "| --- | --- | --- |"]
+    for key, value in report["cold_start"].items():
+        if "error" in value:
+            lines.append(f"| {key} | failed: {value['error']} | |")
+        else:
+            lines.append(f"| {key} | {value['wall_s']:.3f} | {value['peak_rss_mb']:.0f} |")
+    if "keras" in report["cold_start"] and "wall_s" in report["cold_start"]["keras"]:
+        ratio = report["cold_start"]["keras"]["wall_s"] / report["cold_start"]["ours"]["wall_s"]
+        lines.append(f"\nCold start, Keras / ours: {ratio:.1f}x")
+    problems = [f"{c['case']['name']}: {p}" for c in report["cases"] for p in c["problems"]]
+    if problems:
+        lines += ["", "Problems:"] + [f"- {p}" for p in problems]
+    m = report["machine"]
+    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f}; "
+                  f"Python {m['python']}, NumPy {m['numpy']}, numba {m['numba']}, ONNX Runtime {m['onnxruntime']}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny grid and short timings (a smoke run)")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.md and bench.json")
+    parser.add_argument("--tf-python", default=sys.executable,
+                        help="the python that has tensorflow and keras (default: this one)")
+    parser.add_argument("--rounds", type=int, default=None, help="timing rounds per case (engines take turns)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker)
+        return 0
+    grid = QUICK_GRID if args.quick else FULL_GRID
+    rounds = args.rounds or (1 if args.quick else 5)
+    budget = 0.02 if args.quick else 0.3
+    report = {"machine": machine(), "sgemm_gflops": sgemm_peak(256 if args.quick else 2048, budget * 3),
+              "cases": [], "quick": args.quick}
+    with tempfile.TemporaryDirectory(prefix="tfjs-bench-") as tmp:
+        workers = start_workers(args.tf_python)
+        try:
+            for i, case in enumerate(grid):
+                folder = Path(tmp) / case.name
+                write_case(case, folder, seed=1000 + i)
+                report["cases"].append(run_case(case, folder, workers, rounds, budget))
+                print(f"{case.name}: done", file=sys.stderr)
+        finally:
+            for w in workers:
+                w.close()
+        report["cold_start"] = run_cold_starts(args.tf_python, Path(tmp), 1 if args.quick else 5)
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = markdown(report)
+    (args.out / "bench.md").write_text(text + "\n")
+    (args.out / "bench.json").write_text(json.dumps(report, indent=1))
+    print(text)
+    return 1 if any(c["problems"] for c in report["cases"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
