@@ -37,6 +37,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_MODEL = ROOT / "fixtures" / "tfjs" / "seed_lstm"
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                    "BENCH_THREADS")
 AGREEMENT = 1e-4  # max abs difference between engines' float32 outputs that counts as "the same numbers"
 
 
@@ -132,6 +134,12 @@ def ours_engine(folder: Path) -> dict:
 
 
 def keras_engine(folder: Path) -> dict:
+    threads = int(os.environ.get("BENCH_THREADS", "0"))
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     import keras
 
     case, weights, x = load_case(folder)
@@ -176,7 +184,9 @@ def onnx_engine(folder: Path) -> dict:
     import onnxruntime
 
     case, weights, x = load_case(folder)
-    session = onnxruntime.InferenceSession(onnx_model(case, weights).SerializeToString(),
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("BENCH_THREADS", "0"))  # 0: ORT's default
+    session = onnxruntime.InferenceSession(onnx_model(case, weights).SerializeToString(), options,
                                            providers=["CPUExecutionProvider"])
     return {"run": lambda: session.run(["y"], {"x": x})[0]}
 
@@ -222,13 +232,18 @@ def worker(engine: str) -> None:
         print(json.dumps(reply), flush=True)
 
 
+def thread_env(threads: int) -> dict:
+    """Environment variables that limit every engine to ``threads`` threads (0: leave the defaults)."""
+    return {name: str(threads) for name in THREAD_VARIABLES} if threads else {}
+
+
 class Worker:
     """A worker process for one engine, driven over pipes."""
 
-    def __init__(self, label: str, engine: str, python: str, env: dict | None = None):
+    def __init__(self, label: str, engine: str, python: str, env: dict):
         self.label = label
         self.process = subprocess.Popen([python, __file__, "--worker", engine], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+                                        stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
 
     def ask(self, **command) -> dict:
         self.process.stdin.write(json.dumps(command) + "\n")
@@ -251,19 +266,26 @@ def can_import(python: str, *modules: str) -> bool:
 
 
 def sgemm_peak(size: int, budget: float) -> float:
-    """The best float32 GFLOP/s of NumPy's matmul on square matrices of ``size`` (median of repeated calls)."""
+    """Float32 GFLOP/s of NumPy's matmul on square matrices of ``size`` (median of repeated calls)."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
     samples = time_calls(lambda: a @ a, budget, 1000)
     return 2 * size**3 / statistics.median(samples) / 1e9
 
 
-def start_workers(tf_python: str | None) -> list[Worker]:
-    workers = [Worker("ours", "ours", sys.executable),
-               Worker("ours_numpy", "ours", sys.executable, {"TFJS_INTEROP_COMPILED": "0"})]
+def measure_sgemm(size: int, budget: float, env: dict) -> float:
+    """:func:`sgemm_peak` in a fresh process with the engines' thread settings."""
+    command = [sys.executable, __file__, "--sgemm", str(size), str(budget)]
+    return float(subprocess.run(command, capture_output=True, text=True, check=True,
+                                env={**os.environ, **env}).stdout)
+
+
+def start_workers(tf_python: str | None, env: dict) -> list[Worker]:
+    workers = [Worker("ours", "ours", sys.executable, env),
+               Worker("ours_numpy", "ours", sys.executable, {**env, "TFJS_INTEROP_COMPILED": "0"})]
     if can_import(sys.executable, "onnx", "onnxruntime"):
-        workers.append(Worker("onnxruntime", "onnxruntime", sys.executable))
+        workers.append(Worker("onnxruntime", "onnxruntime", sys.executable, env))
     if tf_python and can_import(tf_python, "keras", "tensorflow"):
-        workers.append(Worker("keras", "keras", tf_python))
+        workers.append(Worker("keras", "keras", tf_python, env))
     return workers
 
 
@@ -319,6 +341,38 @@ print(time.perf_counter() - t0)
 """
 
 
+LOAD_SCRIPT = """
+import sys, time, resource
+from pathlib import Path
+import tfjs_interop
+folder = Path({folder!r})
+t0 = time.perf_counter()
+tfjs_interop.load(folder)
+t1 = time.perf_counter()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+size = sum(len(p.read_bytes()) for p in folder.iterdir())
+print(size, time.perf_counter() - t1, t1 - t0, rss)
+"""
+
+
+def load_speed(tmp: Path, env: dict, repeats: int, units: int = 2048, features: int = 1024) -> dict:
+    """Load a ~100 MB LSTM (units 2048, 1024 features) against reading its files' bytes, both from the page cache,
+    in fresh processes (medians)."""
+    folder = tmp / "big_model"
+    case = Case("lstm", 1, 1, features, units)
+    # Written by another process: Linux children inherit the parent's peak RSS, which would then include it.
+    subprocess.run([sys.executable, __file__, "--write-case", json.dumps(asdict(case)), str(folder)], check=True)
+    for name in ("weights.npz", "input.npy", "case.json"):
+        (folder / name).unlink()
+    runs = []
+    for _ in range(repeats):
+        output = subprocess.run([sys.executable, "-c", LOAD_SCRIPT.format(folder=str(folder))], check=True,
+                                capture_output=True, text=True, env={**os.environ, **env}).stdout.split()
+        runs.append([float(v) for v in output])
+    size, read_s, load_s, rss = (statistics.median(column) for column in zip(*runs))
+    return {"megabytes": size / 1e6, "read_files_s": read_s, "load_s": load_s, "peak_rss_mb": rss}
+
+
 def save_seed_as_keras(tf_python: str, path: Path) -> bool:
     """The seed model's architecture and weights as a Keras .keras file (TensorFlow cannot read model.json).
 
@@ -342,13 +396,13 @@ model.save({str(path)!r})
     return subprocess.run([tf_python, "-c", script], capture_output=True).returncode == 0
 
 
-def cold_start(python: str, code: str, repeats: int, env: dict | None = None) -> dict:
+def cold_start(python: str, code: str, repeats: int, env: dict) -> dict:
     """Whole-process wall time (median) and peak RSS of running ``code`` in a fresh interpreter."""
     walls, inner, rss = [], [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         process = subprocess.Popen([python, "-c", code], stdout=subprocess.PIPE, text=True,
-                                   env={**os.environ, **(env or {})})
+                                   env={**os.environ, **env})
         _, status, usage = os.wait4(process.pid, 0)
         walls.append(time.perf_counter() - t0)
         output = process.stdout.read().strip()
@@ -361,14 +415,14 @@ def cold_start(python: str, code: str, repeats: int, env: dict | None = None) ->
             "peak_rss_mb": max(rss), "runs": repeats}
 
 
-def run_cold_starts(tf_python: str | None, tmp: Path, repeats: int) -> dict:
+def run_cold_starts(tf_python: str | None, tmp: Path, repeats: int, env: dict) -> dict:
     x = str(SEED_MODEL / "call0_input0.npy")
-    results = {"ours": cold_start(sys.executable, COLD_OURS.format(model=str(SEED_MODEL), x=x), repeats),
-               "ours_numpy": cold_start(sys.executable, COLD_OURS.format(model=str(SEED_MODEL), x=x), repeats,
-                                        {"TFJS_INTEROP_COMPILED": "0"})}
+    ours = COLD_OURS.format(model=str(SEED_MODEL), x=x)
+    results = {"ours": cold_start(sys.executable, ours, repeats, env),
+               "ours_numpy": cold_start(sys.executable, ours, repeats, {**env, "TFJS_INTEROP_COMPILED": "0"})}
     keras_file = tmp / "seed_lstm.keras"
     if tf_python and can_import(tf_python, "keras", "tensorflow") and save_seed_as_keras(tf_python, keras_file):
-        results["keras"] = cold_start(tf_python, COLD_KERAS.format(model=str(keras_file), x=x), repeats)
+        results["keras"] = cold_start(tf_python, COLD_KERAS.format(model=str(keras_file), x=x), repeats, env)
     return results
 
 
@@ -434,11 +488,16 @@ def markdown(report: dict) -> str:
     if "keras" in report["cold_start"] and "wall_s" in report["cold_start"]["keras"]:
         ratio = report["cold_start"]["keras"]["wall_s"] / report["cold_start"]["ours"]["wall_s"]
         lines.append(f"\nCold start, Keras / ours: {ratio:.1f}x")
+    if "load_100mb" in report:
+        big = report["load_100mb"]
+        lines.append(f"\nLoading a {big['megabytes']:.0f} MB model: {big['load_s']:.3f} s (reading its files: "
+                     f"{big['read_files_s']:.3f} s); peak RSS after loading {big['peak_rss_mb']:.0f} MB")
     problems = [f"{c['case']['name']}: {p}" for c in report["cases"] for p in c["problems"]]
     if problems:
         lines += ["", "Problems:"] + [f"- {p}" for p in problems]
     m = report["machine"]
-    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f}; "
+    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start; "
+                  f"threads per engine: {report['threads']}; "
                   f"Python {m['python']}, NumPy {m['numpy']}, numba {m['numba']}, ONNX Runtime {m['onnxruntime']}"]
     return "\n".join(lines)
 
@@ -450,18 +509,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tf-python", default=sys.executable,
                         help="the python that has tensorflow and keras (default: this one)")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per case (engines take turns)")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start measurement")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="limit every engine (BLAS, ONNX Runtime, TensorFlow) to this many threads (0: defaults)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--sgemm", nargs=2, type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--write-case", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write_case:
+        write_case(Case(**json.loads(args.write_case[0])), Path(args.write_case[1]), seed=7)
+        return 0
     if args.worker:
         worker(args.worker)
         return 0
-    grid = QUICK_GRID if args.quick else FULL_GRID
+    if args.sgemm:
+        print(sgemm_peak(int(args.sgemm[0]), args.sgemm[1]))
+        return 0
+    env = thread_env(args.threads)
+    grid = [case for case in (QUICK_GRID if args.quick else FULL_GRID) if args.only in case.name]
     rounds = args.rounds or (1 if args.quick else 5)
     budget = 0.02 if args.quick else 0.3
-    report = {"machine": machine(), "sgemm_gflops": sgemm_peak(256 if args.quick else 2048, budget * 3),
-              "cases": [], "quick": args.quick}
+    report = {"machine": machine(), "sgemm_gflops": measure_sgemm(256 if args.quick else 2048, budget * 3, env),
+              "cases": [], "quick": args.quick, "threads": args.threads or "default"}
     with tempfile.TemporaryDirectory(prefix="tfjs-bench-") as tmp:
-        workers = start_workers(args.tf_python)
+        workers = start_workers(args.tf_python, env)
         try:
             for i, case in enumerate(grid):
                 folder = Path(tmp) / case.name
@@ -471,7 +543,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for w in workers:
                 w.close()
-        report["cold_start"] = run_cold_starts(args.tf_python, Path(tmp), 1 if args.quick else 5)
+        repeats = 1 if args.quick else 5
+        report["cold_start"] = {} if args.no_cold_start else run_cold_starts(args.tf_python, Path(tmp), repeats, env)
+        if not args.quick:
+            report["load_100mb"] = load_speed(Path(tmp), env, repeats)
     args.out.mkdir(parents=True, exist_ok=True)
     text = markdown(report)
     (args.out / "bench.md").write_text(text + "\n")
