@@ -206,7 +206,13 @@ def time_calls(function, budget: float, max_calls: int) -> list[float]:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak resident memory. Linux's VmHWM, not ru_maxrss: a child's ru_maxrss starts from its
+    parent's peak at fork."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def worker(engine: str) -> None:
@@ -325,31 +331,33 @@ def run_case(case: Case, folder: Path, workers: list[Worker], rounds: int, budge
     return result
 
 
+PRINT_PEAK = """
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(time.perf_counter() - t0, peak / 1024)
+"""
 COLD_OURS = """
 import time; t0 = time.perf_counter()
 import numpy as np, tfjs_interop
 model = tfjs_interop.load({model!r})
 model.predict(np.load({x!r}))
-print(time.perf_counter() - t0)
-"""
+""" + PRINT_PEAK
 COLD_KERAS = """
 import time; t0 = time.perf_counter()
 import numpy as np, keras
 model = keras.saving.load_model({model!r})
 model.predict(np.load({x!r}), verbose=0)
-print(time.perf_counter() - t0)
-"""
+""" + PRINT_PEAK
 
 
 LOAD_SCRIPT = """
-import sys, time, resource
+import time
 from pathlib import Path
 import tfjs_interop
 folder = Path({folder!r})
 t0 = time.perf_counter()
 tfjs_interop.load(folder)
 t1 = time.perf_counter()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
 size = sum(len(p.read_bytes()) for p in folder.iterdir())
 print(size, time.perf_counter() - t1, t1 - t0, rss)
 """
@@ -403,14 +411,14 @@ def cold_start(python: str, code: str, repeats: int, env: dict) -> dict:
         t0 = time.perf_counter()
         process = subprocess.Popen([python, "-c", code], stdout=subprocess.PIPE, text=True,
                                    env={**os.environ, **env})
-        _, status, usage = os.wait4(process.pid, 0)
+        output = process.stdout.read().split()
+        status = process.wait()
         walls.append(time.perf_counter() - t0)
-        output = process.stdout.read().strip()
         process.stdout.close()
-        if status != 0 or not output:
+        if status != 0 or len(output) != 2:
             return {"error": f"exit status {status}"}
-        inner.append(float(output))
-        rss.append(usage.ru_maxrss / 1024)
+        inner.append(float(output[0]))
+        rss.append(float(output[1]))
     return {"wall_s": statistics.median(walls), "in_process_s": statistics.median(inner),
             "peak_rss_mb": max(rss), "runs": repeats}
 
@@ -476,7 +484,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {c['case']['name']}{flag} | " + " | ".join(cells) + " |")
     rss = {k: max((c["engines"][k].get("peak_rss_mb", 0) for c in report["cases"] if k in c["engines"]),
                   default=0) for k, _ in present}
-    lines += ["", "Peak RSS of each engine's worker over the grid: " +
+    lines += ["", "Peak RSS (VmHWM) of each engine's worker process over the whole grid: " +
               ", ".join(f"{title} {rss[k]:.0f} MB" for k, title in present if rss.get(k))]
     lines += ["", "| cold start: import + load + first predict of seed_lstm | wall s | peak RSS MB |",
               "| --- | --- | --- |"]
@@ -485,9 +493,11 @@ def markdown(report: dict) -> str:
             lines.append(f"| {key} | failed: {value['error']} | |")
         else:
             lines.append(f"| {key} | {value['wall_s']:.3f} | {value['peak_rss_mb']:.0f} |")
-    if "keras" in report["cold_start"] and "wall_s" in report["cold_start"]["keras"]:
-        ratio = report["cold_start"]["keras"]["wall_s"] / report["cold_start"]["ours"]["wall_s"]
-        lines.append(f"\nCold start, Keras / ours: {ratio:.1f}x")
+    cold = report["cold_start"]
+    if "wall_s" in cold.get("keras", {}):
+        ratios = [f"{key} {cold['keras']['wall_s'] / cold[key]['wall_s']:.1f}x" for key in ("ours", "ours_numpy")
+                  if "wall_s" in cold.get(key, {})]
+        lines.append("\nCold start, Keras / " + ", Keras / ".join(ratios))
     if "load_100mb" in report:
         big = report["load_100mb"]
         lines.append(f"\nLoading a {big['megabytes']:.0f} MB model: {big['load_s']:.3f} s (reading its files: "
