@@ -60,14 +60,10 @@ CONFIGS = [
 
 @needs_numba
 @pytest.mark.usefixtures("restore_switch")
-@pytest.mark.parametrize("loop", ["whole", "fused"])
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("class_name,config", CONFIGS, ids=lambda v: v if isinstance(v, str) else "-".join(
     f"{k}={w}" for k, w in v.items()))
-def test_compiled_loop_equals_numpy_loop(class_name, config, masked, loop, monkeypatch):
-    """The whole compiled loop, and NumPy's loop with fused step kernels (forced at this small size)."""
-    if loop == "fused":
-        monkeypatch.setattr(compiled, "MAX_STEP_WORK", -1)
+def test_compiled_loop_equals_numpy_loop(class_name, config, masked):
     batch, steps, features, units = 3, 7, 4, 5
     layer = _layer(class_name, units, features, seed=len(class_name) + len(config), return_sequences=True,
                    return_state=True, **config)
@@ -76,8 +72,7 @@ def test_compiled_loop_equals_numpy_loop(class_name, config, masked, loop, monke
     mask = rng.random((batch, steps)) > 0.4 if masked else None
     initial = [rng.standard_normal((batch, units)).astype(np.float32) for _ in layer.cell.state_sizes]
     step_masks = None if mask is None else layer._step_masks(mask, x.shape)
-    chosen = compiled.compiled_loop(layer.cell, batch, step_masks, layer._held_kind())
-    assert (chosen is not None) == (loop == "whole") and compiled.fused_gates(layer.cell) is not None
+    assert compiled.compiled_loop(layer.cell, batch, step_masks, layer._held_kind()) is not None
     given = [s.copy() for s in initial]
     numpy_out, compiled_out = _both(layer, x, mask=mask, initial_state=initial)
     for a, b in zip(numpy_out, compiled_out):

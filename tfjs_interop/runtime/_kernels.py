@@ -5,9 +5,6 @@ loop: float32 values, the recurrent product summed in float64 and rounded once (
 same activation formulas. Each sample's row is updated in place; a masked sample keeps its states and emits the
 held output (``held``: 0 zeros, 1 the previous state's first part, 2 the previous output).
 
-``*_gates`` fuse one step's element-wise work for a large batch, after the NumPy loop's BLAS product: one pass over
-the gates instead of a dozen NumPy calls.
-
 tanh (and sigmoid, as 0.5·tanh(x/2) + 0.5) is a rational approximation (Eigen's ``generic_fast_tanh_float``, as
 ONNX Runtime's MLAS uses), within 4e-7 of the exact value, which unlike a libm call vectorizes: libm's tanhf would
 cost more than the arithmetic around it.
@@ -171,52 +168,3 @@ def simple_rnn(projected, kernel, h, keep, held, act, seq, last):
                 new_h[j] = F32(acc[j]) + projected[t, b, j]
             activate(new_h, act)
             emit(t, b, new_h, h, keep, held, seq, last)
-
-
-@njit(cache=True)
-def lstm_gates(z, projected, c, c_new, h_new, act, rec):
-    """z (batch, 4u) holds h·U: finish the step into c_new and h_new."""
-    for b in range(z.shape[0]):
-        row = z[b]
-        for j in range(row.shape[0]):
-            row[j] += projected[b, j]
-        lstm_row(row, c[b], c_new[b], h_new[b], act, rec)
-
-
-@njit(cache=True)
-def gru_reset_gates(zr, projected, h, rh, rec):
-    """zr (batch, 2u) holds h·U_zr: make it the gates z, r, and rh = r·h (reset_after false)."""
-    units = h.shape[1]
-    for b in range(zr.shape[0]):
-        row = zr[b]
-        for j in range(2 * units):
-            row[j] += projected[b, j]
-        activate(row, rec)
-        for j in range(units):
-            rh[b, j] = row[units + j] * h[b, j]
-
-
-@njit(cache=True)
-def gru_after_gates(inner, recurrent_bias, projected, zr, hh, rec):
-    """inner (batch, 3u) holds h·U (reset_after): make zr the gates z, r and hh = r·(h·U_h + b_rh)."""
-    units = hh.shape[1]
-    for b in range(inner.shape[0]):
-        row = zr[b]
-        for j in range(2 * units):
-            row[j] = projected[b, j] + (inner[b, j] + recurrent_bias[j])
-        activate(row, rec)
-        for j in range(units):
-            hh[b, j] = row[units + j] * (inner[b, 2 * units + j] + recurrent_bias[2 * units + j])
-
-
-@njit(cache=True)
-def gru_update(zr, hh, projected, h, h_new, act):
-    """hh holds the candidate's recurrent part: h' = z·h + (1 - z)·act(hh + x_h)."""
-    units = h.shape[1]
-    for b in range(h.shape[0]):
-        candidate = hh[b]
-        for j in range(units):
-            candidate[j] += projected[b, 2 * units + j]
-        activate(candidate, act)
-        for j in range(units):
-            h_new[b, j] = zr[b, j] * h[b, j] + (F32(1) - zr[b, j]) * candidate[j]

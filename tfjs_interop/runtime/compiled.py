@@ -7,7 +7,8 @@ activations they know, any mask is the usual one per sample and step, and ``batc
 step's recurrent product) is at most ``MAX_STEP_WORK``: beyond that the NumPy loop's BLAS products are faster
 (measured on 2 cores: batch 1 up to 256 units, batch 16 up to 64). Anything else runs the NumPy loop.
 
-Above that size, the cells still fuse each step's element-wise work (``fused_gates``) after NumPy's BLAS product.
+(Fusing each step's element-wise work in numba after NumPy's BLAS product, for large batches, was tried and measured
+no faster than the NumPy loop: NumPy's vectorised tanh is hard to beat there.)
 
 ``TFJS_INTEROP_COMPILED=0`` in the environment, or ``set_compiled(False)``, forces the NumPy loop.
 """
@@ -18,7 +19,7 @@ import importlib.util
 import os
 from collections.abc import Callable
 from functools import cache, partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -59,24 +60,6 @@ def _kernels() -> Any:
     return kernels
 
 
-class Fused(NamedTuple):
-    """What a cell needs to fuse its step's element-wise work: the kernels and its activation codes."""
-
-    kernels: Any
-    act: int
-    rec: int
-
-
-def fused_gates(cell: Any) -> Fused | None:
-    """The fused element-wise kernels for ``cell``'s steps (used after BLAS at large batches), or None."""
-    options = cell.options
-    if options.activation not in ACTIVATION_CODES or options.recurrent_activation not in ACTIVATION_CODES:
-        return None
-    if not compiled_enabled():
-        return None
-    return Fused(_kernels(), ACTIVATION_CODES[options.activation], ACTIVATION_CODES[options.recurrent_activation])
-
-
 def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: str) -> Callable | None:
     """The compiled loop for ``cell`` (with RNN ``_loop``'s signature), or None where the NumPy loop must run.
 
@@ -111,14 +94,14 @@ def _run(cell: Any, kind: str, held: int, x: np.ndarray, step_masks: np.ndarray 
     if kind == "lstm":
         kernels.lstm(projected, kernel, states[0], states[1], keep, held, act, rec, seq, last)
     elif kind == "gru":
-        kernels.gru(projected, kernel, recurrent_bias(cell), cell.options.reset_after, states[0], keep, held, act,
+        kernels.gru(projected, kernel, _recurrent_bias(cell), cell.options.reset_after, states[0], keep, held, act,
                     rec, seq, last)
     else:
         kernels.simple_rnn(projected, kernel, states[0], keep, held, act, seq, last)
     return (seq if sequence else None), last, states
 
 
-def recurrent_bias(cell: Any) -> np.ndarray:
+def _recurrent_bias(cell: Any) -> np.ndarray:
     """GRU's bias on the recurrent side (reset_after), else zeros."""
     if cell.options.reset_after and cell.bias is not None:
         return np.ascontiguousarray(cell.bias.value[1], dtype=np.float32)

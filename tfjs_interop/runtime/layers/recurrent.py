@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..activations import get_in_place_activation
-from ..compiled import compiled_loop, fused_gates, recurrent_bias
+from ..compiled import compiled_loop
 from .base import Layer, Options, Shape, invalid, positive_int, register, unsupported
 
 States = list[np.ndarray]
@@ -79,9 +79,9 @@ class Cell:
             projected += self.input_bias
         return projected.reshape(*x.shape[:-1], projected.shape[-1])
 
-    def workspace(self, batch: int) -> dict[str, Any]:
-        """Scratch buffers for one run over ``batch`` samples, and the fused kernels if numba is on."""
-        return {"z": np.empty((batch, self.gates * self.units), np.float32), "fused": fused_gates(self)}
+    def workspace(self, batch: int) -> dict[str, np.ndarray]:
+        """Scratch buffers for one run over ``batch`` samples."""
+        return {"z": np.empty((batch, self.gates * self.units), np.float32)}
 
     def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
         """One step from the projected input (batch, gates * units); writes ``out``, returns the output."""
@@ -109,10 +109,6 @@ class LSTMCell(Cell):
     def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
         (h, c), (h_new, c_new), u = states, out, self.units
         z = np.matmul(h, self.recurrent_kernel.value, out=work["z"])  # (batch, 4u)
-        if work["fused"] is not None:
-            fused = work["fused"]
-            fused.kernels.lstm_gates(z, projected, c, c_new, h_new, fused.act, fused.rec)
-            return h_new
         z += projected
         self.rec_act(z[:, :2 * u])  # i, f
         self.rec_act(z[:, 3 * u:])  # o
@@ -145,36 +141,27 @@ class GRUCell(Cell):
             return None
         return self.bias.value[0] if self.options.reset_after else self.bias.value
 
-    def workspace(self, batch: int) -> dict[str, Any]:
+    def workspace(self, batch: int) -> dict[str, np.ndarray]:
         u = self.units
         return {"inner": np.empty((batch, 3 * u), np.float32), "zr": np.empty((batch, 2 * u), np.float32),
-                "hh": np.empty((batch, u), np.float32), "rh": np.empty((batch, u), np.float32),
-                "fused": fused_gates(self), "recurrent_bias": recurrent_bias(self)}
+                "hh": np.empty((batch, u), np.float32), "rh": np.empty((batch, u), np.float32)}
 
     def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
         h, h_new, u = states[0], out[0], self.units
-        kernel, zr, hh, rh, fused = self.recurrent_kernel.value, work["zr"], work["hh"], work["rh"], work["fused"]
+        kernel, zr, hh = self.recurrent_kernel.value, work["zr"], work["hh"]
         if self.options.reset_after:  # zr = gates z, r; hh = r·(h·U_h + b_rh)
             inner = np.matmul(h, kernel, out=work["inner"])  # (batch, 3u)
-            if fused is not None:
-                fused.kernels.gru_after_gates(inner, work["recurrent_bias"], projected, zr, hh, fused.rec)
-            else:
-                inner += work["recurrent_bias"]
-                np.add(projected[:, :2 * u], inner[:, :2 * u], out=zr)
-                self.rec_act(zr)
-                np.multiply(zr[:, u:], inner[:, 2 * u:], out=hh)
+            if self.bias is not None:
+                inner += self.bias.value[1]
+            np.add(projected[:, :2 * u], inner[:, :2 * u], out=zr)
+            self.rec_act(zr)
+            np.multiply(zr[:, u:], inner[:, 2 * u:], out=hh)
         else:  # zr = gates z, r; hh = (r·h)·U_h
             np.matmul(h, kernel[:, :2 * u], out=zr)  # (batch, 2u)
-            if fused is not None:
-                fused.kernels.gru_reset_gates(zr, projected, h, rh, fused.rec)
-            else:
-                zr += projected[:, :2 * u]
-                self.rec_act(zr)
-                np.multiply(zr[:, u:], h, out=rh)
+            zr += projected[:, :2 * u]
+            self.rec_act(zr)
+            rh = np.multiply(zr[:, u:], h, out=work["rh"])
             np.matmul(rh, kernel[:, 2 * u:], out=hh)
-        if fused is not None:
-            fused.kernels.gru_update(zr, hh, projected, h, h_new, fused.act)
-            return h_new
         hh += projected[:, 2 * u:]
         self.act(hh)
         z = zr[:, :u]
