@@ -11,6 +11,8 @@ from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
 
+pytestmark = pytest.mark.usefixtures("each_loop")  # every test with each RNN time loop
+
 ATOL = 2e-6
 RNG = np.random.default_rng(1234)
 

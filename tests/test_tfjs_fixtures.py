@@ -10,6 +10,8 @@ import pytest
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, assert_matches, cases, expected
 
+pytestmark = pytest.mark.usefixtures("each_loop")  # every test with each RNN time loop
+
 # Cases whose model holds a layer the runtime refuses, with the class the error must name.
 UNSUPPORTED = {"unsupported_conv2d": "Conv2D"}
 

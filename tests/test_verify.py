@@ -70,7 +70,7 @@ def test_a_perturbed_dense_is_named(monkeypatch):
 
 
 def test_a_perturbed_recurrent_step_is_named_at_its_layer(monkeypatch):
-    _perturb(monkeypatch, LSTMCell, "step", "lstm_LSTM2")  # a cell knows its layer's name
+    _perturb(monkeypatch, LSTMCell, "project", "lstm_LSTM2")  # a cell knows its layer's name; both loops project
     report = tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "lstm_stacked_dense"))
     assert not report.passed
     assert report.first_divergent_layer == "lstm_LSTM2"
@@ -129,7 +129,7 @@ def test_a_keras3_model_verifies_and_its_keras_file_gives_keras_numbers(tmp_path
 
 
 def test_a_perturbed_layer_inside_a_nested_model_names_the_nested_model(monkeypatch):
-    _perturb(monkeypatch, LSTMCell, "step", "lstm_LSTM1")
+    _perturb(monkeypatch, LSTMCell, "project", "lstm_LSTM1")
     report = tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "nested_sequential_shared"))
     assert not report.passed and report.first_divergent_layer == "sequential_1"
 

@@ -164,6 +164,9 @@ def decode_group(group: ManifestGroup, data: bytes | bytearray | memoryview,
                  file_sizes: Sequence[int] | None = None) -> dict[str, np.ndarray]:
     """Decode a group's concatenated bytes into named arrays (dequantized to their original dtype).
 
+    Unquantized tensors are read-only views of ``data`` (no copy), so a large model loads at the speed its files
+    are read.
+
     Args:
         group: the parsed manifest group.
         data: the group's shard files concatenated in ``paths`` order.
@@ -196,8 +199,9 @@ def _decode_entry(entry: WeightEntry, buffer: memoryview, offset: int, group: Ma
         stored = np.frombuffer(buffer, QUANTIZED_DTYPES[entry.stored_dtype], entry.size, offset)
         array = dequantize(stored, entry.quantization, entry.dtype)
     else:
-        stored = np.frombuffer(buffer, DTYPES[entry.dtype], entry.size, offset)
-        array = stored.astype(stored.dtype.newbyteorder("="))  # a native, writable copy
+        array = np.frombuffer(buffer, DTYPES[entry.dtype], entry.size, offset)
+        if not array.dtype.isnative or not array.flags.aligned:  # else the weights stay views of the file's bytes
+            array = array.astype(array.dtype.newbyteorder("="))
     return array.reshape(entry.shape), offset + nbytes
 
 

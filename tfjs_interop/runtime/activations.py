@@ -111,6 +111,54 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+def _sigmoid_(x: np.ndarray) -> np.ndarray:
+    # 0.5·tanh(x/2) + 0.5: the same function, in place, without exp overflowing; within 1 ulp of ``sigmoid``.
+    x *= _F32(0.5)
+    np.tanh(x, out=x)
+    x *= _F32(0.5)
+    x += _F32(0.5)
+    return x
+
+
+def _hard_sigmoid_(x: np.ndarray) -> np.ndarray:
+    x *= _F32(0.2)
+    x += _F32(0.5)
+    np.minimum(x, _F32(1), out=x)  # minimum and maximum: np.clip's own overhead dominates small arrays
+    return np.maximum(x, _F32(0), out=x)
+
+
+def _hard_sigmoid_keras3_(x: np.ndarray) -> np.ndarray:
+    x += _F32(3)
+    np.minimum(x, _F32(6), out=x)
+    np.maximum(x, _F32(0), out=x)
+    x /= _F32(6)
+    return x
+
+
+# In-place forms of the activations recurrent cells use at every step (the others go through a temporary).
+IN_PLACE: dict[str, Activation] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, _F32(0), out=x),
+    "sigmoid": _sigmoid_,
+    "hard_sigmoid": _hard_sigmoid_,
+    "hard_sigmoid_keras3": _hard_sigmoid_keras3_,
+    "tanh": lambda x: np.tanh(x, out=x),
+}
+
+
+def get_in_place_activation(name: str | None, layer: str, key: str = "activation") -> Activation:
+    """Like :func:`get_activation`, but the function overwrites its argument with the result (and returns it)."""
+    if name is None or name in IN_PLACE:
+        return IN_PLACE[name or "linear"]
+    function = get_activation(name, layer, key)
+
+    def in_place(x: np.ndarray) -> np.ndarray:
+        x[...] = function(x)
+        return x
+
+    return in_place
+
+
 def get_activation(name: str | None, layer: str, key: str = "activation") -> Activation:
     """The activation function called ``name`` (None means linear).
 

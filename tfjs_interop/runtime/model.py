@@ -47,6 +47,7 @@ class Model:
         self._input_refs = list(topology.inputs)
         self._output_refs = list(topology.outputs)
         self._check_inputs()
+        self._input_specs = self.inputs  # checked against on every call
         calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
         self._build_order = self._dependency_order(calls)
         tfjs = topology.origin.engine is Engine.TFJS
@@ -191,7 +192,7 @@ class Model:
 
     # -- execution -------------------------------------------------------------------------------------------
     def _feeds(self, x: Any) -> list[np.ndarray]:
-        specs = self.inputs
+        specs = self._input_specs
         if isinstance(x, Mapping):
             names = [s.name for s in specs]
             missing, unknown = [n for n in names if n not in x], [k for k in x if k not in names]

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ..activations import get_activation
+from ..activations import get_in_place_activation
+from ..compiled import compiled_loop
 from .base import Layer, Options, Shape, invalid, positive_int, register, unsupported
 
 States = list[np.ndarray]
+PROJECTION_BYTES = 32 << 20  # the input projections of as many steps as fit here are one GEMM
 
 
 # --- cells ---------------------------------------------------------------------------------------------------
@@ -34,17 +36,22 @@ class CellOptions(Options):
 
 
 class Cell:
-    """One step of a recurrence with ``gates`` blocks of ``units`` in its kernels."""
+    """One step of a recurrence with ``gates`` blocks of ``units`` in its kernels.
+
+    ``step`` writes the new states into buffers the RNN owns (``out``) from the previous ones (``states``), using
+    scratch buffers made once per run by ``workspace``: nothing is allocated inside the time loop.
+    """
 
     gates = 1
     state_count = 1
+    compiled_kind: str | None = None  # the kernel of ``compiled`` that can run this cell
 
     def __init__(self, layer: str, class_name: str, config: dict):
         self.layer = layer
         self.options = CellOptions.parse(config, layer, class_name)
         self.units = self.options.units
-        self.act = get_activation(self.options.activation, layer)
-        self.rec_act = get_activation(self.options.recurrent_activation, layer, "recurrent_activation")
+        self.act = get_in_place_activation(self.options.activation, layer)
+        self.rec_act = get_in_place_activation(self.options.recurrent_activation, layer, "recurrent_activation")
 
     @property
     def state_sizes(self) -> list[int]:
@@ -56,24 +63,40 @@ class Cell:
         self.recurrent_kernel = layer.add_weight(f"{prefix}recurrent_kernel", (self.units, width))
         self.bias = layer.add_weight(f"{prefix}bias", (width,)) if self.options.use_bias else None
 
-    def project(self, x: np.ndarray) -> np.ndarray:
-        """The input side of every gate: (..., input_dim) -> (..., gates * units)."""
-        projected = x @ self.kernel.value
-        if self.bias is not None:
-            projected += self.bias.value
-        return projected
+    @property
+    def projected_width(self) -> int:
+        return self.gates * self.units
 
-    def step(self, projected: np.ndarray, states: States) -> tuple[np.ndarray, States]:
-        """One step from the projected input (batch, gates * units) and the previous states."""
+    @property
+    def input_bias(self) -> np.ndarray | None:
+        return None if self.bias is None else self.bias.value
+
+    def project(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The input side of every gate, ``x·W + b``: (..., input_dim) -> (..., gates * units)."""
+        flat = x.reshape(-1, x.shape[-1])  # one GEMM over all leading axes
+        projected = np.matmul(flat, self.kernel.value, out=out)
+        if self.input_bias is not None:
+            projected += self.input_bias
+        return projected.reshape(*x.shape[:-1], projected.shape[-1])
+
+    def workspace(self, batch: int) -> dict[str, np.ndarray]:
+        """Scratch buffers for one run over ``batch`` samples."""
+        return {"z": np.empty((batch, self.gates * self.units), np.float32)}
+
+    def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
+        """One step from the projected input (batch, gates * units); writes ``out``, returns the output."""
         raise NotImplementedError
 
 
 class SimpleRNNCell(Cell):
     """h' = act(x·W + b + h·U)."""
 
-    def step(self, projected: np.ndarray, states: States) -> tuple[np.ndarray, States]:
-        h = self.act(projected + states[0] @ self.recurrent_kernel.value)
-        return h, [h]
+    compiled_kind = "simple_rnn"
+
+    def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
+        h = np.matmul(states[0], self.recurrent_kernel.value, out=out[0])
+        h += projected
+        return self.act(h)
 
 
 class LSTMCell(Cell):
@@ -81,20 +104,29 @@ class LSTMCell(Cell):
 
     gates = 4
     state_count = 2
+    compiled_kind = "lstm"
 
-    def step(self, projected: np.ndarray, states: States) -> tuple[np.ndarray, States]:
-        h, c = states
-        z = projected + h @ self.recurrent_kernel.value  # (batch, 4u)
-        zi, zf, zc, zo = np.split(z, 4, axis=-1)
-        c = self.rec_act(zf) * c + self.rec_act(zi) * self.act(zc)
-        h = self.rec_act(zo) * self.act(c)
-        return h, [h, c]
+    def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
+        (h, c), (h_new, c_new), u = states, out, self.units
+        z = np.matmul(h, self.recurrent_kernel.value, out=work["z"])  # (batch, 4u)
+        z += projected
+        self.rec_act(z[:, :2 * u])  # i, f
+        self.rec_act(z[:, 3 * u:])  # o
+        zi, zf, zc, zo = z[:, :u], z[:, u:2 * u], self.act(z[:, 2 * u:3 * u]), z[:, 3 * u:]
+        np.multiply(zf, c, out=c_new)
+        zi *= zc
+        c_new += zi
+        np.copyto(h_new, c_new)
+        self.act(h_new)
+        h_new *= zo
+        return h_new
 
 
 class GRUCell(Cell):
     """Gates z, r, h; ``reset_after`` applies r after the recurrent product and adds a recurrent bias."""
 
     gates = 3
+    compiled_kind = "gru"
 
     def build(self, layer: Layer, input_dim: int, prefix: str) -> None:
         width = 3 * self.units
@@ -103,31 +135,41 @@ class GRUCell(Cell):
         bias_shape = (2, width) if self.options.reset_after else (width,)
         self.bias = layer.add_weight(f"{prefix}bias", bias_shape) if self.options.use_bias else None
 
-    def project(self, x: np.ndarray) -> np.ndarray:
-        projected = x @ self.kernel.value
-        if self.bias is not None:
-            projected += self.bias.value[0] if self.options.reset_after else self.bias.value
-        return projected
+    @property
+    def input_bias(self) -> np.ndarray | None:
+        if self.bias is None:
+            return None
+        return self.bias.value[0] if self.options.reset_after else self.bias.value
 
-    def step(self, projected: np.ndarray, states: States) -> tuple[np.ndarray, States]:
-        h = states[0]
+    def workspace(self, batch: int) -> dict[str, np.ndarray]:
         u = self.units
-        xz, xr, xh = np.split(projected, 3, axis=-1)
-        kernel = self.recurrent_kernel.value
-        if self.options.reset_after:
-            inner = h @ kernel  # (batch, 3u)
+        return {"inner": np.empty((batch, 3 * u), np.float32), "zr": np.empty((batch, 2 * u), np.float32),
+                "hh": np.empty((batch, u), np.float32), "rh": np.empty((batch, u), np.float32)}
+
+    def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
+        h, h_new, u = states[0], out[0], self.units
+        kernel, zr, hh = self.recurrent_kernel.value, work["zr"], work["hh"]
+        if self.options.reset_after:  # zr = gates z, r; hh = r·(h·U_h + b_rh)
+            inner = np.matmul(h, kernel, out=work["inner"])  # (batch, 3u)
             if self.bias is not None:
                 inner += self.bias.value[1]
-            z = self.rec_act(xz + inner[:, :u])
-            r = self.rec_act(xr + inner[:, u:2 * u])
-            hh = self.act(xh + r * inner[:, 2 * u:])
-        else:
-            inner = h @ kernel[:, :2 * u]  # (batch, 2u)
-            z = self.rec_act(xz + inner[:, :u])
-            r = self.rec_act(xr + inner[:, u:])
-            hh = self.act(xh + (r * h) @ kernel[:, 2 * u:])
-        h = z * h + (1 - z) * hh
-        return h, [h]
+            np.add(projected[:, :2 * u], inner[:, :2 * u], out=zr)
+            self.rec_act(zr)
+            np.multiply(zr[:, u:], inner[:, 2 * u:], out=hh)
+        else:  # zr = gates z, r; hh = (r·h)·U_h
+            np.matmul(h, kernel[:, :2 * u], out=zr)  # (batch, 2u)
+            zr += projected[:, :2 * u]
+            self.rec_act(zr)
+            rh = np.multiply(zr[:, u:], h, out=work["rh"])
+            np.matmul(rh, kernel[:, 2 * u:], out=hh)
+        hh += projected[:, 2 * u:]
+        self.act(hh)
+        z = zr[:, :u]
+        np.multiply(z, h, out=h_new)  # h' = z·h + (1 - z)·hh
+        np.subtract(np.float32(1), z, out=z)
+        z *= hh
+        h_new += z
+        return h_new
 
 
 class StackedCells:
@@ -152,24 +194,39 @@ class StackedCells:
     def units(self) -> int:
         return self.cells[-1].units
 
+    @property
+    def projected_width(self) -> int:
+        return self.cells[0].projected_width
+
     def build(self, layer: Layer, input_dim: int, prefix: str) -> None:
         for i, cell in enumerate(self.cells):
             cell.build(layer, input_dim, f"{prefix}cells/{i}/")
             input_dim = cell.units
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        return x
+        """The first cell's input side; the others' depends on the cell below at the same step."""
+        return self.cells[0].project(x)
 
-    def step(self, x: np.ndarray, states: States) -> tuple[np.ndarray, States]:
+    def workspace(self, batch: int) -> dict:
+        return {"cells": [cell.workspace(batch) for cell in self.cells],
+                "projected": [np.empty((batch, cell.gates * cell.units), np.float32) for cell in self.cells[1:]]}
+
+    def _per_cell(self, states: States) -> list[States]:
+        """The flat state list cut into each cell's states, in cell order."""
         per_cell: list[States] = []
         for cell in self._in_state_order(self.cells):
             per_cell.append(states[:cell.state_count])
             states = states[cell.state_count:]
-        new_states: list[States] = []
-        for cell, own in zip(self.cells, self._in_state_order(per_cell)):
-            x, own = cell.step(cell.project(x), own)
-            new_states.append(own)
-        return x, [s for own in self._in_state_order(new_states) for s in own]
+        return self._in_state_order(per_cell)
+
+    def step(self, x: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
+        first, *rest = self.cells
+        olds, news = self._per_cell(states), self._per_cell(out)
+        x = first.step(x, olds[0], news[0], work["cells"][0])
+        for cell, old, new, cell_work, buffer in zip(rest, olds[1:], news[1:], work["cells"][1:],
+                                                      work["projected"]):
+            x = cell.step(cell.project(x, out=buffer), old, new, cell_work)
+        return x
 
 
 CELLS: dict[str, type[Cell]] = {"LSTMCell": LSTMCell, "GRUCell": GRUCell, "SimpleRNNCell": SimpleRNNCell}
@@ -262,7 +319,8 @@ class RNN(Layer):
         if isinstance(inputs, list):  # Keras 2.2 / TF.js style: initial states follow the input
             inputs, initial_state = inputs[0], inputs[1:] or initial_state
         mask = mask[0] if isinstance(mask, list) else mask
-        outputs, last, states = self.run(inputs, mask, self.initial_states(inputs, initial_state))
+        states = self.initial_states(inputs, initial_state)
+        outputs, last, states = self.run(inputs, mask, states, sequence=self.options.return_sequences)
         if self.options.stateful:
             self.states = states
         output = outputs if self.options.return_sequences else last
@@ -317,33 +375,66 @@ class RNN(Layer):
             return 0
         return states[0] if self.options.masked_output_from_state else last
 
-    def _masked(self, keep: np.ndarray, new: np.ndarray, held: Any) -> np.ndarray:
-        try:
-            value = np.where(keep, new, held)
-        except ValueError:
-            value = None
-        if value is None or value.shape != new.shape:
-            raise InputError(f"layer {self.name!r} ({self.class_name}): a step mask of shape {keep.shape} does not "
-                             f"broadcast against its outputs of shape {new.shape}")
-        return value
+    def _held_kind(self) -> str:
+        if self.options.zero_output_for_mask:
+            return "zeros"
+        return "state" if self.options.masked_output_from_state else "previous"
 
-    def run(self, x: np.ndarray, mask: Any, states: States) -> tuple[np.ndarray, np.ndarray, States]:
-        """The time loop: (batch, time, features) -> all outputs (batch, time, units), the last one, the states."""
+    def _hold(self, drop: np.ndarray, out: np.ndarray, held: Any, new_states: States, states: States) -> None:
+        """At the samples a step mask drops, put back the held output and the previous states."""
+        try:
+            np.copyto(out, held, where=drop)
+            for new, old in zip(new_states, states):
+                np.copyto(new, old, where=drop)
+        except ValueError:
+            raise InputError(f"layer {self.name!r} ({self.class_name}): a step mask of shape {drop.shape} does not "
+                             f"broadcast against its outputs of shape {out.shape}") from None
+
+    def run(self, x: np.ndarray, mask: Any, states: States,
+            sequence: bool = True) -> tuple[np.ndarray | None, np.ndarray, States]:
+        """The time loop: (batch, time, features) -> all outputs (batch, time, units) (None unless
+        ``sequence``), the last one, and the final states."""
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
+        x = np.swapaxes(x, 0, 1)  # (time, batch, features): each step's rows are contiguous
         if self.options.go_backwards:
-            x = x[:, ::-1]
-        projected = self.cell.project(np.ascontiguousarray(x, dtype=np.float32))  # (batch, time, gates*units)
-        batch, steps = x.shape[0], x.shape[1]
-        outputs = np.zeros((batch, steps, self.cell.units), np.float32)
-        last = np.zeros((batch, self.cell.units), np.float32)
-        for t in range(steps):
-            output, new_states = self.cell.step(projected[:, t], states)
-            if step_masks is not None:
-                output = self._masked(step_masks[t], output, self._held_output(states, last))
-                new_states = [self._masked(step_masks[t], new, old) for new, old in zip(new_states, states)]
-            outputs[:, t] = output
-            last, states = output, new_states
+            x = x[::-1]
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        states = [np.array(s, np.float32, order="C") for s in states]  # the loop overwrites its own copies
+        loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind()) or self._loop
+        outputs, last, states = loop(x, step_masks, states, sequence)  # (time, batch, units), (batch, units)
+        if outputs is not None:
+            outputs = np.ascontiguousarray(outputs.swapaxes(0, 1))
         return outputs, last, states
+
+    def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States,
+              sequence: bool) -> tuple[np.ndarray | None, np.ndarray, States]:
+        """The NumPy time loop over time-major ``x``, starting from ``states`` (which it overwrites)."""
+        steps, batch, units = x.shape[0], x.shape[1], self.cell.units
+        drop = None if step_masks is None else ~step_masks
+        outputs = np.empty((steps, batch, units), np.float32) if sequence else None
+        emitted = [np.zeros((batch, units), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
+        last = np.zeros((batch, units), np.float32)
+        spare, work = [np.empty_like(s) for s in states], self.cell.workspace(batch)
+        for start, projected in self._projections(x):
+            for t in range(start, start + projected.shape[0]):
+                output = self.cell.step(projected[t - start], states, spare, work)
+                if outputs is not None or drop is not None:
+                    out = outputs[t] if outputs is not None else emitted[t % 2]
+                    np.copyto(out, output)
+                    if drop is not None:
+                        self._hold(drop[t], out, self._held_output(states, last), spare, states)
+                    output = out
+                last = output
+                states, spare = spare, states
+        return outputs, last, states
+
+    def _projections(self, x: np.ndarray):
+        """The input side of the time-major ``x``, in blocks of steps that keep the buffer near
+        ``PROJECTION_BYTES`` (a huge batch is never projected all at once)."""
+        steps, batch = x.shape[0], x.shape[1]
+        block = max(1, PROJECTION_BYTES // max(1, batch * self.cell.projected_width * 4))
+        for start in range(0, steps, block):
+            yield start, self.cell.project(x[start:start + block])  # (block, batch, width)
 
 
 class _BuiltInRNN(RNN):
