@@ -9,25 +9,37 @@ long), each listing its tensors in ``weight_names`` (``lstm/lstm_cell/kernel:0``
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ..errors import ModelFormatError
 from .common import ModelFile, parse_json
 from .hdf5 import child, names_attr, open_hdf5, read_dataset, text_attr
+from .isolation import isolated
 from .keras_v3_weights import read_keras3_weights
 
 
-def read_keras_h5(file: str | os.PathLike | bytes, source: str) -> ModelFile:
-    """Read a whole Keras model from an H5 file (a path or its bytes).
+def read_keras_h5(data: bytes, source: str) -> ModelFile:
+    """Read a whole Keras model from the bytes of an H5 file (the HDF5 library runs in a child process: see
+    :mod:`.isolation`).
 
     Raises:
-        ModelFormatError: when the file is not a Keras model file (a weights-only file says so).
+        ModelFormatError: when the file is not a Keras model file (a weights-only file says so), or crashes or
+            hangs the HDF5 library.
         WeightsError: when a weight tensor cannot be read.
         SecurityError: when the file links to data outside itself.
     """
-    with open_hdf5(file, source) as h5:
+    description, weights = isolated(_read_model, data, source, source=source)
+    return ModelFile(description["topology"], description["keras_version"], weights, source,
+                     description["metadata"])
+
+
+def read_h5_weights(data: bytes, topology: dict, source: str) -> dict[str, np.ndarray]:
+    """The weights of a weights-only H5 file (either layout), or of a whole-model H5, for ``topology``."""
+    return isolated(_read_weights, data, topology, source, source=source)[1]
+
+
+def _read_model(data: bytes, source: str) -> tuple[dict, dict[str, np.ndarray]]:
+    with open_hdf5(data, source) as h5:
         config = text_attr(h5, "model_config", source)
         if config is None:
             raise ModelFormatError(f"{source}: an H5 file with weights only (no 'model_config' attribute); load it "
@@ -40,18 +52,17 @@ def read_keras_h5(file: str | os.PathLike | bytes, source: str) -> ModelFile:
         metadata = {"backend": text_attr(h5, "backend", source)} if "backend" in h5.attrs else {}
         if "training_config" in h5.attrs:
             metadata["training_config"] = parse_json(text_attr(h5, "training_config", source), source)
-    return ModelFile(topology, keras_version, weights, source, metadata)
+    return {"topology": topology, "keras_version": keras_version, "metadata": metadata}, weights
 
 
-def read_h5_weights(file: str | os.PathLike | bytes, topology: dict, source: str) -> dict[str, np.ndarray]:
-    """The weights of a weights-only H5 file (either layout), or of a whole-model H5, for ``topology``."""
-    with open_hdf5(file, source) as h5:
+def _read_weights(data: bytes, topology: dict, source: str) -> tuple[dict, dict[str, np.ndarray]]:
+    with open_hdf5(data, source) as h5:
         if "model_weights" in h5:
-            return legacy_weights(child(h5, "model_weights", source), source)
+            return {}, legacy_weights(child(h5, "model_weights", source), source)
         if "layer_names" in h5.attrs or "layer_names0" in h5.attrs:
-            return legacy_weights(h5, source)
+            return {}, legacy_weights(h5, source)
         if "layers" in h5 or "vars" in h5:
-            return read_keras3_weights(h5, topology, source)
+            return {}, read_keras3_weights(h5, topology, source)
     raise ModelFormatError(f"{source}: no Keras weights found (expected a 'layer_names' attribute, a "
                            f"'model_weights' group or Keras 3's 'layers' group)")
 
