@@ -20,7 +20,7 @@ from .errors import (
     WeightsError,
 )
 from .formats.keras_save import save_keras
-from .loading import load
+from .loading import from_keras, load
 from .report import Report
 from .runtime.model import Model, TensorSpec
 from .verify import verify
@@ -43,6 +43,7 @@ __all__ = [
     "UnsupportedLayerError",
     "WeightsError",
     "__version__",
+    "from_keras",
     "golden",
     "load",
     "save_keras",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import os
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
-from .errors import LimitError, ModelFormatError, WeightsError
+from .errors import InputError, LimitError, ModelFormatError, WeightsError
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
@@ -189,3 +191,27 @@ def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Va
     raise WeightsError(f"{source}: layer {layer.name!r} ({layer.class_name}) expects weight {missing.path!r} of "
                        f"shape {list(missing.shape)}; the file's weights for this layer are "
                        f"{[f'{c} {list(v.shape)}' for c, v in candidates.items()] or 'none'}")
+
+
+def from_keras(keras_model: object) -> Model:
+    """The runtime model of a live Keras model (Keras 3, or tf_keras), to save for TF.js or run without it.
+
+    The model is saved by Keras itself into a temporary folder (``.keras`` from Keras 3, ``.h5`` from tf_keras) and
+    read back with :func:`load`, so what is taken is exactly what Keras would ship; nothing of Keras is imported
+    here. Lambda layers and custom classes are refused as on loading.
+
+    Raises:
+        InputError: when ``keras_model`` is not a Keras model.
+        UnsupportedLayerError: as :func:`load`.
+    """
+    save = getattr(keras_model, "save", None)
+    module = type(keras_model).__module__
+    if not callable(save) or not module.startswith(("keras", "tf_keras", "tensorflow")):
+        raise InputError(f"from_keras takes a Keras model, got {type(keras_model).__name__} from {module!r}")
+    suffix = ".h5" if module.startswith(("tf_keras", "tensorflow.python")) else ".keras"
+    with tempfile.TemporaryDirectory(prefix="tfjs-interop-") as folder:
+        path = Path(folder) / f"model{suffix}"
+        save(str(path))
+        model = load(path)
+    model.source = f"{type(keras_model).__name__} {getattr(keras_model, 'name', '')!r} (live Keras model)"
+    return model
