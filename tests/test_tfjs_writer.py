@@ -353,3 +353,27 @@ def test_a_keras_initial_state_tfjs_would_leak_into_a_timedistributed_rnn_is_ref
     model = _keras_model(tmp_path, layers, ["x", "y"], ["dec", "td"], weights)
     with pytest.raises(UnsupportedLayerError, match=r"'dec' is given an initial state.*TimeDistributed RNN 'td'"):
         tfjs_artifacts(model)
+
+
+def test_golden_vectors_are_stored_beside_the_written_model_and_checked_on_load(tmp_path):
+    model = tfjs_interop.load(TFJS_FIXTURES / "lstm_stacked_dense")
+    x = np.load(TFJS_FIXTURES / "lstm_stacked_dense" / "call0_input0.npy")
+    out = tfjs_interop.save_tfjs(model, tmp_path / "web", golden=x)
+    assert (out / "golden.npz").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["web"]  # written in the temporary folder, renamed whole
+    report = tfjs_interop.golden.check(out, out / "golden.npz")
+    assert report.passed and not report.notes, report.table()
+    tfjs_interop.load(out, check=True)
+    shard = next(out.glob("*.bin"))
+    data = bytearray(shard.read_bytes())
+    data[:4] = np.float32(9.0).tobytes()
+    shard.write_bytes(bytes(data))
+    with pytest.raises(tfjs_interop.GoldenMismatchError):
+        tfjs_interop.load(out, check=True)
+
+
+def test_golden_inputs_that_do_not_fit_write_nothing(tmp_path):
+    model = tfjs_interop.load(TFJS_FIXTURES / "lstm_stacked_dense")
+    with pytest.raises(tfjs_interop.InputError):
+        tfjs_interop.save_tfjs(model, tmp_path / "web", golden=np.zeros((2, 3), np.float32))
+    assert not any(tmp_path.iterdir())

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
 
 def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
               quantize: str | Mapping | None = None, metadata: dict | None = None,
-              overwrite: bool = False) -> Path:
+              overwrite: bool = False, golden: object = None) -> Path:
     """Write a model in the TF.js layers format (model.json + ``group1-shard{i}of{n}.bin``) for ``tf.loadLayersModel``.
 
     Args:
@@ -40,6 +40,9 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
             fnmatch patterns over weight names (``{"uint8": ["dense*"], "float16": "lstm*"}``), as the converter.
         metadata: a JSON object stored as ``userDefinedMetadata`` (default: the source file's, if any).
         overwrite: replace a non-empty ``out_dir``.
+        golden: inputs (an array, a list or a dict by input name) to record the model's outputs on, as
+            ``golden.npz`` beside the written files (see :mod:`tfjs_interop.golden`); ``load(out_dir, check=True)``
+            then re-checks them. The outputs are the source model's, so the check also checks the writing.
 
     Returns:
         The folder written.
@@ -53,7 +56,14 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
     target = Path(os.path.abspath(out_dir))  # "." has no name to put a temporary folder beside
     _check_target(target, overwrite)
     artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata)
-    write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards}, overwrite)
+    finish = None
+    if golden is not None:
+        from .golden import GOLDEN_FILE, write_golden
+
+        def finish(folder: Path) -> None:
+            write_golden(model, golden, folder / GOLDEN_FILE, folder)
+
+    write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards}, overwrite, finish)
     return target
 
 
@@ -242,10 +252,12 @@ def _check_target(target: Path, overwrite: bool) -> None:
         raise InputError(f"{str(target)!r} is not empty; pass overwrite=True (--overwrite) to replace it")
 
 
-def write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None:
+def write_folder(target: Path, files: dict[str, bytes], overwrite: bool,
+                 finish: Callable[[Path], object] | None = None) -> None:
     """Write ``files`` into a temporary folder beside ``target``, then rename it into place.
 
-    A failure at any point leaves ``target`` as it was and no temporary folder behind.
+    ``finish(temporary_folder)``, when given, adds to the folder before the rename (the golden record). A failure at
+    any point leaves ``target`` as it was and no temporary folder behind.
 
     Raises:
         InputError: when ``target`` is a file, or a non-empty folder and ``overwrite`` is false.
@@ -257,6 +269,8 @@ def write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None
         os.chmod(temp, 0o755)
         for name, data in files.items():
             (temp / name).write_bytes(data)
+        if finish is not None:
+            finish(temp)
         _move_into_place(temp, target)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
