@@ -65,12 +65,16 @@ def _saved_layers(model: dict, source: str) -> list[dict]:
 def saving_keys(entries: list[dict]) -> list[str]:
     """The keys Keras 3 gives a list of objects: class name in snake_case, ``_1``, ``_2``... when repeated."""
     used: dict[str, int] = {}
-    keys = []
-    for entry in entries:
-        base = _snake(str(entry.get("class_name", "")))
-        keys.append(base if base not in used else f"{base}_{used[base] + 1}")
-        used[base] = used.get(base, -1) + 1
-    return keys
+    return [unique_key(keras_snake_case(str(entry.get("class_name", ""))), used) for entry in entries]
+
+
+def unique_key(name: str, used: dict[str, int]) -> str:
+    """Keras's ``_get_unique_name``: ``lstm``, ``lstm_1``, ``lstm_2``... (``used`` counts what was given)."""
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
 
 
 def _keys_by_name(container, source: str) -> dict[str, str]:
@@ -130,8 +134,9 @@ def _index_of(group, source: str):
     return index
 
 
-def _snake(name: str) -> str:
-    """Keras's ``naming.to_snake_case``, exactly (``GlobalAveragePooling1D`` -> ``global_average_pooling1d``)."""
+def keras_snake_case(name: str) -> str:
+    """Keras's ``naming.to_snake_case``, exactly (``GlobalAveragePooling1D`` -> ``global_average_pooling1d``,
+    ``PReLU`` -> ``p_re_lu``)."""
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -17,7 +17,6 @@ keeps the weights as they are (``verify`` uses it).
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +36,7 @@ from ..topology import (
     Topology,
     normalise_config,
 )
+from .keras_v3_weights import keras_snake_case, unique_key
 
 KERAS2_HARD_SIGMOID = "tfjs_interop_hard_sigmoid"  # the custom activation's name with HardSigmoid.CUSTOM
 HARD_SIGMOID_GAIN = np.float32(1.2)  # hard_sigmoid_keras2(z) == hard_sigmoid_keras3(1.2 z)
@@ -413,7 +413,7 @@ def _model_groups(model: Model, topology: Topology, values: dict, base: str,
         keras_class = spec.class_name
         if spec.class_name in MODEL_CLASSES:
             keras_class = "Sequential" if _nested_is_sequential(spec) else "Functional"
-        path = _join(base, "layers", _unique(snake_case(keras_class), used))
+        path = _join(base, "layers", unique_key(keras_snake_case(keras_class), used))
         layer = model.get_layer(spec.name)
         if isinstance(layer, NestedModel):
             groups[path] = (spec.name, [])
@@ -428,7 +428,7 @@ def _layer_groups(class_name: str, config: dict, name: str, weights: dict[str, n
     ``layer``; recurrent layers their cell under ``cell``, a stack its cells under ``cell/cells/<class>``."""
     groups[path] = (name, [] if class_name in RNN_LAYERS + ("RNN",) + WRAPPERS else list(weights.values()))
     if class_name in RNN_LAYERS:
-        groups[_join(path, "cell")] = (f"{snake_case(class_name)}_cell", list(weights.values()))
+        groups[_join(path, "cell")] = (f"{keras_snake_case(class_name)}_cell", list(weights.values()))
     elif class_name == "RNN":
         _cell_groups(config.get("cell"), weights, _join(path, "cell"), groups)
     elif class_name == "Bidirectional":
@@ -454,7 +454,7 @@ def _cell_groups(cell: object, weights: dict[str, np.ndarray], path: str,
     groups[path] = (cell["config"].get("name", "stacked_rnn_cells"), [])
     used: dict[str, int] = {}
     for i, inner in enumerate(cell["config"]["cells"]):
-        key = _unique(snake_case(inner["class_name"]), used)
+        key = unique_key(keras_snake_case(inner["class_name"]), used)
         name = (inner.get("config") or {}).get("name", key)
         groups[_join(path, "cells", key)] = (name, list(_strip(weights, f"cells/{i}/").values()))
 
@@ -479,22 +479,6 @@ def _legacy_weights(layer: object, values: dict) -> list[tuple[str, np.ndarray]]
 
 def _join(*parts: str) -> str:
     return "/".join(p for p in parts if p)
-
-
-def _unique(name: str, used: dict[str, int]) -> str:
-    """Keras's ``_get_unique_name``: ``lstm``, ``lstm_1``, ``lstm_2``..."""
-    if name in used:
-        used[name] += 1
-        return f"{name}_{used[name]}"
-    used[name] = 0
-    return name
-
-
-def snake_case(name: str) -> str:
-    """Keras's ``naming.to_snake_case`` (``SimpleRNNCell`` -> ``simple_rnn_cell``, ``PReLU`` -> ``p_re_lu``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 # --- hard_sigmoid ------------------------------------------------------------------------------------------
