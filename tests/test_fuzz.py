@@ -67,6 +67,15 @@ def _mutate(document: dict, path: tuple, action: str, new: object) -> None:
         parent[key] = copy.deepcopy(new)
 
 
+def _apply(document: dict, mutations: list) -> None:
+    """Apply (path, action, value) mutations in order; one whose position an earlier one removed is skipped."""
+    for path, action, new in mutations:
+        try:
+            _mutate(document, path, action, new)
+        except (KeyError, IndexError, TypeError):
+            pass
+
+
 @st.composite
 def json_mutations(draw, document: dict) -> list:
     everywhere = [p for p in _paths(document) if p]
@@ -98,11 +107,7 @@ def _copy_case(case: str, into: Path) -> Path:
 @given(case=st.sampled_from(CASES), data=st.data())
 def test_mutated_model_json_gives_only_our_errors(case, data):
     document = json.loads((TFJS_FIXTURES / case / "model.json").read_text())
-    for path, action, new in data.draw(json_mutations(document)):
-        try:
-            _mutate(document, path, action, new)
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier mutation removed or replaced this position
+    _apply(document, data.draw(json_mutations(document)))
     with tempfile.TemporaryDirectory() as tmp:
         folder = _copy_case(case, Path(tmp))
         (folder / "model.json").write_text(json.dumps(document))
@@ -149,13 +154,10 @@ def _run_keras(path: Path, case: str) -> None:
 def _mutated(document: dict, data) -> dict:
     document = copy.deepcopy(document)
     everywhere = [p for p in _paths(document) if p]
-    for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(everywhere))
-        action = data.draw(st.sampled_from(["drop", "replace", "retype", "duplicate"]))
-        try:
-            _mutate(document, path, action, data.draw(st.sampled_from(HOSTILE_VALUES + KERAS_VALUES)))
-        except (KeyError, IndexError, TypeError):
-            pass
+    _apply(document, [(data.draw(st.sampled_from(everywhere)),
+                       data.draw(st.sampled_from(["drop", "replace", "retype", "duplicate"])),
+                       data.draw(st.sampled_from(HOSTILE_VALUES + KERAS_VALUES)))
+                      for _ in range(data.draw(st.integers(1, 3)))])
     return document
 
 

@@ -51,18 +51,14 @@ def _parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print a model's layers, output shapes and parameter counts",
                                   description="Print a Keras-style summary of a model.")
-    summary.add_argument("path", help=MODEL_HELP)
-    summary.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
-    _loading_options(summary)
+    _model_arguments(summary)
     summary.set_defaults(run=_summary)
 
     predict = commands.add_parser(
         "predict", help="run a model on inputs from .npy/.npz files",
         description="Run a model on inputs from .npy files (one per input, in input order) or one .npz (arrays "
                     "named after the inputs, or in order), and save the outputs as .npy (one output) or .npz.")
-    predict.add_argument("path", help=MODEL_HELP)
-    predict.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
-    _loading_options(predict)
+    _model_arguments(predict)
     predict.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
                          help="an input .npy (repeat for several inputs, in order) or one .npz")
     predict.add_argument("--output", "-o", required=True, metavar="FILE",
@@ -100,7 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _loading_options(parser: argparse.ArgumentParser) -> None:
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model to load and how: ``load``'s arguments, for the commands that take one model."""
+    parser.add_argument("path", help=MODEL_HELP)
+    parser.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
     parser.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                         help=f"refuse models that need more than N bytes (default {DEFAULT_MAX_BYTES})")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
@@ -116,7 +115,7 @@ def _positive_int(text: str) -> int:
 
 
 def _load(args: argparse.Namespace):
-    return load(args.path, weights=getattr(args, "weights", None), max_bytes=args.max_bytes, timeout=args.timeout,
+    return load(args.path, weights=args.weights, max_bytes=args.max_bytes, timeout=args.timeout,
                 cache_dir=args.cache_dir)
 
 
