@@ -251,3 +251,12 @@ def test_errors_in_the_isolated_reader_keep_their_class():
 
     with pytest.raises(SecurityError, match="x.h5: refused"):
         isolated(refuse, b"", source="x.h5")
+
+
+def test_a_fifo_given_as_the_model_file_is_refused_unopened(tmp_path):
+    import os
+
+    fifo = tmp_path / "model.h5"
+    os.mkfifo(fifo)  # opening it for reading would block forever
+    with pytest.raises(ModelFormatError, match="not a regular file"):
+        tfjs_interop.load(fifo)

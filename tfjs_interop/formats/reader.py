@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from ..errors import ModelFormatError
@@ -71,10 +72,13 @@ def _tagged(model_file: ModelFile, kind: str) -> ModelFile:
 
 
 def _head(path: Path) -> bytes:
+    """A file's first bytes, which tell its kind; a FIFO or device is refused unopened (it could block)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ModelFormatError(f"{str(path)!r}: not a regular file")
         with path.open("rb") as file:
             return file.read(8)
     except FileNotFoundError:
         raise ModelFormatError(f"{str(path)!r}: no such model file") from None
-    except IsADirectoryError:
-        raise ModelFormatError(f"{str(path)!r}: is a folder without a model.json") from None
+    except OSError as exc:
+        raise ModelFormatError(f"{str(path)!r}: cannot read: {exc.strerror or exc}") from None
