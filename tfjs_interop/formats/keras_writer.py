@@ -262,6 +262,9 @@ def _kept(class_name: str, key: str) -> bool:
 def _config_value(key: str, value: object, class_name: str, layer: str, mode: HardSigmoid) -> object:
     if key in ("activation", "recurrent_activation") and value is not None:
         return _activation(value, class_name, layer, mode)
+    if key == "layer" and isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
+        raise UnsupportedLayerError(f"layer {layer!r} ({class_name}): save_keras does not write a model wrapped in "
+                                    f"a {class_name} yet; save_tfjs does")
     if key in ("layer", "backward_layer", "cell") and isinstance(value, dict) and "class_name" in value:
         return _keras_object(value["class_name"], value.get("config") or {}, layer, mode)
     if key == "cells" and isinstance(value, list):
