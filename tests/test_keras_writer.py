@@ -23,9 +23,7 @@ from tfjs_interop.verify import build_keras_model
 
 pytestmark = pytest.mark.tensorflow
 UNLOADABLE = {"unsupported_conv2d"}
-# A model wrapped in TimeDistributed: save_keras refuses it (not written yet; save_tfjs writes it).
-WRAPPED_MODEL = {"td_nested_sequential", "k2_td_nested_sequential", "k3_td_nested_sequential"}
-CASES = [case for case in cases() if case.name not in UNLOADABLE | WRAPPED_MODEL]
+CASES = [case for case in cases() if case.name not in UNLOADABLE]
 
 
 def _recorded_calls(keras_model, case):
@@ -62,11 +60,13 @@ def test_saved_file_loads_in_keras_with_the_same_predictions(case, suffix, tmp_p
 
 KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 KERAS_FILES = [(case, file) for case in cases(KERAS_FIXTURES) if not expected(case).get("refused")
-               and case.name not in WRAPPED_MODEL
                for file in expected(case)["files"] if file.endswith((".h5", ".keras")) and "weights" not in file]
 # tf.keras's LSTM(activation="hard_sigmoid"): the 0.2x + 0.5 form also acts on the cell state, where no rescaling
 # of the weights can turn it into Keras 3's hard_sigmoid.
 KERAS_REFUSED = {"k2_lstm_hard_sigmoid"}
+# Known, not fixed here (issue 11 found it): Keras 3 gives Add([unmasked, masked]) no mask, Keras 2 the masked
+# input's, and save_keras writes the Keras 2 model for Keras 3 without saying so.
+KERAS2_MERGE_MASK = {"k2_audit_merge_masks"}
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -81,17 +81,11 @@ def test_keras_file_saved_again_gives_kerass_recorded_numbers(case, file, suffix
         return
     tfjs_interop.save_keras(model, path)
     loaded = keras.models.load_model(path, compile=False)
+    if case.name in KERAS2_MERGE_MASK:
+        pytest.xfail("Keras 3 combines an Add's masks otherwise than Keras 2; save_keras does not carry it over")
     for ours, want in _recorded_calls(loaded, case):
         assert ours.shape == want.shape
         assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], f"{case.name}/{file}"
-
-
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
-def test_a_model_wrapped_in_timedistributed_is_refused_before_writing(tmp_path, suffix):
-    model = tfjs_interop.load(KERAS_FIXTURES / "k3_td_nested_sequential" / "model.keras")
-    with pytest.raises(tfjs_interop.UnsupportedLayerError, match="model wrapped in a TimeDistributed"):
-        tfjs_interop.save_keras(model, tmp_path / f"m{suffix}")
-    assert not any(tmp_path.iterdir())
 
 
 def _h5_tree(data: bytes) -> dict[str, tuple]:

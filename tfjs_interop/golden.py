@@ -86,7 +86,7 @@ def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.Pat
 
 @api_boundary(ModelFormatError)
 def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, model_path: str | os.PathLike, *,
-                 atol: float = 1e-5, rtol: float = 1e-4) -> Path:
+                 atol: float = 1e-5, rtol: float = 1e-4, names_from: Model | None = None) -> Path:
     """Record ``model``'s outputs on ``inputs`` beside files just written for it (for writers).
 
     The outputs come from ``model`` as it is in memory, from fresh states (the model itself is not touched), so a
@@ -97,6 +97,8 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         inputs: as for :func:`record`.
         golden_path: the ``.npz`` to write, e.g. ``default_golden_path(model_path)``.
         model_path: the model's files on disk (a model.json or its folder, or a single model file), to hash.
+        names_from: the model the files hold, when a writer renamed inputs or outputs (``save_tfjs`` makes names
+            TF.js accepts): the record takes its names, in order.
 
     Returns:
         The path written.
@@ -111,7 +113,9 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         if Path(golden_path).resolve() in [file.resolve() for file in files]:
             raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
     feeds = named_inputs(model, inputs)
-    outputs = dict(zip(output_names(model), run_fresh(model, feeds)))
+    outputs = dict(zip(output_names(names_from or model), run_fresh(model, feeds)))
+    if names_from is not None:
+        feeds = dict(zip([spec.name for spec in names_from.inputs], feeds.values()))
     golden = Golden(feeds, outputs, float(atol), float(rtol), model_hashes(model_path), producer())
     return save_golden(golden, golden_path)
 

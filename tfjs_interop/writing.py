@@ -62,8 +62,8 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
     if golden is not None:
         from .golden import GOLDEN_FILE, write_golden
 
-        def finish(folder: Path) -> None:
-            write_golden(model, golden, folder / GOLDEN_FILE, folder)
+        def finish(folder: Path) -> None:  # the source's outputs, under the names the written model has
+            write_golden(model, golden, folder / GOLDEN_FILE, folder, names_from=read_back(artifacts))
 
     write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards}, overwrite, finish)
     return target
@@ -134,8 +134,7 @@ def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
     """
     if model.topology.origin.engine is not Engine.TFJS:
         _refuse_stale_initial_state(model.topology)
-    written = model_from_file(decode_model_json(artifacts.model_json, "the model.json to write",
-                                                artifacts.shards.__getitem__), Dialect.TFJS, Engine.TFJS)
+    written = read_back(artifacts)
     source = fresh_copy(model)
     engine = model.topology.origin.engine.value
     for inputs in probe_inputs(source):
@@ -150,6 +149,12 @@ def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
         _compare(want, got, engine)
         source.reset_states()
         written.reset_states()
+
+
+def read_back(artifacts: TfjsArtifacts) -> Model:
+    """The encoded model read back in memory, as TF.js will run it."""
+    return model_from_file(decode_model_json(artifacts.model_json, "the model.json to write",
+                                             artifacts.shards.__getitem__), Dialect.TFJS, Engine.TFJS)
 
 
 def _refuse_stale_initial_state(topology: Topology) -> None:

@@ -412,12 +412,13 @@ def _renamed_weights(weights: LayerWeights, renamed: dict[str, str]) -> LayerWei
 
 
 def states_for_outputs(topology: Topology) -> Topology:
-    """The model with every use of an LSTM's, GRU's or SimpleRNN's output that is also its first state (no
-    ``return_sequences``, with ``return_state``) made a use of that state, where the state is used too.
+    """The model with every layer's use of an LSTM's, GRU's or SimpleRNN's output that is also its first state
+    (no ``return_sequences``, with ``return_state``) made a use of that state, where layers use a state too.
 
     TF.js 4.22 fails to run such a layer when its output and its states both feed later layers ("Cannot read
     properties of undefined (reading 'backend')"); the output *is* the state h there, so the numbers do not
-    change (the check before writing compares them anyway).
+    change (the check before writing compares them anyway). The model's own outputs are left as they are: TF.js
+    runs ``[output, h, c]`` as outputs, but fails on ``[h, h, c]``.
     """
     layers = []
     for spec in topology.layers:
@@ -432,16 +433,16 @@ def states_for_outputs(topology: Topology) -> Topology:
 
     for spec in layers:
         spec.calls = [call.map_refs(as_state) for call in spec.calls]
-    return Topology(topology.name, layers, list(topology.inputs), [as_state(r) for r in topology.outputs],
-                    topology.origin, topology.keras_version)
+    return Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), topology.origin,
+                    topology.keras_version)
 
 
 def _output_and_state_used(topology: Topology) -> set[tuple[str, int]]:
-    """The calls of recurrent layers whose output equals state h and is used beside a state."""
+    """The calls of recurrent layers whose output equals state h and feeds layers beside a state."""
     candidates = {spec.name for spec in topology.layers if spec.class_name in _RECURRENT_LAYERS
                   and spec.config.get("return_state") and not spec.config.get("return_sequences")}
     used: dict[tuple[str, int], set[int]] = {}
-    refs = list(topology.outputs) + [r for spec in topology.layers for call in spec.calls for r in call.refs()]
+    refs = [r for spec in topology.layers for call in spec.calls for r in call.refs()]
     for r in refs:
         if r.layer in candidates:
             used.setdefault((r.layer, r.node_index), set()).add(r.tensor_index)
