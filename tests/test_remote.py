@@ -242,6 +242,11 @@ def _golden_site(server, name: str) -> tuple[str, np.ndarray]:
     return f"{server.url}/files/{name}/model.json", np.load(TFJS_FIXTURES / "seed_lstm" / "call0_input0.npy")
 
 
+def _change_weights(folder: Path) -> None:
+    shard = folder / "group1-shard1of1.bin"
+    shard.write_bytes((np.frombuffer(shard.read_bytes(), "<f4") * np.float32(1.5)).tobytes())
+
+
 def test_golden_record_and_check_take_a_url(server, tmp_path):
     from tfjs_interop import golden
 
@@ -251,8 +256,7 @@ def test_golden_record_and_check_take_a_url(server, tmp_path):
     assert report.passed and not report.notes
     local = golden.read_golden(golden.record(TFJS_FIXTURES / "seed_lstm", x, tmp_path / "local.npz"))
     assert golden.read_golden(tmp_path / "g.npz").files == local.files  # the same names and hashes
-    (server.root / "golden_url" / "group1-shard1of1.bin").write_bytes(
-        (TFJS_FIXTURES / "seed_lstm" / "group1-shard1of1.bin").read_bytes()[::-1])
+    _change_weights(server.root / "golden_url")
     changed = golden.check(url, tmp_path / "g.npz")
     assert not changed.passed and any("group1-shard1of1.bin" in note for note in changed.notes)
 
@@ -265,8 +269,7 @@ def test_load_url_with_check_fetches_the_golden_file_beside_it(server, tmp_path)
         tfjs_interop.load(url, check=True)
     golden.record(url, x, server.root / "golden_beside" / "golden.npz")
     assert tfjs_interop.load(url, check=True).count_params() == 5248
-    (server.root / "golden_beside" / "group1-shard1of1.bin").write_bytes(
-        (TFJS_FIXTURES / "seed_lstm" / "group1-shard1of1.bin").read_bytes()[::-1])
+    _change_weights(server.root / "golden_beside")
     with pytest.raises(tfjs_interop.GoldenMismatchError, match="golden.npz"):
         tfjs_interop.load(url, check=True)
     (server.root / "golden_beside" / "golden.npz").write_bytes(b"not a zip")
