@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import math
 import os
@@ -25,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GoldenMismatchError, InputError, ModelFormatError
+from .errors import GoldenMismatchError, InputError, ModelFormatError, NetworkError, api_boundary
 from .formats.files import model_files
+from .formats.remote import is_url, read_beside_url, url_model_files, weight_url
 from .loading import load
 from .report import Report
 from .runtime.model import Model
@@ -60,6 +62,7 @@ class Golden:
     producer: dict[str, str]
 
 
+@api_boundary(ModelFormatError)
 def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.PathLike = GOLDEN_FILE, *,
            atol: float = 1e-5, rtol: float = 1e-4) -> Path:
     """Run a model on ``inputs`` and store inputs, outputs, tolerances and file hashes in a golden file.
@@ -81,8 +84,9 @@ def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.Pat
     return write_golden(load(model_path), inputs, golden_path, model_path, atol=atol, rtol=rtol)
 
 
+@api_boundary(ModelFormatError)
 def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, model_path: str | os.PathLike, *,
-                 atol: float = 1e-5, rtol: float = 1e-4) -> Path:
+                 atol: float = 1e-5, rtol: float = 1e-4, names_from: Model | None = None) -> Path:
     """Record ``model``'s outputs on ``inputs`` beside files just written for it (for writers).
 
     The outputs come from ``model`` as it is in memory, from fresh states (the model itself is not touched), so a
@@ -93,6 +97,8 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         inputs: as for :func:`record`.
         golden_path: the ``.npz`` to write, e.g. ``default_golden_path(model_path)``.
         model_path: the model's files on disk (a model.json or its folder, or a single model file), to hash.
+        names_from: the model the files hold, when a writer renamed inputs or outputs (``save_tfjs`` makes names
+            TF.js accepts): the record takes its names, in order.
 
     Returns:
         The path written.
@@ -102,15 +108,19 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         ModelFormatError: when ``model_path`` names no model files.
     """
     _check_tolerances(atol, rtol)
-    files = model_files(model_path)
-    if Path(golden_path).resolve() in [file.resolve() for file in files]:
-        raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
+    if not is_url(model_path):
+        files = model_files(model_path)
+        if Path(golden_path).resolve() in [file.resolve() for file in files]:
+            raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
     feeds = named_inputs(model, inputs)
-    outputs = dict(zip(output_names(model), run_fresh(model, feeds)))
-    golden = Golden(feeds, outputs, float(atol), float(rtol), file_hashes(files), producer())
+    outputs = dict(zip(output_names(names_from or model), run_fresh(model, feeds)))
+    if names_from is not None:
+        feeds = dict(zip([spec.name for spec in names_from.inputs], feeds.values()))
+    golden = Golden(feeds, outputs, float(atol), float(rtol), model_hashes(model_path), producer())
     return save_golden(golden, golden_path)
 
 
+@api_boundary(ModelFormatError)
 def check(model_path: str | os.PathLike, golden_path: str | os.PathLike) -> Report:
     """Check that a model still computes the outputs of a golden file.
 
@@ -140,7 +150,7 @@ def compare_golden(model: Model, golden: Golden, against: str, model_path: str |
                             against=against)
     if names != list(golden.outputs):
         report.notes.append(f"output names differ from the record {list(golden.outputs)}; compared in order")
-    report.notes.extend(file_notes(golden.files, file_hashes(model_files(model_path)), report.passed))
+    report.notes.extend(file_notes(golden.files, model_hashes(model_path), report.passed))
     report.notes.extend(producer_notes(golden.producer))
     return report
 
@@ -152,14 +162,40 @@ def check_on_load(model: Model, model_path: str | os.PathLike) -> None:
         ModelFormatError: when there is no golden file beside the model, or it is malformed.
         GoldenMismatchError: when an output differs from the record beyond its tolerance.
     """
-    golden_path = default_golden_path(model_path)
-    if not golden_path.is_file():
-        raise ModelFormatError(f"{str(golden_path)!r}: no golden file beside the model to check it against "
-                               f"(record one with tfjs_interop.golden.record or `tfjs-interop golden record`)")
-    report = compare_golden(model, read_golden(golden_path), golden_path.name, model_path)
+    if is_url(model_path):
+        golden_path, golden = weight_url(str(model_path), GOLDEN_FILE), _fetch_golden(str(model_path))
+    else:
+        golden_path = default_golden_path(model_path)
+        if not golden_path.is_file():
+            raise ModelFormatError(f"{str(golden_path)!r}: {NO_GOLDEN}")
+        golden = read_golden(golden_path)
+    report = compare_golden(model, golden, GOLDEN_FILE if is_url(model_path) else golden_path.name, model_path)
     if not report.passed:
         raise GoldenMismatchError(f"{model.source or model_path}: outputs differ from the golden record "
                                   f"{str(golden_path)!r}:\n{report.table()}", report)
+
+
+NO_GOLDEN = ("no golden file beside the model to check it against (record one with tfjs_interop.golden.record "
+             "or `tfjs-interop golden record`)")
+
+
+def _fetch_golden(model_url: str) -> Golden:
+    """The golden record beside a model.json URL, fetched like a shard; a 404 means there is none."""
+    url = weight_url(model_url, GOLDEN_FILE)
+    try:
+        data = read_beside_url(model_url, GOLDEN_FILE)
+    except NetworkError as exc:
+        if getattr(exc, "status", None) == 404:
+            raise ModelFormatError(f"{url}: {NO_GOLDEN}") from None
+        raise
+    return read_golden(url, data)
+
+
+def model_hashes(model_path: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of each of a model's files by name (see :func:`file_hashes`); a URL model's files are fetched."""
+    if is_url(model_path):
+        return {name: hashlib.sha256(data).hexdigest() for name, data in url_model_files(str(model_path)).items()}
+    return file_hashes(model_files(model_path))
 
 
 def default_golden_path(model_path: str | os.PathLike) -> Path:
@@ -281,17 +317,18 @@ def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
     return path
 
 
-def read_golden(path: str | os.PathLike) -> Golden:
-    """Read and validate a golden file.
+def read_golden(path: str | os.PathLike, data: bytes | None = None) -> Golden:
+    """Read and validate a golden file (``data``: its bytes, fetched from the URL ``path``).
 
     Raises:
         ModelFormatError: when the file is missing, not an ``.npz``, holds pickled objects or non-numeric arrays,
             lacks arrays its record names, or its record is malformed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFormatError(f"{str(path)!r}: no such golden file")
-    arrays = _load_npz(path, ModelFormatError)
+    if data is None:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFormatError(f"{str(path)!r}: no such golden file")
+    arrays = _load_npz(path, ModelFormatError, data)
     if META_KEY not in arrays:
         raise ModelFormatError(f"{path}: not a golden file: no {META_KEY!r} record among its arrays "
                                f"{sorted(arrays)[:10]}")
@@ -347,14 +384,17 @@ def _check_batches(inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]
         raise ModelFormatError(f"{path}: every recorded array must share one batch size; shapes are {shapes}")
 
 
-def _load_npz(path: Path, error: type[Exception]) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz``, or ``error`` naming the file (pickled objects are refused)."""
-    with open(path, "rb") as stream:
-        magic = stream.read(len(ZIP_MAGIC))
+def _load_npz(path: Path, error: type[Exception], data: bytes | None = None) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (its file, or ``data``), or ``error`` naming it (pickled objects are refused)."""
+    if data is None:
+        with open(path, "rb") as stream:
+            magic = stream.read(len(ZIP_MAGIC))
+    else:
+        magic = data[:len(ZIP_MAGIC)]
     if magic != ZIP_MAGIC:  # NumPy would otherwise try to unpickle it
         raise error(f"{path}: not an .npz file (it does not start with a zip signature)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with np.load(path if data is None else io.BytesIO(data), allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise error(f"{path}: not a readable .npz file: {exc}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, LimitError, ModelFormatError, WeightsError
+from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_boundary
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
@@ -22,6 +22,7 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
+@api_boundary(ModelFormatError)
 def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False,
          max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
          cache_dir: str | os.PathLike | None = None) -> Model:
@@ -142,10 +143,11 @@ def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, 
     """Bind ``layers``; ``names`` maps the names as these layers see them to the file's names."""
     all_names = [layer.name for layer in layers]
     for layer in layers:
-        if isinstance(layer, NestedModel):
-            prefix = layer.name + "/"
-            inner = {name.removeprefix(prefix): original for name, original in names.items()}
-            _bind_layers(layer.model.layers, inner, weights, used, source)
+        nested = layer if isinstance(layer, NestedModel) else getattr(layer, "inner", None)
+        if isinstance(nested, NestedModel):  # a nested model, or one a wrapper applies (TF.js adds no scope)
+            prefixes = (f"{layer.name}/{nested.name}/", f"{layer.name}/")  # Keras 2 H5: <td>/<model>/<layer>/...
+            inner = {_without_prefix(name, prefixes): original for name, original in names.items()}
+            _bind_layers(nested.model.layers, inner, weights, used, source)
         elif layer.weights:
             # A layer named "a" does not claim the weights of a layer named "a/b" (TF.js allows "/" in names).
             deeper = [other + "/" for other in all_names if other.startswith(layer.name + "/")]
@@ -153,8 +155,21 @@ def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, 
                           if name.startswith(layer.name + "/") and not name.startswith(tuple(deeper))
                           and original not in used}
             for variable, name in zip(layer.weights, _match_layer(layer, candidates, source)):
+                _check_kind(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
                 assign(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
                 used.add(names[name])
+
+
+def _check_kind(layer: Layer, variable: Variable, value: np.ndarray, where: str) -> None:
+    """A file's integer or bool tensor is not cast into a float weight: its bytes mean other numbers (TF.js
+    refuses such a file too)."""
+    if value.dtype.kind in "biu" and np.dtype(variable.dtype).kind == "f":
+        raise WeightsError(f"{where} is stored as {value.dtype}, but layer {layer.name!r} ({layer.class_name}) "
+                           f"weight {variable.path!r} is {variable.dtype}; the file's dtype for it is wrong")
+
+
+def _without_prefix(name: str, prefixes: tuple[str, ...]) -> str:
+    return next((name[len(p):] for p in prefixes if name.startswith(p)), name)
 
 
 def _match_layer(layer: Layer, candidates: dict[str, np.ndarray], source: str) -> list[str]:
@@ -193,6 +208,7 @@ def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Va
                        f"{[f'{c} {list(v.shape)}' for c, v in candidates.items()] or 'none'}")
 
 
+@api_boundary(ModelFormatError)
 def from_keras(keras_model: object) -> Model:
     """The runtime model of a live Keras model (Keras 3, or tf_keras), to save for TF.js or run without it.
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import LimitError, ModelFormatError
+from .errors import LimitError, ModelFormatError, UnsupportedLayerError
 
 
 class Dialect(enum.Enum):
@@ -107,18 +107,29 @@ class Topology:
 
 
 def dialect_of(keras_version: str | None, default: Dialect) -> Dialect:
-    """Tell the writer from a ``keras_version`` string (``"tfjs-layers 4.22.0"``, ``"2.15.0"``, ``"3.6.0"``)."""
+    """Tell the writer from a ``keras_version`` string (``"tfjs-layers 4.22.0"``, ``"2.15.0"``, ``"3.6.0"``).
+
+    Raises:
+        UnsupportedLayerError: for a file written by Keras 1, whose configs name options otherwise.
+    """
     if not keras_version:
         return default
     if keras_version.startswith("tfjs"):
         return Dialect.TFJS
     major = re.match(r"\s*(\d+)", keras_version)
+    if major and int(major.group(1)) == 1:
+        raise UnsupportedLayerError(
+            f"the file was written by Keras {keras_version.strip()} (Keras 1), whose layer configs (output_dim, "
+            "border_mode, Merge layers...) tfjs-interop does not read; load it with Keras 2 and save it again")
     if major and int(major.group(1)) >= 3:
         return Dialect.KERAS3
     return Dialect.KERAS2
 
 
 MODEL_CLASSES = ("Sequential", "Model", "Functional")
+# Class names that some releases wrote for standard layers, mapped as the official converter maps them
+# (tensorflowjs keras_h5_conversion._CLASS_NAME_MAP): tf.keras 1.13 / 2.0 pre-releases.
+CLASS_ALIASES = {"BatchNormalizationV1": "BatchNormalization", "UnifiedLSTM": "LSTM", "UnifiedGRU": "GRU"}
 MAX_NESTING = 16
 OP_PREFIX = "op."  # Keras 3 operations (keras.ops.*) in a graph are layers named "op.NotEqual", ...
 _OP_MODULE = "keras.src.ops"
@@ -280,7 +291,7 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
         if not isinstance(name, str):
             raise ModelFormatError(f"{where}: a nested model's name must be a string, found {name!r:.80}")
         return LayerSpec(name, entry["class_name"], {"name": name, "topology": nested})
-    class_name = entry["class_name"]
+    class_name = CLASS_ALIASES.get(entry["class_name"], entry["class_name"])
     module = entry.get("module")
     if str(module or "").startswith(_OP_MODULE) or (
             module is None and origin.dialect is Dialect.KERAS3 and class_name in KERAS3_MASK_OPS):
@@ -290,7 +301,7 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
         config = {}
     if not isinstance(config, dict):
         raise ModelFormatError(f"{where}: the config of a {entry['class_name']} must be an object")
-    config = normalise_config(class_name, config, origin)
+    config = normalise_config(class_name, config, origin, depth)
     name = entry.get("name") or config.get("name")
     if not isinstance(name, str) or not name:
         raise ModelFormatError(f"{where}: the {class_name} layer has no name")
@@ -489,8 +500,12 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
-    """A layer config with snake_case keys, unambiguous activation names and the engine's behaviour filled in."""
+def normalise_config(class_name: str, config: dict, origin: Origin, depth: int = 0) -> dict:
+    """A layer config with snake_case keys, unambiguous activation names and the engine's behaviour filled in.
+
+    A wrapped model (``TimeDistributed(Sequential(...))``) becomes ``{"class_name", "config": {"name",
+    "topology"}}``, as a model used as a layer; ``depth`` counts the models around this one.
+    """
     out = {snake_case(key): value for key, value in config.items()}
     for key, default in _ENGINE_DEFAULTS[origin.engine].get(class_name, {}).items():
         if out.get(key) is None:
@@ -503,7 +518,7 @@ def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
             out[key] = snake_case(out[key])
     for key in _WRAPPED_KEYS:
         if key in out:
-            out[key] = _normalise_wrapped(out[key], origin)
+            out[key] = _normalise_wrapped(out[key], origin, depth)
     if class_name == "Bidirectional" and origin.engine is Engine.KERAS:
         _zero_masked_outputs(out)
     if class_name in KERAS3_MASK_MERGES and origin == Origin(Dialect.KERAS3, Engine.KERAS):
@@ -519,14 +534,21 @@ def _zero_masked_outputs(config: dict) -> None:
             inner["config"]["zero_output_for_mask"] = bool(inner["config"].get("return_sequences"))
 
 
-def _normalise_wrapped(value: object, origin: Origin) -> object:
+def _normalise_wrapped(value: object, origin: Origin, depth: int) -> object:
     if isinstance(value, list):  # StackedRNNCells given as a list
-        return [_normalise_wrapped(v, origin) for v in value]
+        return [_normalise_wrapped(v, origin, depth) for v in value]
+    if isinstance(value, dict) and isinstance((value.get("config") or {}).get("topology"), Topology):
+        return value  # already normalised (a writer re-normalising a runtime config)
+    if isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
+        nested = parse_topology(value, origin, f"the wrapped {value['class_name']}", depth=depth + 1)
+        name = (value.get("config") or {}).get("name") if isinstance(value.get("config"), dict) else None
+        return {"class_name": value["class_name"], "config": {"name": name or nested.name, "topology": nested}}
     if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        class_name = CLASS_ALIASES.get(value["class_name"], value["class_name"])
         inner = value.get("config") or {}
         if not isinstance(inner, dict):
-            raise ModelFormatError(f"the config of a nested {value['class_name']} must be an object")
-        return {"class_name": value["class_name"], "config": normalise_config(value["class_name"], inner, origin)}
+            raise ModelFormatError(f"the config of a nested {class_name} must be an object")
+        return {"class_name": class_name, "config": normalise_config(class_name, inner, origin, depth)}
     return value
 
 

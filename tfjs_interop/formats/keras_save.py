@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UnsupportedLayerError, api_boundary
 from ..runtime.model import Model
 from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, keras_export
@@ -30,6 +30,7 @@ KERAS_VERSION = "3.0.0"
 HDF5_OBJECT_HEADER_LIMIT = 64512  # bytes per attribute before Keras splits a list into name0, name1, ...
 
 
+@api_boundary(UnsupportedLayerError)
 def save_keras(model: Model, path: str | os.PathLike) -> None:
     """Write ``model`` as a Keras 3 file: ``.keras`` (zip of config.json, metadata.json, model.weights.h5) or a
     legacy ``.h5`` (``model_config`` attribute and ``model_weights`` groups), both loaded by

@@ -55,6 +55,31 @@ def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float =
     return model_file
 
 
+def read_beside_url(model_url: str, name: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> bytes:
+    """A file beside a model.json URL (its golden record), fetched as a shard is.
+
+    Raises:
+        NetworkError: when it cannot be fetched (an HTTP 404 included: ``error.status`` holds the code).
+        SecurityError, LimitError: as for shards.
+    """
+    client = HttpClient(ByteBudget(max_bytes, model_url), timeout, None)
+    return client.get(weight_url(model_url, name), name)
+
+
+def url_model_files(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> dict[str, bytes]:
+    """The bytes of a URL model's files by name, as a folder would hold them: model.json (the URL's last path
+    segment) first, then every file its manifest lists (fetched and decoded as :func:`read_tfjs_url` does)."""
+    client = HttpClient(ByteBudget(max_bytes, url), timeout, None)
+    files = {urlsplit(url).path.rsplit("/", 1)[-1] or "model.json": client.get(url, "model.json")}
+
+    def fetch(path: str) -> bytes:
+        files[path] = client.get(weight_url(url, path), path)
+        return files[path]
+
+    decode_model_json(parse_json(next(iter(files.values())), url), url, fetch, max_bytes)
+    return files
+
+
 def weight_url(model_url: str, path: str) -> str:
     """The URL of a manifest path: the model.json URL's folder + ``path`` + the model.json URL's query."""
     decoded = unquote(path)
@@ -137,7 +162,9 @@ class HttpClient:
         except HTTPError as exc:
             exc.close()
             if exc.code != 304 or cached is None:
-                raise _network_error(url, f"HTTP {exc.code} {exc.reason} for {what}", True) from None
+                error = _network_error(url, f"HTTP {exc.code} {exc.reason} for {what}", True)
+                error.status = exc.code
+                raise error from None
             self.budget.take(len(cached.data), what)
             entry = cached
         except TfjsInteropError:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError
+from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
 from .execution import KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
 from .layers import build_layer
@@ -118,13 +118,15 @@ class Model:
         """Name, shape and dtype of each output, in order."""
         return [TensorSpec(r.layer, _lookup(self._shapes, r), "float32") for r in self._output_refs]
 
+    @api_boundary(ModelFormatError)
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
         """Run the model.
 
         Args:
             x: an array (one input), a list of arrays in input order, or a dict by input name.
             batch_size: run this many samples at a time (None: all at once). Results do not depend on it,
-                except that stateful layers carry their state from one batch to the next, as in Keras.
+                except that stateful layers carry their state from one batch to the next, as in Keras. A model
+                whose inputs fix the batch size takes only batches of that size.
 
         Returns:
             An array for a one-output model, else a list of arrays in output order.
@@ -138,6 +140,10 @@ class Model:
                                        or batch_size <= 0):
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
         step = batch_size or max(n, 1)
+        fixed = [s for s in self._input_specs if s.shape and s.shape[0] is not None]
+        if fixed and step < n:
+            raise InputError(f"input {fixed[0].name!r} has a fixed batch size of {fixed[0].shape[0]} (its "
+                             f"batch_input_shape), so the model cannot run batches of {step}; pass batch_size=None")
         chunks = [self.run([f[i:i + step] for f in feeds])[0] for i in range(0, max(n, 1), step)]
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
@@ -296,7 +302,9 @@ class NestedModel(Layer):
              **kwargs: Any) -> Any:
         feeds = inputs if isinstance(inputs, list) else [inputs]
         masks = mask if isinstance(mask, list) else [mask] * len(feeds)
-        policy, masks = (policy or KerasMasks()).for_nested(masks)
+        if policy is None:  # called by a wrapper (TimeDistributed), not by the executor
+            policy = TfjsMasks() if self.model.topology.origin.engine is Engine.TFJS else KerasMasks()
+        policy, masks = policy.for_nested(masks)
         outputs, self._masks = self.model.run(feeds, masks, policy)
         return pack(outputs)
 
