@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GoldenMismatchError, InputError, ModelFormatError
+from .formats.atomic import write_file
 from .formats.files import model_files
 from .loading import load
 from .report import Report
@@ -263,7 +264,7 @@ def producer_notes(recorded: dict[str, str]) -> list[str]:
 
 # -- the file --------------------------------------------------------------------------------------------------
 def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
-    """Write a golden file atomically (a temporary file in the same folder, then a rename)."""
+    """Write a golden file atomically (see :mod:`tfjs_interop.formats.atomic`)."""
     path = Path(path)
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "inputs": list(golden.inputs),
             "outputs": list(golden.outputs), "atol": golden.atol, "rtol": golden.rtol, "files": golden.files,
@@ -271,14 +272,7 @@ def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
     arrays = {META_KEY: np.array([json.dumps(meta, sort_keys=True)])}
     arrays.update({INPUTS + name: value for name, value in golden.inputs.items()})
     arrays.update({OUTPUTS + name: value for name, value in golden.outputs.items()})
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return write_file(path, lambda stream: np.savez_compressed(stream, **arrays))
 
 
 def read_golden(path: str | os.PathLike) -> Golden:

@@ -1,7 +1,7 @@
 """``save_keras``: a runtime model as a Keras 3 ``.keras`` file or a legacy ``.h5`` file, written with h5py and zipfile.
 
 The whole file is made in memory first (so a model Keras cannot express is refused before anything is written),
-then written to a temporary file beside the target and renamed over it.
+then written atomically (:mod:`.atomic`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..runtime.model import Model
+from .atomic import write_file
 from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, keras_export
 
@@ -51,19 +51,7 @@ def save_keras(model: Model, path: str | os.PathLike) -> None:
     if path.suffix not in writers:
         raise InputError(f"{path}: a Keras file must end in .keras or .h5, found {path.suffix or 'no suffix'!r}")
     data = writers[path.suffix](keras_export(model, HardSigmoid.RESCALE))
-    write_atomically(path, data)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``; leave nothing on failure."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_file(path, data)
 
 
 def keras_zip_bytes(export: KerasExport) -> bytes:

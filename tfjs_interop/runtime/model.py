@@ -65,6 +65,15 @@ class Model:
         self.stateful = any(layer.stateful for layer in self._layers.values())
         self._serial = threading.RLock() if self.stateful else nullcontext()
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_serial"]  # a lock is not copied or pickled: each copy gets its own
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._serial = threading.RLock() if self.stateful else nullcontext()
+
     # -- construction ----------------------------------------------------------------------------------------
     def _check_inputs(self) -> None:
         for ref in self._input_refs:
