@@ -24,7 +24,7 @@ _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False,
          max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
-         cache_dir: str | os.PathLike | None = None) -> Model:
+         cache_dir: str | os.PathLike | None = None, deadline: float | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
@@ -42,6 +42,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         timeout: seconds to wait for a server to connect or send more data (URLs only).
         cache_dir: a folder keeping fetched files, revalidated with the server and used when it is unreachable
             (URLs only; see :mod:`tfjs_interop.formats.remote`).
+        deadline: seconds the whole fetch may take, however slowly a server sends (URLs only; None: no limit).
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
@@ -58,7 +59,8 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
             (a missing or malformed golden file is a ModelFormatError).
     """
     if is_url(path):
-        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir)
+        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir,
+                                   deadline=deadline)
     else:
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
