@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GoldenMismatchError, InputError, ModelFormatError
+from .errors import GoldenMismatchError, InputError, ModelFormatError, few
 from .formats.atomic import write_file
+from .formats.common import DEFAULT_MAX_BYTES
 from .formats.files import model_files
 from .loading import load
 from .report import Report
@@ -341,17 +342,51 @@ def _check_batches(inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]
         raise ModelFormatError(f"{path}: every recorded array must share one batch size; shapes are {shapes}")
 
 
-def _load_npz(path: Path, error: type[Exception]) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz``, or ``error`` naming the file (pickled objects are refused)."""
+def _load_npz(path: Path, error: type[Exception], max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz``, or ``error`` naming the file. Sizes are checked before anything is inflated:
+    the members' sizes in the zip directory against ``max_bytes``, then each array's declared shape against its
+    member's size (a zip bomb, or a small member declaring a huge array, is refused, not allocated); pickled
+    objects are refused."""
     with open(path, "rb") as stream:
         magic = stream.read(len(ZIP_MAGIC))
     if magic != ZIP_MAGIC:  # NumPy would otherwise try to unpickle it
         raise error(f"{path}: not an .npz file (it does not start with a zip signature)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            declared = sum(info.file_size for info in members)
+            if declared > max_bytes:
+                raise error(f"{path}: its {len(members)} member(s) inflate to {declared:,} bytes, over the limit of "
+                            f"{max_bytes:,}; the largest are "
+                            f"{few(f'{i.filename} ({i.file_size:,} bytes)' for i in sorted(members, key=_size))}")
+            return {info.filename.removesuffix(".npy"): _member_array(archive, info, path, error)
+                    for info in members}
     except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise error(f"{path}: not a readable .npz file: {exc}") from None
+
+
+def _size(info: zipfile.ZipInfo) -> int:
+    return -info.file_size
+
+
+def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                  error: type[Exception]) -> np.ndarray:
+    """One ``.npy`` member, its header checked against the member's size before the data is read."""
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(member)
+        if dtype.hasobject:
+            raise error(f"{path}: member {info.filename!r} holds Python objects, which are never unpickled")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > info.file_size:
+            raise error(f"{path}: member {info.filename!r} declares an array of shape {shape} ({nbytes:,} bytes) "
+                        f"but holds {info.file_size:,} bytes")
+        data = bytearray(nbytes)
+        if member.readinto(data) != nbytes:
+            raise error(f"{path}: member {info.filename!r} ends before its array does")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def _load_npy(path: Path) -> np.ndarray:

@@ -74,7 +74,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
 def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: str | os.PathLike | None,
                      max_bytes: int) -> Model:
     if weights is not None:
-        model_file.weights = read_weights_file(weights, model_file.topology)
+        model_file.weights = read_weights_file(weights, model_file.topology, max_bytes)
         model_file.source = f"{model_file.source} with weights {str(weights)!r}"
     elif model_file.kind == "keras_json":
         raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "

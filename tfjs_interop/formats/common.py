@@ -51,26 +51,31 @@ def parse_json(text: bytes | str, source: str) -> object:
         raise ModelFormatError(f"{source}: {len(text)} bytes of JSON is over the limit of {MAX_JSON_BYTES}")
     too_deep = ModelFormatError(f"{source}: the JSON is nested too deeply to be a model (over {MAX_JSON_DEPTH} "
                                 "levels)")
+    if _nests_deeper(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text, MAX_JSON_DEPTH):
+        raise too_deep  # checked on the text, before the parser recurses
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{source}: invalid JSON: {exc}") from None
-    if _depth_over(value, MAX_JSON_DEPTH):
-        raise too_deep
-    return value
 
 
-def _depth_over(value: object, limit: int) -> bool:
-    """Whether lists and objects nest more than ``limit`` deep (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if children and depth >= limit:
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _nests_deeper(data: bytes, limit: int) -> bool:
+    """Whether the JSON text's lists and objects nest more than ``limit`` deep, in linear time and memory: strings
+    removed (their brackets are text), then the running depth of what is left, in blocks."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    depth, block = 0, 1 << 20
+    for start in range(0, len(brackets), block):
+        codes = np.frombuffer(brackets, np.uint8, min(block, len(brackets) - start), start)
+        running = np.cumsum(np.where((codes == ord("[")) | (codes == ord("{")), 1, -1), dtype=np.int64) + depth
+        if running.max() > limit:
             return True
-        stack += [(child, depth + 1) for child in children]
+        depth = int(running[-1])
     return False
 
 
