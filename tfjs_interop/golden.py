@@ -27,7 +27,6 @@ import numpy as np
 
 from .errors import GoldenMismatchError, InputError, ModelFormatError, few
 from .formats.atomic import write_file
-from .formats.common import DEFAULT_MAX_BYTES
 from .formats.files import model_files
 from .loading import load
 from .report import Report
@@ -40,6 +39,7 @@ META_KEY = "golden.json"
 INPUTS, OUTPUTS = "inputs/", "outputs/"
 NUMERIC_KINDS = "biuf"
 ZIP_MAGIC = b"PK"
+MAX_GOLDEN_BYTES = 64 * 1024 * 1024  # inflated arrays of one record: test vectors are a few samples
 
 
 @dataclass(frozen=True)
@@ -273,6 +273,10 @@ def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
     arrays = {META_KEY: np.array([json.dumps(meta, sort_keys=True)])}
     arrays.update({INPUTS + name: value for name, value in golden.inputs.items()})
     arrays.update({OUTPUTS + name: value for name, value in golden.outputs.items()})
+    total = sum(np.asarray(value).nbytes for value in arrays.values())
+    if total > MAX_GOLDEN_BYTES:
+        raise InputError(f"{path}: the golden record would hold {total:,} bytes of arrays, over the limit of "
+                         f"{MAX_GOLDEN_BYTES:,} that readers accept; record fewer or smaller samples")
     return write_file(path, lambda stream: np.savez_compressed(stream, **arrays))
 
 
@@ -342,7 +346,7 @@ def _check_batches(inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]
         raise ModelFormatError(f"{path}: every recorded array must share one batch size; shapes are {shapes}")
 
 
-def _load_npz(path: Path, error: type[Exception], max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, np.ndarray]:
+def _load_npz(path: Path, error: type[Exception], max_bytes: int | None = None) -> dict[str, np.ndarray]:
     """Every array of an ``.npz``, or ``error`` naming the file. Sizes are checked before anything is inflated:
     the members' sizes in the zip directory against ``max_bytes``, then each array's declared shape against its
     member's size (a zip bomb, or a small member declaring a huge array, is refused, not allocated); pickled
@@ -351,6 +355,7 @@ def _load_npz(path: Path, error: type[Exception], max_bytes: int = DEFAULT_MAX_B
         magic = stream.read(len(ZIP_MAGIC))
     if magic != ZIP_MAGIC:  # NumPy would otherwise try to unpickle it
         raise error(f"{path}: not an .npz file (it does not start with a zip signature)")
+    max_bytes = MAX_GOLDEN_BYTES if max_bytes is None else max_bytes
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, LimitError, ModelFormatError, WeightsError
+from .errors import InputError, LimitError, ModelFormatError, WeightsError, few
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
@@ -135,8 +135,8 @@ def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> N
     _bind_layers(model.layers, {name: name for name in weights}, weights, used, source)
     leftover = [name for name in weights if name not in used]
     if leftover:
-        raise WeightsError(f"{source}: weight(s) {leftover[:5]} match no weight of the model's layers "
-                           f"{[layer.name for layer in model.layers if layer.weights]}")
+        raise WeightsError(f"{source}: weight(s) {few(leftover)} match no weight of the model's layers "
+                           f"{few(layer.name for layer in model.layers if layer.weights)}")
 
 
 def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, np.ndarray], used: set[str],
@@ -192,7 +192,7 @@ def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Va
         return list(candidates)
     raise WeightsError(f"{source}: layer {layer.name!r} ({layer.class_name}) expects weight {missing.path!r} of "
                        f"shape {list(missing.shape)}; the file's weights for this layer are "
-                       f"{[f'{c} {list(v.shape)}' for c, v in candidates.items()] or 'none'}")
+                       f"{few(f'{c} {list(v.shape)}' for c, v in candidates.items()) or 'none'}")
 
 
 def from_keras(keras_model: object) -> Model:

@@ -61,21 +61,29 @@ def parse_json(text: bytes | str, source: str) -> object:
         raise ModelFormatError(f"{source}: invalid JSON: {exc}") from None
 
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_OPENING, _CLOSING, _QUOTE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8), ord('"')
 
 
 def _nests_deeper(data: bytes, limit: int) -> bool:
-    """Whether the JSON text's lists and objects nest more than ``limit`` deep, in linear time and memory: strings
-    removed (their brackets are text), then the running depth of what is left, in blocks."""
-    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
-    depth, block = 0, 1 << 20
-    for start in range(0, len(brackets), block):
-        codes = np.frombuffer(brackets, np.uint8, min(block, len(brackets) - start), start)
-        running = np.cumsum(np.where((codes == ord("[")) | (codes == ord("{")), 1, -1), dtype=np.int64) + depth
+    """Whether the JSON text's lists and objects nest more than ``limit`` deep, in linear time and bounded memory.
+
+    Escaped backslashes, then escaped quotes, are dropped (JSON pairs backslashes left to right), then everything
+    but quotes and brackets; a bracket counts where an even number of quotes precedes it (outside strings). The
+    running depth is summed in blocks, so no Python object is made per value.
+    """
+    residue = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth, inside, block = 0, 0, 1 << 20
+    for start in range(0, len(residue), block):
+        codes = np.frombuffer(residue, np.uint8, min(block, len(residue) - start), start)
+        quotes = codes == _QUOTE
+        parity = (np.cumsum(quotes, dtype=np.int64) + inside) % 2  # 1 from an opening quote to its closing one
+        outside = (parity == 0) & ~quotes
+        steps = np.isin(codes, _OPENING).astype(np.int64) - np.isin(codes, _CLOSING)
+        running = np.cumsum(steps * outside) + depth
         if running.max() > limit:
             return True
-        depth = int(running[-1])
+        depth, inside = int(running[-1]), int(parity[-1])
     return False
 
 

@@ -6,9 +6,10 @@ it segfault and loop forever (a flipped byte in an attribute header). So the par
 in a worker: a fresh interpreter started with ``subprocess`` (``python -c``: fork-and-exec, never a bare
 ``fork()`` of this process, which may have threads holding locks, and which no code of the caller runs in), kept
 warm for the next load. A request is JSON (the function's import path and arguments) plus the file's bytes; the
-answer is a JSON description and the weight arrays as an ``.npz`` stream read with ``allow_pickle=False`` (nothing
-the worker sends is unpickled). A crash, a timeout or an unreadable answer becomes a :class:`ModelFormatError`
-(the worker is then killed and replaced); the worker's own errors are raised as the same error classes.
+answer is a JSON description and the weight arrays as raw bytes with their dtypes and shapes, checked and viewed
+without a copy (nothing the worker sends is unpickled). A crash, a timeout or an unreadable answer becomes a
+:class:`ModelFormatError` (the worker is then killed and replaced); the worker's own errors are raised as the same
+error classes.
 
 Threads loading at once use one worker each, at most ``MAX_WORKERS`` at a time (others wait their turn); up to
 ``MAX_IDLE`` workers are kept between loads. The timeout is ``TFJS_INTEROP_HDF5_TIMEOUT`` seconds (default 60)
@@ -19,8 +20,8 @@ as on platforms without ``select`` on pipes (Windows).
 from __future__ import annotations
 
 import importlib
-import io
 import json
+import math
 import os
 import select
 import signal
@@ -197,10 +198,13 @@ def _read_frame(fd: int, deadline: float | None) -> bytes | None:
 
 
 def _decode(answer: bytes, source: str) -> Result:
+    """The worker's answer: a JSON head (the description, and each array's name, dtype, shape and offset) and the
+    arrays' bytes after it, which the arrays view without a copy. Every entry is checked: nothing is trusted."""
     try:
-        with np.load(io.BytesIO(answer), allow_pickle=False) as npz:
-            head = json.loads(str(npz["description"]))
-            arrays = {name: npz[f"a{i}"] for i, name in enumerate(head["names"])}
+        size = int.from_bytes(answer[:8], "little")
+        head = json.loads(answer[8:8 + size])
+        data = memoryview(answer)[8 + size:]
+        arrays = {name: _view(data, dtype, shape, offset) for name, dtype, shape, offset in head["arrays"]}
     except Exception as exc:  # noqa: BLE001 - a worker that died mid-write, or answers nonsense
         raise ModelFormatError(f"{source}: reading the HDF5 data failed ({type(exc).__name__}); the file is "
                                "corrupt") from None
@@ -249,9 +253,27 @@ def _answer(request: dict, data: bytes) -> bytes:
                                                                 f"{type(exc).__name__}: {exc}"}, {})
 
 
+def _view(data: memoryview, dtype: str, shape: list, offset: int) -> np.ndarray:
+    kind = np.dtype(dtype)
+    if kind.hasobject or not all(isinstance(d, int) and d >= 0 for d in shape) or not isinstance(offset, int):
+        raise ValueError("malformed array entry")
+    count = math.prod(shape)
+    if offset < 0 or offset + count * kind.itemsize > len(data):
+        raise ValueError("array outside the answer")
+    return np.frombuffer(data, kind, count, offset).reshape(shape)
+
+
 def _encode(description: object, arrays: dict[str, np.ndarray]) -> bytes:
-    names = list(arrays)
-    buffer = io.BytesIO()
-    np.savez(buffer, description=np.array(json.dumps({"description": description, "names": names})),
-             **{f"a{i}": np.asarray(arrays[name]) for i, name in enumerate(names)})
-    return buffer.getvalue()
+    """See :func:`_decode`; an array object listed under several names is sent once."""
+    entries, blobs, offsets, size = [], [], {}, 0
+    for name, value in arrays.items():
+        array = np.ascontiguousarray(value)
+        if id(value) not in offsets:
+            offsets[id(value)] = size
+            padding = -array.nbytes % 8  # keeps every array aligned for its dtype
+            blobs.append(array.tobytes() + bytes(padding))
+            size += array.nbytes + padding
+        entries.append([name, array.dtype.str, list(array.shape), offsets[id(value)]])
+    head = json.dumps({"description": description, "arrays": entries}).encode()
+    head += b" " * (-(len(head) + 8) % 8)
+    return b"".join([len(head).to_bytes(8, "little"), head, *blobs])

@@ -75,9 +75,12 @@ def legacy_weights(group, source: str) -> dict[str, np.ndarray]:
     repeats: dict[str, int] = {}
     for layer in names_attr(group, "layer_names", source):
         layer_group = child(group, layer, source)
+        read: dict[str, np.ndarray] = {}  # a name listed again is the same dataset: read (and counted) once
         for name in names_attr(layer_group, "weight_names", source):
             full = name if name.startswith(layer + "/") else f"{layer}/{name}"
-            weights[_unique(full, weights, repeats)] = read_dataset(layer_group, name, source)
+            if name not in read:
+                read[name] = read_dataset(layer_group, name, source)
+            weights[_unique(full, weights, repeats)] = read[name]
     return weights
 
 

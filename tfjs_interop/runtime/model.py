@@ -155,10 +155,30 @@ class Model:
         feeds = self._feeds(x)
         n = feeds[0].shape[0]
         step = _batch_size(batch_size) or max(n, 1)
+        if n == 0:
+            outputs = self._empty_outputs(feeds)
+            return outputs[0] if len(outputs) == 1 else outputs
         with self._serial:
             chunks = [self.run([f[i:i + step] for f in feeds])[0] for i in range(0, max(n, 1), step)]
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def output_shapes_for(self, input_shapes: list[Shape]) -> list[Shape]:
+        """The output shapes for inputs of ``input_shapes``, from each layer's ``output_shape`` (nothing runs)."""
+        shapes: dict[NodeKey, list[Shape]] = {(ref.layer, 0): [tuple(shape)] for ref, shape in
+                                              zip(self._input_refs, input_shapes)}
+        for step in self._build_order:
+            shapes[step.node] = _unpack(step.layer.output_shape(pack([_lookup(shapes, r) for r in step.call.args])))
+        return [tuple(_lookup(shapes, ref)) for ref in self._output_refs]
+
+    def _empty_outputs(self, feeds: list[np.ndarray]) -> list[np.ndarray]:
+        """The outputs for a batch of 0 samples, shaped by each layer's output_shape (nothing runs, no state
+        moves), or InputError where a size depends on data that is not there."""
+        outputs = self.output_shapes_for([feed.shape for feed in feeds])
+        if any(not isinstance(d, int) for shape in outputs for d in shape):
+            raise InputError(f"input {self._input_refs[0].layer!r}: a batch of 0 samples, for which the model's "
+                             f"output shapes {outputs} are not all known; pass at least one sample")
+        return [np.zeros(shape, np.float32) for shape in outputs]
 
     def check_inputs(self, x: Any) -> list[np.ndarray]:
         """The inputs as :meth:`predict` takes them, checked and converted: one array per input, in input order.
@@ -322,7 +342,7 @@ class NestedModel(Layer):
                                    f"{expected}, but is called on {shapes}")
 
     def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
-        return pack([spec.shape for spec in self.model.outputs])
+        return pack(self.model.output_shapes_for(input_shape if isinstance(input_shape, list) else [input_shape]))
 
     @property
     def stateful(self) -> bool:
