@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from concurrency import in_threads
 from hdf5_faults import crash, echo, hang
 
 import tfjs_interop
@@ -60,20 +60,7 @@ def test_the_timeout_variable_is_in_the_help(capsys):
 
 def test_threads_loading_keras_files_at_once_get_the_same_model():
     want = tfjs_interop.load(H5).get_weights()
-    results, errors = [], []
-
-    def run():
-        try:
-            results.append(tfjs_interop.load(H5).get_weights())
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    [t.start() for t in threads]
-    [t.join(120) for t in threads]
-    assert not errors, errors[0]
-    assert len(results) == 6
-    for weights in results:
+    for weights in in_threads(lambda i: tfjs_interop.load(H5).get_weights(), 6):
         assert all(np.array_equal(a, b) for a, b in zip(weights, want))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from concurrency import in_threads
 from test_remote import _same_as_folder, _serve, _site, _stop
 
 import tfjs_interop
@@ -190,18 +191,11 @@ def test_a_trickling_server_is_stopped_by_the_deadline():
 def test_the_cache_survives_a_concurrent_load(site, tmp_path):
     """Loads in threads sharing a cache folder all succeed and leave one version."""
     cache = tmp_path / "cache"
-    errors = []
 
-    def run() -> None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-            errors.append(exc)
+    def run(i: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
 
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    [t.start() for t in threads]
-    [t.join(60) for t in threads]
-    assert not errors, errors[0]
+    in_threads(run, 6, timeout=60)
     assert Cache(cache, site.url, 1 << 30).version is not None

@@ -4,14 +4,14 @@ a stateful model serialises its calls (each predict sees and advances the state 
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from concurrency import in_threads
 
 import tfjs_interop
-from tests.fixtures import ROOT, TFJS_FIXTURES, cases, expected
+from fixtures import ROOT, TFJS_FIXTURES, cases, expected
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 THREADS = 8
@@ -47,30 +47,6 @@ def tiny_switch_interval():
     sys.setswitchinterval(old)
 
 
-def _in_threads(work, count: int = THREADS) -> list:
-    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a predicting thread did not finish within 120 s"
-    if errors:
-        raise errors[0]
-    return results
-
-
 def _as_list(value) -> list[np.ndarray]:
     return value if isinstance(value, list) else [value]
 
@@ -87,7 +63,7 @@ def test_predict_from_many_threads_is_bit_identical_to_serial(case, each_loop, t
         order = [(i + j) % len(calls) for j in range(CALLS_PER_THREAD)]
         return [(k, _as_list(model.predict(calls[k]))) for k in order]
 
-    for results in _in_threads(work):
+    for results in in_threads(work, THREADS):
         for k, outputs in results:
             for got, want in zip(outputs, serial[k]):
                 assert np.array_equal(got, want), (f"{case.name}: call {k} from a thread differs from the serial "
@@ -105,7 +81,7 @@ def test_a_stateful_model_serialises_its_calls(each_loop, tiny_switch_interval):
     for _ in range(THREADS):
         serial.append(model.predict(x, batch_size=1))
     model.reset_states()
-    threaded = _in_threads(lambda i: model.predict(x, batch_size=np.int64(1)))
+    threaded = in_threads(lambda i: model.predict(x, batch_size=np.int64(1)))
     remaining = list(serial)
     for out in threaded:
         match = next((j for j, want in enumerate(remaining) if np.array_equal(out, want)), None)
@@ -129,7 +105,7 @@ def test_reset_states_waits_for_a_running_call(tiny_switch_interval):
 
     for _ in range(5):
         model.reset_states()
-        for out in _in_threads(work):
+        for out in in_threads(work, THREADS):
             assert out is None or np.isfinite(out).all()
     model.reset_states()
     assert np.array_equal(model.predict(x), first)

@@ -13,8 +13,8 @@ error classes.
 
 Threads loading at once use one worker each, at most ``MAX_WORKERS`` at a time (others wait their turn); up to
 ``MAX_IDLE`` workers are kept between loads. The timeout is ``TFJS_INTEROP_HDF5_TIMEOUT`` seconds (default 60)
-plus one per 50 MB of input. ``TFJS_INTEROP_HDF5_IN_PROCESS=1`` runs the function in this process (no isolation),
-as on platforms without ``select`` on pipes (Windows).
+plus one per 50 MB of input, counted once the worker has started. ``TFJS_INTEROP_HDF5_IN_PROCESS=1`` runs the
+function in this process (no isolation), as on platforms without ``select`` on pipes (Windows).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ ENV_TIMEOUT = "TFJS_INTEROP_HDF5_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
 MAX_WORKERS = max(2, os.cpu_count() or 2)
 MAX_IDLE = 2
+STARTUP_TIMEOUT = 120.0  # seconds for a worker's interpreter to start and import h5py
 Result = tuple[object, dict[str, np.ndarray]]  # (JSON-able description, named arrays)
 _WORKER = "from tfjs_interop.formats.isolation import serve; serve()"
 
@@ -68,6 +69,7 @@ def isolated(function: Callable[..., Result], data: bytes, *args: object, source
     request = json.dumps({"function": f"{function.__module__}:{function.__qualname__}", "args": list(args)})
     timeout = base_timeout() + len(data) / 50e6
     with _POOL.worker() as worker:
+        worker.wait_ready()
         status, answer = worker.call(request.encode(), data, time.monotonic() + timeout)
     if status == "timeout":
         raise ModelFormatError(f"{source}: reading the HDF5 data took over {timeout:.0f} s; the file is corrupt or "
@@ -90,6 +92,22 @@ class _Worker:
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                         close_fds=True)
         self.broken = False
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's interpreter to start (not counted in a file's timeout: a busy machine can take
+        seconds to import h5py)."""
+        if self.ready:
+            return
+        try:
+            ready = _read_frame(self.process.stdout.fileno(), time.monotonic() + STARTUP_TIMEOUT) == b"ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.kill()
+            raise TfjsInteropError(f"the HDF5 worker process did not start within {STARTUP_TIMEOUT:.0f} s "
+                                   f"({sys.executable}); set {ENV_SWITCH}=1 to read HDF5 in this process")
+        self.ready = True
 
     def call(self, request: bytes, data: bytes, deadline: float) -> tuple[str, object]:
         """("ok", answer bytes), ("timeout", None) or ("crashed", signal or exit code)."""
@@ -228,6 +246,10 @@ def serve() -> None:
     stdin = sys.stdin.buffer.fileno()
     stdout = os.fdopen(os.dup(1), "wb")  # answers go here; what a library prints goes to stderr, not the pipe
     os.dup2(2, 1)
+    import h5py  # noqa: F401 - imported before saying ready, so that a file's timeout counts only its reading
+
+    stdout.write(_frame(b"ready"))
+    stdout.flush()
     while True:
         try:
             request = _read_frame(stdin, None)
