@@ -223,3 +223,14 @@ def test_the_golden_writer_refuses_what_readers_would_refuse(tmp_path, monkeypat
     with pytest.raises(InputError, match="over the limit of 1,000 that readers accept"):
         golden.write_golden(model, np.load(SEED / "call0_input0.npy"), tmp_path / "g.npz", SEED / "model.json")
     assert not (tmp_path / "g.npz").exists()
+
+
+def test_an_input_npy_declaring_a_huge_array_is_an_input_error(tmp_path):
+    from tfjs_interop.golden import read_input_file
+
+    path = tmp_path / "x.npy"
+    with open(path, "wb") as stream:
+        np.lib.format.write_array_header_1_0(stream, {"descr": "<f4", "fortran_order": False, "shape": (2**40,)})
+        stream.write(bytes(64))
+    with pytest.raises(InputError, match=r"declares an array of shape \(1099511627776,\)"):
+        read_input_file(path, ["x"])

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GoldenMismatchError, InputError, ModelFormatError, few
+from .errors import GoldenMismatchError, InputError, ModelFormatError, TfjsInteropError, few
 from .formats.atomic import write_file
+from .formats.common import DEFAULT_MAX_BYTES
 from .formats.files import model_files
 from .loading import load
 from .report import Report
@@ -196,7 +197,7 @@ def read_input_file(path: Path, names: list[str]) -> list[np.ndarray] | dict[str
     """The arrays of a ``.npy`` (one input) or ``.npz`` (by input name if every name is there, else in order)."""
     if path.suffix not in (".npy", ".npz"):
         raise InputError(f"{path}: inputs must be a .npy or .npz file")
-    arrays = _load_npz(path, InputError) if path.suffix == ".npz" else {"": _load_npy(path)}
+    arrays = _load_npz(path, InputError, DEFAULT_MAX_BYTES) if path.suffix == ".npz" else {"": _load_npy(path)}
     if set(names) <= set(arrays):
         return {name: arrays[name] for name in names}
     return list(arrays.values())
@@ -366,6 +367,8 @@ def _load_npz(path: Path, error: type[Exception], max_bytes: int | None = None) 
                             f"{few(f'{i.filename} ({i.file_size:,} bytes)' for i in sorted(members, key=_size))}")
             return {info.filename.removesuffix(".npy"): _member_array(archive, info, path, error)
                     for info in members}
+    except TfjsInteropError:
+        raise
     except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise error(f"{path}: not a readable .npz file: {exc}") from None
 
@@ -376,32 +379,36 @@ def _size(info: zipfile.ZipInfo) -> int:
 
 def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
                   error: type[Exception]) -> np.ndarray:
-    """One ``.npy`` member, its header checked against the member's size before the data is read."""
+    """One ``.npy`` member (see :func:`_read_npy`)."""
     with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-            np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read_header(member)
-        if dtype.hasobject:
-            raise error(f"{path}: member {info.filename!r} holds Python objects, which are never unpickled")
-        nbytes = math.prod(shape) * dtype.itemsize
-        if nbytes > info.file_size:
-            raise error(f"{path}: member {info.filename!r} declares an array of shape {shape} ({nbytes:,} bytes) "
-                        f"but holds {info.file_size:,} bytes")
-        data = bytearray(nbytes)
-        if member.readinto(data) != nbytes:
-            raise error(f"{path}: member {info.filename!r} ends before its array does")
+        return _read_npy(member, info.file_size, f"{path}: member {info.filename!r}", error)
+
+
+def _read_npy(stream: Any, size: int, what: str, error: type[Exception]) -> np.ndarray:
+    """An ``.npy`` array from ``stream`` of ``size`` bytes, its header checked against the size before the data is
+    allocated (a small file declaring a huge shape is refused, not a MemoryError); objects are never unpickled."""
+    version = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise error(f"{what} holds Python objects, which are never unpickled")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > size:
+        raise error(f"{what} declares an array of shape {shape} ({nbytes:,} bytes) but holds {size:,} bytes")
+    data = bytearray(nbytes)
+    if stream.readinto(data) != nbytes:
+        raise error(f"{what} ends before its array does")
     return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        array = np.load(path, allow_pickle=False)
+        with open(path, "rb") as stream:
+            return _read_npy(stream, os.fstat(stream.fileno()).st_size, str(path), InputError)
+    except TfjsInteropError:
+        raise
     except (ValueError, EOFError, OSError) as exc:
         raise InputError(f"{path}: not a readable .npy file: {exc}") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path}: expected a .npy array, found an archive")
-    return array
 
 
 def _numeric_array(value: Any, what: str) -> np.ndarray:
