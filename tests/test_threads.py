@@ -109,3 +109,32 @@ def test_reset_states_waits_for_a_running_call(tiny_switch_interval):
             assert out is None or np.isfinite(out).all()
     model.reset_states()
     assert np.array_equal(model.predict(x), first)
+
+
+def _attributes(obj, seen: set[int] | None = None) -> dict:
+    """What every layer (and cell, wrapped layer, nested model) holds: attribute name -> identity, recursively."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or not hasattr(obj, "__dict__"):
+        return {}
+    seen.add(id(obj))
+    found = {}
+    for key, value in vars(obj).items():
+        found[(id(obj), key)] = id(value)
+        children = value if isinstance(value, (list, tuple)) else value.values() if isinstance(value, dict) else [value]
+        for child in children:
+            if type(child).__module__.startswith("tfjs_interop.runtime"):
+                found.update(_attributes(child, seen))
+    return found
+
+
+@pytest.mark.parametrize("case", _stateless_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_call_leaves_no_state_on_any_layer(case):
+    """The class of fault behind thread-unsafe layers: a call that stores anything on a layer instance."""
+    model = tfjs_interop.load(_model_file(case))
+    if model.stateful:
+        pytest.skip("a stateful layer keeps its state on purpose, behind the model's lock")
+    inputs = [np.load(case / name) for name in expected(case)["calls"][0]["inputs"]]
+    model.predict(inputs[:1] if len(inputs) == 1 else inputs)
+    before = _attributes(model)
+    model.predict(inputs)
+    assert _attributes(model) == before, f"{case.name}: a call changed an attribute of a layer"
