@@ -196,15 +196,15 @@ def _publish_file(temp: Path, path: Path, overwrite: bool) -> None:
 
 def _publish_folder(temp: Path, target: Path, overwrite: bool) -> None:
     try:
-        if overwrite and target.is_dir() and any(target.iterdir()):
-            _replace_folder(temp, target)
-        else:
-            os.rename(temp, target)  # onto a missing or empty folder only: never over another writer's files
+        os.rename(temp, target)  # onto a missing or empty folder only: never over another writer's files
+        return
     except OSError as exc:
-        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        if not overwrite:
             raise InputError(f"{str(target)!r} is not empty (another writer made it first); pass overwrite=True "
                              "to replace it") from None
-        raise
+    _replace_folder(temp, target)
 
 
 def _replace_folder(temp: Path, target: Path) -> None:
