@@ -143,8 +143,12 @@ class Model:
 
         Args:
             x: an array (one input), a list of arrays in input order, or a dict by input name.
-            batch_size: run this many samples at a time (None: all at once). Results do not depend on it,
-                except that stateful layers carry their state from one batch to the next, as in Keras.
+            batch_size: run this many samples at a time (None: all at once; a NumPy integer is fine). Results do
+                not depend on it, except that stateful layers carry their state from one batch to the next, as in
+                Keras.
+
+        Safe to call from many threads at once (see the class docstring). A batch of 0 samples gives empty
+        outputs of the declared shapes without running anything.
 
         Returns:
             An array for a one-output model, else a list of arrays in output order.
