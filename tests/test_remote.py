@@ -217,7 +217,7 @@ def test_the_cache_keeps_nothing_from_a_failed_load(server, tmp_path):
 def test_a_corrupted_cache_entry_is_fetched_again(server, tmp_path):
     url = f"{server.url}/files/seed_lstm/model.json"
     tfjs_interop.load(url, cache_dir=tmp_path)
-    for data in tmp_path.glob("*.bin"):
+    for data in tmp_path.rglob("*.bin"):
         data.write_bytes(b"corrupt")
     server.log.clear()
     _same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path), "seed_lstm")

@@ -6,7 +6,6 @@ What the real TF.js makes of the files is checked in tests/test_tfjs_roundtrip.p
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -316,16 +315,18 @@ def test_a_failure_midway_leaves_nothing_behind(tmp_path, monkeypatch, existing)
     if existing:
         (tmp_path / "out").mkdir()
         (tmp_path / "out" / "model.json").write_text("old")
-    real = Path.write_bytes
+    from tfjs_interop.formats import atomic
+
+    real = atomic._write_new
     written = []
 
-    def failing(self, data):
+    def failing(path, data):
         if written:
             raise OSError(28, "No space left on device")
-        written.append(self)
-        return real(self, data)
+        written.append(path)
+        return real(path, data)
 
-    monkeypatch.setattr(Path, "write_bytes", failing)
+    monkeypatch.setattr(atomic, "_write_new", failing)
     with pytest.raises(OSError, match="No space"):
         tfjs_interop.save_tfjs(_seed(), tmp_path / "out", overwrite=True)
     monkeypatch.undo()

@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from .report import Report
 
 
+def few(items: object, limit: int = 3) -> str:
+    """The first ``limit`` of ``items`` and a count of the rest, for messages that stay short however many
+    offenders a hostile file holds: ``'a', 'b', 'c' and 19,997 more``."""
+    items = list(items)
+    shown = ", ".join(repr(item if not isinstance(item, str) or len(item) <= 80 else item[:77] + "...")
+                      for item in items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
 class TfjsInteropError(Exception):
     """Base class of every error this package raises for bad or unsupported input."""
 

@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GoldenMismatchError, InputError, ModelFormatError, NetworkError, api_boundary
+from .errors import GoldenMismatchError, InputError, ModelFormatError, NetworkError, TfjsInteropError, api_boundary, few
+from .formats.atomic import write_file
+from .formats.common import DEFAULT_MAX_BYTES
 from .formats.files import model_files
 from .formats.remote import is_url, read_beside_url, url_model_files, weight_url
 from .loading import load
@@ -40,6 +42,7 @@ META_KEY = "golden.json"
 INPUTS, OUTPUTS = "inputs/", "outputs/"
 NUMERIC_KINDS = "biuf"
 ZIP_MAGIC = b"PK"
+MAX_GOLDEN_BYTES = 64 * 1024 * 1024  # inflated arrays of one record: test vectors are a few samples
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def read_input_file(path: Path, names: list[str]) -> list[np.ndarray] | dict[str
     """The arrays of a ``.npy`` (one input) or ``.npz`` (by input name if every name is there, else in order)."""
     if path.suffix not in (".npy", ".npz"):
         raise InputError(f"{path}: inputs must be a .npy or .npz file")
-    arrays = _load_npz(path, InputError) if path.suffix == ".npz" else {"": _load_npy(path)}
+    arrays = _load_npz(path, InputError, DEFAULT_MAX_BYTES) if path.suffix == ".npz" else {"": _load_npy(path)}
     if set(names) <= set(arrays):
         return {name: arrays[name] for name in names}
     return list(arrays.values())
@@ -299,7 +302,7 @@ def producer_notes(recorded: dict[str, str]) -> list[str]:
 
 # -- the file --------------------------------------------------------------------------------------------------
 def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
-    """Write a golden file atomically (a temporary file in the same folder, then a rename)."""
+    """Write a golden file atomically (see :mod:`tfjs_interop.formats.atomic`)."""
     path = Path(path)
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "inputs": list(golden.inputs),
             "outputs": list(golden.outputs), "atol": golden.atol, "rtol": golden.rtol, "files": golden.files,
@@ -307,14 +310,11 @@ def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
     arrays = {META_KEY: np.array([json.dumps(meta, sort_keys=True)])}
     arrays.update({INPUTS + name: value for name, value in golden.inputs.items()})
     arrays.update({OUTPUTS + name: value for name, value in golden.outputs.items()})
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    total = sum(np.asarray(value).nbytes for value in arrays.values())
+    if total > MAX_GOLDEN_BYTES:
+        raise InputError(f"{path}: the golden record would hold {total:,} bytes of arrays, over the limit of "
+                         f"{MAX_GOLDEN_BYTES:,} that readers accept; record fewer or smaller samples")
+    return write_file(path, lambda stream: np.savez_compressed(stream, **arrays))
 
 
 def read_golden(path: str | os.PathLike, data: bytes | None = None) -> Golden:
@@ -328,7 +328,7 @@ def read_golden(path: str | os.PathLike, data: bytes | None = None) -> Golden:
         path = Path(path)
         if not path.is_file():
             raise ModelFormatError(f"{str(path)!r}: no such golden file")
-    arrays = _load_npz(path, ModelFormatError, data)
+    arrays = _load_npz(path, ModelFormatError, data=data)
     if META_KEY not in arrays:
         raise ModelFormatError(f"{path}: not a golden file: no {META_KEY!r} record among its arrays "
                                f"{sorted(arrays)[:10]}")
@@ -384,8 +384,12 @@ def _check_batches(inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]
         raise ModelFormatError(f"{path}: every recorded array must share one batch size; shapes are {shapes}")
 
 
-def _load_npz(path: Path, error: type[Exception], data: bytes | None = None) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` (its file, or ``data``), or ``error`` naming it (pickled objects are refused)."""
+def _load_npz(path: Path, error: type[Exception], max_bytes: int | None = None,
+              data: bytes | None = None) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (its file, or ``data``), or ``error`` naming it. Sizes are checked before
+    anything is inflated: the members' sizes in the zip directory against ``max_bytes``, then each array's
+    declared shape against its member's size (a zip bomb, or a small member declaring a huge array, is refused,
+    not allocated); pickled objects are refused."""
     if data is None:
         with open(path, "rb") as stream:
             magic = stream.read(len(ZIP_MAGIC))
@@ -393,21 +397,59 @@ def _load_npz(path: Path, error: type[Exception], data: bytes | None = None) -> 
         magic = data[:len(ZIP_MAGIC)]
     if magic != ZIP_MAGIC:  # NumPy would otherwise try to unpickle it
         raise error(f"{path}: not an .npz file (it does not start with a zip signature)")
+    max_bytes = MAX_GOLDEN_BYTES if max_bytes is None else max_bytes
     try:
-        with np.load(path if data is None else io.BytesIO(data), allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            declared = sum(info.file_size for info in members)
+            if declared > max_bytes:
+                raise error(f"{path}: its {len(members)} member(s) inflate to {declared:,} bytes, over the limit of "
+                            f"{max_bytes:,}; the largest are "
+                            f"{few(f'{i.filename} ({i.file_size:,} bytes)' for i in sorted(members, key=_size))}")
+            return {info.filename.removesuffix(".npy"): _member_array(archive, info, path, error)
+                    for info in members}
+    except TfjsInteropError:
+        raise
     except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise error(f"{path}: not a readable .npz file: {exc}") from None
 
 
+def _size(info: zipfile.ZipInfo) -> int:
+    return -info.file_size
+
+
+def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                  error: type[Exception]) -> np.ndarray:
+    """One ``.npy`` member (see :func:`_read_npy`)."""
+    with archive.open(info) as member:
+        return _read_npy(member, info.file_size, f"{path}: member {info.filename!r}", error)
+
+
+def _read_npy(stream: Any, size: int, what: str, error: type[Exception]) -> np.ndarray:
+    """An ``.npy`` array from ``stream`` of ``size`` bytes, its header checked against the size before the data is
+    allocated (a small file declaring a huge shape is refused, not a MemoryError); objects are never unpickled."""
+    version = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise error(f"{what} holds Python objects, which are never unpickled")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > size:
+        raise error(f"{what} declares an array of shape {shape} ({nbytes:,} bytes) but holds {size:,} bytes")
+    data = bytearray(nbytes)
+    if stream.readinto(data) != nbytes:
+        raise error(f"{what} ends before its array does")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        array = np.load(path, allow_pickle=False)
+        with open(path, "rb") as stream:
+            return _read_npy(stream, os.fstat(stream.fileno()).st_size, str(path), InputError)
+    except TfjsInteropError:
+        raise
     except (ValueError, EOFError, OSError) as exc:
         raise InputError(f"{path}: not a readable .npy file: {exc}") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path}: expected a .npy array, found an archive")
-    return array
 
 
 def _numeric_array(value: Any, what: str) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_boundary
+from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_boundary, few
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
@@ -25,7 +25,7 @@ _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 @api_boundary(ModelFormatError)
 def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False,
          max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
-         cache_dir: str | os.PathLike | None = None) -> Model:
+         cache_dir: str | os.PathLike | None = None, deadline: float | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
@@ -43,6 +43,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         timeout: seconds to wait for a server to connect or send more data (URLs only).
         cache_dir: a folder keeping fetched files, revalidated with the server and used when it is unreachable
             (URLs only; see :mod:`tfjs_interop.formats.remote`).
+        deadline: seconds the whole fetch may take, however slowly a server sends (URLs only; None: no limit).
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
@@ -59,7 +60,8 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
             (a missing or malformed golden file is a ModelFormatError).
     """
     if is_url(path):
-        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir)
+        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir,
+                                   deadline=deadline)
     else:
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
@@ -73,7 +75,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
 def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: str | os.PathLike | None,
                      max_bytes: int) -> Model:
     if weights is not None:
-        model_file.weights = read_weights_file(weights, model_file.topology)
+        model_file.weights = read_weights_file(weights, model_file.topology, max_bytes)
         model_file.source = f"{model_file.source} with weights {str(weights)!r}"
     elif model_file.kind == "keras_json":
         raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "
@@ -134,8 +136,8 @@ def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> N
     _bind_layers(model.layers, {name: name for name in weights}, weights, used, source)
     leftover = [name for name in weights if name not in used]
     if leftover:
-        raise WeightsError(f"{source}: weight(s) {leftover[:5]} match no weight of the model's layers "
-                           f"{[layer.name for layer in model.layers if layer.weights]}")
+        raise WeightsError(f"{source}: weight(s) {few(leftover)} match no weight of the model's layers "
+                           f"{few(layer.name for layer in model.layers if layer.weights)}")
 
 
 def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, np.ndarray], used: set[str],
@@ -205,7 +207,7 @@ def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Va
         return list(candidates)
     raise WeightsError(f"{source}: layer {layer.name!r} ({layer.class_name}) expects weight {missing.path!r} of "
                        f"shape {list(missing.shape)}; the file's weights for this layer are "
-                       f"{[f'{c} {list(v.shape)}' for c, v in candidates.items()] or 'none'}")
+                       f"{few(f'{c} {list(v.shape)}' for c, v in candidates.items()) or 'none'}")
 
 
 @api_boundary(ModelFormatError)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import LimitError, ModelFormatError, UnsupportedLayerError
+from .errors import LimitError, ModelFormatError, UnsupportedLayerError, few
 
 
 class Dialect(enum.Enum):
@@ -137,6 +138,7 @@ _OP_MODULE = "keras.src.ops"
 KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
                    "LogicalNot", "Any", "All", "Cast")
 MAX_LAYERS = 4096  # per model; real LSTM-family models have tens, the largest Keras applications under 1,000
+MAX_NAME_CHARS = 1024  # per layer name; real names are tens of characters, and HDF5 cannot store 64 KB ones
 MAX_DEPTH = 500  # calls in the longest chain from an input to an output; the runtime walks chains recursively
 
 
@@ -416,10 +418,15 @@ def _looks_like_ref(value: object) -> bool:
 
 
 def _check_unique_names(specs: list[LayerSpec], source: str) -> None:
-    names = [spec.name for spec in specs]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise ModelFormatError(f"{source}: two layers are named {dup!r}; layer names must be unique")
+    """Layer names are unique and of a sane length (checked in linear time; messages name a few offenders)."""
+    long = [spec.name for spec in specs if len(spec.name) > MAX_NAME_CHARS]
+    if long:
+        raise LimitError(f"{source}: {len(long)} layer name(s) are over {MAX_NAME_CHARS} characters "
+                         f"({few(len(name) for name in long)} characters, starting {few(long)})")
+    counts = Counter(spec.name for spec in specs)
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        raise ModelFormatError(f"{source}: layer names must be unique; repeated are {few(repeated)}")
 
 
 def _check_references(topology: Topology, source: str) -> None:

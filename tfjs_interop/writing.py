@@ -8,15 +8,13 @@ masks: a Keras model whose masks or states TF.js would handle differently is ref
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError, UnsupportedLayerError, WeightsError, api_boundary
+from .formats.atomic import check_folder_target, write_folder
 from .formats.tfjs import MODEL_JSON, decode_model_json
 from .formats.tfjs_writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, WeightValue, encode_model
 from .loading import model_from_file
@@ -55,8 +53,7 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
         InputError: for a non-empty ``out_dir`` without ``overwrite``, or bad arguments.
         WeightsError: for weights that cannot be stored or quantized.
     """
-    target = Path(os.path.abspath(out_dir))  # "." has no name to put a temporary folder beside
-    _check_target(target, overwrite)
+    target = check_folder_target(out_dir, overwrite)  # before the work of encoding; checked again when written
     artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata)
     finish = None
     if golden is not None:
@@ -65,8 +62,8 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
         def finish(folder: Path) -> None:  # the source's outputs, under the names the written model has
             write_golden(model, golden, folder / GOLDEN_FILE, folder, names_from=read_back(artifacts))
 
-    write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards}, overwrite, finish)
-    return target
+    return write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards},
+                        overwrite=overwrite, finish=finish)
 
 
 def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
@@ -252,52 +249,3 @@ def _smallest(topology: Topology, class_name: str, key: str, default: object) ->
     values = [spec.config.get(key) for spec in _specs(topology) if spec.class_name == class_name]
     values = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return min(values) if values else default
-
-
-# --- the folder ------------------------------------------------------------------------------------------------
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    if target.exists() and not target.is_dir():
-        raise InputError(f"{str(target)!r} exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise InputError(f"{str(target)!r} is not empty; pass overwrite=True (--overwrite) to replace it")
-
-
-def write_folder(target: Path, files: dict[str, bytes], overwrite: bool,
-                 finish: Callable[[Path], object] | None = None) -> None:
-    """Write ``files`` into a temporary folder beside ``target``, then rename it into place.
-
-    ``finish(temporary_folder)``, when given, adds to the folder before the rename (the golden record). A failure at
-    any point leaves ``target`` as it was and no temporary folder behind.
-
-    Raises:
-        InputError: when ``target`` is a file, or a non-empty folder and ``overwrite`` is false.
-    """
-    _check_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        os.chmod(temp, 0o755)
-        for name, data in files.items():
-            (temp / name).write_bytes(data)
-        if finish is not None:
-            finish(temp)
-        _move_into_place(temp, target)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-
-
-def _move_into_place(temp: Path, target: Path) -> None:
-    if not target.exists():
-        temp.rename(target)
-        return
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    target.rename(old)
-    try:
-        temp.rename(target)
-    except BaseException:
-        old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-

@@ -199,6 +199,11 @@ class Layer:
         """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
         return mask if self.supports_masking else None
 
+    @property
+    def stateful(self) -> bool:
+        """Whether a call leaves state for the next (a stateful RNN, or a layer holding one)."""
+        return bool(getattr(self.options, "stateful", False))
+
     def reset_states(self) -> None:
         """Forget any state kept between calls (stateful RNNs)."""
 
