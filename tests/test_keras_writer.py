@@ -22,8 +22,16 @@ from tfjs_interop.runtime.model import Model
 from tfjs_interop.verify import build_keras_model
 
 pytestmark = pytest.mark.tensorflow
-UNLOADABLE = {"unsupported_conv2d"}
-CASES = [case for case in cases() if case.name not in UNLOADABLE]
+UNLOADABLE = {"unsupported_conv3d"}
+# TF.js computes these in a way no Keras layer can (bilinear UpSampling2D at pixel corners): save_keras refuses.
+KERAS_INEXPRESSIBLE = {"upsampling2d_bilinear": "UpSampling2D"}
+CASES = [case for case in cases() if case.name not in UNLOADABLE | set(KERAS_INEXPRESSIBLE)]
+
+
+# TensorFlow 2.21 has no CPU kernel for a channels_first Conv2D; called eagerly, Keras 3 runs it through oneDNN,
+# which gives other numbers (0.92 off here) than Keras's own predict() (graph mode, converted to NHWC) and than
+# the same layer channels_last. predict() is taken as Keras's answer there.
+EAGER_NCHW_DIFFERS = {"conv2d_channels_first"}
 
 
 def _recorded_calls(keras_model, case):
@@ -31,7 +39,12 @@ def _recorded_calls(keras_model, case):
     for call in expected(case)["calls"]:
         if call.get("reset_states"):
             reset_keras_states(keras_model)
-        outputs = keras_predict(keras_model, [np.load(case / name) for name in call["inputs"]])
+        inputs = [np.load(case / name) for name in call["inputs"]]
+        if case.name in EAGER_NCHW_DIFFERS:
+            outputs = keras_model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+            outputs = outputs if isinstance(outputs, list) else [outputs]
+        else:
+            outputs = keras_predict(keras_model, inputs)
         yield from zip(outputs, [np.load(case / name) for name in call["outputs"]])
 
 
@@ -56,6 +69,13 @@ def test_saved_file_loads_in_keras_with_the_same_predictions(case, suffix, tmp_p
     for ours, want in _recorded_calls(loaded, case):
         assert ours.shape == want.shape
         assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], case.name
+
+
+@pytest.mark.parametrize(("name", "class_name"), sorted(KERAS_INEXPRESSIBLE.items()))
+def test_tfjs_only_behaviour_is_refused_before_writing(name, class_name, tmp_path):
+    with pytest.raises(tfjs_interop.UnsupportedLayerError, match=rf"\({class_name}\).*pixel corners"):
+        tfjs_interop.save_keras(tfjs_interop.load(TFJS_FIXTURES / name), tmp_path / "model.keras")
+    assert not any(tmp_path.iterdir())
 
 
 KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"

@@ -474,6 +474,9 @@ _TFJS_ENGINE = {
     "BatchNormalization": {"flat_parameter_index": True},  # the kernel indexes parameters by flat position
     "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
     "TimeDistributed": {"mask_to_inner": True},  # gives the inner layer its call's mask at every step
+    "UpSampling2D": {"half_pixel_centers": False},  # resizeBilinear samples at pixel corners
+    "DepthwiseConv2D": {"dilation_ignored": True},  # its call passes no dilation to the kernel
+    "Conv2DTranspose": {"dilation_ignored": True},  # conv2dTranspose has no dilation
 }
 # Keras 3 combines the masks of these merges otherwise than Keras 2 (runtime/layers/merge.py).
 KERAS3_MASK_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"})
@@ -481,7 +484,8 @@ _KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 # The options above that no file format has: the runtime's own, dropped by writers.
 INTERNAL_KEYS = frozenset({"masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
-                           "mask_to_inner", "keras3_masks"})
+                           "mask_to_inner", "keras3_masks", "half_pixel_centers",
+                           "dilation_ignored"})
 
 
 def snake_case(name: str) -> str:

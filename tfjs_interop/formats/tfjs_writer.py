@@ -49,6 +49,8 @@ SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitiali
 
 # Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
+# tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
+DROPPED_BY_CLASS = {"SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint")}
 SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
 WRAPPED_KEYS = ("layer", "cell")
 RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
@@ -62,6 +64,11 @@ ALLOWED_VALUES: dict[str, dict[str, tuple]] = {
     "LayerNormalization": {"rms_scaling": (False,)},
     "GlobalAveragePooling1D": {"keepdims": (False,)},
     "GlobalMaxPooling1D": {"keepdims": (False,)},
+    "Conv2D": {"groups": (1,)},
+    "GlobalAveragePooling2D": {"keepdims": (False,)},
+    "GlobalMaxPooling2D": {"keepdims": (False,)},
+    "UpSampling2D": {"interpolation": ("nearest", "bilinear")},
+    "Conv2DTranspose": {"output_padding": (None,)},
     "GRU": {"reset_after": (False,)},
     "GRUCell": {"reset_after": (False,)},
 }
@@ -130,6 +137,10 @@ def _check_layer(layer: str, class_name: str, config: dict) -> None:
         if config.get(key) is not None and config[key] not in allowed:
             raise _refuse(layer, class_name, f"TF.js cannot run {key}={config[key]!r} (it runs {allowed[0]!r})",
                           FIXES.get(key))
+    if class_name == "SeparableConv2D" and config.get("data_format") == "channels_first" and \
+            config.get("use_bias") is not False:
+        raise _refuse(layer, class_name, "TF.js adds a channels_first SeparableConv2D's bias along the wrong axis "
+                      "(it fails, or adds it by row)", "use channels_last, or use_bias=False")
     _check_dtype(layer, class_name, config.get("dtype"))
     _check_wrapped(layer, class_name, config)
 
@@ -174,11 +185,16 @@ def _mirrors_forward(config: dict) -> bool:
         return True
     if not isinstance(forward, dict) or backward.get("class_name") != forward.get("class_name"):
         return False
-    ignore = {"name", "go_backwards"}
     f_config, b_config = forward.get("config") or {}, backward.get("config") or {}
-    return ({k: v for k, v in f_config.items() if k not in ignore} == {k: v for k, v in b_config.items()
-                                                                        if k not in ignore}
+    return (_mirrored_keys(f_config) == _mirrored_keys(b_config)
             and bool(f_config.get("go_backwards")) != bool(b_config.get("go_backwards")))
+
+
+def _mirrored_keys(config: dict) -> dict:
+    """The options a backward layer must share with the forward one: not its name and direction, nor the
+    training-only initializers, regularizers and constraints (Keras 3 gives each its own ``shared_object_id``)."""
+    return {k: v for k, v in config.items() if k not in ("name", "go_backwards")
+            and not k.endswith(("_initializer", "_regularizer", "_constraint"))}
 
 
 def _check_call(spec: LayerSpec, call: Call) -> None:
@@ -264,7 +280,8 @@ def layer_config(class_name: str, config: dict) -> dict:
         return _input_config(config)
     out = {}
     for key, value in config.items():
-        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS:
+        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
+                key not in DROPPED_BY_CLASS.get(class_name, ()):
             out[key] = _value(key, value)
     if class_name in RECURRENT_CELLS:
         out.setdefault("recurrent_activation", "sigmoid")  # the runtime's default (Keras >= 2.3); TF.js's differs

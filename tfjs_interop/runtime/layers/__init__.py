@@ -1,6 +1,20 @@
 """Runtime layers, one module per family; each registers the class names it implements."""
 
-from . import advanced_activations, conv, core, merge, norm, ops, recurrent, wrappers  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    advanced_activations,
+    conv,
+    conv2d,
+    conv_transpose,
+    core,
+    depthwise,
+    merge,
+    norm,
+    ops,
+    pooling2d,
+    recurrent,
+    spatial2d,
+    wrappers,
+)
 from .base import LAYERS, Layer, layer_class
 
 __all__ = ["LAYERS", "Layer", "build_layer"]
