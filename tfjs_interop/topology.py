@@ -457,7 +457,7 @@ def _check_depth(topology: Topology, source: str) -> None:
 # --- configs -------------------------------------------------------------------------------------------------
 
 _ACTIVATION_KEYS = ("activation", "recurrent_activation")
-_SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation")
+_SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation", "output_mode")
 _WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")
 
 # What the engine does where Keras and TF.js differ, written into the configs as explicit options. Keras's
@@ -477,6 +477,8 @@ _TFJS_ENGINE = {
     "UpSampling2D": {"half_pixel_centers": False},  # resizeBilinear samples at pixel corners
     "DepthwiseConv2D": {"dilation_ignored": True},  # its call passes no dilation to the kernel
     "Conv2DTranspose": {"dilation_ignored": True},  # conv2dTranspose has no dilation
+    "CenterCrop": {"tfjs_crop_and_resize": True},  # samples its box with cropAndResize
+    "Resizing": {"fails_in_tfjs": True},  # its call hands resizeBilinear a list
 }
 # Keras 3 combines the masks of these merges otherwise than Keras 2 (runtime/layers/merge.py).
 KERAS3_MASK_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"})
@@ -485,7 +487,7 @@ _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 # The options above that no file format has: the runtime's own, dropped by writers.
 INTERNAL_KEYS = frozenset({"masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
                            "mask_to_inner", "keras3_masks", "half_pixel_centers",
-                           "dilation_ignored"})
+                           "dilation_ignored", "tfjs_crop_and_resize", "fails_in_tfjs"})
 
 
 def snake_case(name: str) -> str:

@@ -44,7 +44,7 @@ HARD_SIGMOID_GAIN = np.float32(1.2)  # hard_sigmoid_keras2(z) == hard_sigmoid_ke
 # Keys the normaliser writes to make the runtime reproduce TF.js's engine; Keras has no such options.
 ENGINE_KEYS = ("masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
                "mask_to_inner", "keras3_masks", "half_pixel_centers",
-               "dilation_ignored")
+               "dilation_ignored", "tfjs_crop_and_resize", "fails_in_tfjs")
 # Keys Keras 3 does not take (or that only matter when training, left to Keras's defaults).
 _DROPPED_KEYS = ("implementation", "input_length", "batch_input_shape", "batch_shape", "input_shape",
                  "time_major", "unit_forget_bias", "noise_shape", "seed", "build_config")
@@ -114,12 +114,18 @@ def keras_export(model: Model, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) 
 # --- the topology under Keras's rules ----------------------------------------------------------------------
 
 def _check_tfjs_only_behaviour(topology: Topology) -> None:
-    """Refuse what TF.js computes and no Keras layer can: bilinear UpSampling2D at pixel corners."""
+    """Refuse what TF.js computes and no Keras layer can: bilinear UpSampling2D at pixel corners, CenterCrop by
+    cropAndResize."""
     for spec in topology.layers:
         if spec.class_name in MODEL_CLASSES:
             _check_tfjs_only_behaviour(spec.config["topology"])
             continue
         for class_name, config in _nested_configs(spec.class_name, spec.config):
+            if class_name == "CenterCrop" and config.get("tfjs_crop_and_resize"):
+                raise UnsupportedLayerError(
+                    f"layer {spec.name!r} (CenterCrop): TF.js's CenterCrop samples its box with cropAndResize and "
+                    "moves a one-column margin to the left edge, which Keras's exact crop does not; it cannot be "
+                    "written to a Keras file")
             if (class_name == "UpSampling2D" and config.get("interpolation") == "bilinear"
                     and config.get("half_pixel_centers") is False):
                 raise UnsupportedLayerError(

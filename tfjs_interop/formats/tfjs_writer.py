@@ -117,6 +117,7 @@ def check_writable(topology: Topology, ranks: Mapping[str, int] | None = None) -
             _check_softmax_axis(spec, (ranks or {}).get(spec.name))
         for call in spec.calls:
             _check_call(spec, call)
+            _check_shape_writer(spec, call, topology)
 
 
 def _refuse(layer: str, class_name: str, reason: str, fix: str | None = None) -> UnsupportedLayerError:
@@ -137,6 +138,9 @@ def _check_layer(layer: str, class_name: str, config: dict) -> None:
         if config.get(key) is not None and config[key] not in allowed:
             raise _refuse(layer, class_name, f"TF.js cannot run {key}={config[key]!r} (it runs {allowed[0]!r})",
                           FIXES.get(key))
+    if class_name == "Resizing":
+        raise _refuse(layer, class_name, "TF.js 4.22's Resizing fails in predict (its call hands resizeBilinear the "
+                      "list of inputs)", "resize the images before they reach the model")
     if class_name == "SeparableConv2D" and config.get("data_format") == "channels_first" and \
             config.get("use_bias") is not False:
         raise _refuse(layer, class_name, "TF.js adds a channels_first SeparableConv2D's bias along the wrong axis "
@@ -188,6 +192,25 @@ def _mirrors_forward(config: dict) -> bool:
     f_config, b_config = forward.get("config") or {}, backward.get("config") or {}
     return (_mirrored_keys(f_config) == _mirrored_keys(b_config)
             and bool(f_config.get("go_backwards")) != bool(b_config.get("go_backwards")))
+
+
+# Layers whose output shape TF.js builds as a new array. TF.js's CenterCrop and CategoryEncoding write their output
+# size into their input's shape array, which is the model input's own (or, through layers that return the shape
+# they are given, an earlier one) unless one of these makes it: then predict fails ("expected input1 to have shape").
+FRESH_SHAPE_CLASSES = frozenset({"Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
+                                 "ZeroPadding2D", "Cropping2D", "UpSampling2D", "MaxPooling2D", "AveragePooling2D",
+                                 "Reshape", "Dense", "Flatten", "Permute"})
+
+
+def _check_shape_writer(spec: LayerSpec, call: Call, topology: Topology) -> None:
+    if spec.class_name not in ("CenterCrop", "CategoryEncoding"):
+        return
+    source = topology.layer(call.args[0].layer).class_name
+    if source not in FRESH_SHAPE_CLASSES:
+        raise _refuse(spec.name, spec.class_name, f"TF.js's {spec.class_name} overwrites the shape of its input, "
+                      f"here the output of a {source}, and TF.js's predict then fails",
+                      f"put it after a layer that makes a new shape ({', '.join(sorted(FRESH_SHAPE_CLASSES))}), "
+                      "e.g. a Reshape to the same shape")
 
 
 def _mirrored_keys(config: dict) -> dict:

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registration)
     norm,
     ops,
     pooling2d,
+    preprocessing,
     recurrent,
     spatial2d,
     wrappers,
