@@ -101,7 +101,14 @@ def test_keras_file_saved_again_gives_kerass_recorded_numbers(case, file, suffix
         assert not any(tmp_path.iterdir())
         return
     tfjs_interop.save_keras(model, path)
-    loaded = keras.models.load_model(path, compile=False)
+    try:
+        loaded = keras.models.load_model(path, compile=False)
+    except (TypeError, ValueError) as exc:
+        # Keras 3 reads an Attention layer's score_mode "dot" from a Keras 2 form H5 as the function keras.ops.dot
+        # and fails on its own file too (k3_attention_plain records it).
+        assert suffix == ".h5" and "score_mode" in str(exc), exc
+        assert any(layer.class_name == "Attention" for layer in model.layers)
+        return
     for ours, want in _recorded_calls(loaded, case):
         assert ours.shape == want.shape
         assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], f"{case.name}/{file}"

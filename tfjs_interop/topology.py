@@ -124,7 +124,7 @@ OP_PREFIX = "op."  # Keras 3 operations (keras.ops.*) in a graph are layers name
 _OP_MODULE = "keras.src.ops"
 # Operations Keras 3 puts in graphs to compute masks; its legacy H5 files name them without their module.
 KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
-                   "LogicalNot", "Any", "All", "Cast")
+                   "LogicalNot", "Any", "All", "Cast", "ConvertToTensor")
 MAX_LAYERS = 4096  # per model; real LSTM-family models have tens, the largest Keras applications under 1,000
 MAX_DEPTH = 500  # calls in the longest chain from an input to an output; the runtime walks chains recursively
 

@@ -429,8 +429,12 @@ def _operation_object(spec: LayerSpec, model: Model) -> dict:
     return obj
 
 
+_OP_MODULES = {"ConvertToTensor": "keras.src.ops.core"}  # the others are keras.src.ops.numpy's
+
+
 def _op(class_name: str, name: str, args: list, config: dict) -> dict:
-    return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name, **config},
+    return {"module": _OP_MODULES.get(class_name, "keras.src.ops.numpy"), "class_name": class_name,
+            "config": {"name": name, **config},
             "registered_name": class_name, "name": name, "inbound_nodes": [{"args": args, "kwargs": {}}]}
 
 

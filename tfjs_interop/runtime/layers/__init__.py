@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (registration)
     advanced_activations,
+    attention,
     conv,
     conv2d,
     conv_transpose,
