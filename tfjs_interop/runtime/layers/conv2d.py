@@ -111,31 +111,41 @@ class Conv2DOptions(Options):
         refuse_lora(self.lora_rank, layer, class_name)
 
 
-@register("Conv2D")
-class Conv2D(Layer):
-    """y = act(conv2d(x, kernel) + bias); kernel [kh, kw, in, filters]."""
-
-    Options = Conv2DOptions
+class WindowedConv2D(Layer):
+    """What the 2-D convolutions share: kernel size, strides and dilation (none where the normaliser says the
+    engine ignores it, ``dilation_ignored``), data format and activation."""
 
     def __init__(self, name: str, class_name: str, config: dict):
         super().__init__(name, class_name, config)
         o = self.options
         self.kernel_size, self.strides = int_tuple(o.kernel_size, 2), int_tuple(o.strides, 2)
-        self.dilation = int_tuple(o.dilation_rate, 2)
+        self.dilation = (1, 1) if getattr(o, "dilation_ignored", False) else int_tuple(o.dilation_rate, 2)
         self.channels_first = o.data_format == "channels_first"
         self.activation = get_activation(o.activation, name)
 
-    def build(self, input_shape: Shape) -> None:
-        spatial, channels = spatial_shape(input_shape, self.channels_first) if len(input_shape) == 4 else ((), None)
-        if len(input_shape) != 4 or channels is None:
+    def input_channels(self, input_shape: Shape) -> int:
+        """The channels of a rank-4 input, or the error for any other."""
+        channels = spatial_shape(input_shape, self.channels_first)[1] if len(input_shape) == 4 else None
+        if channels is None:
             raise shape_error(self, "an input (batch, rows, cols, channels) with known channels", input_shape)
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.options.filters))
-        self.bias = self.add_weight("bias", (self.options.filters,)) if self.options.use_bias else None
-        self.output_shape(input_shape)
+        return channels
 
     def spans(self) -> tuple[int, int]:
         """The dilated kernel's extent along rows and cols."""
         return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+
+@register("Conv2D")
+class Conv2D(WindowedConv2D):
+    """y = act(conv2d(x, kernel) + bias); kernel [kh, kw, in, filters]."""
+
+    Options = Conv2DOptions
+
+    def build(self, input_shape: Shape) -> None:
+        channels = self.input_channels(input_shape)
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.options.filters))
+        self.bias = self.add_weight("bias", (self.options.filters,)) if self.options.use_bias else None
+        self.output_shape(input_shape)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         spatial, _ = spatial_shape(input_shape, self.channels_first)

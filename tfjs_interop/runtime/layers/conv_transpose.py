@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import get_activation
-from .base import Layer, Options, Shape, invalid, positive_int, register, shape_error
+from .base import Options, Shape, invalid, positive_int, register
 from .conv import check_choice
 from .conv2d import (
     DATA_FORMATS,
+    WindowedConv2D,
     check_int_tuple,
     from_channels_last,
     int_tuple,
@@ -74,24 +74,18 @@ def _non_negative_pair(value: Any) -> tuple[int, int] | None:
 
 
 @register("Conv2DTranspose")
-class Conv2DTranspose(Layer):
+class Conv2DTranspose(WindowedConv2D):
     """y = act(conv2d_transpose(x, kernel) + bias); kernel [kh, kw, filters, in]."""
 
     Options = Conv2DTransposeOptions
 
     def __init__(self, name: str, class_name: str, config: dict):
         super().__init__(name, class_name, config)
-        o = self.options
-        self.kernel_size, self.strides = int_tuple(o.kernel_size, 2), int_tuple(o.strides, 2)
-        self.dilation = (1, 1) if o.dilation_ignored else int_tuple(o.dilation_rate, 2)
-        self.output_padding = (None, None) if o.output_padding is None else _non_negative_pair(o.output_padding)
-        self.channels_first = o.data_format == "channels_first"
-        self.activation = get_activation(o.activation, name)
+        padding = self.options.output_padding
+        self.output_padding = (None, None) if padding is None else _non_negative_pair(padding)
 
     def build(self, input_shape: Shape) -> None:
-        channels = spatial_shape(input_shape, self.channels_first)[1] if len(input_shape) == 4 else None
-        if channels is None:
-            raise shape_error(self, "an input (batch, rows, cols, channels) with known channels", input_shape)
+        channels = self.input_channels(input_shape)
         self.kernel = self.add_weight("kernel", (*self.kernel_size, self.options.filters, channels))
         self.bias = self.add_weight("bias", (self.options.filters,)) if self.options.use_bias else None
 

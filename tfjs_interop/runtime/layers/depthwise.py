@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import get_activation
-from .base import Layer, Options, Shape, invalid, positive_int, register, shape_error
+from .base import Options, Shape, invalid, positive_int, register, shape_error
 from .conv import check_choice, output_length
 from .conv2d import (
     DATA_FORMATS,
+    WindowedConv2D,
     check_int_tuple,
     from_channels_last,
     gather_windows,
@@ -62,23 +62,13 @@ class SeparableConv2DOptions(DepthwiseConv2DOptions):
 
 
 @register("DepthwiseConv2D")
-class DepthwiseConv2D(Layer):
+class DepthwiseConv2D(WindowedConv2D):
     """y = act(depthwise(x) + bias); kernel [kh, kw, C, M], bias [C·M]."""
 
     Options = DepthwiseConv2DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
-        o = self.options
-        self.kernel_size, self.strides = int_tuple(o.kernel_size, 2), int_tuple(o.strides, 2)
-        self.dilation = (1, 1) if o.dilation_ignored else int_tuple(o.dilation_rate, 2)
-        self.channels_first = o.data_format == "channels_first"
-        self.activation = get_activation(o.activation, name)
-
     def build(self, input_shape: Shape) -> None:
-        channels = spatial_shape(input_shape, self.channels_first)[1] if len(input_shape) == 4 else None
-        if channels is None:
-            raise shape_error(self, "an input (batch, rows, cols, channels) with known channels", input_shape)
+        channels = self.input_channels(input_shape)
         self.depthwise_kernel = self.add_weight("depthwise_kernel",
                                                 (*self.kernel_size, channels, self.options.depth_multiplier))
         self.build_rest(channels)
@@ -91,9 +81,6 @@ class DepthwiseConv2D(Layer):
 
     def out_channels(self, channels: int) -> int:
         return channels * self.options.depth_multiplier
-
-    def spans(self) -> tuple[int, int]:
-        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation))
 
     def output_shape(self, input_shape: Shape) -> Shape:
         spatial, channels = spatial_shape(input_shape, self.channels_first)
