@@ -201,3 +201,23 @@ def test_keepdims_global_pooling_is_refused_for_tfjs():
     spec.config["keepdims"] = True
     with pytest.raises(UnsupportedLayerError, match=r"\(GlobalAveragePooling2D\).*keepdims=True"):
         tfjs_artifacts(model)
+
+
+@pytest.mark.parametrize("generation", ["k2", "k3"])
+def test_keras_convolutions_tfjs_cannot_run_are_refused(generation):
+    model = tfjs_interop.load(KERAS_FIXTURES / f"{generation}_conv2d_variants_keras_only" / "model.h5")
+    with pytest.raises(UnsupportedLayerError, match=r"\(Conv2DTranspose\).*output_padding"):
+        tfjs_artifacts(model)
+    for spec in model.topology.layers:  # without output_padding, TF.js would still ignore the dilations
+        spec.config.pop("output_padding", None)
+    with pytest.raises(UnsupportedLayerError, match="would run this keras model differently"):
+        tfjs_artifacts(model)
+
+
+def test_channels_first_separable_conv2d_with_a_bias_is_refused_for_tfjs():
+    model = tfjs_interop.load(KERAS_FIXTURES / "k3_depthwise_separable" / "model.keras")
+    tfjs_artifacts(model)
+    spec = next(s for s in model.topology.layers if s.class_name == "SeparableConv2D")
+    spec.config["data_format"] = "channels_first"
+    with pytest.raises(UnsupportedLayerError, match=r"\(SeparableConv2D\).*bias along the wrong axis"):
+        tfjs_artifacts(model)
