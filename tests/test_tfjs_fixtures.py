@@ -13,7 +13,7 @@ from fixtures import TFJS_FIXTURES, assert_matches, cases, expected
 pytestmark = pytest.mark.usefixtures("each_loop")  # every test with each RNN time loop
 
 # Cases whose model holds a layer the runtime refuses, with the class the error must name.
-UNSUPPORTED = {"unsupported_conv2d": "Conv2D"}
+UNSUPPORTED = {"unsupported_conv3d": "Conv3D"}
 
 
 def test_there_are_fixtures():

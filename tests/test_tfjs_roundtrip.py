@@ -31,7 +31,7 @@ from tfjs_interop.topology import Dialect, Engine
 
 pytestmark = pytest.mark.node
 
-WRITABLE = [c.name for c in cases() if c.name != "unsupported_conv2d"]
+WRITABLE = [c.name for c in cases() if c.name != "unsupported_conv3d"]
 QUANTIZED = {"uint8": "uint8", "uint16": "uint16", "float16": "float16",
              "mixed": {"uint8": ["dense*"], "float16": ["lstm_LSTM1/recurrent_kernel"]}}
 # How far quantized weights may move lstm_stacked_dense's outputs from its float32 ones: about 20 times what was
@@ -78,7 +78,9 @@ KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 # causal padding, Subtract, masked Bidirectional sequences, masks into nested models: tests/test_tfjs_writer.py).
 KERAS_WRITABLE = [f"{g}_{name}/{file}" for name in ("chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked",
                                                     "lstm_seq_dense", "masking_recurrent_stack", "simple_rnn",
-                                                    "timedistributed_masked")
+                                                    "timedistributed_masked", "conv2d_front_ends",
+                                                    "image_ops_channels_first", "crnn_spectrogram", "td_conv2d_gru",
+                                                    "depthwise_separable", "conv_transpose")
                   for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
 KERAS_WRITABLE += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before")
                    for file in ("model.h5", "model.keras")]

@@ -14,7 +14,7 @@ from tfjs_interop.runtime.layers.core import Dense
 from tfjs_interop.runtime.layers.recurrent import LSTMCell
 
 pytestmark = pytest.mark.tensorflow
-UNLOADABLE = {"unsupported_conv2d"}
+UNLOADABLE = {"unsupported_conv3d"}
 CASES = [case for case in cases() if case.name not in UNLOADABLE]
 
 

@@ -1,8 +1,9 @@
 """Seeded inputs that fit a model's input specs, for checking a model when the user gives none.
 
-Float inputs are standard normal. An input read by an Embedding gets integers inside its vocabulary; when that
-Embedding has ``mask_zero`` or the input goes through a Masking layer, the sequences are padded: by turns at the end
-(post), at the start (pre) and not at all, so that masks are exercised both ways.
+Float inputs are standard normal. An input read by an Embedding or CategoryEncoding (directly or through Reshape
+layers) gets integers inside its vocabulary; when that Embedding has ``mask_zero`` or the input goes through a
+Masking layer, the sequences are padded: by turns at the end (post), at the start (pre) and not at all, so that
+masks are exercised both ways.
 """
 
 from __future__ import annotations
@@ -42,17 +43,24 @@ def sample_inputs(model: Model, seed: int = 0, batch: int = DEFAULT_BATCH) -> li
 
 def _use(topology: Topology, input_name: str) -> _InputUse:
     vocabulary, pad = None, None
-    for spec in topology.layers:
-        if not any(call.args and call.args[0] == TensorRef(input_name) for call in spec.calls):
-            continue
-        if spec.class_name == "Embedding":
-            size = int(spec.config.get("input_dim") or 0)
+    for spec in _readers(topology, input_name):
+        if spec.class_name in ("Embedding", "CategoryEncoding"):
+            size = int(spec.config.get("input_dim") or spec.config.get("num_tokens") or 0)
             vocabulary = size if vocabulary is None else min(vocabulary, size)
             if spec.config.get("mask_zero"):
                 pad = 0.0
         elif spec.class_name == "Masking":
             pad = float(spec.config.get("mask_value") or 0.0)
     return _InputUse(vocabulary, pad)
+
+
+def _readers(topology: Topology, name: str) -> list:
+    """The layers that read ``name``'s output, looking through Reshape layers (which keep the ids)."""
+    found = []
+    for spec in topology.layers:
+        if any(call.args and call.args[0] == TensorRef(name) for call in spec.calls):
+            found += _readers(topology, spec.name) if spec.class_name == "Reshape" else [spec]
+    return found
 
 
 def _sample(spec: TensorSpec, use: _InputUse, rng: np.random.Generator, batch: int) -> np.ndarray:

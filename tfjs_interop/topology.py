@@ -136,7 +136,7 @@ OP_PREFIX = "op."  # Keras 3 operations (keras.ops.*) in a graph are layers name
 _OP_MODULE = "keras.src.ops"
 # Operations Keras 3 puts in graphs to compute masks; its legacy H5 files name them without their module.
 KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
-                   "LogicalNot", "Any", "All", "Cast")
+                   "LogicalNot", "Any", "All", "Cast", "ConvertToTensor")
 MAX_LAYERS = 4096  # per model; real LSTM-family models have tens, the largest Keras applications under 1,000
 MAX_NAME_CHARS = 1024  # per layer name; real names are tens of characters, and HDF5 cannot store 64 KB ones
 MAX_DEPTH = 500  # calls in the longest chain from an input to an output; the runtime walks chains recursively
@@ -475,7 +475,7 @@ def _check_depth(topology: Topology, source: str) -> None:
 # --- configs -------------------------------------------------------------------------------------------------
 
 _ACTIVATION_KEYS = ("activation", "recurrent_activation")
-_SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation")
+_SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation", "output_mode")
 _WRAPPED_KEYS = ("layer", "backward_layer", "cell", "cells")
 
 # What the engine does where Keras and TF.js differ, written into the configs as explicit options. Keras's
@@ -492,6 +492,11 @@ _TFJS_ENGINE = {
     "BatchNormalization": {"flat_parameter_index": True},  # the kernel indexes parameters by flat position
     "GlobalAveragePooling1D": {"masked_mean": False},  # ignores the mask
     "TimeDistributed": {"mask_to_inner": True},  # gives the inner layer its call's mask at every step
+    "UpSampling2D": {"half_pixel_centers": False},  # resizeBilinear samples at pixel corners
+    "DepthwiseConv2D": {"dilation_ignored": True},  # its call passes no dilation to the kernel
+    "Conv2DTranspose": {"dilation_ignored": True},  # conv2dTranspose has no dilation
+    "CenterCrop": {"tfjs_crop_and_resize": True},  # samples its box with cropAndResize
+    "Resizing": {"fails_in_tfjs": True},  # its call hands resizeBilinear a list
 }
 # Keras 3 combines the masks of these merges otherwise than Keras 2 (runtime/layers/merge.py).
 KERAS3_MASK_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"})
@@ -499,7 +504,8 @@ _KERAS_ENGINE = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
 _ENGINE_DEFAULTS = {Engine.TFJS: _TFJS_ENGINE, Engine.KERAS: _KERAS_ENGINE}
 # The options above that no file format has: the runtime's own, dropped by writers.
 INTERNAL_KEYS = frozenset({"masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
-                           "mask_to_inner", "keras3_masks"})
+                           "mask_to_inner", "keras3_masks", "half_pixel_centers",
+                           "dilation_ignored", "tfjs_crop_and_resize", "fails_in_tfjs"})
 
 
 def snake_case(name: str) -> str:

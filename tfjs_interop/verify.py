@@ -132,7 +132,12 @@ def _keras_outputs(keras_model: Any, topology: Topology, node: tuple[str, int]) 
 
 
 def _keras_run(keras: Any, keras_model: Any, feeds: list[np.ndarray]) -> list[np.ndarray]:
-    outputs = keras_model(feeds if len(feeds) > 1 else feeds[0], training=False)
+    """The model's outputs in graph mode, as ``predict`` runs it: eagerly, TensorFlow 2.21 runs a channels_first
+    Conv2D on the CPU through oneDNN, which can give other numbers than its graph (NHWC) form."""
+    import tensorflow as tf
+
+    run = tf.function(lambda x: keras_model(x, training=False))
+    outputs = run(feeds if len(feeds) > 1 else feeds[0])
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return [np.asarray(keras.ops.convert_to_numpy(y)) for y in outputs]
 

@@ -229,6 +229,157 @@ def conv_front_end(keras, rng):
     return keras.Model(x, y), [floats(rng, 4, 24, 3)]
 
 
+@case(2, 3, description="Conv2D (valid; same, even kernel, strided; dilated), Max/AveragePooling2D (valid, same), "
+                        "ZeroPadding2D, Cropping2D, UpSampling2D nearest, global pooling; six outputs")
+def conv2d_front_ends(keras, rng):
+    L = keras.layers
+    x = keras.Input((11, 10, 3))
+    a = L.Conv2D(6, 3, activation="relu")(x)
+    a = L.MaxPooling2D(2, padding="same")(a)
+    b = L.Conv2D(4, (4, 2), strides=2, padding="same", activation="tanh")(x)
+    b = L.AveragePooling2D((3, 2), strides=1, padding="same")(b)
+    c = L.Conv2D(3, 2, dilation_rate=(2, 3), padding="same", use_bias=False)(L.ZeroPadding2D(((0, 2), (1, 0)))(x))
+    c = L.Cropping2D(((1, 0), (2, 1)))(c)
+    d = L.UpSampling2D((2, 3))(L.AveragePooling2D(3)(x))
+    return keras.Model(x, [a, b, c, d, L.GlobalAveragePooling2D()(b), L.GlobalMaxPooling2D()(c)]), \
+        [floats(rng, 3, 11, 10, 3)]
+
+
+@case(2, 3, description="channels_first Conv2D, MaxPooling2D, AveragePooling2D (same), ZeroPadding2D, Cropping2D, "
+                        "UpSampling2D and GlobalAveragePooling2D, recorded in graph mode (as predict runs them)")
+def image_ops_channels_first(keras, rng):
+    L = keras.layers
+    cf = "channels_first"
+    x = keras.Input((3, 9, 8))
+    y = L.Conv2D(5, (3, 2), strides=(1, 2), padding="same", data_format=cf, activation="relu")(x)
+    y = L.ZeroPadding2D((1, 2), data_format=cf)(y)
+    y = L.MaxPooling2D(2, data_format=cf)(y)
+    z = L.AveragePooling2D(3, strides=2, padding="same", data_format=cf)(x)
+    z = L.Cropping2D(((1, 0), (0, 1)), data_format=cf)(L.UpSampling2D(2, data_format=cf)(z))
+    return keras.Model(x, [y, z, L.GlobalAveragePooling2D(data_format=cf)(y)]), [floats(rng, 3, 3, 9, 8)]
+
+
+@case(2, 3, description="UpSampling2D bilinear: Keras samples at pixel centres (TF.js at pixel corners)")
+def upsampling_bilinear(keras, rng):
+    L = keras.layers
+    x = keras.Input((4, 5, 2))
+    return keras.Model(x, [L.UpSampling2D((2, 3), interpolation="bilinear")(x),
+                           L.UpSampling2D(3, interpolation="bilinear")(x)]), [floats(rng, 2, 4, 5, 2)]
+
+
+@case(2, 3, description="DepthwiseConv2D (depth_multiplier 2, same, relu; strided valid) and SeparableConv2D "
+                        "(depth_multiplier 2, strides 2, same; dilated, no bias); four outputs")
+def depthwise_separable(keras, rng):
+    L = keras.layers
+    x = keras.Input((9, 8, 3))
+    a = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)
+    b = L.DepthwiseConv2D((2, 3), strides=2)(x)
+    c = L.SeparableConv2D(6, 3, depth_multiplier=2, strides=2, padding="same")(x)
+    d = L.SeparableConv2D(4, 2, dilation_rate=2, use_bias=False, activation="tanh")(a)
+    return keras.Model(x, [a, b, c, d]), [floats(rng, 3, 9, 8, 3)]
+
+
+@case(2, 3, description="Conv2DTranspose: strides 2 same, relu; kernel [3,2] strides [2,3] valid; kernel 2 strides 3 "
+                        "(gaps); channels_first; four outputs")
+def conv_transpose(keras, rng):
+    L = keras.layers
+    x = keras.Input((4, 5, 3))
+    a = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
+    b = L.Conv2DTranspose(3, (3, 2), strides=(2, 3))(x)
+    c = L.Conv2DTranspose(2, 2, strides=3)(x)
+    d = L.Conv2DTranspose(2, 3, strides=2, padding="same", data_format="channels_first")(L.Permute((3, 1, 2))(x))
+    return keras.Model(x, [a, b, c, d]), [floats(rng, 3, 4, 5, 3)]
+
+
+@case(2, 3, description="What TF.js cannot compute: a dilated DepthwiseConv2D, Conv2DTranspose with output_padding and "
+                        "with dilation; three outputs")
+def conv2d_variants_keras_only(keras, rng):
+    L = keras.layers
+    x = keras.Input((6, 7, 2))
+    a = L.DepthwiseConv2D(2, dilation_rate=2, padding="same", depth_multiplier=2)(x)
+    b = L.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1)(x)
+    c = L.Conv2DTranspose(2, 2, dilation_rate=2)(x)
+    return keras.Model(x, [a, b, c]), [floats(rng, 3, 6, 7, 2)]
+
+
+@case(2, 3, description="Rescaling, Resizing (bilinear down and up, nearest, crop_to_aspect_ratio) and CenterCrop "
+                        "(smaller and larger than the image) on images; seven outputs")
+def image_preprocessing(keras, rng):
+    L = keras.layers
+    x = keras.Input((7, 9, 2))
+    scaled = L.Rescaling(1 / 127.5, offset=-1.0)(x)
+    outs = [scaled, L.Resizing(4, 6)(scaled), L.Resizing(10, 12)(scaled),
+            L.Resizing(5, 3, interpolation="nearest")(scaled), L.Resizing(4, 4, crop_to_aspect_ratio=True)(scaled),
+            L.CenterCrop(4, 5)(scaled), L.CenterCrop(9, 6)(scaled)]
+    return keras.Model(x, outs), [(rng.uniform(0, 255, (2, 7, 9, 2))).astype(np.float32)]
+
+
+@case(2, 3, description="CategoryEncoding multi_hot, count and one_hot over integer ids; three outputs")
+def category_encoding(keras, rng):
+    L = keras.layers
+    ids = keras.Input((5,), dtype="int32")
+    one = keras.Input((1,), dtype="int32")
+    outs = [L.CategoryEncoding(7)(ids), L.CategoryEncoding(7, output_mode="count")(ids),
+            L.CategoryEncoding(7, output_mode="one_hot")(one)]
+    return keras.Model([ids, one], outs), [rng.integers(0, 7, (4, 5)).astype(np.int32),
+                                          rng.integers(0, 7, (4, 1)).astype(np.int32)]
+
+
+@case(2, 3, description="Attention over a BiLSTM: Embedding(mask_zero) -> Bidirectional(LSTM) -> Attention (dot, "
+                        "use_scale; concat score) and AdditiveAttention (query = a Dense of the sequence), masks from "
+                        "mask_zero; three outputs")
+def attention_bilstm(keras, rng):
+    L = keras.layers
+    ids = keras.Input((9,), dtype="int32", name="tokens")
+    seq = L.Bidirectional(L.LSTM(6, return_sequences=True))(L.Embedding(30, 8, mask_zero=True)(ids))
+    query = L.Dense(12, activation="tanh")(seq)
+    dot = L.Attention(use_scale=True)([query, seq])
+    concat = L.Attention(score_mode="concat")([query, seq, query])
+    additive = L.AdditiveAttention()([query, seq])
+    pooled = L.GlobalAveragePooling1D()(additive)
+    return keras.Model(ids, [dot, concat, pooled]), [tokens(rng, 4, 9, 30)]  # no empty row: its mean is NaN
+
+
+@case(2, 3, description="Attention without masks: causal dot attention, AdditiveAttention without scale, on two "
+                        "float inputs; two outputs")
+def attention_plain(keras, rng):
+    L = keras.layers
+    q = keras.Input((5, 4))
+    v = keras.Input((7, 4))
+    causal = L.Attention()([q, q], use_causal_mask=True)
+    additive = L.AdditiveAttention(use_scale=False)([q, v])
+    return keras.Model([q, v], [causal, additive]), [floats(rng, 3, 5, 4), floats(rng, 3, 7, 4)]
+
+
+@case(2, 3, description="A CRNN on a spectrogram: Conv2D -> BatchNormalization -> MaxPooling2D -> Conv2D -> "
+                        "MaxPooling2D -> Reshape -> Bidirectional(LSTM) -> Dense(softmax) per frame")
+def crnn_spectrogram(keras, rng):
+    L = keras.layers
+    x = keras.Input((20, 16, 1), name="spectrogram")
+    y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+    y = L.BatchNormalization()(y)
+    y = L.MaxPooling2D(2)(y)
+    y = L.Conv2D(12, 3, padding="same", activation="relu")(y)
+    y = L.MaxPooling2D((1, 2))(y)
+    y = L.Reshape((10, 4 * 12))(y)
+    y = L.Bidirectional(L.LSTM(8, return_sequences=True))(y)
+    y = L.Dense(6, activation="softmax")(y)
+    return keras.Model(x, y), [floats(rng, 3, 20, 16, 1)]
+
+
+@case(2, 3, description="Image sequences: TimeDistributed(Conv2D) -> TimeDistributed(MaxPooling2D) -> "
+                        "TimeDistributed(GlobalAveragePooling2D) -> GRU(reset_after=False) -> Dense")
+def td_conv2d_gru(keras, rng):
+    L = keras.layers
+    x = keras.Input((6, 9, 9, 2))
+    y = L.TimeDistributed(L.Conv2D(5, 3, activation="relu"))(x)
+    y = L.TimeDistributed(L.MaxPooling2D(2))(y)
+    y = L.TimeDistributed(L.GlobalAveragePooling2D())(y)
+    y = L.GRU(7, reset_after=False)(y)
+    y = L.Dense(3)(y)
+    return keras.Model(x, y), [floats(rng, 3, 6, 9, 9, 2)]
+
+
 @case(2, 3, description="Two inputs, two outputs: a shared LSTM, Concatenate, Add, Multiply, Subtract, ELU(alpha), "
                         "Softmax on axis 1, LayerNormalization")
 def multi_io_merges(keras, rng):
@@ -559,10 +710,13 @@ def reload(keras, folder, file, kind, custom_objects):
 
 
 def predict(model, inputs):
-    """Keras's outputs for ``inputs``, flattened in model output order (``model.outputs`` is flat too)."""
+    """Keras's outputs for ``inputs``, flattened in model output order (``model.outputs`` is flat too).
+
+    In graph mode, as ``predict`` runs a model: eagerly, TensorFlow 2.21 runs a channels_first Conv2D on the CPU
+    through oneDNN, which can give other numbers than its graph (NHWC) form."""
     import tensorflow as tf
 
-    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    outputs = tf.function(lambda x: model(x, training=False))(inputs if len(inputs) > 1 else inputs[0])
     return [np.asarray(o, dtype=np.float32) for o in tf.nest.flatten(outputs)]
 
 

@@ -348,6 +348,74 @@ function conv1dSpec(g, steps) {
   return {cls: 'conv1d', cfg};
 }
 
+/** A 2-D window that fits [H, W] (valid padding needs it inside the image): kernel, strides, dilation. */
+function window2d(g, H, W, padding, allowDilation = true) {
+  const r = g.rng;
+  const which = r.weighted([['plain', 2], ['stride', 1], ['dilation', allowDilation ? 1 : 0]]);
+  const out = {kernel: [r.int(1, 3), r.int(1, 3)], strides: [1, 1], dilation: [1, 1]};
+  if (which === 'stride') out.strides = [r.int(1, 3), r.int(1, 3)];
+  if (which === 'dilation') out.dilation = [r.int(1, 2), r.int(1, 2)];
+  [H, W].forEach((n, i) => {
+    if (padding !== 'valid') return;
+    while (out.kernel[i] > 1 && (out.kernel[i] - 1) * out.dilation[i] + 1 > n) out.kernel[i]--;
+    if ((out.kernel[i] - 1) * out.dilation[i] + 1 > n) out.dilation[i] = 1;
+  });
+  return out;
+}
+
+/** Conv2D, DepthwiseConv2D, SeparableConv2D or Conv2DTranspose over an image [H, W, C]. */
+function conv2dSpec(g, shape) {
+  const r = g.rng;
+  const cls = r.weighted([['conv2d', 3], ['depthwiseConv2d', 1], ['separableConv2d', 1], ['conv2dTranspose', 1]]);
+  const cfg = {name: g.name(cls), padding: r.pick(['valid', 'same'])};
+  // TF.js's DepthwiseConv2D and Conv2DTranspose ignore the dilation they save: worth generating too.
+  const w = window2d(g, shape[0], shape[1], cls === 'conv2dTranspose' ? 'same' : cfg.padding);
+  cfg.kernelSize = w.kernel[0] === w.kernel[1] && r.chance(0.5) ? w.kernel[0] : w.kernel;
+  if (w.strides.some((v) => v > 1)) cfg.strides = w.strides;
+  if (w.dilation.some((v) => v > 1)) cfg.dilationRate = w.dilation;
+  if (cls !== 'depthwiseConv2d') cfg.filters = r.int(1, 4);
+  if (cls === 'depthwiseConv2d' && r.chance(0.5)) cfg.depthMultiplier = r.int(2, 3);
+  if (cls === 'conv2dTranspose' && cfg.dilationRate && cfg.strides) delete cfg.dilationRate;
+  if (r.chance(0.4)) cfg.activation = act(g);
+  if (r.chance(0.1)) cfg.useBias = false;
+  return {cls, cfg};
+}
+
+/** Pooling, padding, cropping or upsampling over an image [H, W, C]. */
+function image2dSpec(g, shape) {
+  const r = g.rng;
+  const [H, W] = shape;
+  const kind = r.weighted([['pool', 2], ['gpool', 1], ['pad', 1], ['crop', H > 1 || W > 1 ? 1 : 0], ['up', 1]]);
+  if (kind === 'pool') {
+    const cls = r.pick(['maxPooling2d', 'averagePooling2d']);
+    const padding = r.pick(['valid', 'same']);
+    const w = window2d(g, H, W, padding, false);
+    const cfg = {name: g.name(cls), poolSize: w.kernel, padding};
+    if (r.chance(0.5)) cfg.strides = [r.int(1, 3), r.int(1, 3)];
+    return {cls, cfg};
+  }
+  if (kind === 'gpool') {
+    const cls = r.pick(['globalAveragePooling2d', 'globalMaxPooling2d']);
+    return {cls, cfg: {name: g.name(cls)}};
+  }
+  if (kind === 'pad') {
+    const padding = r.pick([r.int(0, 2), [r.int(0, 2), r.int(0, 2)],
+      [[r.int(0, 2), r.int(0, 2)], [r.int(0, 2), r.int(0, 2)]]]);
+    return {cls: 'zeroPadding2d', cfg: {name: g.name('zeroPadding2d'), padding}};
+  }
+  if (kind === 'crop') {
+    const split = (n) => {
+      const total = r.int(0, n - 1);
+      const a = r.int(0, total);
+      return [a, total - a];
+    };
+    return {cls: 'cropping2D', cfg: {name: g.name('cropping2D'), cropping: [split(H), split(W)]}};
+  }
+  const cfg = {name: g.name('upSampling2d'), size: [r.int(1, 3), r.int(1, 3)]};
+  if (r.chance(0.5)) cfg.interpolation = 'bilinear';
+  return {cls: 'upSampling2d', cfg};
+}
+
 function poolSpec(g, steps) {
   const r = g.rng;
   const cls = r.pick(['maxPooling1d', 'averagePooling1d']);
@@ -593,7 +661,8 @@ function op4d(g, t) {
   const r = g.rng;
   const [, T2] = t.shape;
   const kind = r.weighted([['tdRnn', 3], ['tdDense', 1], ['tdConv', 0.5], ['dense', 0.6], ['reshape', 0.8],
-    ['flatten', 0.5], ['permute', 0.3], ['norm', 0.3], ['adv', 0.3], ['masking', 0.3]]);
+    ['flatten', 0.5], ['permute', 0.3], ['norm', 0.3], ['adv', 0.3], ['masking', 0.3], ['conv2d', 1.5],
+    ['image2d', 1.5]]);
   switch (kind) {
     case 'tdRnn': {
       const inner = r.chance(0.2) ? rnnCellsSpec(g, {returnState: false}) :
@@ -627,6 +696,10 @@ function op4d(g, t) {
       return {spec: advancedActivationSpec(g, 3), in: [t.id]};
     case 'masking':
       return {spec: {cls: 'masking', cfg: {name: g.name('masking'), maskValue: 0}}, in: [t.id]};
+    case 'conv2d':
+      return {spec: conv2dSpec(g, t.shape), in: [t.id]};
+    case 'image2d':
+      return {spec: image2dSpec(g, t.shape), in: [t.id]};
     default:
       return null;
   }
@@ -852,13 +925,15 @@ function generateRecipe(tf, seed, k, attempt) {
   const T = r.int(3, 7);
   const nIn = mode === 'sequential' ? 1 : r.weighted([[1, 6], [2, 3], [3, 1]]);
   for (let i = 0; i < nIn; i++) {
-    const kind = r.weighted([['seq', 5], ['masked', 3], ['ids', 2.5], ['vector', 1.5], ['seq4d', 0.7]]);
+    const kind = r.weighted([['seq', 5], ['masked', 3], ['ids', 2.5], ['vector', 1.5], ['seq4d', 0.7],
+      ['image', 1.2]]);
     const inp = {name: `input${i}`, dtype: 'float32', kind: kind === 'masked' ? 'seq' : kind};
     if (stateful) inp.batch = batch;
     const steps = r.chance(0.7) ? T : r.int(3, 7);
     if (kind === 'seq' || kind === 'masked') inp.shape = [steps, r.int(1, 5)];
     if (kind === 'vector') inp.shape = [r.int(2, 6)];
     if (kind === 'seq4d') inp.shape = [r.int(2, 4), r.int(2, 5), r.int(1, 4)];
+    if (kind === 'image') inp.shape = [r.int(3, 8), r.int(3, 8), r.int(1, 3)]; // rows, cols, channels
     if (kind === 'ids') {
       inp.shape = [steps];
       inp.vocab = r.int(4, 12);

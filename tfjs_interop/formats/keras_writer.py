@@ -7,9 +7,9 @@ regularizers, constraints) left to Keras's defaults, and every object in Keras 3
 
 ``hard_sigmoid`` means ``clip(0.2x + 0.5, 0, 1)`` in TF.js and Keras 2 but ``relu6(x + 3) / 6`` in Keras 3. Keras 3
 has no built-in for the first, so it is expressed exactly with Keras 3's: ``clip(0.2z + 0.5) = hard_sigmoid_3(1.2z)``,
-and where ``z`` is a layer's own pre-activation (a gate of LSTM / GRU, SimpleRNN, Dense, Conv1D) the kernel, recurrent
-kernel and bias columns feeding it are scaled by 1.2 (``HardSigmoid.RESCALE``). Where it is applied to anything else
-(LSTM's ``activation``, which also acts on the cell state; an ``Activation`` layer) the model is refused.
+and where ``z`` is a layer's own pre-activation (a gate of LSTM / GRU, SimpleRNN, Dense, Conv1D, Conv2D) the kernel,
+recurrent kernel and bias columns feeding it are scaled by 1.2 (``HardSigmoid.RESCALE``). Where it is applied to
+anything else (LSTM's ``activation``, which also acts on the cell state; an ``Activation`` layer) the model is refused.
 ``HardSigmoid.CUSTOM`` instead names a custom activation (``KERAS2_HARD_SIGMOID``) the caller supplies to Keras, and
 keeps the weights as they are (``verify`` uses it).
 """
@@ -43,12 +43,16 @@ HARD_SIGMOID_GAIN = np.float32(1.2)  # hard_sigmoid_keras2(z) == hard_sigmoid_ke
 
 # Keys the normaliser writes to make the runtime reproduce TF.js's engine; Keras has no such options.
 ENGINE_KEYS = ("masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
-               "mask_to_inner", "keras3_masks")
+               "mask_to_inner", "keras3_masks", "half_pixel_centers",
+               "dilation_ignored", "tfjs_crop_and_resize", "fails_in_tfjs")
 # Keys Keras 3 does not take (or that only matter when training, left to Keras's defaults).
 _DROPPED_KEYS = ("implementation", "input_length", "batch_input_shape", "batch_shape", "input_shape",
                  "time_major", "unit_forget_bias", "noise_shape", "seed", "build_config")
 _DROPPED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
-_DROPPED_BY_CLASS = {"SpatialDropout1D": ("trainable",)}  # Keras 3.x's SpatialDropout1D refuses `trainable`
+# Keras 3.x's SpatialDropout1D refuses `trainable`; tf.keras writes Conv2D's `groups` (always 1) into these, which
+# Keras 3 refuses.
+_DROPPED_BY_CLASS = {"SpatialDropout1D": ("trainable",), "DepthwiseConv2D": ("groups",), "SeparableConv2D": ("groups",),
+                     "Conv2DTranspose": ("groups",)}
 # TF.js writes the options of an RNN's cell into the RNN's own config too; Keras 3's RNN takes only these.
 _RNN_KEYS = ("name", "trainable", "dtype", "cell", "return_sequences", "return_state", "go_backwards", "stateful",
              "unroll", "zero_output_for_mask")
@@ -94,6 +98,8 @@ def keras_export(model: Model, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) 
     Raises:
         UnsupportedLayerError: naming the layer, when Keras 3 cannot express something in it.
     """
+    if hard_sigmoid is HardSigmoid.RESCALE:  # a file to keep the model's meaning; verify builds Keras's reading
+        _check_tfjs_only_behaviour(model.topology)
     topology = keras_rules(model.topology)
     values = {id(v): v.value for layer in model.layers for v in _variables(layer)}
     notes: list[str] = []
@@ -106,6 +112,37 @@ def keras_export(model: Model, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) 
 
 
 # --- the topology under Keras's rules ----------------------------------------------------------------------
+
+def _check_tfjs_only_behaviour(topology: Topology) -> None:
+    """Refuse what TF.js computes and no Keras layer can: bilinear UpSampling2D at pixel corners, CenterCrop by
+    cropAndResize."""
+    for spec in topology.layers:
+        if spec.class_name in MODEL_CLASSES:
+            _check_tfjs_only_behaviour(spec.config["topology"])
+            continue
+        for class_name, config in _nested_configs(spec.class_name, spec.config):
+            if class_name == "CenterCrop" and config.get("tfjs_crop_and_resize"):
+                raise UnsupportedLayerError(
+                    f"layer {spec.name!r} (CenterCrop): TF.js's CenterCrop samples its box with cropAndResize and "
+                    "moves a one-column margin to the left edge, which Keras's exact crop does not; it cannot be "
+                    "written to a Keras file")
+            if (class_name == "UpSampling2D" and config.get("interpolation") == "bilinear"
+                    and config.get("half_pixel_centers") is False):
+                raise UnsupportedLayerError(
+                    f"layer {spec.name!r} (UpSampling2D): TF.js's bilinear upsampling samples at pixel corners "
+                    "(align_corners=False, no half-pixel centres), Keras's at pixel centres, so Keras would compute "
+                    "other numbers; it cannot be written to a Keras file (use interpolation 'nearest', which both "
+                    "compute alike)")
+
+
+def _nested_configs(class_name: str, config: dict) -> list[tuple[str, dict]]:
+    """A layer's (class, config) and those of the layers it wraps."""
+    out = [(class_name, config)]
+    inner = config.get("layer")
+    if isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
+        out += _nested_configs(inner["class_name"], inner.get("config") or {})
+    return out
+
 
 def keras_rules(topology: Topology) -> Topology:
     """The same graph and layer options with the TF.js-engine keys dropped, to run as Keras 3 runs it.
@@ -170,6 +207,8 @@ def _keras_rules_config(spec: LayerSpec, origin: Origin) -> dict:
 
 def _without_engine_keys(value: object) -> object:
     if isinstance(value, dict):
+        if value.get("dilation_ignored"):  # TF.js computes these undilated: so must Keras
+            value = {**value, "dilation_rate": [1, 1]}
         return {k: _without_engine_keys(v) for k, v in value.items() if k not in ENGINE_KEYS}
     if isinstance(value, list):
         return [_without_engine_keys(v) for v in value]
@@ -405,8 +444,12 @@ def _operation_object(spec: LayerSpec, model: Model) -> dict:
     return obj
 
 
+_OP_MODULES = {"ConvertToTensor": "keras.src.ops.core"}  # the others are keras.src.ops.numpy's
+
+
 def _op(class_name: str, name: str, args: list, config: dict) -> dict:
-    return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name, **config},
+    return {"module": _OP_MODULES.get(class_name, "keras.src.ops.numpy"), "class_name": class_name,
+            "config": {"name": name, **config},
             "registered_name": class_name, "name": name, "inbound_nodes": [{"args": args, "kwargs": {}}]}
 
 
@@ -514,9 +557,10 @@ _GATES = {
     "SimpleRNN": {"activation": (0,)},
     "Dense": {"activation": (0,)},
     "Conv1D": {"activation": (0,)},
+    "Conv2D": {"activation": (0,)},
 }
 _STATE_COUNT = {"LSTMCell": 2}
-_GATE_COUNT = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "Dense": 1, "Conv1D": 1}
+_GATE_COUNT = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "Dense": 1, "Conv1D": 1, "Conv2D": 1}
 
 
 def _rescale_hard_sigmoid(model: Model, topology: Topology, values: dict, mode: HardSigmoid,

@@ -50,7 +50,8 @@ SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitiali
 
 # Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
-_TRAINING_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+# tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
+DROPPED_BY_CLASS = {"SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint")}
 SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
 WRAPPED_KEYS = ("layer", "cell")
 RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
@@ -64,6 +65,11 @@ ALLOWED_VALUES: dict[str, dict[str, tuple]] = {
     "LayerNormalization": {"rms_scaling": (False,)},
     "GlobalAveragePooling1D": {"keepdims": (False,)},
     "GlobalMaxPooling1D": {"keepdims": (False,)},
+    "Conv2D": {"groups": (1,)},
+    "GlobalAveragePooling2D": {"keepdims": (False,)},
+    "GlobalMaxPooling2D": {"keepdims": (False,)},
+    "UpSampling2D": {"interpolation": ("nearest", "bilinear")},
+    "Conv2DTranspose": {"output_padding": (None,)},
     "GRU": {"reset_after": (False,)},
     "GRUCell": {"reset_after": (False,)},
 }
@@ -112,6 +118,7 @@ def check_writable(topology: Topology, ranks: Mapping[str, int] | None = None) -
             _check_softmax_axis(spec, (ranks or {}).get(spec.name))
         for call in spec.calls:
             _check_call(spec, call)
+            _check_shape_writer(spec, call, topology)
 
 
 def _refuse(layer: str, class_name: str, reason: str, fix: str | None = None) -> UnsupportedLayerError:
@@ -133,6 +140,13 @@ def _check_layer(layer: str, class_name: str, config: dict) -> None:
         if config.get(key) is not None and config[key] not in allowed:
             raise _refuse(layer, class_name, f"TF.js cannot run {key}={config[key]!r} (it runs {allowed[0]!r})",
                           FIXES.get(key))
+    if class_name == "Resizing":
+        raise _refuse(layer, class_name, "TF.js 4.22's Resizing fails in predict (its call hands resizeBilinear the "
+                      "list of inputs)", "resize the images before they reach the model")
+    if class_name == "SeparableConv2D" and config.get("data_format") == "channels_first" and \
+            config.get("use_bias") is not False:
+        raise _refuse(layer, class_name, "TF.js adds a channels_first SeparableConv2D's bias along the wrong axis "
+                      "(it fails, or adds it by row)", "use channels_last, or use_bias=False")
     _check_dtype(layer, class_name, config.get("dtype"))
     _check_wrapped(layer, class_name, config)
 
@@ -179,13 +193,35 @@ def _mirrors_forward(config: dict) -> bool:
         return True
     if not isinstance(forward, dict) or backward.get("class_name") != forward.get("class_name"):
         return False
-    def computed(config: dict) -> dict:  # initializers and the like matter for training only (Keras 3 writes
-        return {k: v for k, v in config.items()  # a shared_object_id in each)
-                if k not in ("name", "go_backwards", "seed") and not k.endswith(_TRAINING_SUFFIXES)}
-
     f_config, b_config = forward.get("config") or {}, backward.get("config") or {}
-    return (computed(f_config) == computed(b_config)
+    return (_mirrored_keys(f_config) == _mirrored_keys(b_config)
             and bool(f_config.get("go_backwards")) != bool(b_config.get("go_backwards")))
+
+
+# Layers whose output shape TF.js builds as a new array. TF.js's CenterCrop and CategoryEncoding write their output
+# size into their input's shape array, which is the model input's own (or, through layers that return the shape
+# they are given, an earlier one) unless one of these makes it: then predict fails ("expected input1 to have shape").
+FRESH_SHAPE_CLASSES = frozenset({"Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
+                                 "ZeroPadding2D", "Cropping2D", "UpSampling2D", "MaxPooling2D", "AveragePooling2D",
+                                 "Reshape", "Dense", "Flatten", "Permute"})
+
+
+def _check_shape_writer(spec: LayerSpec, call: Call, topology: Topology) -> None:
+    if spec.class_name not in ("CenterCrop", "CategoryEncoding"):
+        return
+    source = topology.layer(call.args[0].layer).class_name
+    if source not in FRESH_SHAPE_CLASSES:
+        raise _refuse(spec.name, spec.class_name, f"TF.js's {spec.class_name} overwrites the shape of its input, "
+                      f"here the output of a {source}, and TF.js's predict then fails",
+                      f"put it after a layer that makes a new shape ({', '.join(sorted(FRESH_SHAPE_CLASSES))}), "
+                      "e.g. a Reshape to the same shape")
+
+
+def _mirrored_keys(config: dict) -> dict:
+    """The options a backward layer must share with the forward one: not its name and direction, nor the
+    training-only initializers, regularizers and constraints (Keras 3 gives each its own ``shared_object_id``)."""
+    return {k: v for k, v in config.items() if k not in ("name", "go_backwards", "seed")
+            and not k.endswith(("_initializer", "_regularizer", "_constraint"))}
 
 
 def _check_call(spec: LayerSpec, call: Call) -> None:
@@ -271,7 +307,8 @@ def layer_config(class_name: str, config: dict) -> dict:
         return _input_config(config)
     out = {}
     for key, value in config.items():
-        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS:
+        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
+                key not in DROPPED_BY_CLASS.get(class_name, ()):
             out[key] = _value(key, value)
     if class_name in RECURRENT_CELLS:
         out.setdefault("recurrent_activation", "sigmoid")  # the runtime's default (Keras >= 2.3); TF.js's differs

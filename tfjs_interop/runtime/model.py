@@ -388,7 +388,7 @@ def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
     if tuple(value.shape) != tuple(variable.shape):
         raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
                            f"{list(variable.shape)}, found {list(value.shape)}")
-    variable.value = np.ascontiguousarray(value, dtype=variable.dtype)
+    variable.value = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
 
 
 def _feed(value: Any, spec: TensorSpec) -> np.ndarray:

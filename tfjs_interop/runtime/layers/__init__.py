@@ -1,6 +1,22 @@
 """Runtime layers, one module per family; each registers the class names it implements."""
 
-from . import advanced_activations, conv, core, merge, norm, ops, recurrent, wrappers  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    advanced_activations,
+    attention,
+    conv,
+    conv2d,
+    conv_transpose,
+    core,
+    depthwise,
+    merge,
+    norm,
+    ops,
+    pooling2d,
+    preprocessing,
+    recurrent,
+    spatial2d,
+    wrappers,
+)
 from .base import LAYERS, Layer, layer_class
 
 __all__ = ["LAYERS", "Layer", "build_layer"]

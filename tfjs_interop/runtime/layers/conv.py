@@ -28,7 +28,7 @@ def _check_one_int(value: Any, layer: str, class_name: str, key: str) -> None:
         raise invalid(layer, class_name, key, "a positive integer or a list of one", value)
 
 
-def _check_choice(value: Any, choices: tuple, layer: str, class_name: str, key: str) -> None:
+def check_choice(value: Any, choices: tuple, layer: str, class_name: str, key: str) -> None:
     if value not in choices:
         raise invalid(layer, class_name, key, f"one of {list(choices)}", value)
 
@@ -52,7 +52,7 @@ def _pad_left(length: int, window: int, stride: int, padding: str) -> int:
     return 0
 
 
-def _windows(length: int, window: int, stride: int, padding: str, dilation: int = 1) -> np.ndarray:
+def windows(length: int, window: int, stride: int, padding: str, dilation: int = 1) -> np.ndarray:
     """Input indices (out, k) of each tap of each window; out-of-range ones stand for padding."""
     span = (window - 1) * dilation + 1
     out = output_length(length, span, stride, padding)
@@ -79,8 +79,8 @@ class Conv1DOptions(Options):
         positive_int(self.filters, layer, class_name, "filters")
         for key in ("kernel_size", "strides", "dilation_rate"):
             _check_one_int(getattr(self, key), layer, class_name, key)
-        _check_choice(self.padding, ("valid", "same", "causal"), layer, class_name, "padding")
-        _check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
+        check_choice(self.padding, ("valid", "same", "causal"), layer, class_name, "padding")
+        check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
         if _one_int(self.strides) > 1 and _one_int(self.dilation_rate) > 1:
             raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", self.strides)
         if self.data_format != "channels_last":
@@ -118,7 +118,7 @@ class Conv1D(Layer):
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         batch, length, channels = inputs.shape
-        idx = _windows(length, self.k, self.stride, self.options.padding, self.dilation)  # (out, k)
+        idx = windows(length, self.k, self.stride, self.options.padding, self.dilation)  # (out, k)
         if idx.size == 0:
             raise InputError(f"layer {self.name!r} (Conv1D): an input of {length} steps is shorter than the "
                              f"dilated kernel ({(self.k - 1) * self.dilation + 1} steps)")
@@ -144,8 +144,8 @@ class Pooling1DOptions(Options):
         _check_one_int(self.pool_size, layer, class_name, "pool_size")
         if self.strides is not None:
             _check_one_int(self.strides, layer, class_name, "strides")
-        _check_choice(self.padding, ("valid", "same"), layer, class_name, "padding")
-        _check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
+        check_choice(self.padding, ("valid", "same"), layer, class_name, "padding")
+        check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
 
 
 class Pooling1D(Layer):
@@ -174,7 +174,7 @@ class Pooling1D(Layer):
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         x = np.swapaxes(inputs, 1, 2) if self.channels_first else inputs  # (B, T, C)
-        idx = _windows(x.shape[1], self.k, self.stride, self.options.padding)  # (out, k)
+        idx = windows(x.shape[1], self.k, self.stride, self.options.padding)  # (out, k)
         if idx.size == 0:
             raise InputError(f"layer {self.name!r} ({self.class_name}): an input of {x.shape[1]} steps is "
                              f"shorter than the pool ({self.k})")
@@ -209,7 +209,7 @@ class GlobalPooling1DOptions(Options):
     masked_mean: bool = True  # Keras averages unmasked steps only; TF.js ignores the mask (the normaliser says)
 
     def validate(self, layer: str, class_name: str) -> None:
-        _check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
+        check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
 
 
 class GlobalPooling1D(Layer):

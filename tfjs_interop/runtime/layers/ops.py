@@ -96,6 +96,26 @@ class LogicalNot(Layer):
 
 
 @dataclass(frozen=True)
+class ConvertToTensorOptions(Options):
+    dtype: Any = None
+
+    def validate(self, layer: str, class_name: str) -> None:
+        if self.dtype is not None and self.dtype not in _CASTS:
+            raise invalid(layer, class_name, "dtype", f"null or one of {', '.join(_CASTS)}", self.dtype)
+
+
+@register(OP_PREFIX + "ConvertToTensor")
+class ConvertToTensor(Layer):
+    """``ops.convert_to_tensor``: Keras 3 records it on the mask an Attention layer passes on."""
+
+    Options = ConvertToTensorOptions
+
+    def call(self, inputs: Any, mask: Any = None, constants: dict | None = None, **kwargs: Any) -> np.ndarray:
+        (x,) = positional(self, inputs, constants, 1)
+        return np.asarray(x) if self.options.dtype is None else np.asarray(x).astype(self.options.dtype)
+
+
+@dataclass(frozen=True)
 class CastOptions(Options):
     dtype: Any = None
 
