@@ -96,7 +96,7 @@ def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: st
         model_file.source = f"{model_file.source} with weights {str(weights)!r}"
     elif model_file.kind == "keras_json":
         raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "
-                               f"tfjs_interop.load({str(path)!r}, weights='model.weights.h5')")
+                               f"tfjs_interop.load({str(path)!r}, weights='model.weights.h5') (--weights FILE)")
     if model_file.kind == "tfjs":
         return model_from_file(model_file, Dialect.TFJS, Engine.TFJS, max_bytes)
     default = Dialect.KERAS3 if model_file.kind == "keras_zip" else Dialect.KERAS2
