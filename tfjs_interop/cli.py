@@ -37,7 +37,7 @@ WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the 
 OUTPUT_SUFFIXES = (".npy", ".npz", ".json")
 STDIO = "-"
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
-_TEMP_NAME = re.compile(r"[^\s'\"]*/\.[^/\s'\"]+\.tmp(?:/[^\s'\"]*)?")
+_TEMP_NAME = re.compile(r"[^\s'\"]*/\.[^/\s'\"]+\.tmp(?:/[^\s'\":]*)?")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,10 +284,20 @@ def check_writable(path: str, flag: str) -> None:
 
 def _write_text(path: str, text: str) -> None:
     if path == STDIO:
-        sys.stdout.write(text + "\n")
+        _write_stdout((text + "\n").encode())
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(text + "\n")
+
+
+def _write_stdout(data: bytes) -> None:
+    """All of ``data`` on stdout: a large write to a pipe whose reader left can return short without an error,
+    so the rest is written until it lands or raises BrokenPipeError."""
+    sys.stdout.flush()
+    view = memoryview(data)
+    while view:
+        view = view[sys.stdout.buffer.write(view) or 0:]
+        sys.stdout.buffer.flush()
 
 
 # -- the commands --------------------------------------------------------------------------------------------------
