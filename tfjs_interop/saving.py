@@ -19,10 +19,16 @@ KERAS_SUFFIXES = (".h5", ".keras")
 
 
 def keras_config(model: Model) -> dict:
-    """``{"class_name": "Model", "config": ..., "keras_version", "backend"}``: the topology as ``to_json`` gives it."""
-    from .formats.tfjs_writer import encode_topology
+    """The model as Keras 3 serializes it (``{"module", "class_name": "Functional", "config", ...}``): the config
+    ``save_keras`` writes, which ``to_json`` gives and ``get_config`` takes the ``config`` of.
 
-    return encode_topology(model.topology)
+    Raises:
+        UnsupportedLayerError: when Keras 3 cannot express a layer exactly.
+    """
+    from .formats.keras_save import KERAS_VERSION
+    from .formats.keras_writer import keras_export
+
+    return {**keras_export(model).config, "keras_version": KERAS_VERSION, "backend": "tensorflow"}
 
 
 def destination_kind(path: str | os.PathLike, output_format: str | None = None) -> str:

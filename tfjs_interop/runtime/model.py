@@ -141,15 +141,19 @@ class Model:
                 f"{self.topology.origin.engine.value} engine{source}>")
 
     def get_config(self) -> dict:
-        """The model's topology as a Keras functional-model config (the Keras 2 / TF.js form: ``batch_input_shape``,
-        list ``inbound_nodes``), as ``keras.Model.get_config`` returns it."""
+        """The model's topology as Keras 3's ``Model.get_config()`` gives it (the config ``save_keras`` writes; a
+        TF.js / Keras 2 ``hard_sigmoid`` becomes Keras 3's over weights scaled by 1.2, as there).
+
+        Raises:
+            UnsupportedLayerError: when Keras 3 cannot express a layer exactly.
+        """
         from ..saving import keras_config  # the writers' encoding; the runtime itself knows no file format
 
         return keras_config(self)["config"]
 
     def to_json(self, **kwargs: Any) -> str:
-        """The topology as Keras's ``model.to_json()`` writes it; ``load(file, weights=...)`` reads it back.
-        ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
+        """The topology as Keras 3's ``model.to_json()`` writes it; ``load(file, weights=...)`` and
+        ``keras.models.model_from_json`` read it back. ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
         import json
 
         from ..saving import keras_config
