@@ -127,7 +127,7 @@ def test_summary_json_lists_inputs_in_order_with_shapes_and_dtypes(tmp_path):
     assert summary["total_params"] == model.count_params() == 413
     assert [layer["name"] for layer in summary["layers"]] == [layer.name for layer in model.layers]
     assert sum(layer["params"] for layer in summary["layers"]) == 413
-    _ok("summary", SEED, "--json", tmp_path / "deep" / "s.json")
+    _ok("summary", SEED, "--json", "--output", tmp_path / "deep" / "s.json")
     seed = json.loads((tmp_path / "deep" / "s.json").read_text())
     assert seed["layers"][1] == {"name": "lstm_LSTM1", "class_name": "LSTM", "params": 5248,
                                  "output_shapes": [[[None, 10, 32]]]}

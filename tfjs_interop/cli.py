@@ -87,9 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="print a model's inputs, layers, output shapes and parameters",
                                   description="Print a Keras-style summary of a model, or its JSON form.")
     _model_arguments(summary)
-    summary.add_argument("--json", nargs="?", const=STDIO, metavar="FILE",
-                         help="write inputs and outputs in order (name, shape, dtype), layers and parameter counts "
-                              "as JSON to FILE, or to stdout without FILE or with -")
+    summary.add_argument("--json", action="store_true",
+                         help="print inputs and outputs in order (name, shape, dtype), layers and parameter counts "
+                              "as JSON instead of the table")
+    summary.add_argument("--output", "--out", "-o", dest="output", default=STDIO, metavar="FILE",
+                         help="write the summary to FILE instead of stdout")
     summary.set_defaults(run=_summary)
     _add_predict(commands)
     _add_convert(commands)
@@ -302,13 +304,11 @@ def _write_stdout(data: bytes) -> None:
 
 # -- the commands --------------------------------------------------------------------------------------------------
 def _summary(args: argparse.Namespace) -> int:
-    if args.json not in (None, STDIO):
-        check_writable(args.json, "--json")
+    check_writable(args.output, "--output")
     model = _load(args)
-    if args.json is None:
-        model.summary()
-    else:
-        _write_text(args.json, json.dumps(summary_dict(model), indent=2))
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    _write_text(args.output, json.dumps(summary_dict(model), indent=2) if args.json else "\n".join(lines))
     return 0
 
 
