@@ -12,6 +12,8 @@ pytest imports in every run) costs nothing until something is used.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -71,6 +73,19 @@ if TYPE_CHECKING:
     from .saving import save
     from .verify import verify
     from .writing import save_tfjs
+
+
+class _Package(types.ModuleType):
+    """The package module: importing the submodule ``tfjs_interop.verify`` sets the package's attribute ``verify``,
+    which must stay the function of that name (as with an eager ``from .verify import verify``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "verify" and isinstance(value, types.ModuleType):
+            value = value.verify
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

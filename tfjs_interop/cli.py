@@ -43,10 +43,11 @@ _TEMP_NAME = re.compile(r"[^\s'\"]*/\.[^/\s'\"]+\.tmp(?:/[^\s'\":]*)?")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 a check or verify found a mismatch, 2 usage or input
     error, 130 interrupted)."""
-    warnings.showwarning = _show_warning
     args = _parser().parse_args(argv)
     try:
-        status = args.run(args)
+        with warnings.catch_warnings():  # restores the caller's warning display when main() runs in-process
+            warnings.showwarning = _show_warning
+            status = args.run(args)
         sys.stdout.flush()
         return status
     except KeyboardInterrupt:
