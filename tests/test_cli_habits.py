@@ -259,6 +259,12 @@ def test_model_predict_verbose_as_keras(capsys):
         model.predict(X, verbose=3)
 
 
+def test_verbose_1_without_tqdm_prints_one_line(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if the progress extra were not installed
+    tfjs_interop.load(SEED).predict(X, batch_size=1, verbose=1)
+    assert capsys.readouterr().err.startswith("predict: 3/3 batches - ")
+
+
 # -- clean exits ---------------------------------------------------------------------------------------------------
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     process = subprocess.Popen([TFJS_INTEROP, "predict", str(SEED), "-i", "-", "-o", str(tmp_path / "y.npy")],

@@ -1,8 +1,9 @@
 """Progress bars for long work (predict over many batches, downloads, conversions), drawn by tqdm on stderr.
 
-tqdm is optional (``pip install 'tfjs-interop[progress]'``): the run-time dependencies stay numpy and h5py, and
-without it "auto" draws nothing. ``verbose`` follows Keras's ``predict``: ``"auto"`` draws a bar when stderr is a
-terminal (quiet in logs, pipes and servers), ``1`` always, ``0`` never, ``2`` one line when done.
+tqdm is optional (``pip install 'tfjs-interop[progress]'``): the run-time dependencies stay numpy and h5py; without
+it "auto" draws nothing and ``1`` prints the one line of ``2``. ``verbose`` follows Keras's ``predict``: ``"auto"``
+draws a bar when stderr is a terminal (quiet in logs, pipes and servers), ``1`` always, ``0`` never, ``2`` one line
+when done.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from .errors import DependencyError, InputError
+from .errors import InputError
 
 VERBOSE_VALUES = ("auto", 0, 1, 2)
 
@@ -35,12 +36,10 @@ def check_verbose(verbose: object) -> None:
         raise InputError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
 
 
-def _tqdm(required: bool):  # noqa: ANN202 (the tqdm class, or None)
+def _tqdm():  # noqa: ANN202 (the tqdm class, or None)
     try:
         from tqdm import tqdm
     except ImportError:
-        if required:
-            raise DependencyError("a progress bar needs tqdm: pip install 'tfjs-interop[progress]'") from None
         return None
     return tqdm
 
@@ -51,16 +50,15 @@ def progress(total: float, description: str, verbose: object = "auto", unit: str
 
     Raises:
         InputError: for a ``verbose`` value Keras would not take.
-        DependencyError: for ``verbose=1`` without tqdm.
     """
     check_verbose(verbose)
     stream = sys.stderr
     shown = verbose == 1 or (verbose == "auto" and total > 1 and _is_terminal(stream))
-    tqdm = _tqdm(required=verbose == 1) if shown else None
+    tqdm = _tqdm() if shown else None
     if tqdm is None:
         started = time.perf_counter()
         yield _Silent()
-        if verbose == 2:
+        if verbose in (1, 2):  # 1 without tqdm: the line of 2 rather than nothing
             units = unit + ("es" if unit.endswith("ch") else "s")
             print(f"{description}: {total:g}/{total:g} {units} - {time.perf_counter() - started:.2f}s", file=stream)
         return

@@ -182,14 +182,14 @@ class Model:
             batch_size: run this many samples at a time (None: all at once). Results do not depend on it,
                 except that stateful layers carry their state from one batch to the next, as in Keras.
             verbose: as Keras's: ``"auto"`` shows a progress bar over the batches on stderr when it is a terminal
-                (with tqdm installed), ``1`` always (needs tqdm), ``0`` never, ``2`` one line when done.
+                (with tqdm installed), ``1`` always (without tqdm: the line of ``2``), ``0`` never, ``2`` one line
+                when done.
 
         Returns:
             An array for a one-output model, else a list of arrays in output order.
 
         Raises:
             InputError: when the inputs do not fit the model's inputs, or for a bad ``batch_size`` / ``verbose``.
-            DependencyError: for ``verbose=1`` without tqdm.
         """
         check_verbose(verbose)
         feeds = self._feeds(x)
