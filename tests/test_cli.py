@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +17,11 @@ from fixtures import ROOT, TFJS_FIXTURES
 SEED = TFJS_FIXTURES / "seed_lstm"
 
 
+TFJS_INTEROP = str(Path(sys.executable).with_name("tfjs-interop"))  # the installed command, as a user runs it
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tfjs_interop", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([TFJS_INTEROP, *args], capture_output=True, text=True, timeout=120)
 
 
 def test_summary_prints_the_table():
@@ -45,7 +49,7 @@ def test_predict_reads_npz_by_name_and_writes_npz(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["summary", "no/such/folder"], "no such model file"),
-    (["predict", str(SEED), "--input", str(SEED / "expected.json"), "--output", "y.npy"], "must be .npy"),
+    (["predict", str(SEED), "--input", str(SEED / "group1-shard1of1.bin"), "--output", "y.npy"], "must be .npy"),
 ])
 def test_errors_are_one_line_without_traceback(args, message):
     result = _cli(*args)

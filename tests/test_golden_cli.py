@@ -6,18 +6,20 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import tfjs_interop
 from fixtures import TFJS_FIXTURES
 from tfjs_interop import golden
 from tfjs_interop.formats.files import model_files
 
 
 def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tfjs_interop", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    command = str(Path(sys.executable).with_name("tfjs-interop"))  # the installed command, as a user runs it
+    return subprocess.run([command, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 @pytest.fixture
@@ -39,10 +41,13 @@ def test_record_then_check_passes(tmp_path, model):
     assert report["passed"] is True and report["against"] == "g.npz" and report["outputs"][0]["name"] == "lstm_LSTM1"
 
 
-def test_record_defaults_to_golden_npz_in_the_working_folder(tmp_path, model):
+def test_record_defaults_to_golden_npz_beside_the_model_where_check_looks(tmp_path, model):
     result = _cli("golden", "record", "model", "-i", "model/call0_input0.npy", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert golden.check(model, tmp_path / "golden.npz").passed
+    assert not (tmp_path / "golden.npz").exists() and golden.check(model, model / "golden.npz").passed
+    assert tfjs_interop.load(model, check=True) is not None
+    result = _cli("golden", "check", "model", cwd=tmp_path)
+    assert result.returncode == 0 and "against golden.npz" in result.stdout
 
 
 def test_check_exits_1_with_the_table_after_a_weight_change(tmp_path, model):
@@ -82,7 +87,7 @@ def test_record_reads_one_npy_per_input_in_order(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["golden", "check", "{model}", "{model}/model.json"], "does not start with a zip signature"),
     (["golden", "check", "{model}", "{tmp}/missing.npz"], "no such golden file"),
-    (["golden", "record", "{model}", "--inputs", "{model}/expected.json"], "must be .npy"),
+    (["golden", "record", "{model}", "--inputs", "{model}/group1-shard1of1.bin"], "must be .npy"),
     (["golden", "record", "{model}", "--inputs", "{model}/call0_input0.npy", "--atol", "-1"], "atol must be"),
     (["golden", "record", "{tmp}/nothing", "--inputs", "{model}/call0_input0.npy"], "no such model file"),
 ])
@@ -93,7 +98,7 @@ def test_errors_exit_2_on_one_line(tmp_path, model, args, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [["golden"], ["golden", "record", "m"], ["golden", "check", "m"]])
+@pytest.mark.parametrize("args", [["golden"], ["golden", "record", "m"], ["golden", "check"]])
 def test_usage_errors_exit_2(args):
     result = _cli(*args)
     assert result.returncode == 2 and "usage: tfjs-interop golden" in result.stderr

@@ -101,3 +101,54 @@ def test_assert_golden_defaults_to_the_file_beside_the_model(tmp_path):
     with pytest.raises(GoldenMismatchError, match="FAIL"):
         assert_golden(model)
     assert assert_golden(model, update=True).passed
+
+
+NESTED_TEST = """
+from tfjs_interop.pytest_plugin import assert_golden
+
+def test_paths_from_this_file():
+    assert_golden("../model", "golden/seed.npz", inputs="../model/call0_input0.npy")
+
+def test_paths_from_the_rootdir(tfjs_golden):
+    tfjs_golden("model", "golden/root.npz", inputs="model/call0_input0.npy")
+"""
+
+
+@pytest.fixture
+def nested(pytester: pytest.Pytester):
+    """A project whose tests live in tests/ and name the model relative to their file, or to the rootdir."""
+    shutil.copytree(TFJS_FIXTURES / "seed_lstm", pytester.path / "model")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_nested.py").write_text(NESTED_TEST)
+    (pytester.path / "pytest.ini").write_text("[pytest]\n")
+    return pytester
+
+
+def test_golden_update_creates_missing_records_from_the_tests_inputs(nested):
+    result = nested.runpytest_subprocess("-q", "tests")
+    result.assert_outcomes(failed=2)  # no records yet: say so, fail
+    result.stdout.fnmatch_lines(["*no such golden file*"])
+    nested.runpytest_subprocess("-q", "--golden-update", "tests").assert_outcomes(passed=2)
+    seed = golden.read_golden(nested.path / "tests" / "golden" / "seed.npz")  # beside the test that named it
+    np.testing.assert_array_equal(seed.inputs["input1"], np.load(nested.path / "model" / "call0_input0.npy"))
+    assert (nested.path / "golden" / "root.npz").is_file()  # the model was found from the rootdir: there
+    nested.runpytest_subprocess("-q", "tests").assert_outcomes(passed=2)
+
+
+def test_paths_resolve_from_the_test_file_whatever_the_working_folder(nested, monkeypatch):
+    nested.runpytest_subprocess("-q", "--golden-update", "tests").assert_outcomes(passed=2)
+    monkeypatch.chdir(nested.path / "tests")  # running from tests/ used to look for tests/model
+    nested.runpytest_subprocess("-q", ".").assert_outcomes(passed=2)
+
+
+def test_the_plugin_costs_nothing_to_a_run_that_does_not_use_it(pytester: pytest.Pytester):
+    """pytest imports the plugin in every run: that must not import numpy or the rest of tfjs_interop."""
+    pytester.makepyfile(test_plain="""
+import sys
+
+def test_nothing_heavy_was_imported():
+    assert "tfjs_interop.pytest_plugin" in sys.modules
+    heavy = [m for m in ("numpy", "h5py", "tfjs_interop.loading", "tfjs_interop.golden") if m in sys.modules]
+    assert heavy == []
+""")
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -348,4 +348,4 @@ def test_the_cli_reports_a_limit_in_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"tfjs-interop: error: {path}: model.json takes the model past the limit of 100 bytes "
-        f"({path.stat().st_size} more bytes, 100 left); pass a larger max_bytes to allow it"]
+        f"({path.stat().st_size} more bytes, 100 left); pass a larger max_bytes (--max-bytes) to allow it"]

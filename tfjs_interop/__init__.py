@@ -4,30 +4,30 @@
     model = tfjs_interop.load("fixtures/tfjs/seed_lstm")
     y = model.predict(x)
     tfjs_interop.save_tfjs(model, "out/")   # back to the TF.js layers format
+
+The names below are imported on first use (PEP 562), so ``import tfjs_interop`` (and the pytest plugin, which
+pytest imports in every run) costs nothing until something is used.
 """
 
-from . import golden
-from .errors import (
-    DependencyError,
-    FileAccessError,
-    GoldenMismatchError,
-    InputError,
-    LimitError,
-    ModelFormatError,
-    NetworkError,
-    SecurityError,
-    TfjsInteropError,
-    UnsupportedLayerError,
-    WeightsError,
-)
-from .formats.keras_save import save_keras
-from .loading import from_keras, load
-from .report import Report
-from .runtime.model import Model, TensorSpec
-from .verify import verify
-from .writing import save_tfjs
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "DependencyError": "errors", "FileAccessError": "errors", "GoldenMismatchError": "errors",
+    "InputError": "errors", "LimitError": "errors",
+    "ModelFormatError": "errors", "NetworkError": "errors", "SecurityError": "errors",
+    "TfjsInteropError": "errors", "UnsupportedLayerError": "errors", "WeightsError": "errors",
+    "save_keras": "formats.keras_save", "from_keras": "loading", "load": "loading", "Report": "report",
+    "Model": "runtime.model", "TensorSpec": "runtime.model", "save": "saving", "verify": "verify",
+    "save_tfjs": "writing",
+}
 
 __all__ = [
     "DependencyError",
@@ -48,7 +48,58 @@ __all__ = [
     "from_keras",
     "golden",
     "load",
+    "save",
     "save_keras",
     "save_tfjs",
     "verify",
 ]
+
+if TYPE_CHECKING:
+    from . import golden
+    from .errors import (
+        DependencyError,
+        FileAccessError,
+        GoldenMismatchError,
+        InputError,
+        LimitError,
+        ModelFormatError,
+        NetworkError,
+        SecurityError,
+        TfjsInteropError,
+        UnsupportedLayerError,
+        WeightsError,
+    )
+    from .formats.keras_save import save_keras
+    from .loading import from_keras, load
+    from .report import Report
+    from .runtime.model import Model, TensorSpec
+    from .saving import save
+    from .verify import verify
+    from .writing import save_tfjs
+
+
+class _Package(types.ModuleType):
+    """The package module: importing the submodule ``tfjs_interop.verify`` sets the package's attribute ``verify``,
+    which must stay the function of that name (as with an eager ``from .verify import verify``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "verify" and isinstance(value, types.ModuleType):
+            value = value.verify
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    if name == "golden":
+        return importlib.import_module(".golden", __name__)
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tfjs_interop' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS, "golden"])

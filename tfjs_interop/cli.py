@@ -1,10 +1,17 @@
-"""The ``tfjs-interop`` command line (also ``python -m tfjs_interop``)."""
+"""The ``tfjs-interop`` command line (also ``python -m tfjs_interop``).
+
+One spelling per option across commands: ``--input`` (repeat or list several; ``--inputs`` is an alias),
+``--output`` (``--out``), ``--json``, ``--weights``, ``--quiet``. Every destination is checked before any work.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,36 +19,51 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .converter_flags import add_converter_flags, convert_options
 from .errors import InputError, TfjsInteropError
 from .formats import isolation
-from .formats.common import DEFAULT_MAX_BYTES, parse_json
-from .formats.keras_save import save_keras
-from .formats.manifest import QUANTIZED_DTYPES
-from .golden import GOLDEN_FILE, read_golden, write_golden
-from .golden import check as golden_check
+from .formats.common import DEFAULT_MAX_BYTES
+from .formats.remote import is_url
+from .golden import compare_golden, default_golden_path, output_names, read_golden, write_golden
+from .json_io import ROWS, format_outputs, parse_inputs
 from .loading import load
+from .progress import progress
 from .report import Report
-from .writing import save_tfjs
-
-KERAS_SUFFIXES = (".h5", ".keras")
+from .runtime.summary import summary_dict
+from .saving import KERAS, TFJS, check_destination, destination_kind, save
 
 MODEL_HELP = ("the model: a TF.js model.json or its folder or its http(s) URL, a Keras .h5 or .keras file, or a "
-              "Keras topology JSON")
+              "Keras topology JSON (with --weights)")
 WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the model's own weights"
+OUTPUT_SUFFIXES = (".npy", ".npz", ".json")
+STDIO = "-"
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
+_TEMP_NAME = re.compile(r"[^\s'\"]*/\.[^/\s'\"]+\.tmp(?:/[^\s'\":]*)?")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 a check or verify found a mismatch, 2 usage or input
-    error)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    error, 130 interrupted)."""
+    args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():  # restores the caller's warning display when main() runs in-process
+            warnings.showwarning = _show_warning
+            status = args.run(args)
+        sys.stdout.flush()
+        return status
+    except KeyboardInterrupt:
+        print("tfjs-interop: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing, and keep Python from failing again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except TfjsInteropError as exc:
-        print(f"tfjs-interop: error: {exc}", file=sys.stderr)
+        _error(_without_temp_names(str(exc), args))
         return 2
     except OSError as exc:
-        print(f"tfjs-interop: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{_without_temp_names(exc.filename, args)}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
         return 2
 
 
@@ -51,61 +73,53 @@ ENVIRONMENT_HELP = (
     f"or crashes the HDF5 library is reported as corrupt); {isolation.ENV_SWITCH}=1 runs it in this process instead.")
 
 
+def _error(message: str) -> None:
+    print(f"tfjs-interop: error: {message}", file=sys.stderr)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one line, without the Python source line that raised them."""
+    print(f"tfjs-interop: warning: {message}", file=sys.stderr)
+
+
+def _without_temp_names(text: str, args: argparse.Namespace) -> str:
+    """A message naming the destination being written, not the temporary file beside it."""
+    return _TEMP_NAME.sub(str(getattr(args, "destination", None) or "the destination"), str(text))
+
+
+# -- the parser ----------------------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tfjs-interop", description="Run TF.js and Keras models in NumPy.",
                                      epilog=ENVIRONMENT_HELP)
     parser.add_argument("--version", action="version", version=f"tfjs-interop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    summary = commands.add_parser("summary", help="print a model's layers, output shapes and parameter counts",
-                                  description="Print a Keras-style summary of a model.")
+    summary = commands.add_parser("summary", help="print a model's inputs, layers, output shapes and parameters",
+                                  description="Print a Keras-style summary of a model, or its JSON form.")
     _model_arguments(summary)
+    summary.add_argument("--json", action="store_true",
+                         help="print inputs and outputs in order (name, shape, dtype), layers and parameter counts "
+                              "as JSON instead of the table")
+    summary.add_argument("--output", "--out", "-o", dest="output", default=STDIO, metavar="FILE",
+                         help="write the summary to FILE instead of stdout")
     summary.set_defaults(run=_summary)
-
-    predict = commands.add_parser(
-        "predict", help="run a model on inputs from .npy/.npz files",
-        description="Run a model on inputs from .npy files (one per input, in input order) or one .npz (arrays "
-                    "named after the inputs, or in order), and save the outputs as .npy (one output) or .npz.")
-    _model_arguments(predict)
-    predict.add_argument("--input", "-i", action="append", required=True, metavar="FILE",
-                         help="an input .npy (repeat for several inputs, in order) or one .npz")
-    predict.add_argument("--output", "-o", required=True, metavar="FILE",
-                         help="where to write the outputs: .npy (one output) or .npz (output_0, output_1, ...)")
-    predict.add_argument("--batch-size", type=int, default=None, help="samples per batch (default: all at once)")
-    predict.set_defaults(run=_predict)
-
-    convert = commands.add_parser(
-        "convert", help="convert a model: to a TF.js layers model folder, or to a Keras .h5 / .keras file",
-        description="Convert SRC to DST. A DST ending in .h5 or .keras is written as a Keras file; any other DST is "
-                    "a folder that receives a TF.js layers model (model.json + group1-shard*.bin). Nothing is "
-                    "written when the model cannot be represented.")
-    convert.add_argument("src", help=MODEL_HELP)
-    convert.add_argument("dst", help="a folder (TF.js) or a .h5 / .keras file (Keras)")
-    convert.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERNS]",
-                         help="quantize float32 weights to float16, uint8 or uint16, all of them or those whose "
-                              "names match comma-separated fnmatch PATTERNS (repeat for several dtypes)")
-    convert.add_argument("--shard-size", type=int, default=None, metavar="BYTES",
-                         help="largest weight file in bytes (default 4194304)")
-    convert.add_argument("--metadata", metavar="FILE.json", help="a JSON object stored as userDefinedMetadata")
-    convert.add_argument("--overwrite", action="store_true", help="replace a non-empty DST")
-    convert.set_defaults(run=_convert)
+    _add_predict(commands)
+    _add_convert(commands)
     verify = commands.add_parser(
         "verify", help="compare a model's outputs with TensorFlow's (or a golden record)",
         description="Run a model in the NumPy runtime and compare every output with the same model in Keras 3 "
                     "(TensorFlow), or with a golden .npz record. Exit status: 0 pass, 1 mismatch, 2 error.")
-    verify.add_argument("path", help=MODEL_HELP)
-    verify.add_argument("--inputs", metavar="FILE.npz", help="inputs (arrays named after the inputs, or in order); "
-                                                           "default: seeded inputs that fit the model")
+    _model_arguments(verify)
+    _input_argument(verify, required=False, default_help="; default: seeded inputs that fit the model")
     verify.add_argument("--against", default="tensorflow", metavar="tensorflow|GOLDEN.npz",
                         help="the reference: 'tensorflow' (default) or a golden record .npz")
-    verify.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    _json_argument(verify)
     verify.set_defaults(run=_verify)
     _add_golden_commands(commands)
     return parser
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
-    """The model to load and how: ``load``'s arguments, for the commands that take one model."""
+    """The model to load and how (``load``'s arguments), and --quiet."""
     parser.add_argument("path", help=MODEL_HELP)
     parser.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
     parser.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
@@ -114,6 +128,25 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="for URLs: seconds to wait for the server to connect or send data (default 30)")
     parser.add_argument("--cache-dir", default=None, metavar="DIR",
                         help="for URLs: keep fetched files in DIR, revalidated each time, used when offline")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="for URLs: an HTTP header sent with every request (repeat for several)")
+    _quiet_argument(parser)
+
+
+def _quiet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bars (they are drawn only when stderr is a terminal)")
+
+
+def _input_argument(parser: argparse.ArgumentParser, required: bool, default_help: str = "") -> None:
+    parser.add_argument("--input", "--inputs", "-i", dest="input", action="extend", nargs="+", required=required,
+                        metavar="FILE", help="one .npy per input in order, or one .npz (arrays named after the "
+                                             "inputs, or in order), or one .json (TF Serving's instances/inputs "
+                                             f"forms, or a nested list; - reads stdin){default_help}")
+
+
+def _json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE (- for stdout)")
 
 
 def _positive_int(text: str) -> int:
@@ -122,115 +155,114 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _add_predict(commands: argparse._SubParsersAction) -> None:
+    predict = commands.add_parser(
+        "predict", help="run a model on inputs from .npy/.npz/.json files",
+        description="Run a model on inputs from .npy files (one per input, in input order), one .npz (arrays "
+                    "named after the inputs, or in order) or one JSON request (TF Serving's forms), and save the "
+                    "outputs as .npy (one output), .npz or JSON (to a file, or - for stdout).")
+    _model_arguments(predict)
+    _input_argument(predict, required=True)
+    predict.add_argument("--output", "--out", "-o", dest="output", required=True, metavar="FILE",
+                         help="where to write the outputs: .npy (one output), .npz (output_0, output_1, ...), "
+                              ".json, or - (JSON on stdout)")
+    predict.add_argument("--outputs", nargs="+", metavar="NAME",
+                         help="only these outputs, in this order (names as `summary --json` lists them)")
+    predict.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                         help="samples per batch (default: all at once)")
+    predict.set_defaults(run=_predict)
+
+
+def _add_convert(commands: argparse._SubParsersAction) -> None:
+    convert = commands.add_parser(
+        "convert", help="convert a model: to a TF.js layers model folder, or to a Keras .h5 / .keras file",
+        description="Convert SRC to DST. A DST ending in .h5 or .keras is written as a Keras file; an existing "
+                    "folder, a DST ending in / or without a suffix receives a TF.js layers model (model.json + "
+                    "group1-shard*.bin); any other suffix is refused. Nothing is written when the model cannot "
+                    "be represented. The official tensorflowjs_converter's layers-model flags work too.")
+    convert.add_argument("src", help=MODEL_HELP)
+    convert.add_argument("dst", nargs="?", help="a folder (TF.js) or a .h5 / .keras file (Keras)")
+    convert.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
+    convert.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERNS]",
+                         help="quantize float32 weights to float16, uint8 or uint16, all of them or those whose "
+                              "names match comma-separated fnmatch PATTERNS (repeat for several dtypes)")
+    convert.add_argument("--shard-size", "--weight_shard_size_bytes", dest="shard_size", type=_positive_int,
+                         default=None, metavar="BYTES", help="largest weight file in bytes (default 4194304)")
+    convert.add_argument("--metadata", metavar="FILE.json|KEY:PATH[,KEY:PATH]",
+                         help="userDefinedMetadata: a JSON object file, or the converter's key:path pairs")
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing DST")
+    _quiet_argument(convert)
+    add_converter_flags(convert)
+    convert.set_defaults(run=_convert)
+
+
+def _add_golden_commands(commands: argparse._SubParsersAction) -> None:
+    golden = commands.add_parser("golden", help="record or check a model's golden outputs",
+                                 description="Record a model's outputs on fixed inputs, or check it still computes "
+                                             "them (no TensorFlow needed).")
+    actions = golden.add_subparsers(dest="golden_command", required=True, metavar="ACTION")
+    record = actions.add_parser("record", help="run a model on inputs and store inputs, outputs and file hashes",
+                                description="Run a model on inputs and store inputs, outputs, tolerances and the "
+                                            "SHA-256 of the model's files in one .npz.")
+    _model_arguments(record)
+    _input_argument(record, required=True)
+    record.add_argument("--output", "--out", "-o", dest="output", metavar="FILE",
+                        help="the golden file to write (default: golden.npz in a TF.js model's folder, "
+                             "<stem>.golden.npz beside a single-file model: where load(check=True) looks)")
+    record.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance of later checks (default 1e-5)")
+    record.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of later checks (default 1e-4)")
+    record.set_defaults(run=_golden_record)
+    check = actions.add_parser("check", help="check a model against a golden file (exit 0 pass, 1 mismatch)",
+                               description="Run a model on a golden file's inputs and compare with its outputs. "
+                                           "Exit 0 when every output matches, 1 when one differs, 2 on errors.")
+    _model_arguments(check)
+    check.add_argument("golden", nargs="?", help="the golden .npz file (default: the one beside the model)")
+    _json_argument(check)
+    check.set_defaults(run=_golden_check)
+
+
+# -- loading, inputs, outputs -------------------------------------------------------------------------------------
 def _load(args: argparse.Namespace):
-    return load(args.path, weights=args.weights, max_bytes=args.max_bytes, timeout=args.timeout,
-                cache_dir=args.cache_dir)
+    path = args.path
+    headers = dict(_header(text) for text in args.header)
+    options = {"max_bytes": args.max_bytes, "timeout": args.timeout, "cache_dir": args.cache_dir}
+    if not is_url(path):
+        return load(path, weights=args.weights, **options)
+    with progress(100, "download", _verbose(args), unit="%") as bar:
+        done = [0.0]
+
+        def on_progress(fraction: float) -> None:
+            bar.update(100 * (fraction - done[0]))
+            done[0] = fraction
+
+        return load(path, weights=args.weights, headers=headers, on_progress=on_progress, **options)
 
 
-def _summary(args: argparse.Namespace) -> int:
-    _load(args).summary()
-    return 0
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise InputError(f"--header {text!r}: expected 'NAME: VALUE'")
+    return name.strip(), value.strip()
 
 
-def _predict(args: argparse.Namespace) -> int:
-    model = _load(args)
-    inputs = _read_inputs(args.input, [spec.name for spec in model.inputs])
-    outputs = model.predict(inputs, batch_size=args.batch_size)
-    outputs = outputs if isinstance(outputs, list) else [outputs]
-    _write_outputs(Path(args.output), outputs)
-    shapes = ", ".join(str(o.shape) for o in outputs)
-    print(f"wrote {len(outputs)} output(s) {shapes} to {args.output}")
-    return 0
+def _verbose(args: argparse.Namespace) -> str | int:
+    return 0 if args.quiet else "auto"
 
 
-def _convert(args: argparse.Namespace) -> int:
-    if args.dst.endswith(KERAS_SUFFIXES):
-        return _convert_to_keras(args)
-    options = {"quantize": _quantize_spec(args.quantize), "metadata": _read_metadata(args.metadata),
-               "overwrite": args.overwrite}
-    if args.shard_size is not None:
-        options["shard_size_bytes"] = args.shard_size
-    out = save_tfjs(load(args.src), args.dst, **options)
-    shards = sorted(out.glob("group*-shard*.bin"))
-    size = sum(p.stat().st_size for p in shards)
-    print(f"wrote a TF.js layers model to {out}: model.json and {len(shards)} weight file(s), {size} bytes")
-    return 0
-
-
-def _convert_to_keras(args: argparse.Namespace) -> int:
-    used = [flag for flag, value in (("--quantize", args.quantize), ("--shard-size", args.shard_size),
-                                     ("--metadata", args.metadata)) if value is not None]
-    if used:
-        raise InputError(f"{', '.join(used)} appl{'ies' if len(used) == 1 else 'y'} to TF.js output only, not to "
-                         f"{args.dst}")
-    if Path(args.dst).exists() and not args.overwrite:
-        raise InputError(f"{args.dst} exists; pass --overwrite to replace it")
-    save_keras(load(args.src), args.dst)
-    print(f"wrote a Keras model to {args.dst}")
-    return 0
-
-
-def _quantize_spec(values: list[str] | None) -> dict[str, list[str] | None] | None:
-    """``--quantize uint8=dense*,lstm* --quantize float16`` -> {"uint8": ["dense*", "lstm*"], "float16": None}: a
-    dtype without patterns takes the weights the others' patterns leave (the converter's rule)."""
-    if not values:
-        return None
-    spec: dict[str, list[str] | None] = {}
-    for value in values:
-        dtype, _, patterns = value.partition("=")
-        if dtype not in QUANTIZED_DTYPES:
-            raise InputError(f"--quantize {value}: unknown dtype {dtype!r}; expected one of "
-                             f"{', '.join(sorted(QUANTIZED_DTYPES))}, optionally =PATTERNS")
-        names = [p for p in patterns.split(",") if p]
-        if names:
-            spec[dtype] = (spec.get(dtype) or []) + names
-        elif dtype not in spec:
-            spec[dtype] = None
-    return spec
-
-
-def _read_metadata(file: str | None) -> dict | None:
-    if file is None:
-        return None
-    metadata = parse_json(Path(file).read_bytes(), file)
-    if not isinstance(metadata, dict):
-        raise InputError(f"{file}: metadata must be a JSON object, found {type(metadata).__name__}")
-    return metadata
-
-
-def _verify(args: argparse.Namespace) -> int:
-    if args.against == "tensorflow":
-        from .verify import verify
-
-        model = load(args.path)
-        inputs = None if args.inputs is None else _read_inputs([args.inputs], [s.name for s in model.inputs])
-        report = verify(model, inputs)
-    elif args.inputs is not None:
-        raise InputError("--inputs applies to --against tensorflow; a golden record holds its own inputs")
-    else:
-        report = _verify_against_golden(args.path, args.against)
-    print(report.table())
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    return 0 if report.passed else 1
-
-
-def _verify_against_golden(model_path: str, golden_path: str) -> Report:
-    if not golden_path.endswith(".npz"):
-        raise InputError(f"--against must be 'tensorflow' or a golden record .npz, got {golden_path!r}")
-    return golden_check(model_path, golden_path)
-
-
-def _read_inputs(files: list[str], names: list[str]) -> list[np.ndarray] | dict[str, np.ndarray]:
+def _read_inputs(files: list[str], names: list[str]) -> tuple[list[np.ndarray] | dict[str, np.ndarray], str]:
+    """The inputs of --input, and the JSON form they came in (rows, for arrays)."""
+    if len(files) == 1 and (files[0] == STDIO or files[0].endswith(".json")):
+        text = sys.stdin.buffer.read() if files[0] == STDIO else Path(files[0]).read_bytes()
+        return parse_inputs(text, names, "stdin" if files[0] == STDIO else files[0])
     if len(files) == 1 and files[0].endswith(".npz"):
         arrays = _load_arrays(files[0])
         if set(names) <= set(arrays):
-            return {name: arrays[name] for name in names}
-        return list(arrays.values())
+            return {name: arrays[name] for name in names}, ROWS
+        return list(arrays.values()), ROWS
     for file in files:
         if not file.endswith(".npy"):
-            raise InputError(f"{file}: inputs must be .npy files (or one .npz)")
-    return [_load_arrays(file)[""] for file in files]
+            raise InputError(f"--input {file}: inputs must be .npy files (one per input), or one .npz or .json")
+    return [_load_arrays(file)[""] for file in files], ROWS
 
 
 def _load_arrays(file: str) -> dict[str, np.ndarray]:
@@ -247,34 +279,144 @@ def _load_arrays(file: str) -> dict[str, np.ndarray]:
         raise InputError(f"{file}: not a readable NumPy array file: {exc}") from None
 
 
-def _add_golden_commands(commands: argparse._SubParsersAction) -> None:
-    golden = commands.add_parser("golden", help="record or check a model's golden outputs",
-                                 description="Record a model's outputs on fixed inputs, or check it still computes "
-                                             "them (no TensorFlow needed).")
-    actions = golden.add_subparsers(dest="golden_command", required=True, metavar="ACTION")
-    record = actions.add_parser("record", help="run a model on inputs and store inputs, outputs and file hashes",
-                                description="Run a model on inputs and store inputs, outputs, tolerances and the "
-                                            "SHA-256 of the model's files in one .npz.")
-    record.add_argument("path", help=MODEL_HELP)
-    record.add_argument("--inputs", "-i", nargs="+", required=True, metavar="FILE",
-                        help="one .npy per input, in order, or one .npz (arrays named after the inputs, or in order)")
-    record.add_argument("--out", "-o", default=GOLDEN_FILE, help=f"the golden file to write (default {GOLDEN_FILE})")
-    record.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance of later checks (default 1e-5)")
-    record.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of later checks (default 1e-4)")
-    record.set_defaults(run=_golden_record)
-    check = actions.add_parser("check", help="check a model against a golden file (exit 0 pass, 1 mismatch)",
-                               description="Run a model on a golden file's inputs and compare with its outputs. "
-                                           "Exit 0 when every output matches, 1 when one differs, 2 on errors.")
-    check.add_argument("path", help=MODEL_HELP)
-    check.add_argument("golden", help="the golden .npz file")
-    check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    check.set_defaults(run=_golden_check)
+def check_writable(path: str, flag: str) -> None:
+    """Refuse, before any work, an output file whose folder cannot be made or written (``-`` is stdout)."""
+    if path == STDIO:
+        return
+    target = Path(os.path.abspath(path))
+    if target.is_dir():
+        raise InputError(f"{flag} {path}: is a folder; give a file name")
+    existing = next(p for p in target.parents if p.exists())
+    if not existing.is_dir():
+        raise InputError(f"{flag} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise InputError(f"{flag} {path}: cannot write in {existing}")
+
+
+def _write_text(path: str, text: str) -> None:
+    if path == STDIO:
+        _write_stdout((text + "\n").encode())
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text + "\n")
+
+
+def _write_stdout(data: bytes) -> None:
+    """All of ``data`` on stdout: a large write to a pipe whose reader left can return short without an error,
+    so the rest is written until it lands or raises BrokenPipeError."""
+    sys.stdout.flush()
+    view = memoryview(data)
+    while view:
+        view = view[sys.stdout.buffer.write(view) or 0:]
+        sys.stdout.buffer.flush()
+
+
+# -- the commands --------------------------------------------------------------------------------------------------
+def _summary(args: argparse.Namespace) -> int:
+    check_writable(args.output, "--output")
+    model = _load(args)
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    _write_text(args.output, json.dumps(summary_dict(model), indent=2) if args.json else "\n".join(lines))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    suffix = Path(args.output).suffix if args.output != STDIO else ".json"
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"--output {args.output}: must end in .npy, .npz or .json, or be - (JSON on stdout)")
+    check_writable(args.output, "--output")
+    args.destination = args.output
+    model = _load(args)
+    names = _selected_outputs(model, args.outputs)
+    if suffix == ".npy" and len(names) != 1:
+        raise InputError(f"--output {args.output}: the model gives {len(names)} outputs {names}; write them to a "
+                         ".npz or .json, or pick one with --outputs")
+    inputs, form = _read_inputs(args.input, [spec.name for spec in model.inputs])
+    outputs = model.predict(inputs, batch_size=args.batch_size, verbose=_verbose(args))
+    by_name = dict(zip(output_names(model), outputs if isinstance(outputs, list) else [outputs]))
+    chosen = {name: by_name[name] for name in names}
+    _write_outputs(args.output, suffix, chosen, form)
+    if args.output != STDIO:
+        shapes = ", ".join(str(o.shape) for o in chosen.values())
+        print(f"wrote {len(chosen)} output(s) {shapes} to {args.output}")
+    return 0
+
+
+def _selected_outputs(model, wanted: list[str] | None) -> list[str]:
+    names = output_names(model)
+    unknown = [name for name in wanted or [] if name not in names]
+    if unknown:
+        raise InputError(f"--outputs: no output named {', '.join(map(repr, unknown))}; the outputs are {names}")
+    return list(wanted) if wanted else names
+
+
+def _write_outputs(path: str, suffix: str, outputs: dict[str, np.ndarray], form: str) -> None:
+    if suffix == ".json":
+        _write_text(path, format_outputs(outputs, form))
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".npy":
+        np.save(path, next(iter(outputs.values())))
+    else:
+        np.savez(path, **{f"output_{i}": output for i, output in enumerate(outputs.values())})
+
+
+def _convert(args: argparse.Namespace) -> int:
+    options = convert_options(args)
+    kind = destination_kind(args.dst, options.output_format)
+    if options.keras_suffix and not args.dst.endswith(options.keras_suffix):
+        raise InputError(f"--output_format keras_keras: DST {args.dst} must end in .keras")
+    if kind == KERAS and options.tfjs:
+        flags = {"quantize": "--quantize", "shard_size_bytes": "--shard-size", "metadata": "--metadata",
+                 "split_weights_by_layer": "--split_weights_by_layer"}
+        used = [flags[key] for key in options.tfjs]
+        raise InputError(f"{', '.join(used)} appl{'ies' if len(used) == 1 else 'y'} to TF.js output only, not to "
+                         f"{args.dst}")
+    check_destination(args.dst, args.overwrite, kind)
+    args.destination = args.dst
+    with progress(2, "convert", _verbose(args), unit="step") as bar:
+        model = load(args.src, weights=args.weights)
+        bar.update(1)
+        out = save(model, args.dst, overwrite=args.overwrite, output_format=kind, **options.tfjs)
+        bar.update(1)
+    if kind == TFJS:
+        shards = sorted(out.glob("group*-shard*.bin"))
+        size = sum(p.stat().st_size for p in shards)
+        print(f"wrote a TF.js layers model to {out}: model.json and {len(shards)} weight file(s), {size} bytes")
+    else:
+        print(f"wrote a Keras model to {args.dst}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.json not in (None, STDIO):
+        check_writable(args.json, "--json")
+    if args.against == "tensorflow":
+        from .verify import verify
+
+        model = _load(args)
+        inputs = None if args.input is None else _read_inputs(args.input, [s.name for s in model.inputs])[0]
+        report = verify(model, inputs)
+    elif args.input is not None:
+        raise InputError("--input applies to --against tensorflow; a golden record holds its own inputs")
+    elif not args.against.endswith(".npz"):
+        raise InputError(f"--against must be 'tensorflow' or a golden record .npz, got {args.against!r}")
+    else:
+        report = _check_golden(args, args.against)
+    return _print_report(report, args.json)
 
 
 def _golden_record(args: argparse.Namespace) -> int:
-    model = load(args.path)
-    inputs = _read_inputs(args.inputs, [spec.name for spec in model.inputs])
-    path = write_golden(model, inputs, args.out, args.path, atol=args.atol, rtol=args.rtol)
+    if args.output is None and is_url(args.path):
+        raise InputError("--output: a model at a URL has no folder to keep its golden record in; give a file")
+    out = args.output or str(default_golden_path(args.path))
+    check_writable(out, "--output")
+    args.destination = out
+    model = _load(args)
+    inputs, _ = _read_inputs(args.input, [spec.name for spec in model.inputs])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    path = write_golden(model, inputs, out, args.path, atol=args.atol, rtol=args.rtol)
     golden = read_golden(path)
     shapes = ", ".join(f"{name} {list(value.shape)}" for name, value in golden.outputs.items())
     print(f"recorded {len(golden.outputs)} output(s) ({shapes}) and {len(golden.files)} model file hash(es) to {path}")
@@ -282,22 +424,24 @@ def _golden_record(args: argparse.Namespace) -> int:
 
 
 def _golden_check(args: argparse.Namespace) -> int:
-    report = golden_check(args.path, args.golden)
-    print(report.table())
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    return 0 if report.passed else 1
+    if args.json not in (None, STDIO):
+        check_writable(args.json, "--json")
+    return _print_report(_check_golden(args, args.golden or str(default_golden_path(args.path))), args.json)
 
 
-def _write_outputs(path: Path, outputs: list[np.ndarray]) -> None:
-    if path.suffix == ".npy":
-        if len(outputs) != 1:
-            raise InputError(f"{path}: the model has {len(outputs)} outputs; write them to a .npz")
-        np.save(path, outputs[0])
-    elif path.suffix == ".npz":
-        np.savez(path, **{f"output_{i}": output for i, output in enumerate(outputs)})
+def _check_golden(args: argparse.Namespace, golden_path: str) -> Report:
+    golden = read_golden(golden_path)
+    return compare_golden(_load(args), golden, Path(golden_path).name, args.path)
+
+
+def _print_report(report: Report, json_path: str | None) -> int:
+    if json_path == STDIO:
+        _write_text(STDIO, json.dumps(report.to_dict(), indent=2))
     else:
-        raise InputError(f"{path}: the output file must end in .npy or .npz")
+        print(report.table())
+        if json_path:
+            _write_text(json_path, json.dumps(report.to_dict(), indent=2))
+    return 0 if report.passed else 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 @api_boundary(ModelFormatError)
 def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False,
          max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
-         cache_dir: str | os.PathLike | None = None, deadline: float | None = None) -> Model:
+         cache_dir: str | os.PathLike | None = None, deadline: float | None = None,
+         headers: Mapping[str, str] | None = None, on_progress: Callable[[float], object] | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
@@ -44,6 +46,10 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         cache_dir: a folder keeping fetched files, revalidated with the server and used when it is unreachable
             (URLs only; see :mod:`tfjs_interop.formats.remote`).
         deadline: seconds the whole fetch may take, however slowly a server sends (URLs only; None: no limit).
+        headers: HTTP headers sent with every request (URLs only), as TF.js's ``requestInit.headers``, e.g.
+            ``{"Authorization": "Bearer ..."}``.
+        on_progress: called with the fraction of the model's files fetched, 0 to 1 (URLs only), as TF.js's
+            ``onProgress``.
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
@@ -61,7 +67,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
     """
     if is_url(path):
         model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir,
-                                   deadline=deadline)
+                                   deadline=deadline, headers=_checked_headers(headers), on_progress=on_progress)
     else:
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
@@ -72,6 +78,19 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
     return model
 
 
+def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Header names and values as strings without line breaks (which would split the request)."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise InputError(f"headers must be a dict of strings, got {type(headers).__name__}")
+    for name, value in headers.items():
+        if not (isinstance(name, str) and isinstance(value, str)) or any(c in name + value for c in "\r\n\0") \
+                or not name or ":" in name:
+            raise InputError(f"headers: {name!r} must be a header name and a one-line string value")
+    return dict(headers)
+
+
 def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: str | os.PathLike | None,
                      max_bytes: int) -> Model:
     if weights is not None:
@@ -79,7 +98,7 @@ def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: st
         model_file.source = f"{model_file.source} with weights {str(weights)!r}"
     elif model_file.kind == "keras_json":
         raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "
-                               f"tfjs_interop.load({str(path)!r}, weights='model.weights.h5')")
+                               f"tfjs_interop.load({str(path)!r}, weights='model.weights.h5') (--weights FILE)")
     if model_file.kind == "tfjs":
         return model_from_file(model_file, Dialect.TFJS, Engine.TFJS, max_bytes)
     default = Dialect.KERAS3 if model_file.kind == "keras_zip" else Dialect.KERAS2
@@ -113,7 +132,7 @@ def check_output_sizes(model: Model, max_bytes: int, source: str) -> None:
                 layer = model.get_layer(name)
                 raise LimitError(f"{source}: layer {name!r} ({layer.class_name}) outputs shape {tuple(shape)}, "
                                  f"{nbytes} bytes per sample, over the limit of {max_bytes} bytes; pass a larger "
-                                 "max_bytes to allow it")
+                                 "max_bytes (--max-bytes) to allow it")
 
 
 def _sample_nbytes(shape: tuple) -> int:

@@ -29,7 +29,7 @@ RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
 @api_boundary(UnsupportedLayerError)
 def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
               quantize: str | Mapping | None = None, metadata: dict | None = None,
-              overwrite: bool = False, golden: object = None) -> Path:
+              overwrite: bool = False, golden: object = None, split_weights_by_layer: bool = False) -> Path:
     """Write a model in the TF.js layers format (model.json + ``group1-shard{i}of{n}.bin``) for ``tf.loadLayersModel``.
 
     Args:
@@ -40,6 +40,7 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
             fnmatch patterns over weight names (``{"uint8": ["dense*"], "float16": "lstm*"}``), as the converter.
         metadata: a JSON object stored as ``userDefinedMetadata`` (default: the source file's, if any).
         overwrite: replace a non-empty ``out_dir``.
+        split_weights_by_layer: one weight group (``group<k>-shard*.bin``) per layer instead of one for all.
         golden: inputs (an array, a list or a dict by input name) to record the model's outputs on, as
             ``golden.npz`` beside the written files (see :mod:`tfjs_interop.golden`); ``load(out_dir, check=True)``
             then re-checks them. The outputs are the source model's, so the check also checks the writing.
@@ -54,7 +55,8 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
         WeightsError: for weights that cannot be stored or quantized.
     """
     target = check_folder_target(out_dir, overwrite)  # before the work of encoding; checked again when written
-    artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata)
+    artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata,
+                               split_weights_by_layer=split_weights_by_layer)
     finish = None
     if golden is not None:
         from .golden import GOLDEN_FILE, write_golden
@@ -67,7 +69,7 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
 
 
 def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
-                   metadata: dict | None = None) -> TfjsArtifacts:
+                   metadata: dict | None = None, split_weights_by_layer: bool = False) -> TfjsArtifacts:
     """Encode and check a model in memory (see :func:`save_tfjs`); nothing is written."""
     from . import __version__
 
@@ -79,7 +81,10 @@ def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, 
     options["ranks"] = input_ranks(model)
     plain = encode_model(model.topology, weights, **options)
     check_same_numbers(model, plain)
-    return plain if quantize is None else encode_model(model.topology, weights, quantize=quantize, **options)
+    if quantize is None and not split_weights_by_layer:
+        return plain
+    return encode_model(model.topology, weights, quantize=quantize, split_weights_by_layer=split_weights_by_layer,
+                        **options)
 
 
 def _generated_by(model: Model) -> str:

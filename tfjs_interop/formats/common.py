@@ -99,7 +99,8 @@ class ByteBudget:
         """Raise LimitError if ``nbytes`` more would go past the limit."""
         if nbytes > self.left:
             raise LimitError(f"{self.source}: {what} takes the model past the limit of {self.max_bytes} bytes "
-                             f"({nbytes} more bytes, {self.left} left); pass a larger max_bytes to allow it")
+                             f"({nbytes} more bytes, {self.left} left); pass a larger max_bytes (--max-bytes) to "
+                             "allow it")
 
     def take(self, nbytes: int, what: str) -> None:
         """Count ``nbytes`` read, or raise LimitError past the limit."""

@@ -28,6 +28,7 @@ import shutil
 import stat
 import time
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import HTTPError, URLError
@@ -48,12 +49,16 @@ def is_url(path: object) -> bool:
 
 
 def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
-                  cache_dir: str | os.PathLike | None = None, deadline: float | None = None) -> ModelFile:
+                  cache_dir: str | os.PathLike | None = None, deadline: float | None = None,
+                  headers: Mapping[str, str] | None = None,
+                  on_progress: Callable[[float], object] | None = None) -> ModelFile:
     """Fetch and read a TF.js layers model from the URL of its model.json.
 
     ``timeout`` bounds each wait for the server; ``deadline`` (seconds, None for none) the whole load, however
     the server trickles its bytes. A cache that cannot be read is a miss; one that cannot be written is a
-    warning, and the fetched model is returned all the same.
+    warning, and the fetched model is returned all the same. ``headers`` are sent with every request (TF.js's
+    ``requestInit.headers``: ``Authorization``...); ``on_progress(fraction)`` is called as each file arrives,
+    from 0 to 1, as TF.js's ``onProgress``.
 
     Raises:
         NetworkError: when a file cannot be fetched (no connection, timeout, deadline, HTTP error status).
@@ -62,9 +67,20 @@ def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float =
         ModelFormatError, WeightsError: as for a model read from disk.
     """
     cache = Cache(Path(cache_dir), url, max_bytes) if cache_dir else None
-    client = HttpClient(ByteBudget(max_bytes, url), timeout, cache, deadline)
+    client = HttpClient(ByteBudget(max_bytes, url), timeout, cache, deadline, dict(headers or {}))
+    report = on_progress or (lambda fraction: None)
+    report(0.0)
     document = parse_json(client.get(url, "model.json"), url)
-    model_file = decode_model_json(document, url, lambda path: client.get(weight_url(url, path), path), max_bytes)
+    files, done = 1 + _count_paths(document), [1]
+    report(1 / files)
+
+    def fetch(path: str) -> bytes:
+        data = client.get(weight_url(url, path), path)
+        done[0] += 1
+        report(min(done[0] / files, 1.0))
+        return data
+
+    model_file = decode_model_json(document, url, fetch, max_bytes)
     client.commit()
     return model_file
 
@@ -92,6 +108,13 @@ def url_model_files(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float
 
     decode_model_json(parse_json(next(iter(files.values())), url), url, fetch, max_bytes)
     return files
+
+
+def _count_paths(document: object) -> int:
+    """How many weight files the manifest names (for progress only: the manifest is checked where it is read)."""
+    manifest = document.get("weightsManifest") if isinstance(document, dict) else None
+    groups = manifest if isinstance(manifest, list) else []
+    return sum(len(g["paths"]) for g in groups if isinstance(g, dict) and isinstance(g.get("paths"), list))
 
 
 def weight_url(model_url: str, path: str) -> str:
@@ -135,9 +158,11 @@ class Cached:
 class HttpClient:
     """GETs files within one byte budget, revalidating cached copies, or from the cache alone when offline."""
 
-    def __init__(self, budget: ByteBudget, timeout: float, cache: Cache | None, deadline: float | None = None):
+    def __init__(self, budget: ByteBudget, timeout: float, cache: Cache | None, deadline: float | None = None,
+                 headers: dict[str, str] | None = None):
         self.budget, self.timeout, self.cache, self.deadline = budget, timeout, cache, deadline
         self.ends = None if deadline is None else time.monotonic() + deadline
+        self.headers = headers or {}
         self.opener: OpenerDirector = build_opener(_SameOriginRedirects)
         self.offline = False
         self.fetched: dict[str, Cached] = {}
@@ -184,7 +209,7 @@ class HttpClient:
         return cached.data
 
     def _download(self, url: str, cached: Cached | None, what: str) -> bytes:
-        request = Request(url, headers=_validators(cached))
+        request = Request(url, headers={**self.headers, **_validators(cached)})
         try:
             with self.opener.open(request, timeout=self.wait(url, what)) as response:
                 data = self._read_body(response, url, what)

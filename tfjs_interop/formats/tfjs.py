@@ -104,7 +104,7 @@ def decode_model_json(document: object, source: str, fetch, max_bytes: int = DEF
     declared = declared_nbytes(groups)
     if declared > max_bytes:
         raise LimitError(f"{source}: the weightsManifest declares at least {declared} bytes of weights, over the "
-                         f"limit of {max_bytes} bytes; pass a larger max_bytes to allow it")
+                         f"limit of {max_bytes} bytes; pass a larger max_bytes (--max-bytes) to allow it")
     weights = read_weights(groups, fetch)
     metadata = {key: document[key] for key in METADATA_KEYS if key in document}
     return ModelFile(topology, keras_version, weights, source, metadata)

@@ -499,10 +499,20 @@ def plain_dtype(dtype: object) -> str | None:
 def named_weights(topology: Topology, weights: LayerWeights) -> list[tuple[str, np.ndarray]]:
     """The weights under the names TF.js gives them, trainable ones first (as ``model.save`` lists them)."""
     found = _named(topology, weights)
-    return [(n, v) for n, v, t in found if t] + [(n, v) for n, v, t in found if not t]
+    return [(n, v) for _, n, v, t in found if t] + [(n, v) for _, n, v, t in found if not t]
 
 
-def _named(topology: Topology, weights: LayerWeights) -> list[tuple[str, np.ndarray, bool]]:
+def weights_by_layer(topology: Topology, weights: LayerWeights) -> list[list[tuple[str, np.ndarray]]]:
+    """The named weights in one list per layer that has any (``--split_weights_by_layer``: one group each),
+    trainable ones first within each layer."""
+    layers: dict[str, list[tuple[str, np.ndarray, bool]]] = {}
+    for layer, name, value, trainable in _named(topology, weights):
+        layers.setdefault(layer, []).append((name, value, trainable))
+    return [[(n, v) for n, v, t in found if t] + [(n, v) for n, v, t in found if not t] for found in layers.values()]
+
+
+def _named(topology: Topology, weights: LayerWeights) -> list[tuple[str, str, np.ndarray, bool]]:
+    """(layer, TF.js weight name, value, trainable) of every weight, layer by layer."""
     out = []
     for spec in topology.layers:
         wrapped = spec.config.get("layer")
@@ -514,7 +524,7 @@ def _named(topology: Topology, weights: LayerWeights) -> list[tuple[str, np.ndar
             continue
         for weight in weights.get(spec.name, []):
             tokens = weight_tokens(spec.class_name, spec.config, weight.path.split("/"))
-            out.append(("/".join([spec.name, *tokens]), weight.value, weight.trainable))
+            out.append((spec.name, "/".join([spec.name, *tokens]), weight.value, weight.trainable))
     return out
 
 
@@ -586,8 +596,12 @@ class TfjsArtifacts:
 
 def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str, converted_by: str,
                  shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
-                 metadata: dict | None = None, ranks: Mapping[str, int] | None = None) -> TfjsArtifacts:
+                 metadata: dict | None = None, ranks: Mapping[str, int] | None = None,
+                 split_weights_by_layer: bool = False) -> TfjsArtifacts:
     """Check, then encode a model in memory: nothing here touches a disk.
+
+    The weights form one group (``group1-shard*.bin``), or with ``split_weights_by_layer`` one group per layer
+    (``group<k>-shard*.bin``), as the converter's flag of that name does.
 
     Raises:
         UnsupportedLayerError: when TF.js 4.22 cannot load the model (see :func:`check_writable`).
@@ -603,10 +617,16 @@ def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str
     check_writable(topology, ranks)
     model_topology = encode_topology(topology)
     _check_json(model_topology, metadata)
-    entries, data = encode_tensors(named_weights(topology, weights), quantization_rule(quantize))
-    shards = shard(data, shard_size_bytes)
+    groups = weights_by_layer(topology, weights) if split_weights_by_layer else [named_weights(topology, weights)]
+    rule = quantization_rule(quantize)
+    manifest, shards = [], {}
+    for number, tensors in enumerate(groups or [[]], start=1):
+        entries, data = encode_tensors(tensors, rule)
+        files = shard(data, shard_size_bytes, number)
+        manifest.append({"paths": list(files), "weights": entries})
+        shards.update(files)
     document = {"format": "layers-model", "generatedBy": generated_by, "convertedBy": converted_by,
-                "modelTopology": model_topology, "weightsManifest": [{"paths": list(shards), "weights": entries}]}
+                "modelTopology": model_topology, "weightsManifest": manifest}
     if metadata is not None:
         document["userDefinedMetadata"] = metadata
     return TfjsArtifacts(document, shards)

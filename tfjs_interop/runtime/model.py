@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
+from ..progress import check_verbose, progress
 from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
 from .execution import LAYER_RULE, KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
 from .layers import build_layer
@@ -138,8 +141,61 @@ class Model:
         """Name, shape and dtype of each output, in order."""
         return [TensorSpec(r.layer, _lookup(self._shapes, r), "float32") for r in self._output_refs]
 
+    @property
+    def input_shape(self) -> Shape | list[Shape]:
+        """The input's shape (None: any size), as Keras gives it: a tuple, or a list of them for several inputs."""
+        return _one_or_list([spec.shape for spec in self.inputs])
+
+    @property
+    def output_shape(self) -> Shape | list[Shape]:
+        """The output's shape, as Keras gives it: a tuple, or a list of them for several outputs."""
+        return _one_or_list([spec.shape for spec in self.outputs])
+
+    def __repr__(self) -> str:
+        def specs(items: list[TensorSpec]) -> str:
+            return ", ".join(f"{s.name} {_shape_str(s.shape)} {s.dtype}" for s in items)
+
+        source = f" from {self.source}" if self.source else ""
+        return (f"<tfjs_interop.Model {self.name!r}: inputs [{specs(self.inputs)}], outputs [{specs(self.outputs)}], "
+                f"{len(self._layers)} layers, {self.count_params():,} params, "
+                f"{self.topology.origin.engine.value} engine{source}>")
+
+    def get_config(self) -> dict:
+        """The model's topology as Keras 3's ``Model.get_config()`` gives it (the config ``save_keras`` writes; a
+        TF.js / Keras 2 ``hard_sigmoid`` becomes Keras 3's over weights scaled by 1.2, as there).
+
+        Raises:
+            UnsupportedLayerError: when Keras 3 cannot express a layer exactly.
+        """
+        from ..saving import keras_config  # the writers' encoding; the runtime itself knows no file format
+
+        return keras_config(self)["config"]
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The topology as Keras 3's ``model.to_json()`` writes it; ``load(file, weights=...)`` and
+        ``keras.models.model_from_json`` read it back. ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
+        import json
+
+        from ..saving import keras_config
+
+        return json.dumps(keras_config(self), **kwargs)
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False, **options: Any) -> Path:
+        """Write the model by its destination: a ``.h5`` / ``.keras`` file, or a TF.js layers model folder (an
+        existing folder, a path ending in ``/``, or a name without a suffix; ``options`` go to ``save_tfjs``).
+        Unlike Keras, an existing destination is replaced only with ``overwrite=True``.
+
+        Raises:
+            InputError: for another suffix (``.onnx``...), or an existing destination without ``overwrite``.
+            UnsupportedLayerError: when the format cannot represent the model (nothing is written).
+        """
+        from ..saving import save
+
+        return save(self, path, overwrite=overwrite, **options)
+
     @api_boundary(ModelFormatError)
-    def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
+    def predict(self, x: Any, batch_size: int | None = None, verbose: str | int = "auto"
+                ) -> np.ndarray | list[np.ndarray]:
         """Run the model.
 
         Args:
@@ -147,6 +203,9 @@ class Model:
             batch_size: run this many samples at a time (None: all at once; a NumPy integer is fine). Results do
                 not depend on it, except that stateful layers carry their state from one batch to the next, as in
                 Keras. A model whose inputs fix the batch size takes only batches of that size.
+            verbose: as Keras's: ``"auto"`` shows a progress bar over the batches on stderr when it is a terminal
+                (with tqdm installed), ``1`` always (without tqdm: the line of ``2``), ``0`` never, ``2`` one line
+                when done.
 
         Safe to call from many threads at once (see the class docstring). A batch of 0 samples gives empty
         outputs of the declared shapes without running anything.
@@ -155,8 +214,9 @@ class Model:
             An array for a one-output model, else a list of arrays in output order.
 
         Raises:
-            InputError: when the inputs do not fit the model's inputs.
+            InputError: when the inputs do not fit the model's inputs, or for a bad ``batch_size`` / ``verbose``.
         """
+        check_verbose(verbose)
         feeds = self._feeds(x)
         n = feeds[0].shape[0]
         step = _batch_size(batch_size) or max(n, 1)
@@ -167,8 +227,12 @@ class Model:
         if n == 0:
             outputs = self._empty_outputs(feeds)
             return outputs[0] if len(outputs) == 1 else outputs
-        with self._serial:
-            chunks = [self.run([f[i:i + step] for f in feeds])[0] for i in range(0, max(n, 1), step)]
+        starts = range(0, n, step)
+        chunks = []
+        with self._serial, progress(len(starts), "predict", verbose) as bar:
+            for i in starts:
+                chunks.append(self.run([f[i:i + step] for f in feeds])[0])
+                bar.update(1)
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -401,6 +465,10 @@ def _feed(value: Any, spec: TensorSpec) -> np.ndarray:
     if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
         raise InputError(f"input {spec.name!r}: expected shape {_shape_str(spec.shape)}, found {array.shape}")
     return np.ascontiguousarray(array, dtype=spec.dtype)
+
+
+def _one_or_list(shapes: list[Shape]) -> Shape | list[Shape]:
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def _shape_str(shape: Shape) -> str:

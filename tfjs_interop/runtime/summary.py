@@ -47,9 +47,28 @@ def summary_text(model: Model) -> str:
         rows.append(row)
     widths = _widths(rows)
     rule = "_" * sum(widths)
-    trainable = sum(v.size for layer in model.layers for v in layer.weights if v.trainable)
+    trainable = _trainable_params(model)
     total = model.count_params()
     return "\n".join([f'Model: "{model.name}"', rule, _row(rows[0], widths), "=" * sum(widths),
                       *(_row(row, widths) for row in rows[1:]), "=" * sum(widths),
                       f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                       f"Non-trainable params: {total - trainable:,}", rule])
+
+
+def summary_dict(model: Model) -> dict:
+    """The summary for machines: inputs and outputs in order (name, shape, dtype; ``--input`` follows this order),
+    layers (name, class, output shapes of each call, parameter count) and the parameter totals."""
+    def specs(items: list) -> list[dict]:
+        return [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in items]
+
+    trainable = _trainable_params(model)
+    layers = [{"name": layer.name, "class_name": layer.class_name, "params": layer.count_params(),
+               "output_shapes": [[list(shape) for shape in call] for call in model.output_shapes_of(layer)]}
+              for layer in model.layers]
+    total = model.count_params()
+    return {"name": model.name, "inputs": specs(model.inputs), "outputs": specs(model.outputs), "layers": layers,
+            "total_params": total, "trainable_params": trainable, "non_trainable_params": total - trainable}
+
+
+def _trainable_params(model: Model) -> int:
+    return sum(v.size for layer in model.layers for v in layer.weights if v.trainable)
