@@ -22,7 +22,9 @@ from .errors import (
 from .formats.keras_save import save_keras
 from .loading import from_keras, load
 from .report import Report
+from .runtime.compiled import warm_up
 from .runtime.model import Model, TensorSpec
+from .runtime.threads import get_num_threads, set_num_threads
 from .verify import verify
 from .writing import save_tfjs
 
@@ -44,9 +46,12 @@ __all__ = [
     "WeightsError",
     "__version__",
     "from_keras",
+    "get_num_threads",
     "golden",
     "load",
     "save_keras",
     "save_tfjs",
+    "set_num_threads",
     "verify",
+    "warm_up",
 ]

@@ -20,6 +20,7 @@ from .golden import GOLDEN_FILE, read_golden, write_golden
 from .golden import check as golden_check
 from .loading import load
 from .report import Report
+from .runtime.threads import set_num_threads
 from .writing import save_tfjs
 
 KERAS_SUFFIXES = (".h5", ".keras")
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", "-o", required=True, metavar="FILE",
                          help="where to write the outputs: .npy (one output) or .npz (output_0, output_1, ...)")
     predict.add_argument("--batch-size", type=int, default=None, help="samples per batch (default: all at once)")
+    predict.add_argument("--threads", type=int, default=None, metavar="N",
+                         help="threads for BLAS and the compiled kernels (default: TFJS_INTEROP_THREADS, else "
+                              "BLAS's own setting and one kernel thread)")
     predict.set_defaults(run=_predict)
 
     convert = commands.add_parser(
@@ -125,6 +129,8 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if args.threads is not None:
+        set_num_threads(args.threads)
     model = _load(args)
     inputs = _read_inputs(args.input, [spec.name for spec in model.inputs])
     outputs = model.predict(inputs, batch_size=args.batch_size)

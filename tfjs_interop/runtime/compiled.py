@@ -39,6 +39,7 @@ LOAD_COST_S = 0.4  # importing numba and loading the cached kernels (measured: 0
 STEP_OVERHEAD_S = 15e-6  # what the NumPy loop spends per step in Python and NumPy calls, beyond arithmetic
 ELEMENT_S = 2e-9  # what its gate passes spend per element of a step's gate array, beyond one fused pass
 MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least this many samples
+SPLIT_STEP_ELEMENTS = 1 << 16  # a step's gate pass is split over threads from this many gate values up
 ACCUMULATOR = np.float32  # the recurrent product's sum (float64: TF.js's within a block; see the README)
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
                     "relu": 5}
@@ -182,12 +183,21 @@ def _whole_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, code
                       projected.shape[1], MIN_ROWS_PER_THREAD)
 
 
+def _gates(batch: int, width: int, kernel: Callable, *args: Any) -> None:
+    """A step's gate pass ``kernel(*args, b0, b1)`` over the batch's rows, split over the kernel threads when the
+    step has enough gate values (``batch · width``) to gain."""
+    if batch * width < SPLIT_STEP_ELEMENTS:
+        kernel(*args, 0, batch)
+    else:
+        threads.run_split(lambda b0, b1: kernel(*args, b0, b1), batch, MIN_ROWS_PER_THREAD)
+
+
 def _stepwise_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
     (h, c), batch = states, projected.shape[1]
     z = np.empty((batch, kernel.shape[1]), np.float32)
     for t in range(projected.shape[0]):
         np.matmul(h, kernel, out=z)
-        k.lstm_gates(t, z, projected, h, c, keep, held, *codes, seq, last, 0, batch)
+        _gates(batch, z.shape[1], k.lstm_gates, t, z, projected, h, c, keep, held, *codes, seq, last)
 
 
 def _stepwise_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
@@ -196,15 +206,16 @@ def _stepwise_gru(k, cell, projected, kernel, bias, states, keep, held, codes, s
         inner = np.empty((batch, 3 * units), np.float32)
         for t in range(projected.shape[0]):
             np.matmul(h, kernel, out=inner)
-            k.gru_gates_reset_after(t, inner, projected, bias, h, keep, held, *codes, seq, last, 0, batch)
+            _gates(batch, 3 * units, k.gru_gates_reset_after, t, inner, projected, bias, h, keep, held, *codes, seq,
+                   last)
         return
     kernel_zr, kernel_h = np.ascontiguousarray(kernel[:, :2 * units]), np.ascontiguousarray(kernel[:, 2 * units:])
     zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
     for t in range(projected.shape[0]):
         np.matmul(h, kernel_zr, out=zr)
-        k.gru_gates_before(t, zr, projected, h, rh, codes[1], 0, batch)
+        _gates(batch, 2 * units, k.gru_gates_before, t, zr, projected, h, rh, codes[1])
         np.matmul(rh, kernel_h, out=hh)
-        k.gru_gates_after(t, zr, hh, projected, h, keep, held, codes[0], seq, last, 0, batch)
+        _gates(batch, units, k.gru_gates_after, t, zr, hh, projected, h, keep, held, codes[0], seq, last)
 
 
 def _stepwise_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
@@ -212,7 +223,7 @@ def _stepwise_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, c
     z = np.empty((batch, kernel.shape[1]), np.float32)
     for t in range(projected.shape[0]):
         np.matmul(h, kernel, out=z)
-        k.simple_rnn_gates(t, z, projected, h, keep, held, codes[0], seq, last, 0, batch)
+        _gates(batch, z.shape[1], k.simple_rnn_gates, t, z, projected, h, keep, held, codes[0], seq, last)
 
 
 _WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}

@@ -80,6 +80,15 @@ def apply_blas_limit() -> None:
         _applied = count
 
 
+def _apply_environment() -> None:
+    """At import: a valid ``TFJS_INTEROP_THREADS`` limits BLAS at once; an invalid one is reported now by a warning
+    and later, by an InputError, when a predict needs the count."""
+    try:
+        apply_blas_limit()
+    except InputError as exc:
+        warnings.warn(str(exc), stacklevel=2)
+
+
 def run_split(function: Callable[[int, int], None], rows: int, min_rows: int) -> None:
     """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (slices of at least ``min_rows``),
     the last on the calling thread. The threads are started per call and joined: none outlives it (the process may
@@ -108,3 +117,6 @@ def run_split(function: Callable[[int, int], None], rows: int, min_rows: int) ->
             worker.join()
     if errors:
         raise errors[0]
+
+
+_apply_environment()
