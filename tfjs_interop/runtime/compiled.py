@@ -45,6 +45,7 @@ ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid
                     "relu": 5}
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 
+_NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
 _forced: bool | None = None
 _load_lock = threading.Lock()
 _saved_s = 0.0  # the estimated time the NumPy loop has lost so far to the kernels not being loaded
@@ -145,13 +146,13 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
          states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     threads.apply_blas_limit()
     steps, batch, units = x.shape[0], x.shape[1], cell.units
-    keep = np.zeros((0, 0), bool) if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
+    keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
     seq = np.empty((steps if sequence else 0, batch, units), np.float32)
     last = np.zeros((batch, units), np.float32)
     codes = ACTIVATION_CODES[cell.options.activation], ACTIVATION_CODES[cell.options.recurrent_activation]
     run_block = _WHOLE[kind] if whole else _STEPWISE[kind]
     kernel = np.ascontiguousarray(cell.recurrent_kernel.value, dtype=np.float32)
-    bias = _recurrent_bias(cell)
+    bias = _recurrent_bias(cell) if kind == "gru" else None
     block = max(1, (32 << 20) // max(1, batch * cell.gates * units * 4))  # the NumPy loop's projection blocks
     for start in range(0, steps, block):
         stop = min(steps, start + block)
