@@ -39,7 +39,6 @@ LOAD_COST_S = 0.4  # importing numba and loading the cached kernels (measured: 0
 STEP_OVERHEAD_S = 15e-6  # what the NumPy loop spends per step in Python and NumPy calls, beyond arithmetic
 ELEMENT_S = 2e-9  # what its gate passes spend per element of a step's gate array, beyond one fused pass
 MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least this many samples
-SPLIT_STEP_ELEMENTS = 1 << 16  # a step's gate pass is split over threads from this many gate values up
 ACCUMULATOR = np.float32  # the recurrent product's sum (float64: TF.js's within a block; see the README)
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
                     "relu": 5}
@@ -144,22 +143,42 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
 
 def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks: np.ndarray | None,
          states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
+    """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
+    batch (samples are independent), so that the threads meet once per call, not once per step."""
     threads.apply_blas_limit()
     steps, batch, units = x.shape[0], x.shape[1], cell.units
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
     seq = np.empty((steps if sequence else 0, batch, units), np.float32)
     last = np.zeros((batch, units), np.float32)
+    run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
+    threads.run_split(run, batch, MIN_ROWS_PER_THREAD)
+    return (seq if sequence else None), last, states
+
+
+def _run_rows(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, keep: np.ndarray,
+              states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int, b1: int) -> None:
+    """Samples ``b0:b1`` of the batch: their states, outputs and last outputs are written in place."""
+    part = b1 - b0 < x.shape[1]
+    if part:  # the kernels take contiguous arrays: rows of (batch, n) arrays are; slices of (time, batch, n) not
+        x = x[:, b0:b1]
+        keep = keep if keep.shape[0] == 0 else np.ascontiguousarray(keep[:, b0:b1])
+        states, last = [s[b0:b1] for s in states], last[b0:b1]
+        rows_seq = np.empty((seq.shape[0], b1 - b0, seq.shape[2]), np.float32)
+    else:
+        rows_seq = seq
     codes = ACTIVATION_CODES[cell.options.activation], ACTIVATION_CODES[cell.options.recurrent_activation]
     run_block = _WHOLE[kind] if whole else _STEPWISE[kind]
     kernel = np.ascontiguousarray(cell.recurrent_kernel.value, dtype=np.float32)
     bias = _recurrent_bias(cell) if kind == "gru" else None
-    block = max(1, (32 << 20) // max(1, batch * cell.gates * units * 4))  # the NumPy loop's projection blocks
+    steps, batch = x.shape[0], x.shape[1]
+    block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # the NumPy loop's projection blocks
     for start in range(0, steps, block):
         stop = min(steps, start + block)
         projected = np.ascontiguousarray(cell.project(x[start:stop]), dtype=np.float32)  # (time, batch, width)
         run_block(_kernels(), cell, projected, kernel, bias, states, keep[start:stop], held, codes,
-                  seq[start:stop], last)
-    return (seq if sequence else None), last, states
+                  rows_seq[start:stop], last)
+    if part and seq.shape[0]:
+        seq[:, b0:b1] = rows_seq
 
 
 def _accumulator(width: int) -> np.ndarray:
@@ -167,30 +186,18 @@ def _accumulator(width: int) -> np.ndarray:
 
 
 def _whole_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    threads.run_split(lambda b0, b1: k.lstm(projected, kernel, states[0], states[1], keep, held, *codes, seq, last,
-                                            _accumulator(kernel.shape[1]), b0, b1),
-                      projected.shape[1], MIN_ROWS_PER_THREAD)
+    k.lstm(projected, kernel, states[0], states[1], keep, held, *codes, seq, last, _accumulator(kernel.shape[1]), 0,
+           projected.shape[1])
 
 
 def _whole_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    threads.run_split(lambda b0, b1: k.gru(projected, kernel, bias, cell.options.reset_after, states[0], keep, held,
-                                           *codes, seq, last, _accumulator(kernel.shape[1]), b0, b1),
-                      projected.shape[1], MIN_ROWS_PER_THREAD)
+    k.gru(projected, kernel, bias, cell.options.reset_after, states[0], keep, held, *codes, seq, last,
+          _accumulator(kernel.shape[1]), 0, projected.shape[1])
 
 
 def _whole_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    threads.run_split(lambda b0, b1: k.simple_rnn(projected, kernel, states[0], keep, held, codes[0], seq, last,
-                                                  _accumulator(kernel.shape[1]), b0, b1),
-                      projected.shape[1], MIN_ROWS_PER_THREAD)
-
-
-def _gates(batch: int, width: int, kernel: Callable, *args: Any) -> None:
-    """A step's gate pass ``kernel(*args, b0, b1)`` over the batch's rows, split over the kernel threads when the
-    step has enough gate values (``batch · width``) to gain."""
-    if batch * width < SPLIT_STEP_ELEMENTS:
-        kernel(*args, 0, batch)
-    else:
-        threads.run_split(lambda b0, b1: kernel(*args, b0, b1), batch, MIN_ROWS_PER_THREAD)
+    k.simple_rnn(projected, kernel, states[0], keep, held, codes[0], seq, last, _accumulator(kernel.shape[1]), 0,
+                 projected.shape[1])
 
 
 def _stepwise_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
@@ -198,7 +205,7 @@ def _stepwise_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, 
     z = np.empty((batch, kernel.shape[1]), np.float32)
     for t in range(projected.shape[0]):
         np.matmul(h, kernel, out=z)
-        _gates(batch, z.shape[1], k.lstm_gates, t, z, projected, h, c, keep, held, *codes, seq, last)
+        k.lstm_gates(t, z, projected, h, c, keep, held, *codes, seq, last, 0, batch)
 
 
 def _stepwise_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
@@ -207,16 +214,15 @@ def _stepwise_gru(k, cell, projected, kernel, bias, states, keep, held, codes, s
         inner = np.empty((batch, 3 * units), np.float32)
         for t in range(projected.shape[0]):
             np.matmul(h, kernel, out=inner)
-            _gates(batch, 3 * units, k.gru_gates_reset_after, t, inner, projected, bias, h, keep, held, *codes, seq,
-                   last)
+            k.gru_gates_reset_after(t, inner, projected, bias, h, keep, held, *codes, seq, last, 0, batch)
         return
     kernel_zr, kernel_h = np.ascontiguousarray(kernel[:, :2 * units]), np.ascontiguousarray(kernel[:, 2 * units:])
     zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
     for t in range(projected.shape[0]):
         np.matmul(h, kernel_zr, out=zr)
-        _gates(batch, 2 * units, k.gru_gates_before, t, zr, projected, h, rh, codes[1])
+        k.gru_gates_before(t, zr, projected, h, rh, codes[1], 0, batch)
         np.matmul(rh, kernel_h, out=hh)
-        _gates(batch, units, k.gru_gates_after, t, zr, hh, projected, h, keep, held, codes[0], seq, last)
+        k.gru_gates_after(t, zr, hh, projected, h, keep, held, codes[0], seq, last, 0, batch)
 
 
 def _stepwise_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
@@ -224,7 +230,7 @@ def _stepwise_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, c
     z = np.empty((batch, kernel.shape[1]), np.float32)
     for t in range(projected.shape[0]):
         np.matmul(h, kernel, out=z)
-        _gates(batch, z.shape[1], k.simple_rnn_gates, t, z, projected, h, keep, held, codes[0], seq, last)
+        k.simple_rnn_gates(t, z, projected, h, keep, held, codes[0], seq, last, 0, batch)
 
 
 _WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}

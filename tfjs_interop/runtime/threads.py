@@ -2,6 +2,8 @@
 
 ``set_num_threads(n)``, else ``TFJS_INTEROP_THREADS`` in the environment, sets the count; unset, BLAS keeps its own
 setting (OpenBLAS: ``OPENBLAS_NUM_THREADS``, else every core) and the compiled kernels run on the calling thread.
+With the compiled kernels, the n threads are theirs (each runs the whole time loop over a slice of the batch, with
+single-threaded BLAS inside); with the NumPy loop, they are BLAS's.
 BLAS's thread count is process-wide state of the BLAS library, so the setting is the process's, not a model's.
 threadpoolctl (in the ``fast`` extra) is imported only when a count is set; without it BLAS is left as it is and a
 warning says so. The kernels release the GIL, so a server's own threads also run predicts in parallel.
@@ -61,11 +63,23 @@ def kernel_threads() -> int:
     return get_num_threads() or 1
 
 
+def blas_threads(count: int) -> int:
+    """BLAS's share of ``count`` threads: all of them for the NumPy loop; one per kernel thread when the compiled
+    kernels run, as they split the batch over their own threads (OpenBLAS's own threads, meeting at every step's
+    small product, measured up to 50x slower on the shared 2-core machine)."""
+    from .compiled import compiled_enabled  # compiled imports this module
+
+    return 1 if compiled_enabled() else count
+
+
 def apply_blas_limit() -> None:
-    """Limit BLAS to the set count, once per change (cheap when nothing changed: called before each run)."""
+    """Limit BLAS to its share of the set count, once per change (cheap otherwise: called before each run)."""
     global _applied, _blas_limiter
     count = get_num_threads()
-    if count is None or count == _applied:
+    if count is None:
+        return
+    count = blas_threads(count)
+    if count == _applied:
         return
     with _lock:
         if count == _applied:
