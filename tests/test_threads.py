@@ -163,3 +163,17 @@ def test_cli_predict_threads(tmp_path):
                                atol=1e-5)
     result = subprocess.run([*command, "--threads", "0"], capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "the number of threads must be a positive integer" in result.stderr
+
+
+@pytest.mark.parametrize("compiled_switch,blas", [("0", 2), ("1", 1)])
+def test_environment_variable_limits_blas_from_import(compiled_switch, blas):
+    """TFJS_INTEROP_THREADS=2: BLAS gets both threads under the NumPy loop, one under the compiled kernels (whose
+    two threads each run a slice of the batch)."""
+    if compiled_switch == "1" and not compiled.compiled_available():
+        pytest.skip("numba is not installed (fast extra)")
+    code = ("import tfjs_interop; from threadpoolctl import threadpool_info; "
+            "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))")
+    env = {**__import__("os").environ, threads.ENV_VARIABLE: "2", compiled.ENV_SWITCH: compiled_switch}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"[{blas}]"

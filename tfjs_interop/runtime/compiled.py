@@ -243,3 +243,5 @@ def _recurrent_bias(cell: Any) -> np.ndarray:
         return np.ascontiguousarray(cell.bias.value[1], dtype=np.float32)
     return np.zeros(3 * cell.units, np.float32)
 
+
+threads.apply_environment()  # TFJS_INTEROP_THREADS limits BLAS from the start

@@ -94,9 +94,10 @@ def apply_blas_limit() -> None:
         _applied = count
 
 
-def _apply_environment() -> None:
-    """At import: a valid ``TFJS_INTEROP_THREADS`` limits BLAS at once; an invalid one is reported now by a warning
-    and later, by an InputError, when a predict needs the count."""
+def apply_environment() -> None:
+    """At import (of ``compiled``, which this module's BLAS share needs): a valid ``TFJS_INTEROP_THREADS`` limits
+    BLAS at once; an invalid one is reported now by a warning and later, by an InputError, when a predict needs
+    the count."""
     try:
         apply_blas_limit()
     except InputError as exc:
@@ -132,5 +133,3 @@ def run_split(function: Callable[[int, int], None], rows: int, min_rows: int) ->
     if errors:
         raise errors[0]
 
-
-_apply_environment()
