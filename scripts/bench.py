@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: this runtime vs Keras 3 (``predict`` and a direct call) vs ONNX Runtime.
 
-Every case is one recurrent layer (LSTM or GRU, return_sequences=True) with the same random weights in every
-engine: written as a TF.js model.json for this runtime, set into a Keras model, and built into an ONNX graph with
-``onnx.helper`` (LSTM gates i,f,c,o reordered to ONNX's i,o,f,c; GRU's z,r,h kept, reset_after as
-``linear_before_reset``). Before timing, each engine's output is checked against this runtime's.
+Every case is one recurrent layer (LSTM or GRU, return_sequences=True), a Bidirectional LSTM (concat) or two
+stacked LSTMs, with the same random weights in every engine: written as a TF.js model.json for this runtime, set
+into a Keras model, and built into an ONNX graph with ``onnx.helper`` (LSTM gates i,f,c,o reordered to ONNX's
+i,o,f,c; GRU's z,r,h kept, reset_after as ``linear_before_reset``; Bidirectional as ``direction="bidirectional"``).
+Before timing, each engine's output is checked against this runtime's. The grid is issue 14's.
 
 Each engine runs in its own worker process (so its peak RSS is its own) that stays alive for the whole grid; the
 engines are timed in turn within each round, so machine noise hits them alike, and the median of all samples is
@@ -12,7 +13,7 @@ reported. This runtime is timed twice: as installed (the compiled loop when numb
 forced (``TFJS_INTEROP_COMPILED=0``). Cold start runs ``import + load + first predict`` of fixtures/tfjs/seed_lstm
 in fresh processes, ours against TensorFlow's (``keras.saving.load_model`` of the same model saved as .keras).
 
-    python scripts/bench.py [--quick] [--out DIR] [--tf-python PATH]
+    python scripts/bench.py [--quick] [--threads 1,2] [--out DIR] [--tf-python PATH]
 
 Writes DIR/bench.md (the tables) and DIR/bench.json (every number); prints the Markdown. Engines that are not
 installed are left out and said so. TensorFlow may live in another environment: ``--tf-python`` names its python.
@@ -38,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SEED_MODEL = ROOT / "fixtures" / "tfjs" / "seed_lstm"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                    "BENCH_THREADS")
+                    "TFJS_INTEROP_THREADS", "BENCH_THREADS")
 AGREEMENT = 1e-4  # max abs difference between engines' float32 outputs that counts as "the same numbers"
 
 
@@ -50,66 +51,93 @@ class Case:
     features: int
     units: int
     reset_after: bool = False  # GRU only; TF.js's GRU is reset_after=False, Keras's default True
+    model: str = "single"  # "single" layer, "bidi" (Bidirectional, concat) or "stacked" (two layers)
 
     @property
     def name(self) -> str:
         ra = "_ra" if self.reset_after else ""
-        return f"{self.kind}{ra}_b{self.batch}_t{self.steps}_{self.features}x{self.units}"
+        prefix = "" if self.model == "single" else f"{self.model}_"
+        return f"{prefix}{self.kind}{ra}_b{self.batch}_t{self.steps}_{self.features}x{self.units}"
+
+    @property
+    def layer_inputs(self) -> list[int]:
+        """The input width of each recurrent layer's weights."""
+        return {"single": [self.features], "bidi": [self.features] * 2,
+                "stacked": [self.features, self.units]}[self.model]
 
     @property
     def flops(self) -> float:
         """Multiply-adds x2 of the input and recurrent products (the activations are not counted)."""
         gates = 4 if self.kind == "lstm" else 3
-        return 2.0 * self.batch * self.steps * gates * self.units * (self.features + self.units)
+        return sum(2.0 * self.batch * self.steps * gates * self.units * (f + self.units) for f in self.layer_inputs)
 
 
-FULL_GRID = [
+FULL_GRID = [  # issue 14's grid
     Case("lstm", 1, 10, 8, 32),  # the seed model's shape
-    Case("lstm", 1, 100, 64, 128),
-    Case("lstm", 32, 50, 64, 128),
+    Case("lstm", 32, 10, 8, 32),
+    Case("lstm", 1, 100, 64, 256),
     Case("lstm", 256, 50, 64, 256),
-    Case("lstm", 1024, 20, 128, 512),
+    Case("lstm", 1024, 10, 8, 32),
     Case("gru", 1, 10, 8, 32),
-    Case("gru", 32, 50, 64, 128),
     Case("gru", 256, 50, 64, 256, reset_after=True),
-    Case("gru", 1024, 100, 32, 32),
+    Case("lstm", 1, 10, 8, 32, model="bidi"),
+    Case("lstm", 256, 50, 64, 256, model="bidi"),
+    Case("lstm", 1, 10, 8, 32, model="stacked"),
+    Case("lstm", 256, 50, 64, 256, model="stacked"),
 ]
 QUICK_GRID = [Case("lstm", 1, 10, 8, 32), Case("lstm", 4, 6, 5, 16), Case("gru", 3, 6, 5, 16),
-              Case("gru", 3, 6, 5, 16, reset_after=True)]
+              Case("gru", 3, 6, 5, 16, reset_after=True), Case("lstm", 3, 6, 5, 16, model="bidi"),
+              Case("lstm", 3, 6, 5, 16, model="stacked")]
 
 
 # --- weights and model files (main process) -------------------------------------------------------------------
 
-def make_weights(case: Case, seed: int) -> dict[str, np.ndarray]:
-    """Keras-layout weights: kernel (in, g·u), recurrent_kernel (u, g·u), bias (g·u) or (2, g·u)."""
+KEYS = ("kernel", "recurrent_kernel", "bias")
+
+
+def make_weights(case: Case, seed: int) -> list[dict[str, np.ndarray]]:
+    """Keras-layout weights of each recurrent layer: kernel (in, g·u), recurrent_kernel (u, g·u), bias (g·u) or
+    (2, g·u)."""
     rng = np.random.default_rng(seed)
     gates = 4 if case.kind == "lstm" else 3
     width = gates * case.units
     bias_shape = (2, width) if case.reset_after else (width,)
-    return {"kernel": rng.uniform(-1, 1, (case.features, width)) / np.sqrt(case.features),
-            "recurrent_kernel": rng.uniform(-1, 1, (case.units, width)) / np.sqrt(case.units),
-            "bias": rng.uniform(-0.5, 0.5, bias_shape)}
+    return [{"kernel": rng.uniform(-1, 1, (features, width)) / np.sqrt(features),
+             "recurrent_kernel": rng.uniform(-1, 1, (case.units, width)) / np.sqrt(case.units),
+             "bias": rng.uniform(-0.5, 0.5, bias_shape)} for features in case.layer_inputs]
 
 
 def write_case(case: Case, folder: Path, seed: int) -> None:
     """model.json + shard (this runtime), weights.npz + case.json (the others), input.npy."""
     folder.mkdir(parents=True)
-    weights = {k: v.astype(np.float32) for k, v in make_weights(case, seed).items()}
-    np.savez(folder / "weights.npz", **weights)
+    layers = [{k: v.astype(np.float32) for k, v in w.items()} for w in make_weights(case, seed)]
+    np.savez(folder / "weights.npz", **{f"{i}/{k}": v for i, w in enumerate(layers) for k, v in w.items()})
     (folder / "case.json").write_text(json.dumps(asdict(case)))
     x = np.random.default_rng(seed + 1).standard_normal((case.batch, case.steps, case.features)).astype(np.float32)
     np.save(folder / "input.npy", x)
-    layer_name = case.kind
-    config = {"name": layer_name, "units": case.units, "activation": "tanh", "recurrent_activation": "sigmoid",
-              "use_bias": True, "return_sequences": True, "batch_input_shape": [None, case.steps, case.features]}
-    if case.kind == "gru":
-        config["reset_after"] = case.reset_after
+    def rnn_config(name: str) -> dict:
+        config = {"name": name, "units": case.units, "activation": "tanh", "recurrent_activation": "sigmoid",
+                  "use_bias": True, "return_sequences": True}
+        return config | ({"reset_after": case.reset_after} if case.kind == "gru" else {})
+
+    batch_shape = {"batch_input_shape": [None, case.steps, case.features]}
+    rnn_class = case.kind.upper()
+    if case.model == "bidi":
+        specs = [{"class_name": "Bidirectional", "config": {"name": "bidi", "merge_mode": "concat", **batch_shape,
+                                                              "layer": {"class_name": rnn_class,
+                                                                        "config": rnn_config(case.kind)}}}]
+        prefixes = [f"bidi/forward_{case.kind}", f"bidi/backward_{case.kind}"]
+    else:
+        prefixes = [case.kind] if case.model == "single" else [f"{case.kind}1", f"{case.kind}2"]
+        specs = [{"class_name": rnn_class, "config": rnn_config(name)} for name in prefixes]
+        specs[0]["config"] |= batch_shape
     topology = {"class_name": "Sequential", "keras_version": "tfjs-layers 4.22.0", "backend": "tensor_flow.js",
-                "config": {"name": "bench", "layers": [{"class_name": case.kind.upper(), "config": config}]}}
+                "config": {"name": "bench", "layers": specs}}
     entries, shard = [], b""
-    for key in ("kernel", "recurrent_kernel", "bias"):
-        entries.append({"name": f"{layer_name}/{key}", "shape": list(weights[key].shape), "dtype": "float32"})
-        shard += weights[key].astype("<f4").tobytes()
+    for prefix, weights in zip(prefixes, layers):
+        for key in KEYS:
+            entries.append({"name": f"{prefix}/{key}", "shape": list(weights[key].shape), "dtype": "float32"})
+            shard += weights[key].astype("<f4").tobytes()
     (folder / "weights.bin").write_bytes(shard)
     document = {"format": "layers-model", "modelTopology": topology,
                 "weightsManifest": [{"paths": ["weights.bin"], "weights": entries}]}
@@ -118,16 +146,17 @@ def write_case(case: Case, folder: Path, seed: int) -> None:
 
 # --- engines (worker processes) -----------------------------------------------------------------------------
 
-def load_case(folder: Path) -> tuple[Case, dict[str, np.ndarray], np.ndarray]:
+def load_case(folder: Path) -> tuple[Case, list[dict[str, np.ndarray]], np.ndarray]:
     case = Case(**json.loads((folder / "case.json").read_text()))
     with np.load(folder / "weights.npz") as data:
-        weights = {k: data[k] for k in data.files}
-    return case, weights, np.load(folder / "input.npy")
+        layers = [{k: data[f"{i}/{k}"] for k in KEYS} for i in range(len(case.layer_inputs))]
+    return case, layers, np.load(folder / "input.npy")
 
 
 def ours_engine(folder: Path) -> dict:
     import tfjs_interop
 
+    tfjs_interop.warm_up()  # as a server would: numba's kernels loaded before the timed calls (unless disabled)
     model = tfjs_interop.load(folder)
     x = np.load(folder / "input.npy")
     return {"predict": lambda: model.predict(x)}
@@ -142,41 +171,59 @@ def keras_engine(folder: Path) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     import keras
 
-    case, weights, x = load_case(folder)
+    case, layers, x = load_case(folder)
     layer_class = keras.layers.LSTM if case.kind == "lstm" else keras.layers.GRU
     options = {"reset_after": case.reset_after} if case.kind == "gru" else {}
-    model = keras.Sequential([keras.Input((case.steps, case.features)),
-                              layer_class(case.units, recurrent_activation="sigmoid", return_sequences=True,
-                                          **options)])
-    model.layers[0].set_weights([weights["kernel"], weights["recurrent_kernel"], weights["bias"]])
+
+    def rnn():
+        return layer_class(case.units, recurrent_activation="sigmoid", return_sequences=True, **options)
+
+    stack = {"single": [rnn()], "bidi": [keras.layers.Bidirectional(rnn())], "stacked": [rnn(), rnn()]}[case.model]
+    model = keras.Sequential([keras.Input((case.steps, case.features)), *stack])
+    model.set_weights([w[k] for w in layers for k in KEYS])
     return {"predict": lambda: model.predict(x, batch_size=case.batch, verbose=0),
             "call": lambda: np.asarray(model(x, training=False))}
 
 
-def onnx_model(case: Case, weights: dict[str, np.ndarray]):
-    """An ONNX graph (batch, time, features) -> (batch, time, units) with the Keras weights in ONNX's layout."""
-    from onnx import TensorProto, helper, numpy_helper
-
+def onnx_weights(case: Case, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One direction's W (g·u, in), R (g·u, u), B (2·g·u) in ONNX's layout and gate order."""
     u = case.units
     kernel, recurrent, bias = weights["kernel"], weights["recurrent_kernel"], weights["bias"]
     if case.kind == "lstm":  # Keras i,f,c,o -> ONNX i,o,f,c
         order = np.concatenate([np.arange(0, u), np.arange(3 * u, 4 * u), np.arange(u, 2 * u), np.arange(2 * u, 3 * u)])
         kernel, recurrent, bias = kernel[:, order], recurrent[:, order], bias[order]
-        onnx_bias = np.concatenate([bias, np.zeros_like(bias)])
-        attributes = {}
-    else:  # z,r,h in both
-        onnx_bias = bias.reshape(-1) if case.reset_after else np.concatenate([bias, np.zeros_like(bias)])
-        attributes = {"linear_before_reset": int(case.reset_after)}
-    initializers = [numpy_helper.from_array(a.astype(np.float32)[None], name) for name, a in
-                    (("W", kernel.T), ("R", recurrent.T), ("B", onnx_bias))]
-    nodes = [helper.make_node("Transpose", ["x"], ["x_tm"], perm=[1, 0, 2]),  # ONNX RNNs are time-major
-             helper.make_node(case.kind.upper(), ["x_tm", "W", "R", "B"], ["y4"], hidden_size=u, **attributes),
-             helper.make_node("Squeeze", ["y4", "axis1"], ["y3"]),  # (time, 1, batch, units) -> (time, batch, units)
-             helper.make_node("Transpose", ["y3"], ["y"], perm=[1, 0, 2])]
-    initializers.append(numpy_helper.from_array(np.array([1], np.int64), "axis1"))
+        return kernel.T, recurrent.T, np.concatenate([bias, np.zeros_like(bias)])
+    onnx_bias = bias.reshape(-1) if case.reset_after else np.concatenate([bias, np.zeros_like(bias)])  # z,r,h in both
+    return kernel.T, recurrent.T, onnx_bias
+
+
+def onnx_model(case: Case, layers: list[dict[str, np.ndarray]]):
+    """An ONNX graph (batch, time, features) -> (batch, time, units or 2·units) with the Keras weights."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    u = case.units
+    attributes = {"linear_before_reset": int(case.reset_after)} if case.kind == "gru" else {}
+    initializers = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    nodes = [helper.make_node("Transpose", ["x"], ["x0"], perm=[1, 0, 2])]  # ONNX RNNs are time-major
+    groups = [layers] if case.model == "bidi" else [[w] for w in layers]  # the directions of each node
+    for i, group in enumerate(groups):
+        for name, arrays in zip("WRB", zip(*(onnx_weights(case, w) for w in group))):
+            initializers.append(numpy_helper.from_array(np.stack(arrays).astype(np.float32), f"{name}{i}"))
+        direction = "bidirectional" if len(group) == 2 else "forward"
+        nodes.append(helper.make_node(case.kind.upper(), [f"x{i}", f"W{i}", f"R{i}", f"B{i}"], [f"y{i}"],
+                                      hidden_size=u, direction=direction, **attributes))
+        if direction == "forward":  # (time, 1, batch, units) -> (time, batch, units)
+            nodes.append(helper.make_node("Squeeze", [f"y{i}", "axis1"], [f"x{i + 1}"]))
+    if case.model == "bidi":  # (time, 2, batch, units) -> (batch, time, 2, units) -> (batch, time, 2·units)
+        initializers.append(numpy_helper.from_array(np.array([0, 0, 2 * u], np.int64), "shape"))
+        nodes += [helper.make_node("Transpose", ["y0"], ["y_bt"], perm=[2, 0, 1, 3]),
+                  helper.make_node("Reshape", ["y_bt", "shape"], ["y"])]
+    else:
+        nodes.append(helper.make_node("Transpose", [f"x{len(groups)}"], ["y"], perm=[1, 0, 2]))
+    width = 2 * u if case.model == "bidi" else u
     graph = helper.make_graph(
         nodes, "bench", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, case.steps, case.features])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, case.steps, u])], initializers)
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, case.steps, width])], initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
@@ -185,6 +232,7 @@ def onnx_engine(folder: Path) -> dict:
 
     case, weights, x = load_case(folder)
     options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = int(os.environ.get("BENCH_THREADS", "0"))
     options.intra_op_num_threads = int(os.environ.get("BENCH_THREADS", "0"))  # 0: ORT's default
     session = onnxruntime.InferenceSession(onnx_model(case, weights).SerializeToString(), options,
                                            providers=["CPUExecutionProvider"])
@@ -464,13 +512,31 @@ COLUMNS = [("ours", "ours"), ("ours_numpy", "ours, NumPy loop"), ("onnxruntime",
 
 
 def markdown(report: dict) -> str:
-    peak = report["sgemm_gflops"]
-    present = [(key, title) for key, title in COLUMNS if any(key in c["engines"] for c in report["cases"])]
+    """Every run's tables, then the machine."""
+    lines: list[str] = []
+    for run in report["runs"]:
+        lines += markdown_run(run) + [""]
+    if "load_100mb" in report:
+        big = report["load_100mb"]
+        lines.append(f"Loading a {big['megabytes']:.0f} MB model: {big['load_s']:.3f} s (reading its files: "
+                     f"{big['read_files_s']:.3f} s); peak RSS after loading {big['peak_rss_mb']:.0f} MB")
+    m = report["machine"]
+    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start; "
+                  f"Python {m['python']}, NumPy {m['numpy']}, numba {m['numba']}, ONNX Runtime {m['onnxruntime']}"]
+    return "\n".join(lines)
+
+
+def markdown_run(run: dict) -> list[str]:
+    """One thread count's tables."""
+    peak = run["sgemm_gflops"]
+    present = [(key, title) for key, title in COLUMNS if any(key in c["engines"] for c in run["cases"])]
     head = "| case | " + " | ".join(f"{title} ms" for _, title in present)
-    head += " | ours GFLOP/s (% peak) | ORT / ours | Keras predict / ours | Keras call / ours |"
-    lines = [f"sgemm peak (NumPy matmul, float32): {peak:.0f} GFLOP/s", "", head,
+    head += " | ours GFLOP/s (% peak) | ours / ORT | Keras predict / ours |"
+    start, end = run["load_average_start"][0], run["load_average_end"][0]
+    lines = [f"**{run['threads']} thread(s) per engine** (load average {start:.1f} at the start, {end:.1f} at the "
+             f"end); sgemm peak (NumPy matmul, float32): {peak:.0f} GFLOP/s", "", head,
              "|" + " --- |" * (head.count("|") - 1)]
-    for c in report["cases"]:
+    for c in run["cases"]:
         def ms(key: str, engines: dict = c["engines"]) -> float | None:
             return engines.get(key, {}).get("median_ms")
 
@@ -479,37 +545,54 @@ def markdown(report: dict) -> str:
         ours = ms("ours")
         gflops = engines.get("ours", {}).get("gflops")
         cells.append(f"{gflops:.1f} ({100 * gflops / peak:.0f} %)" if gflops else "–")
-        cells += [f"{ms(k) / ours:.2f}" if ms(k) and ours else "–" for k in ("onnxruntime", "keras", "keras_call")]
+        cells.append(f"{ours / ms('onnxruntime'):.2f}" if ours and ms("onnxruntime") else "–")
+        cells.append(f"{ms('keras') / ours:.1f}" if ours and ms("keras") else "–")
         flag = " ⚠" if c["problems"] else ""
         lines.append(f"| {c['case']['name']}{flag} | " + " | ".join(cells) + " |")
-    rss = {k: max((c["engines"][k].get("peak_rss_mb", 0) for c in report["cases"] if k in c["engines"]),
+    rss = {k: max((c["engines"][k].get("peak_rss_mb", 0) for c in run["cases"] if k in c["engines"]),
                   default=0) for k, _ in present}
     lines += ["", "Peak RSS (VmHWM) of each engine's worker process over the whole grid: " +
               ", ".join(f"{title} {rss[k]:.0f} MB" for k, title in present if rss.get(k))]
-    lines += ["", "| cold start: import + load + first predict of seed_lstm | wall s | peak RSS MB |",
-              "| --- | --- | --- |"]
-    for key, value in report["cold_start"].items():
+    if run["cold_start"]:
+        lines += ["", "| cold start: import + load + first predict of seed_lstm | wall s | peak RSS MB |",
+                  "| --- | --- | --- |"]
+    for key, value in run["cold_start"].items():
         if "error" in value:
             lines.append(f"| {key} | failed: {value['error']} | |")
         else:
             lines.append(f"| {key} | {value['wall_s']:.3f} | {value['peak_rss_mb']:.0f} |")
-    cold = report["cold_start"]
+    cold = run["cold_start"]
     if "wall_s" in cold.get("keras", {}):
         ratios = [f"{key} {cold['keras']['wall_s'] / cold[key]['wall_s']:.1f}x" for key in ("ours", "ours_numpy")
                   if "wall_s" in cold.get(key, {})]
         lines.append("\nCold start, Keras / " + ", Keras / ".join(ratios))
-    if "load_100mb" in report:
-        big = report["load_100mb"]
-        lines.append(f"\nLoading a {big['megabytes']:.0f} MB model: {big['load_s']:.3f} s (reading its files: "
-                     f"{big['read_files_s']:.3f} s); peak RSS after loading {big['peak_rss_mb']:.0f} MB")
-    problems = [f"{c['case']['name']}: {p}" for c in report["cases"] for p in c["problems"]]
+    problems = [f"{c['case']['name']}: {p}" for c in run["cases"] for p in c["problems"]]
     if problems:
         lines += ["", "Problems:"] + [f"- {p}" for p in problems]
-    m = report["machine"]
-    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start; "
-                  f"threads per engine: {report['threads']}; "
-                  f"Python {m['python']}, NumPy {m['numpy']}, numba {m['numba']}, ONNX Runtime {m['onnxruntime']}"]
-    return "\n".join(lines)
+    return lines
+
+
+def run_grid(grid: list[Case], threads: int, args: argparse.Namespace, tmp: Path) -> dict:
+    """Every case and the cold starts with every engine limited to ``threads`` (0: the defaults)."""
+    env = thread_env(threads)
+    rounds = args.rounds or (1 if args.quick else 5)
+    budget = 0.02 if args.quick else 0.3
+    run = {"sgemm_gflops": measure_sgemm(256 if args.quick else 2048, budget * 3, env), "cases": [],
+           "threads": threads or "default", "load_average_start": os.getloadavg()}
+    workers = start_workers(args.tf_python, env)
+    try:
+        for i, case in enumerate(grid):
+            folder = tmp / f"{case.name}_threads{threads}"
+            write_case(case, folder, seed=1000 + i)
+            run["cases"].append(run_case(case, folder, workers, rounds, budget))
+            print(f"{case.name} ({threads or 'default'} threads): done", file=sys.stderr)
+    finally:
+        for w in workers:
+            w.close()
+    repeats = 1 if args.quick else 5
+    run["cold_start"] = {} if args.no_cold_start else run_cold_starts(args.tf_python, tmp, repeats, env)
+    run["load_average_end"] = os.getloadavg()
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -521,8 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per case (engines take turns)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start measurement")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="limit every engine (BLAS, ONNX Runtime, TensorFlow) to this many threads (0: defaults)")
+    parser.add_argument("--threads", default="1,2",
+                        help="comma-separated thread counts; the grid runs once per count with every engine (BLAS, "
+                             "ONNX Runtime, TensorFlow, ours) limited to it (0: the defaults). Default 1,2")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--sgemm", nargs=2, type=float, help=argparse.SUPPRESS)
     parser.add_argument("--write-case", nargs=2, help=argparse.SUPPRESS)
@@ -536,33 +620,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.sgemm:
         print(sgemm_peak(int(args.sgemm[0]), args.sgemm[1]))
         return 0
-    env = thread_env(args.threads)
     grid = [case for case in (QUICK_GRID if args.quick else FULL_GRID) if args.only in case.name]
-    rounds = args.rounds or (1 if args.quick else 5)
-    budget = 0.02 if args.quick else 0.3
-    report = {"machine": machine(), "sgemm_gflops": measure_sgemm(256 if args.quick else 2048, budget * 3, env),
-              "cases": [], "quick": args.quick, "threads": args.threads or "default"}
+    counts = [int(n) for n in args.threads.split(",")]
+    report = {"machine": machine(), "quick": args.quick, "runs": []}
     with tempfile.TemporaryDirectory(prefix="tfjs-bench-") as tmp:
-        workers = start_workers(args.tf_python, env)
-        try:
-            for i, case in enumerate(grid):
-                folder = Path(tmp) / case.name
-                write_case(case, folder, seed=1000 + i)
-                report["cases"].append(run_case(case, folder, workers, rounds, budget))
-                print(f"{case.name}: done", file=sys.stderr)
-        finally:
-            for w in workers:
-                w.close()
-        repeats = 1 if args.quick else 5
-        report["cold_start"] = {} if args.no_cold_start else run_cold_starts(args.tf_python, Path(tmp), repeats, env)
+        for threads in counts:
+            report["runs"].append(run_grid(grid, threads, args, Path(tmp)))
         if not args.quick:
-            report["load_100mb"] = load_speed(Path(tmp), env, repeats)
+            report["load_100mb"] = load_speed(Path(tmp), thread_env(counts[0]), 5)
     args.out.mkdir(parents=True, exist_ok=True)
     text = markdown(report)
     (args.out / "bench.md").write_text(text + "\n")
     (args.out / "bench.json").write_text(json.dumps(report, indent=1))
     print(text)
-    return 1 if any(c["problems"] for c in report["cases"]) else 0
+    return 1 if any(c["problems"] for run in report["runs"] for c in run["cases"]) else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared fixtures: ``each_loop`` runs a test under each RNN time loop (NumPy, compiled)."""
+"""Shared fixtures: ``each_loop`` runs a test under each RNN time loop (NumPy, compiled whole loop, compiled gate
+passes after BLAS products)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import pytest
 from tfjs_interop.runtime import compiled
 
 
-@pytest.fixture(params=["numpy", "compiled"])
-def each_loop(request):
-    """Force the RNN time loop for the test: NumPy, or numba's where it applies. The compiled one skips without
-    numba; the test extra installs it, so CI runs both."""
-    if request.param == "compiled" and not compiled.compiled_available():
+@pytest.fixture(params=["numpy", "compiled", "compiled_stepwise"])
+def each_loop(request, monkeypatch):
+    """Force the RNN time loop for the test: NumPy, or numba's where it applies (its whole-loop kernels, or its
+    per-step gate kernels after BLAS, whatever the size). The compiled ones skip without numba; the test extra
+    installs it, so CI runs all three."""
+    if request.param != "numpy" and not compiled.compiled_available():
         pytest.skip("numba is not installed (the fast extra)")
-    compiled.set_compiled(request.param == "compiled")
+    if request.param == "compiled_stepwise":
+        monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)
+    compiled.set_compiled(request.param != "numpy")
     yield request.param
     compiled.set_compiled(None)

@@ -15,11 +15,12 @@ BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
 
 def test_bench_quick_run_writes_agreeing_results(tmp_path):
     command = [sys.executable, str(BENCH), "--quick", "--only", "lstm_b1_", "--tf-python", "", "--no-cold-start",
-               "--out", str(tmp_path)]
+               "--threads", "1", "--out", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "bench.json").read_text())
-    [case] = report["cases"]
+    [run] = report["runs"]
+    [case] = run["cases"]
     assert case["case"]["name"] == "lstm_b1_t10_8x32" and not case["problems"]
     for engine in ("ours", "ours_numpy"):
         assert case["engines"][engine]["median_ms"] > 0 and case["engines"][engine]["max_abs_diff"] <= 1e-4

@@ -60,10 +60,14 @@ CONFIGS = [
 
 @needs_numba
 @pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("path", ["whole", "stepwise"])
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("class_name,config", CONFIGS, ids=lambda v: v if isinstance(v, str) else "-".join(
     f"{k}={w}" for k, w in v.items()))
-def test_compiled_loop_equals_numpy_loop(class_name, config, masked):
+def test_compiled_loop_equals_numpy_loop(class_name, config, masked, path, monkeypatch):
+    """Both compiled paths: the whole loop in numba, and BLAS products with compiled gate passes."""
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 1 << 30 if path == "whole" else 0)
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_BATCH", 1 << 30)
     batch, steps, features, units = 3, 7, 4, 5
     layer = _layer(class_name, units, features, seed=len(class_name) + len(config), return_sequences=True,
                    return_state=True, **config)
@@ -72,6 +76,7 @@ def test_compiled_loop_equals_numpy_loop(class_name, config, masked):
     mask = rng.random((batch, steps)) > 0.4 if masked else None
     initial = [rng.standard_normal((batch, units)).astype(np.float32) for _ in layer.cell.state_sizes]
     step_masks = None if mask is None else layer._step_masks(mask, x.shape)
+    compiled.set_compiled(True)
     assert compiled.compiled_loop(layer.cell, batch, step_masks, layer._held_kind()) is not None
     given = [s.copy() for s in initial]
     numpy_out, compiled_out = _both(layer, x, mask=mask, initial_state=initial)
@@ -97,13 +102,14 @@ def test_stateful_layer_continues_across_loops():
 @pytest.mark.usefixtures("restore_switch")
 def test_when_the_compiled_loop_is_chosen(monkeypatch):
     small = _layer("LSTM", 8, 3, seed=1)
+    compiled.set_compiled(True)
     assert compiled.compiled_loop(small.cell, 1, None, "state") is not None
-    assert compiled.compiled_loop(small.cell, 10**6, None, "state") is None  # BLAS wins
     odd_mask = np.ones((5, 1, 2), bool)  # a mask read by TF.js's rnn() rule: the NumPy loop reads it
     assert compiled.compiled_loop(small.cell, 2, odd_mask, "state") is None
     assert compiled.compiled_loop(_layer("LSTM", 8, 3, seed=1, activation="selu").cell, 1, None, "state") is None
     stacked = RNN("rnn", "RNN", {"cell": [{"class_name": "LSTMCell", "config": {"units": 4}}] * 2})
     assert compiled.compiled_loop(stacked.cell, 1, None, "state") is None
+    compiled.set_compiled(None)
     monkeypatch.setenv(compiled.ENV_SWITCH, "0")
     assert compiled.compiled_loop(small.cell, 1, None, "state") is None
     compiled.set_compiled(True)  # the API switch wins over the environment
@@ -119,3 +125,21 @@ def test_in_place_activations_equal_the_plain_ones(name):
     got = get_in_place_activation(name, "layer")(view)
     assert got is view or np.shares_memory(got, view)
     np.testing.assert_allclose(view, want[:, 3:20], rtol=0, atol=1.2e-7)  # sigmoid: tanh form, within 1 ulp
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("units", [8, 130])  # either side of _kernels.FUSED_UNITS
+@pytest.mark.parametrize("class_name", ["LSTM", "GRU", "SimpleRNN"])
+def test_stepwise_gates_of_wide_and_narrow_layers_equal_numpy_loop(class_name, units, monkeypatch):
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)
+    layer = _layer(class_name, units, 6, seed=units, return_sequences=True, return_state=True,
+                   masked_output_from_state=True)
+    for variable in layer.weights:
+        variable.value = variable.value / np.float32(np.sqrt(units))  # keeps the gates off saturation
+    rng = np.random.default_rng(units)
+    x = rng.standard_normal((5, 9, 6)).astype(np.float32)
+    mask = rng.random((5, 9)) > 0.3
+    numpy_out, compiled_out = _both(layer, x, mask=mask)
+    for a, b in zip(numpy_out, compiled_out):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=2e-6)

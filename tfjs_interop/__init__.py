@@ -26,7 +26,8 @@ _EXPORTS = {
     "TfjsInteropError": "errors", "UnsupportedLayerError": "errors", "WeightsError": "errors",
     "save_keras": "formats.keras_save", "from_keras": "loading", "load": "loading", "Report": "report",
     "Model": "runtime.model", "TensorSpec": "runtime.model", "save": "saving", "verify": "verify",
-    "save_tfjs": "writing",
+    "save_tfjs": "writing", "get_num_threads": "runtime.threads", "set_num_threads": "runtime.threads",
+    "warm_up": "runtime.compiled",
 }
 
 __all__ = [
@@ -46,12 +47,15 @@ __all__ = [
     "WeightsError",
     "__version__",
     "from_keras",
+    "get_num_threads",
     "golden",
     "load",
     "save",
     "save_keras",
     "save_tfjs",
+    "set_num_threads",
     "verify",
+    "warm_up",
 ]
 
 if TYPE_CHECKING:
@@ -72,7 +76,9 @@ if TYPE_CHECKING:
     from .formats.keras_save import save_keras
     from .loading import from_keras, load
     from .report import Report
+    from .runtime.compiled import warm_up
     from .runtime.model import Model, TensorSpec
+    from .runtime.threads import get_num_threads, set_num_threads
     from .saving import save
     from .verify import verify
     from .writing import save_tfjs

@@ -30,6 +30,7 @@ from .loading import load
 from .progress import progress
 from .report import Report
 from .runtime.summary import summary_dict
+from .runtime.threads import set_num_threads
 from .saving import KERAS, TFJS, check_destination, destination_kind, save
 
 MODEL_HELP = ("the model: a TF.js model.json or its folder or its http(s) URL, a Keras .h5 or .keras file, or a "
@@ -170,6 +171,9 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
                          help="only these outputs, in this order (names as `summary --json` lists them)")
     predict.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
                          help="samples per batch (default: all at once)")
+    predict.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                         help="threads for BLAS and the compiled kernels (default: TFJS_INTEROP_THREADS, else "
+                              "BLAS's own setting and one kernel thread)")
     predict.set_defaults(run=_predict)
 
 
@@ -327,6 +331,8 @@ def _predict(args: argparse.Namespace) -> int:
         raise InputError(f"--output {args.output}: must end in .npy, .npz or .json, or be - (JSON on stdout)")
     check_writable(args.output, "--output")
     args.destination = args.output
+    if args.threads is not None:
+        set_num_threads(args.threads)
     model = _load(args)
     names = _selected_outputs(model, args.outputs)
     if suffix == ".npy" and len(names) != 1:

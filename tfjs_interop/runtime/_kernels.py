@@ -1,22 +1,33 @@
 """The compiled kernels (numba, cached on disk). Imported only by ``compiled`` when numba is installed.
 
-``lstm``, ``gru`` and ``simple_rnn`` run every step of a small batch in machine code, with the numbers of the NumPy
-loop: float32 values, the recurrent product summed in float64 and rounded once (as TF.js's CPU backend does), the
-same activation formulas. Each sample's row is updated in place; a masked sample keeps its states and emits the
-held output (``held``: 0 zeros, 1 the previous state's first part, 2 the previous output).
+Two kinds, both over the rows ``b0:b1`` of a batch (so that threads can share a batch) and both releasing the GIL:
+
+- the whole time loop of a small batch (``lstm``, ``gru``, ``simple_rnn``): each sample's recurrent product is a
+  contiguous loop over the kernel's rows (``kernel[k, :]``, which LLVM vectorises into FMAs), summed in the
+  precision of the ``acc`` buffer the caller passes (float32, as BLAS and the NumPy loop sum; float64 is kept for
+  measuring, see the README's Performance section);
+- one step's gates of a large batch (``*_gates``), after NumPy's BLAS has made the step's recurrent product: one
+  pass over the gate array instead of NumPy's ~15.
+
+Values are float32 and the formulas are the NumPy loop's. Each sample's row is updated in place; a masked sample
+keeps its states and emits the held output (``held``: 0 zeros, 1 the previous state's first part, 2 the previous
+output). ``keep`` is the (time, batch) step mask, or an empty array when there is none; ``seq`` the (time, batch,
+units) outputs, or empty when only the last is wanted.
 
 tanh (and sigmoid, as 0.5·tanh(x/2) + 0.5) is a rational approximation (Eigen's ``generic_fast_tanh_float``, as
-ONNX Runtime's MLAS uses), within 4e-7 of the exact value, which unlike a libm call vectorizes: libm's tanhf would
-cost more than the arithmetic around it.
+ONNX Runtime's MLAS uses), branch-free, so that the gate loops vectorise where a libm call would stay scalar.
+``fastmath={"contract"}`` lets LLVM fuse a·b + c into one FMA; nothing is reassociated.
 """
 
 import numpy as np
 from numba import njit
 
 F32 = np.float32
+FUSED_UNITS = 128  # below, lstm_gates fuses each sample's gate loops (measured: 2x faster at 32 units, slower at 256)
+OPTIONS = {"cache": True, "nogil": True, "fastmath": {"contract"}, "error_model": "numpy"}
 
 
-@njit(cache=True)
+@njit(**OPTIONS)
 def tanh(x):
     """tanh of a float32, by Eigen's rational approximation on [-7.9053, 7.9053] (beyond, tanh is ±1 in float32)."""
     x = min(max(x, F32(-7.90531110763549805)), F32(7.90531110763549805))
@@ -35,10 +46,27 @@ def tanh(x):
     return x * p / q
 
 
-@njit(cache=True)
+@njit(inline="always", **OPTIONS)
+def activation(x, kind):
+    """One value through the activation ``kind`` (for loops that mix activations; ``activate`` vectorises
+    better where one activation covers a row)."""
+    if kind == 1:
+        return tanh(x)
+    if kind == 2:
+        return F32(0.5) * tanh(F32(0.5) * x) + F32(0.5)
+    if kind == 3:
+        return min(max(x * F32(0.2) + F32(0.5), F32(0)), F32(1))
+    if kind == 4:
+        return min(max(x + F32(3), F32(0)), F32(6)) / F32(6)
+    if kind == 5:
+        return max(x, F32(0))
+    return x
+
+
+@njit(**OPTIONS)
 def activate(x, kind):
     """The activations of ``compiled.ACTIVATION_CODES``, in place on a 1-D float32 array (the test on ``kind`` stays
-    outside the loops, so that they vectorize)."""
+    outside the loops, so that they vectorise)."""
     n = x.shape[0]
     if kind == 1:
         for j in range(n):
@@ -57,35 +85,40 @@ def activate(x, kind):
             x[j] = max(x[j], F32(0))
 
 
-@njit(cache=True)
+@njit(**OPTIONS)
 def recurrent_product(h, kernel, first, count, acc):
-    """acc[:count] = h · kernel[:, first:first + count], summed in float64."""
-    acc[:count] = 0.0
+    """acc[:count] = h · kernel[:, first:first + count], summed in acc's precision."""
+    for j in range(count):
+        acc[j] = 0
+    zero = acc[0]  # 0 in acc's type: h[k] + zero is h[k] in acc's precision
     for k in range(h.shape[0]):
-        hk = np.float64(h[k])
-        row = kernel[k, first:first + count]
+        hk = h[k] + zero
         for j in range(count):
-            acc[j] += hk * row[j]
+            acc[j] += hk * kernel[k, first + j]
 
 
-@njit(cache=True)
+@njit(**OPTIONS)
 def emit(t, b, new_h, h, keep, held, seq, last):
     """Commit sample b's step: the new h (or, where masked, keep h and emit the held output)."""
     kept = keep.shape[0] == 0 or keep[t, b]
-    for j in range(new_h.shape[0]):
-        if kept:
+    units = new_h.shape[0]
+    if kept:
+        for j in range(units):
             h[b, j] = new_h[j]
             last[b, j] = new_h[j]
-        elif held == 0:
+    elif held == 0:
+        for j in range(units):
             last[b, j] = F32(0)
-        elif held == 1:
+    elif held == 1:
+        for j in range(units):
             last[b, j] = h[b, j]
-        if seq.shape[0] > 0:
+    if seq.shape[0] > 0:
+        for j in range(units):
             seq[t, b, j] = last[b, j]
     return kept
 
 
-@njit(cache=True)
+@njit(**OPTIONS)
 def lstm_row(z, c, new_c, new_h, act, rec):
     """z = x·W + b + h·U of one sample (4u): the new c and h."""
     units = c.shape[0]
@@ -100,14 +133,13 @@ def lstm_row(z, c, new_c, new_h, act, rec):
         new_h[j] *= z[3 * units + j]
 
 
-@njit(cache=True)
-def lstm(projected, kernel, h, c, keep, held, act, rec, seq, last):
-    steps, batch, width = projected.shape
+@njit(**OPTIONS)
+def lstm(projected, kernel, h, c, keep, held, act, rec, seq, last, acc, b0, b1):
+    steps, width = projected.shape[0], projected.shape[2]
     units = width // 4
-    acc = np.empty(width, np.float64)
     z, new_h, new_c = np.empty(width, F32), np.empty(units, F32), np.empty(units, F32)
     for t in range(steps):
-        for b in range(batch):
+        for b in range(b0, b1):
             recurrent_product(h[b], kernel, 0, width, acc)
             for j in range(width):
                 z[j] = projected[t, b, j] + F32(acc[j])
@@ -116,22 +148,63 @@ def lstm(projected, kernel, h, c, keep, held, act, rec, seq, last):
                 c[b] = new_c
 
 
-@njit(cache=True)
-def gru_row(x, inner, recurrent_bias, reset_after, h, kernel, acc, zr, hh, new_h, act, rec):
-    """One sample's GRU step from x·W + b (3u) and inner = h·U (3u, or 2u without reset_after)."""
-    units = h.shape[0]
-    for j in range(2 * units):
+@njit(**OPTIONS)
+def lstm_gates(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
+    """Step t of a large batch, from z = h·U (batch, 4u) made by BLAS; z is overwritten.
+
+    Narrow layers (under ``FUSED_UNITS``) go through each sample's gates in one loop (``lstm_gates_fused``): there
+    the ~10 short loops of ``lstm_row`` cost more in loop overhead than in arithmetic."""
+    units = c.shape[1]
+    if units < FUSED_UNITS:
+        lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1)
+        return
+    new_h, new_c = np.empty(units, F32), np.empty(units, F32)
+    for b in range(b0, b1):
+        zb = z[b]
+        for j in range(4 * units):
+            zb[j] += projected[t, b, j]
+        lstm_row(zb, c[b], new_c, new_h, act, rec)
+        if emit(t, b, new_h, h, keep, held, seq, last):
+            c[b] = new_c
+
+
+@njit(**OPTIONS)
+def lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
+    """``lstm_gates`` with one loop over each sample's units, every gate of unit j at once."""
+    units = c.shape[1]
+    for b in range(b0, b1):
+        kept = keep.shape[0] == 0 or keep[t, b]
+        for j in range(units):
+            i = activation(z[b, j] + projected[t, b, j], rec)
+            f = activation(z[b, units + j] + projected[t, b, units + j], rec)
+            g = activation(z[b, 2 * units + j] + projected[t, b, 2 * units + j], act)
+            o = activation(z[b, 3 * units + j] + projected[t, b, 3 * units + j], rec)
+            new_c = f * c[b, j] + i * g
+            new_h = o * activation(new_c, act)
+            if kept:
+                c[b, j] = new_c
+                h[b, j] = new_h
+                last[b, j] = new_h
+            elif held == 0:
+                last[b, j] = F32(0)
+            elif held == 1:
+                last[b, j] = h[b, j]
+            if seq.shape[0] > 0:
+                seq[t, b, j] = last[b, j]
+
+
+@njit(**OPTIONS)
+def gru_gates_zr(x, inner, recurrent_bias, zr, rec):
+    """Gates z and r of one sample: zr = rec(x·W + b + (h·U + b_r)) over the first 2u."""
+    for j in range(zr.shape[0]):
         zr[j] = x[j] + (inner[j] + recurrent_bias[j])
     activate(zr, rec)
-    if reset_after:
-        for j in range(units):
-            hh[j] = zr[units + j] * (inner[2 * units + j] + recurrent_bias[2 * units + j])
-    else:
-        for j in range(units):
-            hh[j] = zr[units + j] * h[j]
-        recurrent_product(hh, kernel, 2 * units, units, acc)
-        for j in range(units):
-            hh[j] = F32(acc[j])
+
+
+@njit(**OPTIONS)
+def gru_new_h(x, zr, h, hh, new_h, act):
+    """h' = z·h + (1 - z)·act(x_h + hh)."""
+    units = h.shape[0]
     for j in range(units):
         hh[j] = hh[j] + x[2 * units + j]
     activate(hh, act)
@@ -139,32 +212,91 @@ def gru_row(x, inner, recurrent_bias, reset_after, h, kernel, acc, zr, hh, new_h
         new_h[j] = zr[j] * h[j] + (F32(1) - zr[j]) * hh[j]
 
 
-@njit(cache=True)
-def gru(projected, kernel, recurrent_bias, reset_after, h, keep, held, act, rec, seq, last):
-    steps, batch, width = projected.shape
+@njit(**OPTIONS)
+def gru(projected, kernel, recurrent_bias, reset_after, h, keep, held, act, rec, seq, last, acc, b0, b1):
+    steps, width = projected.shape[0], projected.shape[2]
     units = width // 3
-    acc = np.empty(width, np.float64)
     inner, zr = np.empty(width, F32), np.empty(2 * units, F32)
     hh, new_h = np.empty(units, F32), np.empty(units, F32)
+    count = width if reset_after else 2 * units
     for t in range(steps):
-        for b in range(batch):
-            count = width if reset_after else 2 * units
+        for b in range(b0, b1):
+            x = projected[t, b]
             recurrent_product(h[b], kernel, 0, count, acc)
             for j in range(count):
                 inner[j] = F32(acc[j])
-            gru_row(projected[t, b], inner, recurrent_bias, reset_after, h[b], kernel, acc, zr, hh, new_h, act, rec)
+            gru_gates_zr(x, inner, recurrent_bias, zr, rec)
+            if reset_after:
+                for j in range(units):
+                    hh[j] = zr[units + j] * (inner[2 * units + j] + recurrent_bias[2 * units + j])
+            else:
+                for j in range(units):
+                    hh[j] = zr[units + j] * h[b, j]
+                recurrent_product(hh, kernel, 2 * units, units, acc)
+                for j in range(units):
+                    hh[j] = F32(acc[j])
+            gru_new_h(x, zr, h[b], hh, new_h, act)
             emit(t, b, new_h, h, keep, held, seq, last)
 
 
-@njit(cache=True)
-def simple_rnn(projected, kernel, h, keep, held, act, seq, last):
-    steps, batch, units = projected.shape
-    acc = np.empty(units, np.float64)
+@njit(**OPTIONS)
+def gru_gates_reset_after(t, inner, projected, recurrent_bias, h, keep, held, act, rec, seq, last, b0, b1):
+    """Step t of a large reset_after batch, from inner = h·U (batch, 3u) made by BLAS."""
+    units = h.shape[1]
+    zr, hh, new_h = np.empty(2 * units, F32), np.empty(units, F32), np.empty(units, F32)
+    for b in range(b0, b1):
+        x = projected[t, b]
+        gru_gates_zr(x, inner[b], recurrent_bias, zr, rec)
+        for j in range(units):
+            hh[j] = zr[units + j] * (inner[b, 2 * units + j] + recurrent_bias[2 * units + j])
+        gru_new_h(x, zr, h[b], hh, new_h, act)
+        emit(t, b, new_h, h, keep, held, seq, last)
+
+
+@njit(**OPTIONS)
+def gru_gates_before(t, zr, projected, h, rh, rec, b0, b1):
+    """Step t of a large batch without reset_after, first half: zr = rec(x + h·U_zr) in place (BLAS made h·U_zr),
+    rh = r·h for the second product."""
+    units = h.shape[1]
+    for b in range(b0, b1):
+        zrb = zr[b]
+        for j in range(2 * units):
+            zrb[j] += projected[t, b, j]
+        activate(zrb, rec)
+        for j in range(units):
+            rh[b, j] = zrb[units + j] * h[b, j]
+
+
+@njit(**OPTIONS)
+def gru_gates_after(t, zr, hh, projected, h, keep, held, act, seq, last, b0, b1):
+    """Second half: hh = (r·h)·U_h (made by BLAS, overwritten), the new h."""
+    units = h.shape[1]
+    new_h = np.empty(units, F32)
+    for b in range(b0, b1):
+        gru_new_h(projected[t, b], zr[b], h[b], hh[b], new_h, act)
+        emit(t, b, new_h, h, keep, held, seq, last)
+
+
+@njit(**OPTIONS)
+def simple_rnn(projected, kernel, h, keep, held, act, seq, last, acc, b0, b1):
+    steps, units = projected.shape[0], projected.shape[2]
     new_h = np.empty(units, F32)
     for t in range(steps):
-        for b in range(batch):
+        for b in range(b0, b1):
             recurrent_product(h[b], kernel, 0, units, acc)
             for j in range(units):
                 new_h[j] = F32(acc[j]) + projected[t, b, j]
             activate(new_h, act)
             emit(t, b, new_h, h, keep, held, seq, last)
+
+
+@njit(**OPTIONS)
+def simple_rnn_gates(t, z, projected, h, keep, held, act, seq, last, b0, b1):
+    """Step t of a large batch, from z = h·U made by BLAS."""
+    units = h.shape[1]
+    for b in range(b0, b1):
+        zb = z[b]
+        for j in range(units):
+            zb[j] += projected[t, b, j]
+        activate(zb, act)
+        emit(t, b, zb, h, keep, held, seq, last)

@@ -1,41 +1,70 @@
-"""The optional compiled time loop: numba runs the steps of a small batch without going back to Python.
+"""The optional compiled time loop (numba): the steps of an RNN without going back to Python for each.
 
-At a small batch the NumPy loop spends its time in the ~15 NumPy calls each step makes, not in arithmetic; the
-kernels of ``_kernels`` run the whole loop in machine code (compiled once and cached on disk by numba). They are
-used when numba is installed (the ``fast`` extra), the cell is a single LSTM, GRU or SimpleRNN cell with
-activations they know, any mask is the usual one per sample and step, and ``batch * units²`` (the work of a
-step's recurrent product) is at most ``MAX_STEP_WORK``: beyond that the NumPy loop's BLAS products are faster
-(measured on 2 cores: batch 1 up to 256 units, batch 16 up to 64). Anything else runs the NumPy loop.
+Two paths, both with the NumPy loop's float32 numbers (see ``_kernels``):
 
-(Fusing each step's element-wise work in numba after NumPy's BLAS product, for large batches, was tried and measured
-no faster than the NumPy loop: NumPy's vectorised tanh is hard to beat there.)
+- small batches (``WHOLE_LOOP_BATCH``, ``WHOLE_LOOP_WORK``): numba runs the whole time loop, the recurrent product as a
+  vectorised float32 FMA loop; at these sizes the NumPy loop spends its time in the ~15 NumPy calls each step makes;
+- larger steps: NumPy's BLAS makes each step's recurrent product, and one compiled pass over the gate array does
+  the rest of the step (instead of NumPy's ~15 passes).
 
-``TFJS_INTEROP_COMPILED=0`` in the environment, or ``set_compiled(False)``, forces the NumPy loop.
+They are used for a single LSTM, GRU or SimpleRNN cell with activations they know and the usual mask (one per
+sample and step). Anything else runs the NumPy loop.
+
+Start-up: importing numba and loading its cached kernels costs ~0.3–0.5 s and ~50 MB, more than a one-shot run of a
+small model takes in all. So numba is not imported until it pays: the calls that could have used it add up the
+time the NumPy loop is estimated to lose to it (``_saving_s``), and once that passes ``LOAD_COST_S`` the kernels are
+loaded (a ski-rental rule: a process never spends more than twice the better choice). A call that alone would save
+that much loads them at once. ``warm_up()`` (for a server, at start), ``set_compiled(True)`` or
+``TFJS_INTEROP_COMPILED=1`` load them eagerly; ``TFJS_INTEROP_COMPILED=0`` or ``set_compiled(False)`` never.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+import threading
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
 
 import numpy as np
 
+from . import threads
+
 ENV_SWITCH = "TFJS_INTEROP_COMPILED"
-MAX_STEP_WORK = 1 << 16
+WHOLE_LOOP_BATCH = 4  # batches up to which numba runs the whole loop; beyond, BLAS makes the products
+WHOLE_LOOP_WORK = 1 << 18  # ... and batch · units² up to which (a bigger recurrent kernel is BLAS's business)
+LOAD_COST_S = 0.4  # importing numba and loading the cached kernels (measured: 0.3–0.5 s on 2 shared cores)
+STEP_OVERHEAD_S = 15e-6  # what the NumPy loop spends per step in Python and NumPy calls, beyond arithmetic
+ELEMENT_S = 2e-9  # what its gate passes spend per element of a step's gate array, beyond one fused pass
+MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least this many samples
+ACCUMULATOR = np.float32  # the recurrent product's sum (float64: TF.js's within a block; see the README)
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
                     "relu": 5}
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 
+_NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
 _forced: bool | None = None
+_load_lock = threading.Lock()
+_saved_s = 0.0  # the estimated time the NumPy loop has lost so far to the kernels not being loaded
 
 
 def set_compiled(enabled: bool | None) -> None:
-    """Use the compiled loop when possible (True), never (False), or decide from the environment (None)."""
+    """Use the compiled loop wherever it applies, loading numba now (True), never (False), or as the environment
+    and the start-up rule decide (None)."""
     global _forced
     _forced = enabled
+    if enabled and compiled_available():
+        _kernels()
+
+
+def warm_up() -> bool:
+    """Load numba's kernels now (e.g. when a server starts), unless disabled; True when they are loaded."""
+    if not compiled_enabled():
+        return False
+    _kernels()
+    return True
 
 
 @cache
@@ -44,23 +73,51 @@ def compiled_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+def _switch() -> bool | None:
+    if _forced is not None:
+        return _forced
+    value = os.environ.get(ENV_SWITCH, "").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    return True if value in ("1", "true", "yes", "on") else None
+
+
 def compiled_enabled() -> bool:
     """Whether RNNs may use the compiled loop: ``set_compiled``, else ``TFJS_INTEROP_COMPILED``, else installed."""
-    if _forced is not None:
-        return _forced and compiled_available()
-    if os.environ.get(ENV_SWITCH, "").strip().lower() in ("0", "false", "no", "off"):
-        return False
-    return compiled_available()
+    return _switch() is not False and compiled_available()
+
+
+def kernels_loaded() -> bool:
+    """Whether numba's kernels are loaded in this process."""
+    return _kernels.cache_info().currsize > 0
 
 
 @cache
 def _kernels() -> Any:
-    from . import _kernels as kernels  # imports numba: only when a compiled loop first runs
+    with _load_lock:
+        from . import _kernels as kernels  # imports numba
 
     return kernels
 
 
-def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: str) -> Callable | None:
+def _saving_s(batch: int, steps: int, width: int) -> float:
+    """The time a compiled run is estimated to save over the NumPy loop."""
+    return steps * (STEP_OVERHEAD_S + batch * width * ELEMENT_S)
+
+
+def _worth_loading(batch: int, steps: int, width: int) -> bool:
+    """The start-up rule (see the module's docstring); True once the kernels are loaded."""
+    global _saved_s
+    if kernels_loaded() or "numba" in sys.modules:  # numba already paid for: loading the cache is cheap
+        return True
+    if _switch() is True:
+        return True
+    _saved_s += _saving_s(batch, steps, width)
+    return _saved_s >= LOAD_COST_S
+
+
+def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: str,
+                  steps: int = 1) -> Callable | None:
     """The compiled loop for ``cell`` (with RNN ``_loop``'s signature), or None where the NumPy loop must run.
 
     Args:
@@ -68,41 +125,123 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
         batch: the batch size.
         step_masks: the (time, batch, 1) step masks, or None.
         held: what a masked step outputs, a key of ``HELD_OUTPUT``.
+        steps: the number of time steps (for the start-up rule).
     """
     kind = getattr(cell, "compiled_kind", None)
-    if kind is None or batch * cell.units**2 > MAX_STEP_WORK or not compiled_enabled():
+    if kind is None or not compiled_enabled():
         return None
     options = cell.options
     if options.activation not in ACTIVATION_CODES or options.recurrent_activation not in ACTIVATION_CODES:
         return None
     if step_masks is not None and (step_masks.ndim != 3 or step_masks.shape[1:] != (batch, 1)):
         return None  # an odd mask from TF.js's executor: the NumPy loop reads it by rnn()'s rule
-    return partial(_run, cell, kind, HELD_OUTPUT[held])
+    if not _worth_loading(batch, steps, cell.gates * cell.units):
+        return None
+    whole = batch <= WHOLE_LOOP_BATCH and batch * cell.units**2 <= WHOLE_LOOP_WORK
+    return partial(_run, cell, kind, HELD_OUTPUT[held], whole)
 
 
-def _run(cell: Any, kind: str, held: int, x: np.ndarray, step_masks: np.ndarray | None, states: list[np.ndarray],
-         sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
+def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks: np.ndarray | None,
+         states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
+    """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
+    batch (samples are independent), so that the threads meet once per call, not once per step."""
+    threads.apply_blas_limit()
     steps, batch, units = x.shape[0], x.shape[1], cell.units
-    projected = np.ascontiguousarray(cell.project(x), dtype=np.float32)  # (time, batch, gates * units)
-    kernel = np.ascontiguousarray(cell.recurrent_kernel.value, dtype=np.float32)
-    keep = np.zeros((0, 0), bool) if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
+    keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
     seq = np.empty((steps if sequence else 0, batch, units), np.float32)
     last = np.zeros((batch, units), np.float32)
-    act = ACTIVATION_CODES[cell.options.activation]
-    rec = ACTIVATION_CODES[cell.options.recurrent_activation]
-    kernels = _kernels()
-    if kind == "lstm":
-        kernels.lstm(projected, kernel, states[0], states[1], keep, held, act, rec, seq, last)
-    elif kind == "gru":
-        kernels.gru(projected, kernel, _recurrent_bias(cell), cell.options.reset_after, states[0], keep, held, act,
-                    rec, seq, last)
-    else:
-        kernels.simple_rnn(projected, kernel, states[0], keep, held, act, seq, last)
+    run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
+    threads.run_split(run, batch, MIN_ROWS_PER_THREAD)
     return (seq if sequence else None), last, states
+
+
+def _run_rows(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, keep: np.ndarray,
+              states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int, b1: int) -> None:
+    """Samples ``b0:b1`` of the batch: their states, outputs and last outputs are written in place."""
+    part = b1 - b0 < x.shape[1]
+    if part:  # the kernels take contiguous arrays: rows of (batch, n) arrays are; slices of (time, batch, n) not
+        x = x[:, b0:b1]
+        keep = keep if keep.shape[0] == 0 else np.ascontiguousarray(keep[:, b0:b1])
+        states, last = [s[b0:b1] for s in states], last[b0:b1]
+        rows_seq = np.empty((seq.shape[0], b1 - b0, seq.shape[2]), np.float32)
+    else:
+        rows_seq = seq
+    codes = ACTIVATION_CODES[cell.options.activation], ACTIVATION_CODES[cell.options.recurrent_activation]
+    run_block = _WHOLE[kind] if whole else _STEPWISE[kind]
+    kernel = np.ascontiguousarray(cell.recurrent_kernel.value, dtype=np.float32)
+    bias = _recurrent_bias(cell) if kind == "gru" else None
+    steps, batch = x.shape[0], x.shape[1]
+    block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # the NumPy loop's projection blocks
+    for start in range(0, steps, block):
+        stop = min(steps, start + block)
+        projected = np.ascontiguousarray(cell.project(x[start:stop]), dtype=np.float32)  # (time, batch, width)
+        run_block(_kernels(), cell, projected, kernel, bias, states, keep[start:stop], held, codes,
+                  rows_seq[start:stop], last)
+    if part and seq.shape[0]:
+        seq[:, b0:b1] = rows_seq
+
+
+def _accumulator(width: int) -> np.ndarray:
+    return np.empty(width, ACCUMULATOR)
+
+
+def _whole_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+    k.lstm(projected, kernel, states[0], states[1], keep, held, *codes, seq, last, _accumulator(kernel.shape[1]), 0,
+           projected.shape[1])
+
+
+def _whole_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+    k.gru(projected, kernel, bias, cell.options.reset_after, states[0], keep, held, *codes, seq, last,
+          _accumulator(kernel.shape[1]), 0, projected.shape[1])
+
+
+def _whole_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+    k.simple_rnn(projected, kernel, states[0], keep, held, codes[0], seq, last, _accumulator(kernel.shape[1]), 0,
+                 projected.shape[1])
+
+
+def _stepwise_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+    (h, c), batch = states, projected.shape[1]
+    z = np.empty((batch, kernel.shape[1]), np.float32)
+    for t in range(projected.shape[0]):
+        np.matmul(h, kernel, out=z)
+        k.lstm_gates(t, z, projected, h, c, keep, held, *codes, seq, last, 0, batch)
+
+
+def _stepwise_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+    h, batch, units = states[0], projected.shape[1], cell.units
+    if cell.options.reset_after:
+        inner = np.empty((batch, 3 * units), np.float32)
+        for t in range(projected.shape[0]):
+            np.matmul(h, kernel, out=inner)
+            k.gru_gates_reset_after(t, inner, projected, bias, h, keep, held, *codes, seq, last, 0, batch)
+        return
+    kernel_zr, kernel_h = np.ascontiguousarray(kernel[:, :2 * units]), np.ascontiguousarray(kernel[:, 2 * units:])
+    zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
+    for t in range(projected.shape[0]):
+        np.matmul(h, kernel_zr, out=zr)
+        k.gru_gates_before(t, zr, projected, h, rh, codes[1], 0, batch)
+        np.matmul(rh, kernel_h, out=hh)
+        k.gru_gates_after(t, zr, hh, projected, h, keep, held, codes[0], seq, last, 0, batch)
+
+
+def _stepwise_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+    h, batch = states[0], projected.shape[1]
+    z = np.empty((batch, kernel.shape[1]), np.float32)
+    for t in range(projected.shape[0]):
+        np.matmul(h, kernel, out=z)
+        k.simple_rnn_gates(t, z, projected, h, keep, held, codes[0], seq, last, 0, batch)
+
+
+_WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}
+_STEPWISE = {"lstm": _stepwise_lstm, "gru": _stepwise_gru, "simple_rnn": _stepwise_simple_rnn}
 
 
 def _recurrent_bias(cell: Any) -> np.ndarray:
     """GRU's bias on the recurrent side (reset_after), else zeros."""
-    if cell.options.reset_after and cell.bias is not None:
+    if getattr(cell.options, "reset_after", False) and cell.bias is not None:
         return np.ascontiguousarray(cell.bias.value[1], dtype=np.float32)
     return np.zeros(3 * cell.units, np.float32)
+
+
+threads.apply_environment()  # TFJS_INTEROP_THREADS limits BLAS from the start

@@ -400,7 +400,7 @@ class RNN(Layer):
             x = x[::-1]
         x = np.ascontiguousarray(x, dtype=np.float32)
         states = [np.array(s, np.float32, order="C") for s in states]  # the loop overwrites its own copies
-        loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind()) or self._loop
+        loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind(), x.shape[0]) or self._loop
         outputs, last, states = loop(x, step_masks, states, sequence)  # (time, batch, units), (batch, units)
         if outputs is not None:
             outputs = np.ascontiguousarray(outputs.swapaxes(0, 1))

@@ -1,0 +1,135 @@
+"""How many threads a predict may use: BLAS's (through threadpoolctl) and the compiled kernels' alike.
+
+``set_num_threads(n)``, else ``TFJS_INTEROP_THREADS`` in the environment, sets the count; unset, BLAS keeps its own
+setting (OpenBLAS: ``OPENBLAS_NUM_THREADS``, else every core) and the compiled kernels run on the calling thread.
+With the compiled kernels, the n threads are theirs (each runs the whole time loop over a slice of the batch, with
+single-threaded BLAS inside); with the NumPy loop, they are BLAS's.
+BLAS's thread count is process-wide state of the BLAS library, so the setting is the process's, not a model's.
+threadpoolctl (in the ``fast`` extra) is imported only when a count is set; without it BLAS is left as it is and a
+warning says so. The kernels release the GIL, so a server's own threads also run predicts in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable
+
+from ..errors import InputError
+
+ENV_VARIABLE = "TFJS_INTEROP_THREADS"
+
+_lock = threading.Lock()
+_setting: int | None = None  # set_num_threads's count, None: the environment's
+_applied: int | None = None  # the count BLAS was last limited to
+_blas_limiter: object | None = None
+
+
+def _parse(value: object, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value).strip())
+        except ValueError:
+            raise InputError(f"{source} must be a positive integer, got {value!r}") from None
+    if value <= 0:
+        raise InputError(f"{source} must be a positive integer, got {value!r}")
+    return value
+
+
+def set_num_threads(n: int | None) -> None:
+    """Use ``n`` threads in BLAS and the compiled kernels (None: ``TFJS_INTEROP_THREADS``, else the defaults).
+
+    Raises:
+        InputError: when ``n`` is not a positive integer.
+    """
+    global _setting
+    count = None if n is None else _parse(n, "the number of threads")
+    with _lock:
+        _setting = count
+    apply_blas_limit()
+
+
+def get_num_threads() -> int | None:
+    """The count set by :func:`set_num_threads` or ``TFJS_INTEROP_THREADS``, or None when neither is."""
+    if _setting is not None:
+        return _setting
+    value = os.environ.get(ENV_VARIABLE, "").strip()
+    return _parse(value, ENV_VARIABLE) if value else None
+
+
+def kernel_threads() -> int:
+    """How many threads the compiled kernels may split a batch over."""
+    return get_num_threads() or 1
+
+
+def blas_threads(count: int) -> int:
+    """BLAS's share of ``count`` threads: all of them for the NumPy loop; one per kernel thread when the compiled
+    kernels run, as they split the batch over their own threads (OpenBLAS's own threads, meeting at every step's
+    small product, measured up to 50x slower on the shared 2-core machine)."""
+    from .compiled import compiled_enabled  # compiled imports this module
+
+    return 1 if compiled_enabled() else count
+
+
+def apply_blas_limit() -> None:
+    """Limit BLAS to its share of the set count, once per change (cheap otherwise: called before each run)."""
+    global _applied, _blas_limiter
+    count = get_num_threads()
+    if count is None:
+        return
+    count = blas_threads(count)
+    if count == _applied:
+        return
+    with _lock:
+        if count == _applied:
+            return
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            warnings.warn(f"threadpoolctl is not installed (pip install 'tfjs-interop[fast]'): {count} thread(s) "
+                          "apply to the compiled kernels only; BLAS keeps its own setting", stacklevel=3)
+        else:
+            _blas_limiter = threadpool_limits(limits=count, user_api="blas")
+        _applied = count
+
+
+def apply_environment() -> None:
+    """At import (of ``compiled``, which this module's BLAS share needs): a valid ``TFJS_INTEROP_THREADS`` limits
+    BLAS at once; an invalid one is reported now by a warning and later, by an InputError, when a predict needs
+    the count."""
+    try:
+        apply_blas_limit()
+    except InputError as exc:
+        warnings.warn(str(exc), stacklevel=2)
+
+
+def run_split(function: Callable[[int, int], None], rows: int, min_rows: int) -> None:
+    """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (slices of at least ``min_rows``),
+    the last on the calling thread. The threads are started per call and joined: none outlives it (the process may
+    fork later, see ``formats.isolation``)."""
+    parts = max(1, min(kernel_threads(), rows // max(1, min_rows)))
+    if parts == 1:
+        function(0, rows)
+        return
+    bounds = [rows * i // parts for i in range(parts + 1)]
+    errors: list[BaseException] = []
+
+    def target(b0: int, b1: int) -> None:
+        try:
+            function(b0, b1)
+        except BaseException as exc:  # re-raised on the calling thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=target, args=(bounds[i], bounds[i + 1]), daemon=True)
+               for i in range(parts - 1)]
+    for worker in workers:
+        worker.start()
+    try:
+        function(bounds[-2], bounds[-1])
+    finally:
+        for worker in workers:
+            worker.join()
+    if errors:
+        raise errors[0]
+
