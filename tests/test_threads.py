@@ -83,18 +83,18 @@ def test_a_stateful_model_serialises_its_calls(each_loop, tiny_switch_interval):
     model = tfjs_interop.load(case / "model.json")
     assert model.stateful
     x = np.load(case / "call0_input0.npy")
-    batches = int(x.shape[0])  # predict(x, batch_size=1) advances the state once per sample, in one locked call
+    batch = int(x.shape[0])  # the model's fixed batch: each predict advances the state once, in one locked call
     serial = []
     for _ in range(THREADS):
-        serial.append(model.predict(x, batch_size=1))
+        serial.append(model.predict(x, batch_size=batch))
     model.reset_states()
-    threaded = in_threads(lambda i: model.predict(x, batch_size=np.int64(1)))
+    threaded = in_threads(lambda i: model.predict(x, batch_size=np.int64(batch)))
     remaining = list(serial)
     for out in threaded:
         match = next((j for j, want in enumerate(remaining) if np.array_equal(out, want)), None)
         assert match is not None, "a threaded call saw a state no sequence of serial calls produces"
         remaining.pop(match)
-    assert batches >= 1 and not remaining
+    assert not remaining
 
 
 def test_reset_states_waits_for_a_running_call(tiny_switch_interval):

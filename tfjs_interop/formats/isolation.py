@@ -289,7 +289,7 @@ def _encode(description: object, arrays: dict[str, np.ndarray]) -> bytes:
     """See :func:`_decode`; an array object listed under several names is sent once."""
     entries, blobs, offsets, size = [], [], {}, 0
     for name, value in arrays.items():
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # ascontiguousarray would make a 0-d weight 1-d
         if id(value) not in offsets:
             offsets[id(value)] = size
             padding = -array.nbytes % 8  # keeps every array aligned for its dtype
