@@ -153,6 +153,13 @@ class Model:
     def __call__(self, x: Any) -> np.ndarray | list[np.ndarray]:
         return self.predict(x)
 
+    def __reduce__(self) -> tuple:
+        """Pickle as topology, raw weight arrays and stateful RNN states: no source file is needed to unpickle,
+        and the copy predicts exactly what this model would (see ``runtime/pickling.py``)."""
+        from .pickling import reduce_model  # here: pickling imports this module
+
+        return reduce_model(self)
+
     def reset_states(self) -> None:
         """Clear the state that stateful recurrent layers carry between calls."""
         for layer in self._layers.values():
