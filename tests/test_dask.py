@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -221,6 +222,12 @@ def test_stateful_models_are_refused():
         tfjs_dask.predict(model, da.zeros((4, 5, 3), chunks=2))
 
 
+def test_without_dask_the_error_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.array", None)  # what an import of a missing package does
+    with pytest.raises(tfjs_interop.DependencyError, match=r"tfjs-interop\[dask\]"):
+        tfjs_dask.predict(_model(), [])
+
+
 def test_a_bad_batch_size_is_refused():
     with pytest.raises(InputError, match="batch_size"):
         tfjs_dask.predict(_model(), [da.zeros((10, 6, 4), chunks=(5, -1, -1))] * 2, batch_size=0)
@@ -234,3 +241,16 @@ def test_the_threaded_scheduler_gives_the_same_numbers():
     lazy = tfjs_dask.predict(model, [da.from_array(a, chunks=(13, *a.shape[1:])) for a in x])
     for got, want in zip(dask.compute(*lazy, scheduler="threads", num_workers=4), model.predict(x, batch_size=13)):
         assert got.tobytes() == want.tobytes()
+
+
+def test_the_readme_example_runs_as_written():
+    """The README's Dask example, run from the repository's root in a fresh interpreter (it starts its own
+    two-worker LocalCluster)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Scoring on a cluster: Dask"):]
+    example = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    assert "tfjs_dask.predict(" in example and "LocalCluster(" in example
+    result = subprocess.run([sys.executable, "-c", example], cwd=ROOT, capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "dask.array<" in result.stdout and "float32" in result.stdout

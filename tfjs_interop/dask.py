@@ -46,10 +46,7 @@ def predict(model: Model, x: Any, batch_size: int | None = None) -> Any:
         DependencyError: when Dask is not installed.
     """
     da = _dask_array()
-    _refuse_stateful(model)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                   or batch_size <= 0):
-        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _refuse_unscorable(model, batch_size)
     arrays = _aligned(_in_input_order(model, x))
     tails = _output_tails(model, arrays)
     pairs = [item for i, a in enumerate(arrays)
@@ -82,7 +79,7 @@ def predict_frame(model: Model, frame: Any, columns: Sequence[str] | None = None
         InputError: when the model has several inputs or free sizes, or the columns do not make one sample.
         UnsupportedLayerError: when the model has stateful layers.
     """
-    _refuse_stateful(model)
+    _refuse_unscorable(model, batch_size)
     if len(model.inputs) != 1:
         raise InputError(f"predict_frame scores models with one input; this one has {len(model.inputs)} "
                          f"{[s.name for s in model.inputs]}: use predict on frame.to_dask_array(lengths=True) slices")
@@ -118,7 +115,11 @@ def _dask_array() -> Any:
     return dask.array
 
 
-def _refuse_stateful(model: Model) -> None:
+def _refuse_unscorable(model: Model, batch_size: Any) -> None:
+    """Refuse stateful models and a batch_size that is not a positive int."""
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size <= 0):
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     stateful = stateful_layers(model)
     if stateful:
         raise UnsupportedLayerError(
