@@ -123,6 +123,7 @@ def run(sequences: int, chunk: int, rounds: int) -> dict:
             if y.tobytes() != reference.tobytes():
                 raise AssertionError(f"the cluster of {n} worker(s) computed other numbers than model.predict")
             samples[f"LocalCluster, {n} worker{'s' if n > 1 else ''}"].append(seconds)
+        print(f"round: {json.dumps({name: s[-1] for name, s in samples.items()})}", flush=True)
     for cluster, client in clusters.values():
         client.close()
         cluster.close()
