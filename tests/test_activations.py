@@ -73,3 +73,10 @@ def test_activation_matches_float64_reference(name):
 def test_unknown_activation_names_the_layer_and_lists_known_ones():
     with pytest.raises(UnsupportedLayerError, match=r"layer 'dense_1': activation 'gelu_fast' .*supported .*tanh"):
         get_activation("gelu_fast", "dense_1")
+
+
+def test_unknown_activation_message_names_no_internal_activation():
+    """The runtime's internal 'hard_sigmoid_keras3' is shown as the hard_sigmoid files name (issue 11)."""
+    with pytest.raises(UnsupportedLayerError, match="'bogus' is not supported") as info:
+        get_activation("bogus", "d")
+    assert "keras3" not in str(info.value) and "hard_sigmoid" in str(info.value)

@@ -64,6 +64,9 @@ KERAS_FILES = [(case, file) for case in cases(KERAS_FIXTURES) if not expected(ca
 # tf.keras's LSTM(activation="hard_sigmoid"): the 0.2x + 0.5 form also acts on the cell state, where no rescaling
 # of the weights can turn it into Keras 3's hard_sigmoid.
 KERAS_REFUSED = {"k2_lstm_hard_sigmoid"}
+# Known, not fixed here (issue 11 found it): Keras 3 gives Add([unmasked, masked]) no mask, Keras 2 the masked
+# input's, and save_keras writes the Keras 2 model for Keras 3 without saying so.
+KERAS2_MERGE_MASK = {"k2_audit_merge_masks"}
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
@@ -78,6 +81,8 @@ def test_keras_file_saved_again_gives_kerass_recorded_numbers(case, file, suffix
         return
     tfjs_interop.save_keras(model, path)
     loaded = keras.models.load_model(path, compile=False)
+    if case.name in KERAS2_MERGE_MASK:
+        pytest.xfail("Keras 3 combines an Add's masks otherwise than Keras 2; save_keras does not carry it over")
     for ours, want in _recorded_calls(loaded, case):
         assert ours.shape == want.shape
         assert np.max(np.abs(ours - want), initial=0) <= expected(case)["atol"], f"{case.name}/{file}"

@@ -217,7 +217,7 @@ def test_the_cache_keeps_nothing_from_a_failed_load(server, tmp_path):
 def test_a_corrupted_cache_entry_is_fetched_again(server, tmp_path):
     url = f"{server.url}/files/seed_lstm/model.json"
     tfjs_interop.load(url, cache_dir=tmp_path)
-    for data in tmp_path.glob("*.bin"):
+    for data in tmp_path.rglob("*.bin"):
         data.write_bytes(b"corrupt")
     server.log.clear()
     _same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path), "seed_lstm")
@@ -231,3 +231,57 @@ def test_the_cli_loads_a_url(server, capsys):
     assert "Total params: 5,248" in capsys.readouterr().out
     assert main(["summary", f"{server.url}/files/nothing/model.json"]) == 2
     assert "HTTP 404" in capsys.readouterr().err
+
+
+# --- golden records of URL models (issue 11) -----------------------------------------------------------------
+
+def _golden_site(server, name: str) -> tuple[str, np.ndarray]:
+    """A copy of seed_lstm served under ``name``; its URL and recorded input."""
+    shutil.copytree(TFJS_FIXTURES / "seed_lstm", server.root / name, dirs_exist_ok=True)
+    (server.root / name / "golden.npz").unlink(missing_ok=True)
+    return f"{server.url}/files/{name}/model.json", np.load(TFJS_FIXTURES / "seed_lstm" / "call0_input0.npy")
+
+
+def _change_weights(folder: Path) -> None:
+    shard = folder / "group1-shard1of1.bin"
+    shard.write_bytes((np.frombuffer(shard.read_bytes(), "<f4") * np.float32(1.5)).tobytes())
+
+
+def test_golden_record_and_check_take_a_url(server, tmp_path):
+    from tfjs_interop import golden
+
+    url, x = _golden_site(server, "golden_url")
+    golden.record(url, x, tmp_path / "g.npz")
+    report = golden.check(url, tmp_path / "g.npz")
+    assert report.passed and not report.notes
+    local = golden.read_golden(golden.record(TFJS_FIXTURES / "seed_lstm", x, tmp_path / "local.npz"))
+    assert golden.read_golden(tmp_path / "g.npz").files == local.files  # the same names and hashes
+    _change_weights(server.root / "golden_url")
+    changed = golden.check(url, tmp_path / "g.npz")
+    assert not changed.passed and any("group1-shard1of1.bin" in note for note in changed.notes)
+
+
+def test_load_url_with_check_fetches_the_golden_file_beside_it(server, tmp_path):
+    from tfjs_interop import golden
+
+    url, x = _golden_site(server, "golden_beside")
+    with pytest.raises(tfjs_interop.ModelFormatError, match="golden.npz: no golden file beside the model"):
+        tfjs_interop.load(url, check=True)
+    golden.record(url, x, server.root / "golden_beside" / "golden.npz")
+    assert tfjs_interop.load(url, check=True).count_params() == 5248
+    _change_weights(server.root / "golden_beside")
+    with pytest.raises(tfjs_interop.GoldenMismatchError, match="golden.npz"):
+        tfjs_interop.load(url, check=True)
+    (server.root / "golden_beside" / "golden.npz").write_bytes(b"not a zip")
+    with pytest.raises(tfjs_interop.ModelFormatError, match="not an .npz file"):
+        tfjs_interop.load(url, check=True)
+
+
+def test_the_golden_cli_takes_a_url(server, tmp_path, capsys):
+    from tfjs_interop.cli import main
+
+    url, _ = _golden_site(server, "golden_cli")
+    x = str(TFJS_FIXTURES / "seed_lstm" / "call0_input0.npy")
+    assert main(["golden", "record", url, "--inputs", x, "--out", str(tmp_path / "g.npz")]) == 0
+    assert main(["golden", "check", url, str(tmp_path / "g.npz")]) == 0
+    assert "PASSED" in capsys.readouterr().out

@@ -51,7 +51,7 @@ def test_sequential_gets_an_input_layer():
     (lambda t: t["config"]["layers"][1]["inbound_nodes"][0][0].__setitem__(0, "ghost"), "'ghost'"),
     (lambda t: t["config"]["layers"][1]["inbound_nodes"][0][0].__setitem__(1, 3), "call 3"),
     (lambda t: t["config"]["layers"][1]["config"].__setitem__("name", "x") or t["config"]["layers"][1]
-     .__setitem__("name", "x"), "two layers are named 'x'"),
+     .__setitem__("name", "x"), "layer names must be unique; repeated are 'x'"),
     (lambda t: t.__setitem__("class_name", "Graph"), "expected 'Sequential'"),
 ])
 def test_broken_graphs_are_refused(tmp_path, mutate, message):

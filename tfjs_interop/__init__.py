@@ -9,6 +9,7 @@
 from . import golden
 from .errors import (
     DependencyError,
+    FileAccessError,
     GoldenMismatchError,
     InputError,
     LimitError,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DependencyError",
+    "FileAccessError",
     "GoldenMismatchError",
     "InputError",
     "LimitError",

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, TfjsInteropError
+from .formats import isolation
 from .formats.common import DEFAULT_MAX_BYTES, parse_json
 from .formats.keras_save import save_keras
 from .formats.manifest import QUANTIZED_DTYPES
@@ -44,8 +45,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+ENVIRONMENT_HELP = (
+    f"environment: {isolation.ENV_TIMEOUT}=SECONDS bounds the HDF5 part of reading a Keras .h5/.keras file "
+    f"(default {isolation.DEFAULT_TIMEOUT:.0f}, plus 1 per 50 MB; it runs in a worker process, and a file that hangs "
+    f"or crashes the HDF5 library is reported as corrupt); {isolation.ENV_SWITCH}=1 runs it in this process instead.")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tfjs-interop", description="Run TF.js and Keras models in NumPy.")
+    parser = argparse.ArgumentParser(prog="tfjs-interop", description="Run TF.js and Keras models in NumPy.",
+                                     epilog=ENVIRONMENT_HELP)
     parser.add_argument("--version", action="version", version=f"tfjs-interop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import math
 import os
@@ -25,8 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GoldenMismatchError, InputError, ModelFormatError
+from .errors import GoldenMismatchError, InputError, ModelFormatError, NetworkError, TfjsInteropError, api_boundary, few
+from .formats.atomic import write_file
+from .formats.common import DEFAULT_MAX_BYTES
 from .formats.files import model_files
+from .formats.remote import is_url, read_beside_url, url_model_files, weight_url
 from .loading import load
 from .report import Report
 from .runtime.model import Model
@@ -38,6 +42,7 @@ META_KEY = "golden.json"
 INPUTS, OUTPUTS = "inputs/", "outputs/"
 NUMERIC_KINDS = "biuf"
 ZIP_MAGIC = b"PK"
+MAX_GOLDEN_BYTES = 64 * 1024 * 1024  # inflated arrays of one record: test vectors are a few samples
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Golden:
     producer: dict[str, str]
 
 
+@api_boundary(ModelFormatError)
 def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.PathLike = GOLDEN_FILE, *,
            atol: float = 1e-5, rtol: float = 1e-4) -> Path:
     """Run a model on ``inputs`` and store inputs, outputs, tolerances and file hashes in a golden file.
@@ -81,8 +87,9 @@ def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.Pat
     return write_golden(load(model_path), inputs, golden_path, model_path, atol=atol, rtol=rtol)
 
 
+@api_boundary(ModelFormatError)
 def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, model_path: str | os.PathLike, *,
-                 atol: float = 1e-5, rtol: float = 1e-4) -> Path:
+                 atol: float = 1e-5, rtol: float = 1e-4, names_from: Model | None = None) -> Path:
     """Record ``model``'s outputs on ``inputs`` beside files just written for it (for writers).
 
     The outputs come from ``model`` as it is in memory, from fresh states (the model itself is not touched), so a
@@ -93,6 +100,8 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         inputs: as for :func:`record`.
         golden_path: the ``.npz`` to write, e.g. ``default_golden_path(model_path)``.
         model_path: the model's files on disk (a model.json or its folder, or a single model file), to hash.
+        names_from: the model the files hold, when a writer renamed inputs or outputs (``save_tfjs`` makes names
+            TF.js accepts): the record takes its names, in order.
 
     Returns:
         The path written.
@@ -102,15 +111,19 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
         ModelFormatError: when ``model_path`` names no model files.
     """
     _check_tolerances(atol, rtol)
-    files = model_files(model_path)
-    if Path(golden_path).resolve() in [file.resolve() for file in files]:
-        raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
+    if not is_url(model_path):
+        files = model_files(model_path)
+        if Path(golden_path).resolve() in [file.resolve() for file in files]:
+            raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
     feeds = named_inputs(model, inputs)
-    outputs = dict(zip(output_names(model), run_fresh(model, feeds)))
-    golden = Golden(feeds, outputs, float(atol), float(rtol), file_hashes(files), producer())
+    outputs = dict(zip(output_names(names_from or model), run_fresh(model, feeds)))
+    if names_from is not None:
+        feeds = dict(zip([spec.name for spec in names_from.inputs], feeds.values()))
+    golden = Golden(feeds, outputs, float(atol), float(rtol), model_hashes(model_path), producer())
     return save_golden(golden, golden_path)
 
 
+@api_boundary(ModelFormatError)
 def check(model_path: str | os.PathLike, golden_path: str | os.PathLike) -> Report:
     """Check that a model still computes the outputs of a golden file.
 
@@ -140,7 +153,7 @@ def compare_golden(model: Model, golden: Golden, against: str, model_path: str |
                             against=against)
     if names != list(golden.outputs):
         report.notes.append(f"output names differ from the record {list(golden.outputs)}; compared in order")
-    report.notes.extend(file_notes(golden.files, file_hashes(model_files(model_path)), report.passed))
+    report.notes.extend(file_notes(golden.files, model_hashes(model_path), report.passed))
     report.notes.extend(producer_notes(golden.producer))
     return report
 
@@ -152,14 +165,40 @@ def check_on_load(model: Model, model_path: str | os.PathLike) -> None:
         ModelFormatError: when there is no golden file beside the model, or it is malformed.
         GoldenMismatchError: when an output differs from the record beyond its tolerance.
     """
-    golden_path = default_golden_path(model_path)
-    if not golden_path.is_file():
-        raise ModelFormatError(f"{str(golden_path)!r}: no golden file beside the model to check it against "
-                               f"(record one with tfjs_interop.golden.record or `tfjs-interop golden record`)")
-    report = compare_golden(model, read_golden(golden_path), golden_path.name, model_path)
+    if is_url(model_path):
+        golden_path, golden = weight_url(str(model_path), GOLDEN_FILE), _fetch_golden(str(model_path))
+    else:
+        golden_path = default_golden_path(model_path)
+        if not golden_path.is_file():
+            raise ModelFormatError(f"{str(golden_path)!r}: {NO_GOLDEN}")
+        golden = read_golden(golden_path)
+    report = compare_golden(model, golden, GOLDEN_FILE if is_url(model_path) else golden_path.name, model_path)
     if not report.passed:
         raise GoldenMismatchError(f"{model.source or model_path}: outputs differ from the golden record "
                                   f"{str(golden_path)!r}:\n{report.table()}", report)
+
+
+NO_GOLDEN = ("no golden file beside the model to check it against (record one with tfjs_interop.golden.record "
+             "or `tfjs-interop golden record`)")
+
+
+def _fetch_golden(model_url: str) -> Golden:
+    """The golden record beside a model.json URL, fetched like a shard; a 404 means there is none."""
+    url = weight_url(model_url, GOLDEN_FILE)
+    try:
+        data = read_beside_url(model_url, GOLDEN_FILE)
+    except NetworkError as exc:
+        if getattr(exc, "status", None) == 404:
+            raise ModelFormatError(f"{url}: {NO_GOLDEN}") from None
+        raise
+    return read_golden(url, data)
+
+
+def model_hashes(model_path: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of each of a model's files by name (see :func:`file_hashes`); a URL model's files are fetched."""
+    if is_url(model_path):
+        return {name: hashlib.sha256(data).hexdigest() for name, data in url_model_files(str(model_path)).items()}
+    return file_hashes(model_files(model_path))
 
 
 def default_golden_path(model_path: str | os.PathLike) -> Path:
@@ -194,7 +233,7 @@ def read_input_file(path: Path, names: list[str]) -> list[np.ndarray] | dict[str
     """The arrays of a ``.npy`` (one input) or ``.npz`` (by input name if every name is there, else in order)."""
     if path.suffix not in (".npy", ".npz"):
         raise InputError(f"{path}: inputs must be a .npy or .npz file")
-    arrays = _load_npz(path, InputError) if path.suffix == ".npz" else {"": _load_npy(path)}
+    arrays = _load_npz(path, InputError, DEFAULT_MAX_BYTES) if path.suffix == ".npz" else {"": _load_npy(path)}
     if set(names) <= set(arrays):
         return {name: arrays[name] for name in names}
     return list(arrays.values())
@@ -263,7 +302,7 @@ def producer_notes(recorded: dict[str, str]) -> list[str]:
 
 # -- the file --------------------------------------------------------------------------------------------------
 def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
-    """Write a golden file atomically (a temporary file in the same folder, then a rename)."""
+    """Write a golden file atomically (see :mod:`tfjs_interop.formats.atomic`)."""
     path = Path(path)
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "inputs": list(golden.inputs),
             "outputs": list(golden.outputs), "atol": golden.atol, "rtol": golden.rtol, "files": golden.files,
@@ -271,27 +310,25 @@ def save_golden(golden: Golden, path: str | os.PathLike) -> Path:
     arrays = {META_KEY: np.array([json.dumps(meta, sort_keys=True)])}
     arrays.update({INPUTS + name: value for name, value in golden.inputs.items()})
     arrays.update({OUTPUTS + name: value for name, value in golden.outputs.items()})
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    total = sum(np.asarray(value).nbytes for value in arrays.values())
+    if total > MAX_GOLDEN_BYTES:
+        raise InputError(f"{path}: the golden record would hold {total:,} bytes of arrays, over the limit of "
+                         f"{MAX_GOLDEN_BYTES:,} that readers accept; record fewer or smaller samples")
+    return write_file(path, lambda stream: np.savez_compressed(stream, **arrays))
 
 
-def read_golden(path: str | os.PathLike) -> Golden:
-    """Read and validate a golden file.
+def read_golden(path: str | os.PathLike, data: bytes | None = None) -> Golden:
+    """Read and validate a golden file (``data``: its bytes, fetched from the URL ``path``).
 
     Raises:
         ModelFormatError: when the file is missing, not an ``.npz``, holds pickled objects or non-numeric arrays,
             lacks arrays its record names, or its record is malformed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFormatError(f"{str(path)!r}: no such golden file")
-    arrays = _load_npz(path, ModelFormatError)
+    if data is None:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFormatError(f"{str(path)!r}: no such golden file")
+    arrays = _load_npz(path, ModelFormatError, data=data)
     if META_KEY not in arrays:
         raise ModelFormatError(f"{path}: not a golden file: no {META_KEY!r} record among its arrays "
                                f"{sorted(arrays)[:10]}")
@@ -347,27 +384,72 @@ def _check_batches(inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]
         raise ModelFormatError(f"{path}: every recorded array must share one batch size; shapes are {shapes}")
 
 
-def _load_npz(path: Path, error: type[Exception]) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz``, or ``error`` naming the file (pickled objects are refused)."""
-    with open(path, "rb") as stream:
-        magic = stream.read(len(ZIP_MAGIC))
+def _load_npz(path: Path, error: type[Exception], max_bytes: int | None = None,
+              data: bytes | None = None) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (its file, or ``data``), or ``error`` naming it. Sizes are checked before
+    anything is inflated: the members' sizes in the zip directory against ``max_bytes``, then each array's
+    declared shape against its member's size (a zip bomb, or a small member declaring a huge array, is refused,
+    not allocated); pickled objects are refused."""
+    if data is None:
+        with open(path, "rb") as stream:
+            magic = stream.read(len(ZIP_MAGIC))
+    else:
+        magic = data[:len(ZIP_MAGIC)]
     if magic != ZIP_MAGIC:  # NumPy would otherwise try to unpickle it
         raise error(f"{path}: not an .npz file (it does not start with a zip signature)")
+    max_bytes = MAX_GOLDEN_BYTES if max_bytes is None else max_bytes
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            declared = sum(info.file_size for info in members)
+            if declared > max_bytes:
+                raise error(f"{path}: its {len(members)} member(s) inflate to {declared:,} bytes, over the limit of "
+                            f"{max_bytes:,}; the largest are "
+                            f"{few(f'{i.filename} ({i.file_size:,} bytes)' for i in sorted(members, key=_size))}")
+            return {info.filename.removesuffix(".npy"): _member_array(archive, info, path, error)
+                    for info in members}
+    except TfjsInteropError:
+        raise
     except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise error(f"{path}: not a readable .npz file: {exc}") from None
 
 
+def _size(info: zipfile.ZipInfo) -> int:
+    return -info.file_size
+
+
+def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                  error: type[Exception]) -> np.ndarray:
+    """One ``.npy`` member (see :func:`_read_npy`)."""
+    with archive.open(info) as member:
+        return _read_npy(member, info.file_size, f"{path}: member {info.filename!r}", error)
+
+
+def _read_npy(stream: Any, size: int, what: str, error: type[Exception]) -> np.ndarray:
+    """An ``.npy`` array from ``stream`` of ``size`` bytes, its header checked against the size before the data is
+    allocated (a small file declaring a huge shape is refused, not a MemoryError); objects are never unpickled."""
+    version = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise error(f"{what} holds Python objects, which are never unpickled")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > size:
+        raise error(f"{what} declares an array of shape {shape} ({nbytes:,} bytes) but holds {size:,} bytes")
+    data = bytearray(nbytes)
+    if stream.readinto(data) != nbytes:
+        raise error(f"{what} ends before its array does")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        array = np.load(path, allow_pickle=False)
+        with open(path, "rb") as stream:
+            return _read_npy(stream, os.fstat(stream.fileno()).st_size, str(path), InputError)
+    except TfjsInteropError:
+        raise
     except (ValueError, EOFError, OSError) as exc:
         raise InputError(f"{path}: not a readable .npy file: {exc}") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path}: expected a .npy array, found an archive")
-    return array
 
 
 def _numeric_array(value: Any, what: str) -> np.ndarray:

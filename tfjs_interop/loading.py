@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, LimitError, ModelFormatError, WeightsError
+from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_boundary, few
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
@@ -22,9 +22,10 @@ DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
+@api_boundary(ModelFormatError)
 def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, check: bool = False,
          max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
-         cache_dir: str | os.PathLike | None = None) -> Model:
+         cache_dir: str | os.PathLike | None = None, deadline: float | None = None) -> Model:
     """Load a model for the NumPy runtime.
 
     Args:
@@ -42,6 +43,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         timeout: seconds to wait for a server to connect or send more data (URLs only).
         cache_dir: a folder keeping fetched files, revalidated with the server and used when it is unreachable
             (URLs only; see :mod:`tfjs_interop.formats.remote`).
+        deadline: seconds the whole fetch may take, however slowly a server sends (URLs only; None: no limit).
 
     Returns:
         The runtime :class:`~tfjs_interop.runtime.model.Model`. Models from TF.js files compute what TF.js
@@ -58,7 +60,8 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
             (a missing or malformed golden file is a ModelFormatError).
     """
     if is_url(path):
-        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir)
+        model_file = read_tfjs_url(str(path), max_bytes=max_bytes, timeout=timeout, cache_dir=cache_dir,
+                                   deadline=deadline)
     else:
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
@@ -72,7 +75,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
 def _model_from_read(model_file: ModelFile, path: str | os.PathLike, weights: str | os.PathLike | None,
                      max_bytes: int) -> Model:
     if weights is not None:
-        model_file.weights = read_weights_file(weights, model_file.topology)
+        model_file.weights = read_weights_file(weights, model_file.topology, max_bytes)
         model_file.source = f"{model_file.source} with weights {str(weights)!r}"
     elif model_file.kind == "keras_json":
         raise ModelFormatError(f"{model_file.source}: a Keras topology JSON holds no weights; pass them: "
@@ -133,8 +136,8 @@ def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> N
     _bind_layers(model.layers, {name: name for name in weights}, weights, used, source)
     leftover = [name for name in weights if name not in used]
     if leftover:
-        raise WeightsError(f"{source}: weight(s) {leftover[:5]} match no weight of the model's layers "
-                           f"{[layer.name for layer in model.layers if layer.weights]}")
+        raise WeightsError(f"{source}: weight(s) {few(leftover)} match no weight of the model's layers "
+                           f"{few(layer.name for layer in model.layers if layer.weights)}")
 
 
 def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, np.ndarray], used: set[str],
@@ -142,10 +145,11 @@ def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, 
     """Bind ``layers``; ``names`` maps the names as these layers see them to the file's names."""
     all_names = [layer.name for layer in layers]
     for layer in layers:
-        if isinstance(layer, NestedModel):
-            prefix = layer.name + "/"
-            inner = {name.removeprefix(prefix): original for name, original in names.items()}
-            _bind_layers(layer.model.layers, inner, weights, used, source)
+        nested = layer if isinstance(layer, NestedModel) else getattr(layer, "inner", None)
+        if isinstance(nested, NestedModel):  # a nested model, or one a wrapper applies (TF.js adds no scope)
+            prefixes = (f"{layer.name}/{nested.name}/", f"{layer.name}/")  # Keras 2 H5: <td>/<model>/<layer>/...
+            inner = {_without_prefix(name, prefixes): original for name, original in names.items()}
+            _bind_layers(nested.model.layers, inner, weights, used, source)
         elif layer.weights:
             # A layer named "a" does not claim the weights of a layer named "a/b" (TF.js allows "/" in names).
             deeper = [other + "/" for other in all_names if other.startswith(layer.name + "/")]
@@ -153,8 +157,21 @@ def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, 
                           if name.startswith(layer.name + "/") and not name.startswith(tuple(deeper))
                           and original not in used}
             for variable, name in zip(layer.weights, _match_layer(layer, candidates, source)):
+                _check_kind(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
                 assign(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
                 used.add(names[name])
+
+
+def _check_kind(layer: Layer, variable: Variable, value: np.ndarray, where: str) -> None:
+    """A file's integer or bool tensor is not cast into a float weight: its bytes mean other numbers (TF.js
+    refuses such a file too)."""
+    if value.dtype.kind in "biu" and np.dtype(variable.dtype).kind == "f":
+        raise WeightsError(f"{where} is stored as {value.dtype}, but layer {layer.name!r} ({layer.class_name}) "
+                           f"weight {variable.path!r} is {variable.dtype}; the file's dtype for it is wrong")
+
+
+def _without_prefix(name: str, prefixes: tuple[str, ...]) -> str:
+    return next((name[len(p):] for p in prefixes if name.startswith(p)), name)
 
 
 def _match_layer(layer: Layer, candidates: dict[str, np.ndarray], source: str) -> list[str]:
@@ -190,9 +207,10 @@ def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Va
         return list(candidates)
     raise WeightsError(f"{source}: layer {layer.name!r} ({layer.class_name}) expects weight {missing.path!r} of "
                        f"shape {list(missing.shape)}; the file's weights for this layer are "
-                       f"{[f'{c} {list(v.shape)}' for c, v in candidates.items()] or 'none'}")
+                       f"{few(f'{c} {list(v.shape)}' for c, v in candidates.items()) or 'none'}")
 
 
+@api_boundary(ModelFormatError)
 def from_keras(keras_model: object) -> Model:
     """The runtime model of a live Keras model (Keras 3, or tf_keras), to save for TF.js or run without it.
 

@@ -16,7 +16,7 @@ from .topology import TensorRef, Topology
 
 DEFAULT_BATCH = 4
 DEFAULT_STEPS = 5  # for dimensions the model leaves free (None)
-PAD_STEPS = 2
+PAD_STEPS = 2  # sequences this long or shorter are left unpadded
 PAD_PATTERNS = ("post", "pre", "none")
 
 
@@ -72,10 +72,24 @@ def _sample(spec: TensorSpec, use: _InputUse, rng: np.random.Generator, batch: i
 
 
 def _pad(values: np.ndarray, pad_value: float) -> None:
-    """Pad sample i's sequence (axis 1) by PAD_PATTERNS[i % 3]: post, pre or not at all."""
-    for i in range(values.shape[0]):
-        pattern = PAD_PATTERNS[i % len(PAD_PATTERNS)]
-        if pattern == "post":
-            values[i, -PAD_STEPS:] = pad_value
-        elif pattern == "pre":
-            values[i, :PAD_STEPS] = pad_value
+    """Pad sample i's sequence (axis 1) by PAD_PATTERNS[i % 3]: post, pre or not at all, PAD_STEPS steps."""
+    values[...] = pad_rows(values, pad_value, PAD_PATTERNS, count=PAD_STEPS)
+
+
+def pad_rows(x: np.ndarray, value: object, layouts: tuple[str, ...], first: int = 0,
+             count: int | None = None) -> np.ndarray:
+    """A copy of ``x`` whose row r is padded along the time axis (axis 1) with ``value`` as
+    ``layouts[(first + r) % len(layouts)]`` says: ``post`` (the last ``count`` steps; default half the steps, at
+    least one), ``pre`` (the first ``count``), ``inner`` (every other step inside), ``all`` or ``none``."""
+    x = x.copy()
+    if x.ndim < 2:
+        return x
+    for row in range(x.shape[0]):
+        x[row, _padded_steps(layouts[(first + row) % len(layouts)], x.shape[1], count)] = value
+    return x
+
+
+def _padded_steps(layout: str, steps: int, count: int | None) -> slice:
+    half = max(1, steps // 2) if count is None else count
+    return {"post": slice(steps - half, None), "pre": slice(0, half), "inner": slice(1, max(steps - 1, 1), 2),
+            "all": slice(None), "none": slice(0, 0)}[layout]

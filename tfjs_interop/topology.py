@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import LimitError, ModelFormatError
+from .errors import LimitError, ModelFormatError, UnsupportedLayerError, few
 
 
 class Dialect(enum.Enum):
@@ -107,18 +108,29 @@ class Topology:
 
 
 def dialect_of(keras_version: str | None, default: Dialect) -> Dialect:
-    """Tell the writer from a ``keras_version`` string (``"tfjs-layers 4.22.0"``, ``"2.15.0"``, ``"3.6.0"``)."""
+    """Tell the writer from a ``keras_version`` string (``"tfjs-layers 4.22.0"``, ``"2.15.0"``, ``"3.6.0"``).
+
+    Raises:
+        UnsupportedLayerError: for a file written by Keras 1, whose configs name options otherwise.
+    """
     if not keras_version:
         return default
     if keras_version.startswith("tfjs"):
         return Dialect.TFJS
     major = re.match(r"\s*(\d+)", keras_version)
+    if major and int(major.group(1)) == 1:
+        raise UnsupportedLayerError(
+            f"the file was written by Keras {keras_version.strip()} (Keras 1), whose layer configs (output_dim, "
+            "border_mode, Merge layers...) tfjs-interop does not read; load it with Keras 2 and save it again")
     if major and int(major.group(1)) >= 3:
         return Dialect.KERAS3
     return Dialect.KERAS2
 
 
 MODEL_CLASSES = ("Sequential", "Model", "Functional")
+# Class names that some releases wrote for standard layers, mapped as the official converter maps them
+# (tensorflowjs keras_h5_conversion._CLASS_NAME_MAP): tf.keras 1.13 / 2.0 pre-releases.
+CLASS_ALIASES = {"BatchNormalizationV1": "BatchNormalization", "UnifiedLSTM": "LSTM", "UnifiedGRU": "GRU"}
 MAX_NESTING = 16
 OP_PREFIX = "op."  # Keras 3 operations (keras.ops.*) in a graph are layers named "op.NotEqual", ...
 _OP_MODULE = "keras.src.ops"
@@ -126,6 +138,7 @@ _OP_MODULE = "keras.src.ops"
 KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
                    "LogicalNot", "Any", "All", "Cast")
 MAX_LAYERS = 4096  # per model; real LSTM-family models have tens, the largest Keras applications under 1,000
+MAX_NAME_CHARS = 1024  # per layer name; real names are tens of characters, and HDF5 cannot store 64 KB ones
 MAX_DEPTH = 500  # calls in the longest chain from an input to an output; the runtime walks chains recursively
 
 
@@ -280,7 +293,7 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
         if not isinstance(name, str):
             raise ModelFormatError(f"{where}: a nested model's name must be a string, found {name!r:.80}")
         return LayerSpec(name, entry["class_name"], {"name": name, "topology": nested})
-    class_name = entry["class_name"]
+    class_name = CLASS_ALIASES.get(entry["class_name"], entry["class_name"])
     module = entry.get("module")
     if str(module or "").startswith(_OP_MODULE) or (
             module is None and origin.dialect is Dialect.KERAS3 and class_name in KERAS3_MASK_OPS):
@@ -290,7 +303,7 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
         config = {}
     if not isinstance(config, dict):
         raise ModelFormatError(f"{where}: the config of a {entry['class_name']} must be an object")
-    config = normalise_config(class_name, config, origin)
+    config = normalise_config(class_name, config, origin, depth)
     name = entry.get("name") or config.get("name")
     if not isinstance(name, str) or not name:
         raise ModelFormatError(f"{where}: the {class_name} layer has no name")
@@ -405,10 +418,15 @@ def _looks_like_ref(value: object) -> bool:
 
 
 def _check_unique_names(specs: list[LayerSpec], source: str) -> None:
-    names = [spec.name for spec in specs]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise ModelFormatError(f"{source}: two layers are named {dup!r}; layer names must be unique")
+    """Layer names are unique and of a sane length (checked in linear time; messages name a few offenders)."""
+    long = [spec.name for spec in specs if len(spec.name) > MAX_NAME_CHARS]
+    if long:
+        raise LimitError(f"{source}: {len(long)} layer name(s) are over {MAX_NAME_CHARS} characters "
+                         f"({few(len(name) for name in long)} characters, starting {few(long)})")
+    counts = Counter(spec.name for spec in specs)
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        raise ModelFormatError(f"{source}: layer names must be unique; repeated are {few(repeated)}")
 
 
 def _check_references(topology: Topology, source: str) -> None:
@@ -489,8 +507,12 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
-    """A layer config with snake_case keys, unambiguous activation names and the engine's behaviour filled in."""
+def normalise_config(class_name: str, config: dict, origin: Origin, depth: int = 0) -> dict:
+    """A layer config with snake_case keys, unambiguous activation names and the engine's behaviour filled in.
+
+    A wrapped model (``TimeDistributed(Sequential(...))``) becomes ``{"class_name", "config": {"name",
+    "topology"}}``, as a model used as a layer; ``depth`` counts the models around this one.
+    """
     out = {snake_case(key): value for key, value in config.items()}
     for key, default in _ENGINE_DEFAULTS[origin.engine].get(class_name, {}).items():
         if out.get(key) is None:
@@ -503,7 +525,7 @@ def normalise_config(class_name: str, config: dict, origin: Origin) -> dict:
             out[key] = snake_case(out[key])
     for key in _WRAPPED_KEYS:
         if key in out:
-            out[key] = _normalise_wrapped(out[key], origin)
+            out[key] = _normalise_wrapped(out[key], origin, depth)
     if class_name == "Bidirectional" and origin.engine is Engine.KERAS:
         _zero_masked_outputs(out)
     if class_name in KERAS3_MASK_MERGES and origin == Origin(Dialect.KERAS3, Engine.KERAS):
@@ -519,14 +541,21 @@ def _zero_masked_outputs(config: dict) -> None:
             inner["config"]["zero_output_for_mask"] = bool(inner["config"].get("return_sequences"))
 
 
-def _normalise_wrapped(value: object, origin: Origin) -> object:
+def _normalise_wrapped(value: object, origin: Origin, depth: int) -> object:
     if isinstance(value, list):  # StackedRNNCells given as a list
-        return [_normalise_wrapped(v, origin) for v in value]
+        return [_normalise_wrapped(v, origin, depth) for v in value]
+    if isinstance(value, dict) and isinstance((value.get("config") or {}).get("topology"), Topology):
+        return value  # already normalised (a writer re-normalising a runtime config)
+    if isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
+        nested = parse_topology(value, origin, f"the wrapped {value['class_name']}", depth=depth + 1)
+        name = (value.get("config") or {}).get("name") if isinstance(value.get("config"), dict) else None
+        return {"class_name": value["class_name"], "config": {"name": name or nested.name, "topology": nested}}
     if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        class_name = CLASS_ALIASES.get(value["class_name"], value["class_name"])
         inner = value.get("config") or {}
         if not isinstance(inner, dict):
-            raise ModelFormatError(f"the config of a nested {value['class_name']} must be an object")
-        return {"class_name": value["class_name"], "config": normalise_config(value["class_name"], inner, origin)}
+            raise ModelFormatError(f"the config of a nested {class_name} must be an object")
+        return {"class_name": class_name, "config": normalise_config(class_name, inner, origin, depth)}
     return value
 
 

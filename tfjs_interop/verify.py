@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DependencyError, TfjsInteropError
+from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
 from .formats.keras_save import keras_zip_bytes
 from .formats.keras_writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
 from .report import Report, compare_output
@@ -34,6 +34,7 @@ from .topology import Engine, Topology
 INSTALL_HINT = "pip install 'tfjs-interop[tf]'"
 
 
+@api_boundary(ModelFormatError)
 def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0) -> Report:
     """Compare the runtime's outputs for ``model`` with those of the same model built in Keras 3 (TensorFlow).
 

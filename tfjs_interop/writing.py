@@ -8,25 +8,25 @@ masks: a Keras model whose masks or states TF.js would handle differently is ref
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, UnsupportedLayerError, WeightsError
+from .errors import InputError, UnsupportedLayerError, WeightsError, api_boundary
+from .formats.atomic import check_folder_target, write_folder
 from .formats.tfjs import MODEL_JSON, decode_model_json
 from .formats.tfjs_writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, WeightValue, encode_model
 from .loading import model_from_file
 from .runtime.model import Model, NestedModel
+from .sample_inputs import pad_rows
 from .topology import MODEL_CLASSES, Dialect, Engine, Topology
 
 PROBE_SEED = 20250101
 RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
 
 
+@api_boundary(UnsupportedLayerError)
 def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
               quantize: str | Mapping | None = None, metadata: dict | None = None,
               overwrite: bool = False, golden: object = None) -> Path:
@@ -53,18 +53,17 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
         InputError: for a non-empty ``out_dir`` without ``overwrite``, or bad arguments.
         WeightsError: for weights that cannot be stored or quantized.
     """
-    target = Path(os.path.abspath(out_dir))  # "." has no name to put a temporary folder beside
-    _check_target(target, overwrite)
+    target = check_folder_target(out_dir, overwrite)  # before the work of encoding; checked again when written
     artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata)
     finish = None
     if golden is not None:
         from .golden import GOLDEN_FILE, write_golden
 
-        def finish(folder: Path) -> None:
-            write_golden(model, golden, folder / GOLDEN_FILE, folder)
+        def finish(folder: Path) -> None:  # the source's outputs, under the names the written model has
+            write_golden(model, golden, folder / GOLDEN_FILE, folder, names_from=read_back(artifacts))
 
-    write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards}, overwrite, finish)
-    return target
+    return write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards},
+                        overwrite=overwrite, finish=finish)
 
 
 def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
@@ -99,8 +98,9 @@ def layer_weights(model: Model) -> dict:
     """Each layer's weights by layer name (a nested model's layers under its name), as the writer takes them."""
     out: dict = {}
     for layer in model.layers:
-        if isinstance(layer, NestedModel):
-            out[layer.name] = layer_weights(layer.model)
+        nested = layer if isinstance(layer, NestedModel) else getattr(layer, "inner", None)
+        if isinstance(nested, NestedModel):  # a nested model, or one a wrapper (TimeDistributed) applies
+            out[layer.name] = layer_weights(nested.model)
         elif layer.weights:
             for variable in layer.weights:
                 if variable.value is None:
@@ -131,8 +131,7 @@ def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
     """
     if model.topology.origin.engine is not Engine.TFJS:
         _refuse_stale_initial_state(model.topology)
-    written = model_from_file(decode_model_json(artifacts.model_json, "the model.json to write",
-                                                artifacts.shards.__getitem__), Dialect.TFJS, Engine.TFJS)
+    written = read_back(artifacts)
     source = fresh_copy(model)
     engine = model.topology.origin.engine.value
     for inputs in probe_inputs(source):
@@ -147,6 +146,12 @@ def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
         _compare(want, got, engine)
         source.reset_states()
         written.reset_states()
+
+
+def read_back(artifacts: TfjsArtifacts) -> Model:
+    """The encoded model read back in memory, as TF.js will run it."""
+    return model_from_file(decode_model_json(artifacts.model_json, "the model.json to write",
+                                             artifacts.shards.__getitem__), Dialect.TFJS, Engine.TFJS)
 
 
 def _refuse_stale_initial_state(topology: Topology) -> None:
@@ -193,42 +198,45 @@ def fresh_copy(model: Model) -> Model:
     return copy
 
 
+# How padded steps are laid out in a probe: each lays bare another Keras-vs-TF.js difference (post-padding the
+# outputs at masked steps, pre-padding the initial state held there, inner padding a mask in mid-sequence, a
+# fully padded row what each engine returns from no real step at all).
+PADDINGS = ("post", "pre", "inner", "all")
+
+
 def probe_inputs(model: Model) -> list[list[np.ndarray]]:
-    """Seeded inputs for every model input: plain ones and, when the model masks, ones padded at the end of one
-    sample and the start of another (zeros for token ids, the Masking layer's value for features)."""
+    """Seeded inputs for every model input: plain ones and, when the model masks, one batch per padding layout
+    (zeros for token ids, the Masking layer's value for features), row r of the k-th taking layout k + r: every
+    layout reaches every row whatever the batch size (fixed ones included) and sequence length."""
     rng = np.random.default_rng(PROBE_SEED)
     vocabulary = _smallest(model.topology, "Embedding", "input_dim", 8)
     mask_value = _smallest(model.topology, "Masking", "mask_value", None)
     masks = mask_value is not None or _any_layer(model.topology, lambda s: s.class_name == "Embedding"
                                                  and bool(s.config.get("mask_zero")))
-    plain, padded = [], []
+    plain, pad_values = [], []
     for spec in model.inputs:
         shape = tuple(3 if i == 0 and d is None else 5 if d is None else d for i, d in enumerate(spec.shape))
         if spec.dtype.startswith("int"):
-            x = rng.integers(1, max(vocabulary, 2), size=shape).astype(spec.dtype)
-            pad_value = 0
+            plain.append(rng.integers(1, max(vocabulary, 2), size=shape).astype(spec.dtype))
+            pad_values.append(0)
         else:
-            x = rng.normal(size=shape).astype(spec.dtype)
-            pad_value = mask_value if mask_value is not None else 0
-        plain.append(x)
-        padded.append(_pad(x, pad_value))
-    return [plain, padded] if masks else [plain]
-
-
-def _pad(x: np.ndarray, value: object) -> np.ndarray:
-    """Sample 1 padded after its second step, sample 2 before its last two (sample 0 untouched)."""
-    x = x.copy()
-    if x.ndim >= 2 and x.shape[1] > 2:
-        x[1 % x.shape[0], 2:] = value
-        if x.shape[0] > 2:
-            x[2, :-2] = value
-    return x
+            plain.append(rng.normal(size=shape).astype(spec.dtype))
+            pad_values.append(mask_value if mask_value is not None else 0)
+    if not masks:
+        return [plain]
+    return [plain] + [[pad_rows(x, value, PADDINGS, k) for x, value in zip(plain, pad_values)]
+                     for k in range(len(PADDINGS))]
 
 
 def _specs(topology: Topology):
+    """Every layer, those of nested models (and models a wrapper applies) included."""
     for spec in topology.layers:
+        wrapped = spec.config.get("layer")
         if spec.class_name in MODEL_CLASSES:
             yield from _specs(spec.config["topology"])
+        elif isinstance(wrapped, dict) and wrapped.get("class_name") in MODEL_CLASSES:
+            yield spec
+            yield from _specs(wrapped["config"]["topology"])
         else:
             yield spec
 
@@ -241,52 +249,3 @@ def _smallest(topology: Topology, class_name: str, key: str, default: object) ->
     values = [spec.config.get(key) for spec in _specs(topology) if spec.class_name == class_name]
     values = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return min(values) if values else default
-
-
-# --- the folder ------------------------------------------------------------------------------------------------
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    if target.exists() and not target.is_dir():
-        raise InputError(f"{str(target)!r} exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise InputError(f"{str(target)!r} is not empty; pass overwrite=True (--overwrite) to replace it")
-
-
-def write_folder(target: Path, files: dict[str, bytes], overwrite: bool,
-                 finish: Callable[[Path], object] | None = None) -> None:
-    """Write ``files`` into a temporary folder beside ``target``, then rename it into place.
-
-    ``finish(temporary_folder)``, when given, adds to the folder before the rename (the golden record). A failure at
-    any point leaves ``target`` as it was and no temporary folder behind.
-
-    Raises:
-        InputError: when ``target`` is a file, or a non-empty folder and ``overwrite`` is false.
-    """
-    _check_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        os.chmod(temp, 0o755)
-        for name, data in files.items():
-            (temp / name).write_bytes(data)
-        if finish is not None:
-            finish(temp)
-        _move_into_place(temp, target)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-
-
-def _move_into_place(temp: Path, target: Path) -> None:
-    if not target.exists():
-        temp.rename(target)
-        return
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    target.rename(old)
-    try:
-        temp.rename(target)
-    except BaseException:
-        old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-

@@ -33,10 +33,15 @@ ATOL = 1e-5
 CASES = {}
 
 
-def case(*generations, description, refused=None):
-    """Register a builder ``(keras, rng) -> (model, inputs)`` for the given Keras generations."""
+def case(*generations, description, refused=None, derive=None):
+    """Register a builder ``(keras, rng) -> (model, inputs)`` for the given Keras generations.
+
+    ``derive(folder, generation) -> {file: note}``, when given, writes more files from the ones Keras wrote, as
+    other releases or platforms write them (``derived`` in expected.json says how); Keras's outputs are those of
+    the files Keras wrote.
+    """
     def register(build):
-        CASES[build.__name__] = (build, generations, description, refused)
+        CASES[build.__name__] = (build, generations, description, refused, derive)
         return build
     return register
 
@@ -286,6 +291,223 @@ def weights_only(keras, rng):
     return keras.Model(x, y), [floats(rng, 3, 6, 5)]
 
 
+@case(2, 3, description="Embedding(mask_zero) -> Bidirectional(LSTM, return_sequences) as the output, with a fixed "
+                        "batch size of 4 in the input shape: Keras zeros the masked steps, TF.js does not (issue 11)")
+def bidi_mask_fixed_batch(keras, rng):
+    L = keras.layers
+    x = keras.Input((9,), batch_size=4, dtype="int32", name="ids")
+    y = L.Embedding(20, 5, mask_zero=True)(x)
+    y = L.Bidirectional(L.LSTM(6, return_sequences=True))(y)
+    return keras.Model(x, y), [tokens(rng, 4, 9, 20)]
+
+
+@case(2, 3, description="Embedding(mask_zero) encoder GRU(return_state) -> masked decoder GRU(initial_state), batch "
+                        "size fixed to 2: at pre-padded decoder steps Keras 2 outputs zeros, TF.js the initial state "
+                        "(issue 11: probes must pre-pad a fixed batch of 2)")
+def masked_seq2seq_fixed_batch(keras, rng):
+    L = keras.layers
+    enc_in = keras.Input((6,), batch_size=2, dtype="int32", name="enc_ids")
+    dec_in = keras.Input((5,), batch_size=2, dtype="int32", name="dec_ids")
+    embed = L.Embedding(15, 4, mask_zero=True)
+    _, h = L.GRU(5, return_state=True, reset_after=False)(embed(enc_in))
+    y = L.GRU(5, return_sequences=True, reset_after=False)(embed(dec_in), initial_state=h)
+    enc, dec = tokens(rng, 2, 6, 15), tokens(rng, 2, 5, 15)
+    dec[0, :2] = 0  # pre-padded
+    dec[1, 3:] = 0  # post-padded
+    return keras.Model([enc_in, dec_in], y), [enc, dec]
+
+
+# --- the Keras-vs-TF.js engine differences of the README, for the audit of save_tfjs's check (issue 11) ------------
+
+@case(2, 3, description="Audit: Embedding(mask_zero) -> LSTM -> RepeatVector -> LSTM(seq) -> TimeDistributed(Dense), "
+                        "batch fixed to 1: TF.js runs the decoder with the encoder's stale mask")
+def audit_stale_mask(keras, rng):
+    L = keras.layers
+    x = keras.Input((7,), batch_size=1, dtype="int32")
+    y = L.LSTM(4)(L.Embedding(12, 3, mask_zero=True)(x))
+    y = L.LSTM(3, return_sequences=True)(L.RepeatVector(7)(y))
+    y = L.TimeDistributed(L.Dense(2))(y)
+    ids = tokens(rng, 1, 7, 12)
+    ids[0, 5:] = 0
+    return keras.Model(x, y), [ids]
+
+
+@case(2, 3, description="Audit: Embedding(mask_zero) -> LSTM(seq) -> GlobalAveragePooling1D, batch fixed to 2: TF.js "
+                        "averages the padded steps too")
+def audit_masked_average(keras, rng):
+    L = keras.layers
+    x = keras.Input((6,), batch_size=2, dtype="int32")
+    y = L.LSTM(4, return_sequences=True)(L.Embedding(12, 3, mask_zero=True)(x))
+    y = L.GlobalAveragePooling1D()(y)
+    ids = tokens(rng, 2, 6, 12)
+    ids[1, 4:] = 0
+    return keras.Model(x, y), [ids]
+
+
+@case(2, 3, description="Audit: RNN([LSTMCell, SimpleRNNCell], return_state) returning every state, batch fixed to 1: "
+                        "TF.js lists stacked cells' states last cell first")
+def audit_stacked_states(keras, rng):
+    L = keras.layers
+    x = keras.Input((5, 3), batch_size=1)
+    out = L.RNN([L.LSTMCell(4), L.SimpleRNNCell(3)], return_state=True)(x)
+    flat = [out[0]]
+    for state in out[1:]:
+        flat += list(state) if isinstance(state, (list, tuple)) else [state]
+    return keras.Model(x, flat), [floats(rng, 1, 5, 3)]
+
+
+@case(2, 3, description="Audit: stateful LSTM(seq, return_state) whose sequence and state are both outputs, batch 2: "
+                        "TF.js runs it once per output used")
+def audit_stateful_both_used(keras, rng):
+    L = keras.layers
+    x = keras.Input((4, 3), batch_size=2)
+    seq, h, _ = L.LSTM(3, stateful=True, return_sequences=True, return_state=True)(x)
+    return keras.Model(x, [seq, h]), [floats(rng, 2, 4, 3)]
+
+
+@case(2, 3, description="Audit: BatchNormalization(axis=1) on (time, features) -> LSTM, batch fixed to 2: TF.js applies"
+                        " the parameters by flat position off the last axis")
+def audit_batch_norm_axis1(keras, rng):
+    L = keras.layers
+    x = keras.Input((4, 3), batch_size=2)
+    y = L.BatchNormalization(axis=1)(x)
+    y = L.LSTM(3)(y)
+    return keras.Model(x, y), [floats(rng, 2, 4, 3)]
+
+
+@case(2, 3, description="Audit: Add([unmasked, masked]) -> LSTM(seq), batch fixed to 1: TF.js passes on only the first "
+                        "input's mask")
+def audit_merge_masks(keras, rng):
+    L = keras.layers
+    a = keras.Input((6, 3), batch_size=1)
+    b = keras.Input((6, 3), batch_size=1)
+    y = L.Add()([L.Dense(3)(a), L.Masking(0.0)(b)])
+    y = L.LSTM(3, return_sequences=True)(y)
+    xb = floats(rng, 1, 6, 3)
+    xb[0, :2] = 0
+    return keras.Model([a, b], y), [floats(rng, 1, 6, 3), xb]
+
+
+@case(2, 3, description="Encoder LSTM(return_sequences=False, return_state=True) whose output feeds a Dense and whose "
+                        "states feed the decoder's initial_state: TF.js 4.22 cannot run that form (issue 11)")
+def encoder_states_used_twice(keras, rng):
+    L = keras.layers
+    enc_in = keras.Input((7, 4), name="enc_in")
+    dec_in = keras.Input((5, 3), name="dec_in")
+    out, h, c = L.LSTM(6, return_state=True, name="encoder")(enc_in)
+    summary = L.Dense(2, name="summary")(out)
+    y = L.LSTM(6, return_sequences=True, name="decoder")(dec_in, initial_state=[h, c])
+    y = L.Dense(3, name="probs")(y)
+    return keras.Model([enc_in, dec_in], [y, summary]), [floats(rng, 4, 7, 4), floats(rng, 4, 5, 3)]
+
+
+@case(2, 3, description="TimeDistributed over a nested Sequential [Dense(4, tanh), Dense(3)] -> LSTM (issue 11)")
+def td_nested_sequential(keras, rng):
+    L = keras.layers
+    inner = keras.Sequential([keras.Input((6,)), L.Dense(4, activation="tanh"), L.Dense(3)], name="per_step")
+    x = keras.Input((5, 6))
+    y = L.TimeDistributed(inner)(x)
+    y = L.LSTM(2, return_sequences=True)(y)
+    return keras.Model(x, y), [floats(rng, 3, 5, 6)]
+
+
+@case(3, description="Layer names TF.js refuses as tensor names ('enc>lstm', '_out', 'a b'), legal in Keras 3 "
+                     "(issue 11)")
+def names_tfjs_refuses(keras, rng):
+    L = keras.layers
+    x = keras.Input((6, 3), name="in:put")
+    y = L.LSTM(5, return_sequences=True, name="enc>lstm")(x)
+    y = L.Dense(4, name="a b")(y)
+    y = L.Dense(2, name="_out")(y)
+    return keras.Model(x, y), [floats(rng, 3, 6, 3)]
+
+
+def _rewrite_h5_config(source, target, rewrite):
+    """Copy an H5 model file with its model_config (and keras_version) attributes passed through ``rewrite``."""
+    import h5py
+
+    shutil.copyfile(source, target)
+    with h5py.File(target, "r+") as f:
+        config, version = rewrite(json.loads(f.attrs["model_config"]), f.attrs.get("keras_version"))
+        f.attrs["model_config"] = json.dumps(config)
+        if version is not None:
+            f.attrs["keras_version"] = version
+
+
+def _rename_classes(value, names):
+    if isinstance(value, dict):
+        return {k: names.get(v, v) if k == "class_name" else _rename_classes(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename_classes(v, names) for v in value]
+    return value
+
+
+def derive_old_class_names(folder, generation):
+    """model_tf2_pre.h5: the class names tf.keras 1.13 / TF 2.0 pre-releases wrote (tfjs issue 1255)."""
+    names = {"BatchNormalization": "BatchNormalizationV1", "LSTM": "UnifiedLSTM", "GRU": "UnifiedGRU"}
+    _rewrite_h5_config(folder / "model.h5", folder / "model_tf2_pre.h5",
+                       lambda config, version: (_rename_classes(config, names), None))
+    keras1 = {"Conv1D": "Convolution1D"}
+    _rewrite_h5_config(folder / "model.h5", folder / "model_keras1.h5",
+                       lambda config, version: (_rename_classes(config, keras1), "1.2.2"))
+    return {"model_tf2_pre.h5": "model.h5 with class names BatchNormalizationV1, UnifiedLSTM, UnifiedGRU",
+            "model_keras1.h5": "model.h5 with keras_version 1.2.2 and Conv1D named Convolution1D (refused)"}
+
+
+@case(2, description="Conv1D -> BatchNormalization -> LSTM -> GRU(reset_after=False): with the class names older "
+                     "releases wrote (BatchNormalizationV1, UnifiedLSTM, UnifiedGRU) and as a Keras 1 file (issue 11)",
+      derive=derive_old_class_names)
+def old_class_names(keras, rng):
+    L = keras.layers
+    x = keras.Input((8, 3))
+    y = L.Conv1D(4, 3, padding="same")(x)
+    y = L.BatchNormalization()(y)
+    y = L.LSTM(5, return_sequences=True)(y)
+    y = L.GRU(3, reset_after=False)(y)
+    return keras.Model(x, y), [floats(rng, 3, 8, 3)]
+
+
+def derive_windows_archive(folder, generation):
+    """model_windows.keras: model.keras with the weight groups named as Keras 3 on Windows named them
+    (``layers\\lstm\\cell\\vars``: os.path.join'd, so one group name with backslashes per object)."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(folder / "model.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    source = h5py.File(io.BytesIO(members["model.weights.h5"]), "r")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as target:
+        def copy(name, item):
+            if isinstance(item, h5py.Dataset):
+                group, _, leaf = name.rpartition("/")
+                holder = target.require_group(group.replace("/", "\\")) if group else target
+                holder[leaf] = item[()]
+            elif isinstance(item, h5py.Group) and item.attrs:
+                holder = target.require_group(name.replace("/", "\\"))
+                holder.attrs.update(dict(item.attrs))
+        source.visititems(copy)
+    source.close()
+    members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(folder / "model_windows.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return {"model_windows.keras": "model.keras with backslash-joined weight group names, as saved on Windows"}
+
+
+@case(3, description="Bidirectional(LSTM) -> TimeDistributed(Dense), also as a .keras archive saved on Windows "
+                     "(weight groups named layers\\bidirectional\\forward_layer\\cell\\vars; issue 11)",
+      derive=derive_windows_archive)
+def windows_archive(keras, rng):
+    L = keras.layers
+    x = keras.Input((6, 3))
+    y = L.Bidirectional(L.LSTM(4, return_sequences=True))(x)
+    y = L.TimeDistributed(L.Dense(2))(y)
+    return keras.Model(x, y), [floats(rng, 3, 6, 3)]
+
+
 @case(2, 3, description="A Lambda layer: marshalled Python code that must never be run", refused="Lambda")
 def lambda_layer(keras, rng):
     L = keras.layers
@@ -345,7 +567,7 @@ def predict(model, inputs):
 
 
 def make_case(keras, versions, generation, name, out_root, seed=0):
-    build, _, description, refused = CASES[name]
+    build, _, description, refused, derive = CASES[name]
     rng = np.random.default_rng(zlib.crc32(name.encode()) + seed)
     model, inputs = build(keras, rng)
     fill_weights(model, rng)
@@ -356,6 +578,8 @@ def make_case(keras, versions, generation, name, out_root, seed=0):
     record = {"case": folder.name, "description": description, **versions, "atol": ATOL, "files": files,
               "inputs": [{"name": t.name.split(":")[0], "dtype": str(getattr(t.dtype, "name", t.dtype)),
                           "shape": list(t.shape)} for t in model.inputs]}
+    if derive is not None:
+        record["derived"] = derive(folder, generation)
     if refused:
         record["refused"] = refused
     else:

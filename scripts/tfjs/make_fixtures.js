@@ -795,6 +795,17 @@ function defineCases(tf) {
         return {model: funcModel(tf, [a, b], [out, yb]), inputs: [h.x([3, 5, 3]), h.x([3, 5, 3])]};
       });
 
+  defCase('td_nested_sequential',
+      'TimeDistributed over a nested tf.sequential [Dense(4, tanh) on [6], Dense(3)], then LSTM(2): a model as ' +
+      'the layer TimeDistributed applies at every step (its weights are named by the inner layers), input [5,6].',
+      (h) => {
+        const inner = tf.sequential({layers: [L.dense({units: 4, activation: 'tanh', inputShape: [6]}),
+          L.dense({units: 3})]});
+        const x = tf.input({shape: [5, 6]});
+        const y = L.lstm({units: 2, returnSequences: true}).apply(L.timeDistributed({layer: inner}).apply(x));
+        return {model: funcModel(tf, x, y), inputs: [h.x([3, 5, 6])]};
+      });
+
   defCase('nested_functional_masked',
       'A functional model [Masking(0) -> LSTM(4, returnSequences)] used as a layer, followed by LSTM(3): the ' +
       'mask made inside the nested model reaches the outer LSTM. Padded rows, input [6,3].',

@@ -4,7 +4,8 @@
 //
 //   node scripts/tfjs/roundtrip.js JOBS.json
 //
-// JOBS.json is a list of {model: MODEL_DIR, out: OUT_DIR, calls: [{inputs: [IN.npy...], reset_states: bool}]}.
+// JOBS.json is a list of {model: MODEL_DIR, out: OUT_DIR, calls: [{inputs: [IN.npy...], reset_states: bool,
+// batch_size?: int}]} (batch_size: predict's batchSize, default the whole batch).
 // Each model is loaded once with tf.loadLayersModel (an IOHandler reading MODEL_DIR), its calls are run in
 // order on that one model (model.resetStates() first where asked), and OUT_DIR receives
 // call{k}_output{j}.npy and result.json: {ok, error, userDefinedMetadata, weights: [names the model holds]}.
@@ -20,7 +21,8 @@ const {toTensor} = require('./predict');
 async function runCall(model, call, k, out) {
   if (call.reset_states) model.resetStates();
   const xs = call.inputs.map((file, i) => toTensor(npy.readNpy(file), model.inputs[i].dtype, file));
-  let ys = model.predict(xs.length === 1 ? xs[0] : xs, {batchSize: Math.max(1, xs[0].shape[0])});
+  const batchSize = call.batch_size || Math.max(1, xs[0].shape[0]);
+  let ys = model.predict(xs.length === 1 ? xs[0] : xs, {batchSize});
   if (!Array.isArray(ys)) ys = [ys];
   for (let j = 0; j < ys.length; j++) {
     const dtype = ys[j].dtype === 'int32' ? 'int32' : 'float32';

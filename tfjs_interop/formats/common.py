@@ -51,26 +51,39 @@ def parse_json(text: bytes | str, source: str) -> object:
         raise ModelFormatError(f"{source}: {len(text)} bytes of JSON is over the limit of {MAX_JSON_BYTES}")
     too_deep = ModelFormatError(f"{source}: the JSON is nested too deeply to be a model (over {MAX_JSON_DEPTH} "
                                 "levels)")
+    if _nests_deeper(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text, MAX_JSON_DEPTH):
+        raise too_deep  # checked on the text, before the parser recurses
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{source}: invalid JSON: {exc}") from None
-    if _depth_over(value, MAX_JSON_DEPTH):
-        raise too_deep
-    return value
 
 
-def _depth_over(value: object, limit: int) -> bool:
-    """Whether lists and objects nest more than ``limit`` deep (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if children and depth >= limit:
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_OPENING, _CLOSING, _QUOTE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8), ord('"')
+
+
+def _nests_deeper(data: bytes, limit: int) -> bool:
+    """Whether the JSON text's lists and objects nest more than ``limit`` deep, in linear time and bounded memory.
+
+    Escaped backslashes, then escaped quotes, are dropped (JSON pairs backslashes left to right), then everything
+    but quotes and brackets; a bracket counts where an even number of quotes precedes it (outside strings). The
+    running depth is summed in blocks, so no Python object is made per value.
+    """
+    residue = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth, inside, block = 0, 0, 1 << 20
+    for start in range(0, len(residue), block):
+        codes = np.frombuffer(residue, np.uint8, min(block, len(residue) - start), start)
+        quotes = codes == _QUOTE
+        parity = (np.cumsum(quotes, dtype=np.int64) + inside) % 2  # 1 from an opening quote to its closing one
+        outside = (parity == 0) & ~quotes
+        steps = np.isin(codes, _OPENING).astype(np.int64) - np.isin(codes, _CLOSING)
+        running = np.cumsum(steps * outside) + depth
+        if running.max() > limit:
             return True
-        stack += [(child, depth + 1) for child in children]
+        depth, inside = int(running[-1]), int(parity[-1])
     return False
 
 

@@ -6,13 +6,16 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
 from ..errors import ModelFormatError, SecurityError, WeightsError
+from .common import DEFAULT_MAX_BYTES, ByteBudget
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MAX_TENSOR_BYTES = 4 * 1024**3
+_BUDGET: ContextVar[ByteBudget | None] = ContextVar("hdf5_dataset_budget", default=None)
 _DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "bool")
 
 
@@ -22,8 +25,9 @@ def is_hdf5(head: bytes) -> bool:
 
 
 @contextmanager
-def open_hdf5(file: str | os.PathLike | bytes, source: str) -> Iterator[object]:
-    """Open an HDF5 file (a path, or its bytes held in memory) read-only."""
+def open_hdf5(file: str | os.PathLike | bytes, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[object]:
+    """Open an HDF5 file (a path, or its bytes held in memory) read-only; the datasets read from it may declare
+    ``max_bytes`` in all (a small compressed or unallocated dataset can declare gigabytes)."""
     import h5py
 
     target = io.BytesIO(file) if isinstance(file, bytes) else file
@@ -31,8 +35,12 @@ def open_hdf5(file: str | os.PathLike | bytes, source: str) -> Iterator[object]:
         handle = h5py.File(target, "r")
     except OSError as exc:
         raise ModelFormatError(f"{source}: not a readable HDF5 file ({exc})") from None
-    with handle:
-        yield handle
+    token = _BUDGET.set(ByteBudget(max_bytes, source))
+    try:
+        with handle:
+            yield handle
+    finally:
+        _BUDGET.reset(token)
 
 
 def child(group, name: str, source: str, kind: str = "group"):
@@ -68,6 +76,9 @@ def read_dataset(group, name: str, source: str) -> np.ndarray:
     if nbytes > MAX_TENSOR_BYTES:
         raise WeightsError(f"{source}: dataset {where!r} declares shape {list(dataset.shape)} ({nbytes} bytes), "
                            f"over the limit of {MAX_TENSOR_BYTES} bytes per tensor")
+    budget = _BUDGET.get()
+    if budget is not None:  # before h5py allocates the array
+        budget.take(nbytes, f"dataset {where!r} (shape {list(dataset.shape)}, {dtype})")
     try:
         return np.asarray(dataset[()])
     except OSError as exc:

@@ -21,10 +21,20 @@ def keras2_expressible(config: dict) -> bool:
     """Whether Keras 2 and Keras 3 read the model the same in the Keras 2 form: no activation named hard_sigmoid
     (nor a custom function), no explicit masks made by Keras 3's ops (Keras 3 would drop them), and no RNN given
     initial states (the Keras 2 form passes them as extra inputs, which Keras 3's loader refuses: "expects 1
-    input(s), but it received 3")."""
+    input(s), but it received 3"), and no model inside a wrapper (Keras 3's loader deserialises a TimeDistributed's
+    inner model by its ``module``, which the Keras 2 form has not)."""
     text = json.dumps(config)
     signs = ('"hard_sigmoid"', '"class_name": "function"', f'"{KERAS3_OPS}', '"initial_state"')
-    return not any(sign in text for sign in signs)
+    return not any(sign in text for sign in signs) and not _wraps_a_model(config)
+
+
+def _wraps_a_model(value: object) -> bool:
+    if isinstance(value, dict):
+        inner = value.get("layer")
+        if isinstance(inner, dict) and inner.get("class_name") in ("Sequential", "Functional"):
+            return True
+        return any(_wraps_a_model(v) for v in value.values())
+    return isinstance(value, list) and any(_wraps_a_model(v) for v in value)
 
 
 def keras2_form(model: dict) -> dict:

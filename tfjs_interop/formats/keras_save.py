@@ -1,7 +1,7 @@
 """``save_keras``: a runtime model as a Keras 3 ``.keras`` file or a legacy ``.h5`` file, written with h5py and zipfile.
 
 The whole file is made in memory first (so a model Keras cannot express is refused before anything is written),
-then written to a temporary file beside the target and renamed over it.
+then written atomically (:mod:`.atomic`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UnsupportedLayerError, api_boundary, few
 from ..runtime.model import Model
+from .atomic import write_file
 from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, keras_export
 
@@ -30,6 +30,7 @@ KERAS_VERSION = "3.0.0"
 HDF5_OBJECT_HEADER_LIMIT = 64512  # bytes per attribute before Keras splits a list into name0, name1, ...
 
 
+@api_boundary(UnsupportedLayerError)
 def save_keras(model: Model, path: str | os.PathLike) -> None:
     """Write ``model`` as a Keras 3 file: ``.keras`` (zip of config.json, metadata.json, model.weights.h5) or a
     legacy ``.h5`` (``model_config`` attribute and ``model_weights`` groups), both loaded by
@@ -50,20 +51,36 @@ def save_keras(model: Model, path: str | os.PathLike) -> None:
     writers: dict[str, Callable[[KerasExport], bytes]] = {".keras": keras_zip_bytes, ".h5": legacy_h5_bytes}
     if path.suffix not in writers:
         raise InputError(f"{path}: a Keras file must end in .keras or .h5, found {path.suffix or 'no suffix'!r}")
-    data = writers[path.suffix](keras_export(model, HardSigmoid.RESCALE))
-    write_atomically(path, data)
+    export = keras_export(model, HardSigmoid.RESCALE)
+    check_hdf5_names(export, path)
+    write_file(path, writers[path.suffix](export))
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``; leave nothing on failure."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def check_hdf5_names(export: KerasExport, path: Path) -> None:
+    """Refuse layer and weight names HDF5 cannot store (empty, ``.``, a NUL, not UTF-8, over 64 KB with the
+    header), naming a few and the count, before anything is written.
+
+    Raises:
+        UnsupportedLayerError: naming the first offenders.
+    """
+    names = [layer for layer, _ in export.legacy] + [name for _, named in export.legacy for name, _ in named]
+    names += [name for name, _ in export.groups.values()]
+    bad = [name for name in names if not _hdf5_storable(name)]
+    if bad:
+        raise UnsupportedLayerError(f"{path}: {len(bad)} layer or weight name(s) cannot be stored in HDF5 (empty, "
+                                    f"'.', a NUL character, not UTF-8, or over {MAX_HDF5_NAME_BYTES} bytes): "
+                                    f"{few(bad)}; rename the layers before saving")
+
+
+MAX_HDF5_NAME_BYTES = HDF5_OBJECT_HEADER_LIMIT // 2  # a name also sits, with others, in one attribute header
+
+
+def _hdf5_storable(name: str) -> bool:
     try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return bool(encoded) and name != "." and b"\0" not in encoded and len(encoded) <= MAX_HDF5_NAME_BYTES
 
 
 def keras_zip_bytes(export: KerasExport) -> bytes:
@@ -121,9 +138,8 @@ def legacy_h5_bytes(export: KerasExport) -> bytes:
 def _save_list_attribute(group: h5py.Group, name: str, items: list[str]) -> None:
     """Store a list of names as Keras does: one attribute, or ``name0``, ``name1``... when it would be too long."""
     data = np.asarray([item.encode("utf8") for item in items], dtype=bytes if items else np.float64)
-    chunks = 1
-    while any(part.nbytes > HDF5_OBJECT_HEADER_LIMIT for part in np.array_split(data, chunks)):
-        chunks += 1
+    per_part = max(1, HDF5_OBJECT_HEADER_LIMIT // max(1, data.itemsize))  # every item takes the longest's bytes
+    chunks = max(1, -(-len(data) // per_part))
     if chunks == 1:
         group.attrs[name] = data
         return

@@ -10,7 +10,9 @@ stacked cells. Variables carry no names, so they are returned in Keras's weight 
 
 from __future__ import annotations
 
+import io
 import re
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -23,10 +25,36 @@ _CHILD_CONFIG = {"forward_layer": "layer", "layer": "layer", "cell": "cell"}
 
 
 def read_keras3_weights(h5, topology: dict, source: str) -> dict[str, np.ndarray]:
-    """Every variable of the model ``topology`` describes, named ``<layer>/<where>/vars/<i>``, in Keras order."""
+    """Every variable of the model ``topology`` describes, named ``<layer>/<where>/vars/<i>``, in Keras order.
+
+    A file saved on Windows by Keras 3 versions that joined paths with ``os.path.join`` holds one group per
+    object named ``layers\\lstm\\cell\\vars`` at the top; it is read as the nested groups it stands for.
+    """
     weights: dict[str, np.ndarray] = {}
-    _read_model(h5, topology, "", weights, source)
+    if any("\\" in key for key in h5):
+        with _unfolded(h5, source) as unfolded:
+            _read_model(unfolded, topology, "", weights, source)
+    else:
+        _read_model(h5, topology, "", weights, source)
     return weights
+
+
+@contextmanager
+def _unfolded(h5, source: str):
+    """An in-memory copy of ``h5`` whose backslash-joined top-level group names are nested groups."""
+    import h5py
+
+    with h5py.File(io.BytesIO(), "w") as copy:
+        for key in h5:
+            path = "/".join(p for p in key.split("\\") if p)
+            group = child(h5, key, source)
+            if not path or any(p in (".", "..") for p in path.split("/")):
+                raise ModelFormatError(f"{source}: weight group name {key!r} is not a path of groups")
+            target = copy.require_group(path)
+            target.attrs.update({name: group.attrs[name] for name in group.attrs})
+            for name in group:
+                target[name] = read_dataset(group, name, source)
+        yield copy
 
 
 def _read_model(group, model: dict, prefix: str, weights: dict, source: str) -> None:
@@ -43,8 +71,11 @@ def _read_model(group, model: dict, prefix: str, weights: dict, source: str) -> 
         if key not in container:
             continue  # nothing saved for it; a missing weight is reported when binding
         sub = child(container, key, source)
+        wrapped = _config(entry).get("layer")
         if entry.get("class_name") in MODEL_CLASSES:
             _read_model(sub, entry, f"{prefix}{name}/", weights, source)
+        elif isinstance(wrapped, dict) and wrapped.get("class_name") in MODEL_CLASSES and "layer" in sub:
+            _read_model(child(sub, "layer", source), wrapped, f"{prefix}{name}/", weights, source)  # TimeDistributed
         else:
             for path, value in _read_object(sub, entry, key, source):
                 weights[f"{prefix}{name}/{path}"] = value

@@ -207,9 +207,17 @@ def _is_sequential(topology: Topology) -> bool:
             and topology.outputs == [TensorRef(layers[-1].name)])
 
 
-def _nested_is_sequential(spec: LayerSpec) -> bool:
+def _nested_is_sequential(spec: LayerSpec | dict) -> bool:
     """A nested model keeps its class: Keras 3 passes masks into a nested Functional, not a Sequential."""
-    return spec.class_name == "Sequential" and _is_sequential(spec.config["topology"])
+    class_name, config = (spec.class_name, spec.config) if isinstance(spec, LayerSpec) else (
+        spec["class_name"], spec["config"])
+    return class_name == "Sequential" and _is_sequential(config["topology"])
+
+
+def _wrapped_model(layer: object) -> NestedModel | None:
+    """The model a wrapper (TimeDistributed) applies, if it applies one."""
+    inner = getattr(layer, "inner", None)
+    return inner if isinstance(inner, NestedModel) else None
 
 
 def _layer_object(spec: LayerSpec, model: Model, mode: HardSigmoid, with_calls: bool) -> dict:
@@ -222,6 +230,11 @@ def _layer_object(spec: LayerSpec, model: Model, mode: HardSigmoid, with_calls: 
         obj["config"]["name"] = spec.name
     else:
         obj = _keras_object(spec.class_name, spec.config, spec.name, mode)
+        inner = _wrapped_model(model.get_layer(spec.name))
+        if inner is not None:
+            obj["config"]["layer"] = _model_object(spec.config["layer"]["config"]["topology"], inner.model, mode,
+                                                   sequential=_nested_is_sequential(spec.config["layer"]))
+            obj["config"]["layer"]["config"]["name"] = inner.name
     obj["name"] = spec.name
     if with_calls:
         recurrent = spec.class_name in _RECURRENT
@@ -262,6 +275,8 @@ def _kept(class_name: str, key: str) -> bool:
 def _config_value(key: str, value: object, class_name: str, layer: str, mode: HardSigmoid) -> object:
     if key in ("activation", "recurrent_activation") and value is not None:
         return _activation(value, class_name, layer, mode)
+    if key == "layer" and isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
+        return None  # a wrapped model: _layer_object writes it, with its runtime model at hand
     if key in ("layer", "backward_layer", "cell") and isinstance(value, dict) and "class_name" in value:
         return _keras_object(value["class_name"], value.get("config") or {}, layer, mode)
     if key == "cells" and isinstance(value, list):
@@ -415,9 +430,16 @@ def _model_groups(model: Model, topology: Topology, values: dict, base: str,
             keras_class = "Sequential" if _nested_is_sequential(spec) else "Functional"
         path = _join(base, "layers", unique_key(keras_snake_case(keras_class), used))
         layer = model.get_layer(spec.name)
+        inner = _wrapped_model(layer)
         if isinstance(layer, NestedModel):
             groups[path] = (spec.name, [])
             _model_groups(layer.model, spec.config["topology"], values, path, groups, _nested_is_sequential(spec))
+        elif inner is not None:  # TimeDistributed(model): the model's layers under <path>/layer/layers/...
+            groups[path] = (spec.name, [])
+            groups[_join(path, "layer")] = (inner.name, [])
+            wrapped = spec.config["layer"]
+            _model_groups(inner.model, wrapped["config"]["topology"], values, _join(path, "layer"), groups,
+                          _nested_is_sequential(wrapped))
         else:
             _layer_groups(spec.class_name, spec.config, spec.name, _by_path(layer, values), path, groups)
 
@@ -470,8 +492,10 @@ def _strip(weights: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]
 def _legacy_weights(layer: object, values: dict) -> list[tuple[str, np.ndarray]]:
     """A layer's weights as Keras's legacy H5 lists them: trainable ones first, each named ``<layer>/<path>``."""
     variables = sorted(_variables(layer), key=lambda v: not v.trainable)
-    if isinstance(layer, NestedModel):
-        named = [(f"{layer.name}/{inner.name}/{v.path}", v) for inner in layer.model.layers for v in inner.weights]
+    nested, scope = (layer, layer.name) if isinstance(layer, NestedModel) else (_wrapped_model(layer), None)
+    if nested is not None:  # Keras names a wrapped model's weights <wrapper>/<model>/<layer>/...
+        scope = scope or f"{layer.name}/{nested.name}"
+        named = [(f"{scope}/{inner.name}/{v.path}", v) for inner in nested.model.layers for v in inner.weights]
         named.sort(key=lambda item: not item[1].trainable)
         return [(name, values[id(v)]) for name, v in named]
     return [(f"{layer.name}/{v.path}", values[id(v)]) for v in variables]
@@ -502,6 +526,9 @@ def _rescale_hard_sigmoid(model: Model, topology: Topology, values: dict, mode: 
         layer = model.get_layer(spec.name)
         if isinstance(layer, NestedModel):
             _rescale_hard_sigmoid(layer.model, spec.config["topology"], values, mode, notes)
+            continue
+        if _wrapped_model(layer) is not None:
+            _rescale_hard_sigmoid(layer.inner.model, spec.config["layer"]["config"]["topology"], values, mode, notes)
             continue
         variables = {v.path: v for v in _variables(layer)}
         for prefix, class_name, config in _units(spec.class_name, spec.config):

@@ -43,7 +43,7 @@ def read_keras_zip(file: str | os.PathLike | bytes, source: str, max_bytes: int 
     keras_version = metadata.get("keras_version")
     if keras_version is not None and not isinstance(keras_version, str):
         raise ModelFormatError(f"{source}: metadata.json keras_version should be a string, found {keras_version!r}")
-    weights = read_h5_weights(weights_h5, config, f"{source}!model.weights.h5")
+    weights = read_h5_weights(weights_h5, config, f"{source}!model.weights.h5", max_bytes)
     return ModelFile(config, keras_version or "3", weights, source, {"metadata": metadata})
 
 

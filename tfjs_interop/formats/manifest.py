@@ -7,12 +7,13 @@ Pure in-memory decoding (:func:`decode_group`) sits under a thin reader that fet
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelFormatError, WeightsError
+from ..errors import ModelFormatError, WeightsError, few
 
 # Bytes of one element, and the little-endian NumPy dtype, for each dtype a manifest may name.
 DTYPES: dict[str, np.dtype] = {
@@ -84,7 +85,19 @@ def parse_manifest(manifest: object, source: str) -> list[ManifestGroup]:
     """
     if not isinstance(manifest, list):
         raise ModelFormatError(f"{source}: weightsManifest must be a list of groups, found {_kind(manifest)}")
-    return [_parse_group(group, f"{source}: weightsManifest[{g}]") for g, group in enumerate(manifest)]
+    groups = [_parse_group(group, f"{source}: weightsManifest[{g}]") for g, group in enumerate(manifest)]
+    _check_paths_once(groups, source)
+    return groups
+
+
+def _check_paths_once(groups: list[ManifestGroup], source: str) -> None:
+    """Refuse a manifest that lists a file twice: no converter writes one, and each listing would be read (and
+    held) again — a small shard listed thousands of times costs gigabytes."""
+    counts = Counter(path for group in groups for path in group.paths)
+    repeated = [path for path, count in counts.items() if count > 1]
+    if repeated:
+        raise ModelFormatError(f"{source}: the weightsManifest lists {len(repeated)} weight file(s) more than once "
+                               f"({sum(counts[p] for p in repeated):,} listings in all): {few(repeated)}")
 
 
 def _parse_group(group: object, where: str) -> ManifestGroup:
@@ -180,10 +193,10 @@ def decode_group(group: ManifestGroup, data: bytes | bytearray | memoryview,
     for entry in group.entries:
         array, offset = _decode_entry(entry, buffer, offset, group, file_sizes)
         if entry.name in out:
-            raise WeightsError(f"weight {entry.name!r} appears twice in the manifest group {list(group.paths)}")
+            raise WeightsError(f"weight {entry.name!r} appears twice in the manifest group [{few(group.paths)}]")
         out[entry.name] = array
     if offset != len(buffer):
-        raise WeightsError(f"the weight files {list(group.paths)} hold {len(buffer)} bytes but the manifest "
+        raise WeightsError(f"the weight files [{few(group.paths)}] hold {len(buffer)} bytes but the manifest "
                            f"declares {offset}: {len(buffer) - offset} bytes are not described by any weight")
     return out
 
@@ -234,7 +247,7 @@ def _raise_short(entry: WeightEntry, nbytes: int, offset: int, available: int, g
     where = _file_at(offset, group, file_sizes)
     raise WeightsError(f"weight {entry.name!r} ({entry.stored_dtype}, shape {list(entry.shape)}) needs {nbytes} "
                        f"bytes from byte {offset} of its group, in {where}, but the group's files "
-                       f"{list(group.paths)} hold only {available} bytes")
+                       f"[{few(group.paths)}] hold only {available} bytes")
 
 
 def _file_at(offset: int, group: ManifestGroup, file_sizes: Sequence[int] | None) -> str:

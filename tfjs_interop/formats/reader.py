@@ -31,7 +31,7 @@ def read_model(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> M
     source = str(path)
     budget = ByteBudget(max_bytes, source)
     if is_hdf5(head):
-        return _tagged(read_keras_h5(_read(path, budget), source), "keras_h5")
+        return _tagged(read_keras_h5(_read(path, budget), source, max_bytes), "keras_h5")
     if is_zip(head):
         return _tagged(read_keras_zip(_read(path, budget), source, max_bytes), "keras_zip")
     if head.lstrip()[:1] not in (b"{", b""):
@@ -48,7 +48,7 @@ def read_weights_file(path: str | os.PathLike, topology: dict, max_bytes: int = 
     path = Path(path)
     if not is_hdf5(_head(path)):
         raise ModelFormatError(f"{path}: weights must be a Keras HDF5 file (.h5 or .weights.h5)")
-    return read_h5_weights(_read(path, ByteBudget(max_bytes, str(path))), topology, str(path))
+    return read_h5_weights(_read(path, ByteBudget(max_bytes, str(path))), topology, str(path), max_bytes)
 
 
 def _read(path: Path, budget: ByteBudget) -> bytes:

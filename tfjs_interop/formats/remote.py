@@ -6,11 +6,14 @@ no absolute paths or URLs, no ``?`` or ``#``, also once percent-decoded. Redirec
 (scheme, host and port). ``timeout`` bounds each wait for the server (connecting, or the next bytes); every
 response is streamed against the load's byte budget and refused as soon as it goes past it.
 
-The optional cache (``cache_dir``) keeps each fetched file under the SHA-256 of its URL (``<key>.bin``) with a
-record of its URL, ETag, Last-Modified and content hash (``<key>.json``). Each load revalidates every file with
-the server (``If-None-Match`` / ``If-Modified-Since``; a 304 reuses the cached bytes); when model.json's server
-cannot be reached at all, the whole model comes from the cache, with a warning. Files are written to the cache
-only after every file of the model has been fetched and decoded, so the cache never mixes two versions.
+``deadline`` bounds the whole load.
+
+The optional cache (``cache_dir``) keeps a model's files as one versioned entry (see :class:`Cache`), with each
+file's ETag, Last-Modified and content hash. Each load revalidates every file with the server (``If-None-Match`` /
+``If-Modified-Since``; a 304 reuses the cached bytes); when model.json's server cannot be reached at all, the whole
+model comes from the cache, with a warning. A load commits its files only after every file of the model has been
+fetched and decoded, as one new version switched in atomically, so the cache never mixes two versions, even when
+the process is killed mid-commit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ import hashlib
 import http.client
 import json
 import os
+import re
+import secrets
+import shutil
+import stat
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +35,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from urllib.request import HTTPRedirectHandler, OpenerDirector, Request, build_opener
 
 from ..errors import NetworkError, SecurityError, TfjsInteropError
+from .atomic import write_file, write_folder
 from .common import DEFAULT_MAX_BYTES, ByteBudget, ModelFile, parse_json
 from .tfjs import decode_model_json
 
@@ -39,20 +48,50 @@ def is_url(path: object) -> bool:
 
 
 def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
-                  cache_dir: str | os.PathLike | None = None) -> ModelFile:
+                  cache_dir: str | os.PathLike | None = None, deadline: float | None = None) -> ModelFile:
     """Fetch and read a TF.js layers model from the URL of its model.json.
 
+    ``timeout`` bounds each wait for the server; ``deadline`` (seconds, None for none) the whole load, however
+    the server trickles its bytes. A cache that cannot be read is a miss; one that cannot be written is a
+    warning, and the fetched model is returned all the same.
+
     Raises:
-        NetworkError: when a file cannot be fetched (no connection, timeout, HTTP error status).
+        NetworkError: when a file cannot be fetched (no connection, timeout, deadline, HTTP error status).
         SecurityError: when a weight path leaves the model's URL folder, or a server redirects to another origin.
         LimitError: when the files exceed ``max_bytes``.
         ModelFormatError, WeightsError: as for a model read from disk.
     """
-    client = HttpClient(ByteBudget(max_bytes, url), timeout, Cache(Path(cache_dir)) if cache_dir else None)
+    cache = Cache(Path(cache_dir), url, max_bytes) if cache_dir else None
+    client = HttpClient(ByteBudget(max_bytes, url), timeout, cache, deadline)
     document = parse_json(client.get(url, "model.json"), url)
     model_file = decode_model_json(document, url, lambda path: client.get(weight_url(url, path), path), max_bytes)
     client.commit()
     return model_file
+
+
+def read_beside_url(model_url: str, name: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> bytes:
+    """A file beside a model.json URL (its golden record), fetched as a shard is.
+
+    Raises:
+        NetworkError: when it cannot be fetched (an HTTP 404 included: ``error.status`` holds the code).
+        SecurityError, LimitError: as for shards.
+    """
+    client = HttpClient(ByteBudget(max_bytes, model_url), timeout, None)
+    return client.get(weight_url(model_url, name), name)
+
+
+def url_model_files(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> dict[str, bytes]:
+    """The bytes of a URL model's files by name, as a folder would hold them: model.json (the URL's last path
+    segment) first, then every file its manifest lists (fetched and decoded as :func:`read_tfjs_url` does)."""
+    client = HttpClient(ByteBudget(max_bytes, url), timeout, None)
+    files = {urlsplit(url).path.rsplit("/", 1)[-1] or "model.json": client.get(url, "model.json")}
+
+    def fetch(path: str) -> bytes:
+        files[path] = client.get(weight_url(url, path), path)
+        return files[path]
+
+    decode_model_json(parse_json(next(iter(files.values())), url), url, fetch, max_bytes)
+    return files
 
 
 def weight_url(model_url: str, path: str) -> str:
@@ -96,14 +135,15 @@ class Cached:
 class HttpClient:
     """GETs files within one byte budget, revalidating cached copies, or from the cache alone when offline."""
 
-    def __init__(self, budget: ByteBudget, timeout: float, cache: Cache | None):
-        self.budget, self.timeout, self.cache = budget, timeout, cache
+    def __init__(self, budget: ByteBudget, timeout: float, cache: Cache | None, deadline: float | None = None):
+        self.budget, self.timeout, self.cache, self.deadline = budget, timeout, cache, deadline
+        self.ends = None if deadline is None else time.monotonic() + deadline
         self.opener: OpenerDirector = build_opener(_SameOriginRedirects)
         self.offline = False
         self.fetched: dict[str, Cached] = {}
 
     def get(self, url: str, what: str) -> bytes:
-        """The bytes at ``url``; ``what`` names the file in messages."""
+        """The bytes at ``url``; ``what`` names the file in messages (the cache's copy is of this load's version)."""
         cached = self.cache.lookup(url) if self.cache else None
         if self.offline:
             return self._from_cache(url, cached, what)
@@ -117,10 +157,25 @@ class HttpClient:
             raise
 
     def commit(self) -> None:
-        """Write every file fetched by this load to the cache (only once all of them are known good)."""
+        """Write every file fetched by this load to the cache as one version (only once all are known good); a
+        cache that cannot be written is a warning, not a failed load."""
         if self.cache and not self.offline:
-            for url, entry in self.fetched.items():
-                self.cache.store(url, entry)
+            try:
+                self.cache.store(self.fetched)
+            except (OSError, TfjsInteropError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                warnings.warn(f"{self.cache.folder}: the cache cannot be written ({reason}); the model was "
+                              "fetched and is returned uncached", stacklevel=4)
+
+    def wait(self, url: str, what: str) -> float:
+        """How long the next wait for the server may last: ``timeout``, or less when the deadline is nearer."""
+        if self.ends is None:
+            return self.timeout
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise _network_error(url, f"the load's deadline of {self.deadline} s passed while fetching {what}",
+                                 True)
+        return min(self.timeout, left)
 
     def _from_cache(self, url: str, cached: Cached | None, what: str) -> bytes:
         if cached is None:
@@ -131,31 +186,45 @@ class HttpClient:
     def _download(self, url: str, cached: Cached | None, what: str) -> bytes:
         request = Request(url, headers=_validators(cached))
         try:
-            with self.opener.open(request, timeout=self.timeout) as response:
-                data = self._read_body(response, what)
+            with self.opener.open(request, timeout=self.wait(url, what)) as response:
+                data = self._read_body(response, url, what)
                 entry = Cached(data, response.headers.get("ETag"), response.headers.get("Last-Modified"))
         except HTTPError as exc:
             exc.close()
             if exc.code != 304 or cached is None:
-                raise _network_error(url, f"HTTP {exc.code} {exc.reason} for {what}", True) from None
+                error = _network_error(url, f"HTTP {exc.code} {exc.reason} for {what}", True)
+                error.status = exc.code
+                raise error from None
             self.budget.take(len(cached.data), what)
             entry = cached
         except TfjsInteropError:
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:
+            if self.ends is not None and time.monotonic() >= self.ends:
+                self.wait(url, what)  # raises: the wait that failed was cut short by the deadline
             raise _describe(url, what, exc, self.timeout) from None
         self.fetched[url] = entry
         return entry.data
 
-    def _read_body(self, response: http.client.HTTPResponse, what: str) -> bytes:
+    def _read_body(self, response: http.client.HTTPResponse, url: str, what: str) -> bytes:
         length = response.headers.get("Content-Length", "")
         if length.isdigit():
             self.budget.check(int(length), f"{what} (Content-Length {length})")
         chunks = []
-        while chunk := response.read(CHUNK):
+        while True:
+            _set_timeout(response, self.wait(url, what))  # a trickling server meets the deadline between chunks
+            chunk = response.read1(CHUNK)  # what one wait brings: read() would wait for a full chunk
+            if not chunk:
+                return b"".join(chunks)
             self.budget.take(len(chunk), what)
             chunks.append(chunk)
-        return b"".join(chunks)
+
+
+def _set_timeout(response: http.client.HTTPResponse, seconds: float) -> None:
+    """Bound the next socket wait of ``response`` (best effort: http.client keeps its socket private)."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
 
 
 def _validators(cached: Cached | None) -> dict[str, str]:
@@ -186,39 +255,82 @@ def _describe(url: str, what: str, exc: BaseException, timeout: float) -> Networ
 
 
 class Cache:
-    """Fetched files on disk, keyed by the SHA-256 of their URL, checked by the SHA-256 of their bytes."""
+    """One model's fetched files, kept as one versioned entry that is switched in whole.
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    Layout in ``folder`` (``<key>`` is the SHA-256 of the model.json URL): ``<key>.v-<random>/`` holds the files
+    (``0.bin``, ``1.bin``...) and ``record.json`` (each file's URL, ETag, Last-Modified, size and SHA-256);
+    ``<key>.json`` names the current version. A commit writes a new version folder, then replaces the pointer
+    (one atomic rename), then removes the old version: a load, or a crash at any point, sees one version whole.
+    Only regular files are opened (no symlinks, FIFOs or devices), each checked against its record's size and
+    hash; anything else is a cache miss.
+    """
 
-    def _paths(self, url: str) -> tuple[Path, Path]:
-        key = hashlib.sha256(url.encode()).hexdigest()
-        return self.folder / f"{key}.bin", self.folder / f"{key}.json"
+    def __init__(self, folder: Path, model_url: str, max_bytes: int):
+        self.folder, self.max_bytes = folder, max_bytes
+        self.key = hashlib.sha256(model_url.encode()).hexdigest()
+        self.pointer = folder / f"{self.key}.json"
+        self.version, self.record = self._current()
+
+    def _current(self) -> tuple[str | None, dict]:
+        """The current version's name and its files' records by URL (nothing when absent or unusable)."""
+        pointer = _json_or_none(_read_regular(self.pointer, MAX_RECORD_BYTES))
+        version = pointer.get("version") if isinstance(pointer, dict) else None
+        if not isinstance(version, str) or not re.fullmatch(rf"{self.key}\.v-[0-9a-f]{{16}}", version):
+            return None, {}
+        record = _json_or_none(_read_regular(self.folder / version / "record.json", MAX_RECORD_BYTES))
+        files = record.get("files") if isinstance(record, dict) else None
+        return (version, files) if isinstance(files, dict) else (None, {})
 
     def lookup(self, url: str) -> Cached | None:
-        """The cached copy of ``url``, or None when there is none or it does not match its record."""
-        data_path, record_path = self._paths(url)
+        """The cached copy of ``url`` in the current version, or None when there is none or it fails its record."""
+        entry = self.record.get(url)
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str) or \
+                not re.fullmatch(r"\d+\.bin", entry["file"]) or not isinstance(entry.get("size"), int) or \
+                not 0 <= entry["size"] <= self.max_bytes:
+            return None
+        data = _read_regular(self.folder / self.version / entry["file"], entry["size"])
+        if data is None or len(data) != entry["size"] or entry.get("sha256") != hashlib.sha256(data).hexdigest():
+            return None
+        return Cached(data, entry.get("etag"), entry.get("last_modified"))
+
+    def store(self, fetched: dict[str, Cached]) -> None:
+        """Commit ``fetched`` (every file of the model) as the new current version."""
+        files: dict[str, bytes] = {}
+        record: dict[str, dict] = {}
+        for i, (url, entry) in enumerate(fetched.items()):
+            files[f"{i}.bin"] = entry.data
+            record[url] = {"file": f"{i}.bin", "etag": entry.etag, "last_modified": entry.last_modified,
+                           "size": len(entry.data), "sha256": hashlib.sha256(entry.data).hexdigest()}
+        version = f"{self.key}.v-{secrets.token_hex(8)}"
+        files["record.json"] = json.dumps({"files": record}).encode()
+        previous, _ = self._current()
+        write_folder(self.folder / version, files, overwrite=False)
+        write_file(self.pointer, json.dumps({"version": version}).encode())  # the switch
+        if previous and previous != version:
+            shutil.rmtree(self.folder / previous, ignore_errors=True)
+
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+def _read_regular(path: Path, most: int) -> bytes | None:
+    """A regular file's bytes (at most ``most``), or None: never follows a symlink or blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > most:
+            return None
         try:
-            record = json.loads(record_path.read_text())
-            data = data_path.read_bytes()
-        except (OSError, ValueError):
+            return file.read(most + 1)
+        except OSError:
             return None
-        if not isinstance(record, dict) or record.get("url") != url or \
-                record.get("sha256") != hashlib.sha256(data).hexdigest():
-            return None
-        return Cached(data, record.get("etag"), record.get("last_modified"))
-
-    def store(self, url: str, entry: Cached) -> None:
-        """Write ``entry`` for ``url``, each file atomically (a temporary file, then a rename)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        data_path, record_path = self._paths(url)
-        record = {"url": url, "etag": entry.etag, "last_modified": entry.last_modified,
-                  "sha256": hashlib.sha256(entry.data).hexdigest()}
-        _write_atomic(data_path, entry.data)
-        _write_atomic(record_path, json.dumps(record).encode())
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def _json_or_none(data: bytes | None) -> object:
+    try:
+        return None if data is None else json.loads(data)
+    except ValueError:
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitiali
 
 # Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
+_TRAINING_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
 WRAPPED_KEYS = ("layer", "cell")
 RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
@@ -124,7 +126,8 @@ def _check_layer(layer: str, class_name: str, config: dict) -> None:
     for key in ("activation", "recurrent_activation"):
         name = config.get(key)
         if name is not None and ACTIVATION_ALIASES.get(name, name) not in TFJS_ACTIVATIONS:
-            raise _refuse(layer, class_name, f"TF.js has no activation {name!r} (for {key})",
+            shown = "Keras 3's 'hard_sigmoid'" if name == "hard_sigmoid_keras3" else repr(name)
+            raise _refuse(layer, class_name, f"TF.js has no activation {shown} (for {key})",
                           FIXES.get(name, f"use one of {', '.join(sorted(TFJS_ACTIVATIONS))}"))
     for key, allowed in ALLOWED_VALUES.get(class_name, {}).items():
         if config.get(key) is not None and config[key] not in allowed:
@@ -156,7 +159,9 @@ def _check_wrapped(layer: str, class_name: str, config: dict) -> None:
         inner = config.get(key)
         if isinstance(inner, list):
             inner = {"class_name": "StackedRNNCells", "config": {"cells": inner}}
-        if isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
+        if isinstance(inner, dict) and inner.get("class_name") in MODEL_CLASSES:
+            check_writable(inner["config"]["topology"])
+        elif isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
             inner_config = inner.get("config") or {}
             _check_layer(f"{layer}/{inner_config.get('name', key)}", inner["class_name"], inner_config)
     cells = config.get("cells") if class_name == "StackedRNNCells" else None
@@ -174,10 +179,12 @@ def _mirrors_forward(config: dict) -> bool:
         return True
     if not isinstance(forward, dict) or backward.get("class_name") != forward.get("class_name"):
         return False
-    ignore = {"name", "go_backwards"}
+    def computed(config: dict) -> dict:  # initializers and the like matter for training only (Keras 3 writes
+        return {k: v for k, v in config.items()  # a shared_object_id in each)
+                if k not in ("name", "go_backwards", "seed") and not k.endswith(_TRAINING_SUFFIXES)}
+
     f_config, b_config = forward.get("config") or {}, backward.get("config") or {}
-    return ({k: v for k, v in f_config.items() if k not in ignore} == {k: v for k, v in b_config.items()
-                                                                        if k not in ignore}
+    return (computed(f_config) == computed(b_config)
             and bool(f_config.get("go_backwards")) != bool(b_config.get("go_backwards")))
 
 
@@ -297,6 +304,8 @@ def _value(key: str, value: object) -> object:
         return _serializable(value)
     if key in ("layer", "cell") and isinstance(value, list):
         value = {"class_name": "StackedRNNCells", "config": {"cells": value}}
+    if key == "layer" and isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
+        return {"class_name": "Model", "config": _model_config(value["config"]["topology"])}
     if key in ("layer", "cell", "backward_layer") and isinstance(value, dict) and "class_name" in value:
         config = layer_config(value["class_name"], value.get("config") or {})
         config["name"] = inner_name(value.get("config") or {})
@@ -319,7 +328,125 @@ def _serializable(value: object) -> object:
 
 def inner_name(config: dict) -> str:
     """The name a wrapped layer or cell is written with (TF.js would invent one where a config has none)."""
-    return config.get("name") or "inner"
+    return tensor_name(config.get("name") or "inner")
+
+
+# --- forms TF.js 4.22 can run ----------------------------------------------------------------------------------
+
+_INVALID_NAME_CHARACTERS = re.compile(r"[^-A-Za-z0-9._/]")
+_RECURRENT_LAYERS = ("LSTM", "GRU", "SimpleRNN")
+
+
+def tensor_name(name: str) -> str:
+    """``name`` as TF.js accepts a layer's name (its scope names must match ``^[A-Za-z0-9][-A-Za-z0-9._/]*$``,
+    tfjs-layers ``isValidTensorName``): other characters become ``_``, leading ones that cannot start a name go."""
+    cleaned = _INVALID_NAME_CHARACTERS.sub("_", name).lstrip("-._/")
+    return cleaned or "layer"
+
+
+def tfjs_names(topology: Topology, weights: LayerWeights, ranks: Mapping[str, int] | None
+               ) -> tuple[Topology, LayerWeights, Mapping[str, int] | None]:
+    """The model with every layer name TF.js would refuse ("Not a valid tensor name": ``enc>lstm``, ``_out``)
+    renamed to one it accepts, unique in the model: in the layer list, every reference, the weights' keys and
+    nested models alike."""
+    names = _all_names(topology)
+    renamed = {}
+    taken = set(names)
+    for name in names:
+        if tensor_name(name) == name:
+            continue
+        new, k = tensor_name(name), 0
+        while new in taken:
+            k += 1
+            new = f"{tensor_name(name)}_{k}"
+        renamed[name] = new
+        taken.add(new)
+    if not renamed:
+        return topology, weights, ranks
+    ranks = {renamed.get(k, k): v for k, v in ranks.items()} if ranks is not None else None
+    return _renamed_topology(topology, renamed), _renamed_weights(weights, renamed), ranks
+
+
+def _all_names(topology: Topology) -> list[str]:
+    names = [topology.name]
+    for spec in topology.layers:
+        names.append(spec.name)
+        nested = _model_in(spec)
+        if nested is not None:
+            names += _all_names(nested)
+    return list(dict.fromkeys(names))
+
+
+def _model_in(spec: LayerSpec) -> Topology | None:
+    """The topology of a nested model, or of the model a wrapper applies."""
+    if spec.class_name in MODEL_CLASSES:
+        return spec.config["topology"]
+    wrapped = spec.config.get("layer")
+    if isinstance(wrapped, dict) and wrapped.get("class_name") in MODEL_CLASSES:
+        return wrapped["config"]["topology"]
+    return None
+
+
+def _renamed_topology(topology: Topology, renamed: dict[str, str]) -> Topology:
+    def ref(r: TensorRef) -> TensorRef:
+        return TensorRef(renamed.get(r.layer, r.layer), r.node_index, r.tensor_index)
+
+    layers = []
+    for spec in topology.layers:
+        name = renamed.get(spec.name, spec.name)
+        config = {**spec.config, "name": name}
+        if spec.class_name in MODEL_CLASSES:
+            config["topology"] = _renamed_topology(spec.config["topology"], renamed)
+        elif _model_in(spec) is not None:
+            wrapped = spec.config["layer"]
+            config["layer"] = {**wrapped, "config": {**wrapped["config"], "topology": _renamed_topology(
+                wrapped["config"]["topology"], renamed)}}
+        layers.append(LayerSpec(name, spec.class_name, config, [call.map_refs(ref) for call in spec.calls]))
+    return Topology(renamed.get(topology.name, topology.name), layers, [ref(r) for r in topology.inputs],
+                    [ref(r) for r in topology.outputs], topology.origin, topology.keras_version)
+
+
+def _renamed_weights(weights: LayerWeights, renamed: dict[str, str]) -> LayerWeights:
+    return {renamed.get(name, name): value if isinstance(value, list) else _renamed_weights(value, renamed)
+            for name, value in weights.items()}
+
+
+def states_for_outputs(topology: Topology) -> Topology:
+    """The model with every layer's use of an LSTM's, GRU's or SimpleRNN's output that is also its first state
+    (no ``return_sequences``, with ``return_state``) made a use of that state, where layers use a state too.
+
+    TF.js 4.22 fails to run such a layer when its output and its states both feed later layers ("Cannot read
+    properties of undefined (reading 'backend')"); the output *is* the state h there, so the numbers do not
+    change (the check before writing compares them anyway). The model's own outputs are left as they are: TF.js
+    runs ``[output, h, c]`` as outputs, but fails on ``[h, h, c]``.
+    """
+    layers = []
+    for spec in topology.layers:
+        config = spec.config
+        if spec.class_name in MODEL_CLASSES:
+            config = {**config, "topology": states_for_outputs(config["topology"])}
+        layers.append(LayerSpec(spec.name, spec.class_name, config, list(spec.calls)))
+    both = _output_and_state_used(topology)
+
+    def as_state(r: TensorRef) -> TensorRef:
+        return TensorRef(r.layer, r.node_index, 1) if (r.layer, r.node_index) in both and r.tensor_index == 0 else r
+
+    for spec in layers:
+        spec.calls = [call.map_refs(as_state) for call in spec.calls]
+    return Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), topology.origin,
+                    topology.keras_version)
+
+
+def _output_and_state_used(topology: Topology) -> set[tuple[str, int]]:
+    """The calls of recurrent layers whose output equals state h and feeds layers beside a state."""
+    candidates = {spec.name for spec in topology.layers if spec.class_name in _RECURRENT_LAYERS
+                  and spec.config.get("return_state") and not spec.config.get("return_sequences")}
+    used: dict[tuple[str, int], set[int]] = {}
+    refs = [r for spec in topology.layers for call in spec.calls for r in call.refs()]
+    for r in refs:
+        if r.layer in candidates:
+            used.setdefault((r.layer, r.node_index), set()).add(r.tensor_index)
+    return {node for node, indices in used.items() if 0 in indices and len(indices) > 1}
 
 
 def plain_dtype(dtype: object) -> str | None:
@@ -341,8 +468,12 @@ def named_weights(topology: Topology, weights: LayerWeights) -> list[tuple[str, 
 def _named(topology: Topology, weights: LayerWeights) -> list[tuple[str, np.ndarray, bool]]:
     out = []
     for spec in topology.layers:
+        wrapped = spec.config.get("layer")
         if spec.class_name in MODEL_CLASSES:  # TF.js names a nested model's weights without its name
             out += _named(spec.config["topology"], weights.get(spec.name, {}))
+            continue
+        if isinstance(wrapped, dict) and wrapped.get("class_name") in MODEL_CLASSES:  # and a wrapped model's
+            out += _named(wrapped["config"]["topology"], weights.get(spec.name, {}))
             continue
         for weight in weights.get(spec.name, []):
             tokens = weight_tokens(spec.class_name, spec.config, weight.path.split("/"))
@@ -430,7 +561,8 @@ def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str
         raise InputError(f"shard_size_bytes must be a positive integer, got {shard_size_bytes!r}")
     if metadata is not None and not isinstance(metadata, dict):
         raise InputError(f"metadata must be a JSON object (a dict), got {type(metadata).__name__}")
-    topology = without_mask_operations(topology)
+    topology = states_for_outputs(without_mask_operations(topology))
+    topology, weights, ranks = tfjs_names(topology, weights, ranks)
     check_writable(topology, ranks)
     model_topology = encode_topology(topology)
     _check_json(model_topology, metadata)

@@ -170,5 +170,12 @@ def get_activation(name: str | None, layer: str, key: str = "activation") -> Act
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise UnsupportedLayerError(f"layer {layer!r}: {key} {name!r} is not supported; supported activations: "
-                                    f"{', '.join(sorted(ACTIVATIONS))}") from None
+        known = sorted({display_name(n) for n in ACTIVATIONS})
+        raise UnsupportedLayerError(f"layer {layer!r}: {key} {display_name(name)!r} is not supported; supported "
+                                    f"activations: {', '.join(known)}") from None
+
+
+def display_name(name: str) -> str:
+    """An activation's name as files and users write it (the runtime's ``hard_sigmoid_keras3`` is Keras 3's
+    ``hard_sigmoid``)."""
+    return "hard_sigmoid" if name == "hard_sigmoid_keras3" else name

@@ -41,6 +41,9 @@ TFJS_MASKING_CLASSES = frozenset({
 TFJS_ELEMENTWISE_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
 
 
+LAYER_RULE = object()  # "the layer's compute_mask decides", as opposed to a mask its call already computed
+
+
 def pack(items: list[Any]) -> Any:
     """One item as itself, several as a list (the form layers take their inputs and masks in)."""
     return items[0] if len(items) == 1 else items
@@ -59,8 +62,10 @@ class KerasMasks:
     def call_mask(self, input_masks: list[Any]) -> Any:
         return pack(input_masks)
 
-    def output_masks(self, layer: Layer, inputs: Any, input_masks: list[Any], count: int) -> list[Any]:
-        return unpack_masks(layer.compute_mask(inputs, pack(input_masks)), count)
+    def output_masks(self, layer: Layer, inputs: Any, input_masks: list[Any], count: int,
+                     computed: Any = LAYER_RULE) -> list[Any]:
+        mask = layer.compute_mask(inputs, pack(input_masks)) if computed is LAYER_RULE else computed
+        return unpack_masks(mask, count)
 
     def for_nested(self, input_masks: list[Any]) -> tuple[KerasMasks, list[Any]]:
         """The policy and input masks a nested model runs with."""
@@ -87,12 +92,13 @@ class TfjsMasks:
             self.kwargs.mask = input_masks[0]
         return None if self.kwargs is None else self.kwargs.mask
 
-    def output_masks(self, layer: Layer, inputs: Any, input_masks: list[Any], count: int) -> list[Any]:
+    def output_masks(self, layer: Layer, inputs: Any, input_masks: list[Any], count: int,
+                     computed: Any = LAYER_RULE) -> list[Any]:
         if layer.class_name not in TFJS_MASKING_CLASSES:
             return [None] * count
         if layer.class_name in TFJS_ELEMENTWISE_MERGES:
             return [_tfjs_merge_mask(layer, input_masks)] * count
-        mask = layer.compute_mask(inputs, pack(input_masks))
+        mask = layer.compute_mask(inputs, pack(input_masks)) if computed is LAYER_RULE else computed
         return [mask[0] if isinstance(mask, list) else mask] * count
 
     def for_nested(self, input_masks: list[Any]) -> tuple[TfjsMasks, list[Any]]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError
+from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
-from .execution import KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
+from .execution import LAYER_RULE, KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
 from .layers import build_layer
 from .layers.base import Layer, Shape, register
 from .layers.core import InputLayer
@@ -36,7 +38,13 @@ class _Step:
 
 
 class Model:
-    """A model ready to run: layers built from a Topology, executed call by call in its engine's order."""
+    """A model ready to run: layers built from a Topology, executed call by call in its engine's order.
+
+    Thread safety: what a call computes lives in the call (its values, masks and TF.js kwargs), never on a layer,
+    so any number of threads may ``predict`` on one model at once and get the numbers serial calls give. A model
+    with a stateful layer runs one call at a time instead (a lock per model): each ``predict``, all its batches,
+    sees and advances the state as a whole. Changing weights while another thread predicts is not supported.
+    """
 
     def __init__(self, topology: Topology):
         self.name = topology.name
@@ -53,6 +61,18 @@ class Model:
         tfjs = topology.origin.engine is Engine.TFJS
         self._steps = self._tfjs_steps(calls) if tfjs else self._build_order
         self._shapes = self._infer_shapes()
+        # Stateful layers carry state from call to call: their model serialises calls (see the class docstring).
+        self.stateful = any(layer.stateful for layer in self._layers.values())
+        self._serial = threading.RLock() if self.stateful else nullcontext()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        del state["_serial"]  # a lock is not copied or pickled: each copy gets its own
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._serial = threading.RLock() if self.stateful else nullcontext()
 
     # -- construction ----------------------------------------------------------------------------------------
     def _check_inputs(self) -> None:
@@ -118,13 +138,18 @@ class Model:
         """Name, shape and dtype of each output, in order."""
         return [TensorSpec(r.layer, _lookup(self._shapes, r), "float32") for r in self._output_refs]
 
+    @api_boundary(ModelFormatError)
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray | list[np.ndarray]:
         """Run the model.
 
         Args:
             x: an array (one input), a list of arrays in input order, or a dict by input name.
-            batch_size: run this many samples at a time (None: all at once). Results do not depend on it,
-                except that stateful layers carry their state from one batch to the next, as in Keras.
+            batch_size: run this many samples at a time (None: all at once; a NumPy integer is fine). Results do
+                not depend on it, except that stateful layers carry their state from one batch to the next, as in
+                Keras. A model whose inputs fix the batch size takes only batches of that size.
+
+        Safe to call from many threads at once (see the class docstring). A batch of 0 samples gives empty
+        outputs of the declared shapes without running anything.
 
         Returns:
             An array for a one-output model, else a list of arrays in output order.
@@ -134,13 +159,35 @@ class Model:
         """
         feeds = self._feeds(x)
         n = feeds[0].shape[0]
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                       or batch_size <= 0):
-            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-        step = batch_size or max(n, 1)
-        chunks = [self.run([f[i:i + step] for f in feeds])[0] for i in range(0, max(n, 1), step)]
+        step = _batch_size(batch_size) or max(n, 1)
+        fixed = [s for s in self._input_specs if s.shape and s.shape[0] is not None]
+        if fixed and step < n:
+            raise InputError(f"input {fixed[0].name!r} has a fixed batch size of {fixed[0].shape[0]} (its "
+                             f"batch_input_shape), so the model cannot run batches of {step}; pass batch_size=None")
+        if n == 0:
+            outputs = self._empty_outputs(feeds)
+            return outputs[0] if len(outputs) == 1 else outputs
+        with self._serial:
+            chunks = [self.run([f[i:i + step] for f in feeds])[0] for i in range(0, max(n, 1), step)]
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def output_shapes_for(self, input_shapes: list[Shape]) -> list[Shape]:
+        """The output shapes for inputs of ``input_shapes``, from each layer's ``output_shape`` (nothing runs)."""
+        shapes: dict[NodeKey, list[Shape]] = {(ref.layer, 0): [tuple(shape)] for ref, shape in
+                                              zip(self._input_refs, input_shapes)}
+        for step in self._build_order:
+            shapes[step.node] = _unpack(step.layer.output_shape(pack([_lookup(shapes, r) for r in step.call.args])))
+        return [tuple(_lookup(shapes, ref)) for ref in self._output_refs]
+
+    def _empty_outputs(self, feeds: list[np.ndarray]) -> list[np.ndarray]:
+        """The outputs for a batch of 0 samples, shaped by each layer's output_shape (nothing runs, no state
+        moves), or InputError where a size depends on data that is not there."""
+        outputs = self.output_shapes_for([feed.shape for feed in feeds])
+        if any(not isinstance(d, int) for shape in outputs for d in shape):
+            raise InputError(f"input {self._input_refs[0].layer!r}: a batch of 0 samples, for which the model's "
+                             f"output shapes {outputs} are not all known; pass at least one sample")
+        return [np.zeros(shape, np.float32) for shape in outputs]
 
     def check_inputs(self, x: Any) -> list[np.ndarray]:
         """The inputs as :meth:`predict` takes them, checked and converted: one array per input, in input order.
@@ -162,8 +209,9 @@ class Model:
 
     def reset_states(self) -> None:
         """Clear the state that stateful recurrent layers carry between calls."""
-        for layer in self._layers.values():
-            layer.reset_states()
+        with self._serial:
+            for layer in self._layers.values():
+                layer.reset_states()
 
     def count_params(self) -> int:
         """The number of scalars in all weights."""
@@ -225,7 +273,8 @@ class Model:
             masks: optional masks of the inputs (a nested model receives its caller's).
             policy: how masks travel (see ``execution``); by default that of the model's engine.
         """
-        values, latest, out_masks = self._execute(feeds, masks, policy)
+        with self._serial:
+            values, latest, out_masks = self._execute(feeds, masks, policy)
         return ([_lookup(latest, ref) for ref in self._output_refs],  # a repeated TF.js call: the model returns
                 [_lookup(out_masks, ref) for ref in self._output_refs])  # its last results
 
@@ -235,7 +284,9 @@ class Model:
         A call TF.js repeats is given with the results later layers used (its first). Inputs are taken as by
         :meth:`predict`, in one batch.
         """
-        return self._execute(self._feeds(x), None, None)[0]
+        feeds = self._feeds(x)
+        with self._serial:
+            return self._execute(feeds, None, None)[0]
 
     def _execute(self, feeds: list[np.ndarray], masks: list[Any] | None,
                  policy: KerasMasks | TfjsMasks | None) -> tuple[dict, dict, dict]:
@@ -252,20 +303,31 @@ class Model:
             input_masks = [_lookup(out_masks, ref) for ref in step.call.args]
             kwargs = {key: _resolve(value, values) for key, value in step.call.kwargs.items()}
             mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(input_masks)
-            if isinstance(step.layer, NestedModel):
-                kwargs["policy"] = policy
-            outputs = _unpack(_call_layer(step.layer, inputs, mask, kwargs))
+            outputs, computed = _call_layer(step.layer, inputs, mask, kwargs, policy)
+            outputs = _unpack(outputs)
             latest[step.node] = outputs
             if step.node not in values:  # a repeated TF.js call feeds later layers its first results
                 values[step.node] = outputs
-                out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs))
+                out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs), computed)
         return values, latest, out_masks
 
 
-def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict) -> Any:
-    """Run one layer; a failure of NumPy on what a malformed graph feeds it becomes this package's error."""
+def _batch_size(batch_size: Any) -> int | None:
+    """``batch_size`` as an int (NumPy integers included), None for all at once; InputError otherwise."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: KerasMasks | TfjsMasks) -> tuple:
+    """Run one layer: its outputs, and the output mask a nested model computed in the call (else LAYER_RULE). A
+    failure of NumPy on what a malformed graph feeds it becomes this package's error."""
     try:
-        return layer.call(inputs, mask=mask, **kwargs)
+        if isinstance(layer, NestedModel):
+            return layer.call_with_masks(inputs, mask, policy)
+        return layer.call(inputs, mask=mask, **kwargs), LAYER_RULE
     except TfjsInteropError:
         raise
     except (ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
@@ -283,7 +345,6 @@ class NestedModel(Layer):
     def __init__(self, name: str, class_name: str, config: dict):
         super().__init__(name, class_name, config)
         self.model = Model(config["topology"])
-        self._masks: list[Any] = []
         for layer in self.model.layers:
             self.weights += layer.weights
 
@@ -297,18 +358,29 @@ class NestedModel(Layer):
                                    f"{expected}, but is called on {shapes}")
 
     def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
-        return pack([spec.shape for spec in self.model.outputs])
+        return pack(self.model.output_shapes_for(input_shape if isinstance(input_shape, list) else [input_shape]))
+
+    @property
+    def stateful(self) -> bool:
+        return self.model.stateful
+
+    def call_with_masks(self, inputs: Any, mask: Any = None,
+                        policy: KerasMasks | TfjsMasks | None = None) -> tuple[Any, Any]:
+        """The outputs and their masks, both of this call (nothing is kept on the layer: calls may overlap)."""
+        feeds = inputs if isinstance(inputs, list) else [inputs]
+        masks = mask if isinstance(mask, list) else [mask] * len(feeds)
+        if policy is None:  # called by a wrapper (TimeDistributed), not by the executor
+            policy = TfjsMasks() if self.model.topology.origin.engine is Engine.TFJS else KerasMasks()
+        policy, masks = policy.for_nested(masks)
+        outputs, out_masks = self.model.run(feeds, masks, policy)
+        return pack(outputs), pack(out_masks)
 
     def call(self, inputs: Any, mask: Any = None, policy: KerasMasks | TfjsMasks | None = None,
              **kwargs: Any) -> Any:
-        feeds = inputs if isinstance(inputs, list) else [inputs]
-        masks = mask if isinstance(mask, list) else [mask] * len(feeds)
-        policy, masks = (policy or KerasMasks()).for_nested(masks)
-        outputs, self._masks = self.model.run(feeds, masks, policy)
-        return pack(outputs)
+        return self.call_with_masks(inputs, mask, policy)[0]
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
-        return pack(self._masks)  # those of the call just made
+        return self.call_with_masks(inputs, mask)[1]  # the executor takes them from its call instead
 
     def reset_states(self) -> None:
         self.model.reset_states()

@@ -27,17 +27,55 @@ def register(*class_names: str) -> Callable[[type[Layer]], type[Layer]]:
     return decorate
 
 
+# Layer classes TF.js 4.22, Keras 3 or tf_keras define (and their Keras 2 aliases): a file naming one that the
+# runtime lacks is told so, rather than that it is a custom class.
+LIBRARY_LAYERS = frozenset("""
+    Activation ActivityRegularization AdditiveAttention AlphaDropout Attention AugMix AutoContrast Average
+    AveragePooling1D AveragePooling2D AveragePooling3D AvgPool1D AvgPool2D AvgPool3D BatchNormalization
+    Bidirectional CategoryEncoding CenterCrop Concatenate Conv1D Conv1DTranspose Conv2D Conv2DTranspose Conv3D
+    Conv3DTranspose ConvLSTM1D ConvLSTM2D ConvLSTM3D Convolution1D Convolution2D Convolution3D
+    Convolution2DTranspose Cropping1D Cropping2D Cropping3D CuDNNGRU CuDNNLSTM CutMix Dense DenseFeatures
+    DepthwiseConv1D DepthwiseConv2D Discretization Dot Dropout ELU EinsumDense Embedding Equalization Flatten
+    GaussianDropout GaussianNoise GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D
+    GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D
+    GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GroupNormalization GroupQueryAttention GRU GRUCell
+    HashedCrossing Hashing Identity InputLayer IntegerLookup LayerNormalization LeakyReLU LocallyConnected1D
+    LocallyConnected2D LSTM LSTMCell Masking MaxPool1D MaxPool2D MaxPool3D MaxPooling1D MaxPooling2D MaxPooling3D
+    Maximum MelSpectrogram Minimum MixUp MultiHeadAttention Multiply Normalization Permute PReLU RandAugment
+    RandomBrightness RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop RandomFlip
+    RandomGrayscale RandomHeight RandomHue RandomPerspective RandomPosterization RandomRotation RandomSaturation
+    RandomSharpness RandomShear RandomTranslation RandomWidth RandomZoom ReLU RepeatVector Rescaling Reshape
+    Resizing RMSNormalization RNN SeparableConv1D SeparableConv2D SeparableConvolution1D SeparableConvolution2D
+    SimpleRNN SimpleRNNCell Softmax Solarization SpatialDropout1D SpatialDropout2D SpatialDropout3D
+    SpectralNormalization StackedRNNCells STFTSpectrogram StringLookup Subtract TextVectorization ThresholdedReLU
+    TimeDistributed UnitNormalization UpSampling1D UpSampling2D UpSampling3D ZeroPadding1D ZeroPadding2D
+    ZeroPadding3D
+""".split())
+# Classes only Keras 1 had (Keras 2 renamed or removed them).
+KERAS1_LAYERS = frozenset("""
+    AtrousConvolution1D AtrousConvolution2D Deconvolution2D Highway MaxoutDense Merge SReLU TimeDistributedDense
+""".split())
+
+
 def layer_class(class_name: str, layer_name: str) -> type[Layer]:
-    """The runtime class for ``class_name``, or UnsupportedLayerError listing what exists."""
+    """The runtime class for ``class_name``, or UnsupportedLayerError saying why there is none."""
     if class_name in LAYERS:
         return LAYERS[class_name]
     if class_name == "Lambda":
         raise UnsupportedLayerError(
             f"layer {layer_name!r}: Lambda layers hold Python code (marshalled bytecode) that tfjs-interop never "
             f"runs or unpickles; rebuild the model with built-in layers in place of the Lambda")
+    supported = f"supported classes are {', '.join(sorted(LAYERS))}"
+    if class_name in LIBRARY_LAYERS:
+        raise UnsupportedLayerError(f"layer {layer_name!r}: {class_name} is a TF.js/Keras layer that tfjs-interop "
+                                    f"does not implement yet; {supported}")
+    if class_name in KERAS1_LAYERS:
+        raise UnsupportedLayerError(f"layer {layer_name!r}: {class_name} is a Keras 1 layer (the file was written by "
+                                    "Keras 1), which tfjs-interop does not read; load the model with Keras 2 and save "
+                                    "it again")
     raise UnsupportedLayerError(
         f"layer {layer_name!r}: class {class_name!r} is not a layer tfjs-interop implements (custom classes are "
-        f"never imported or run); supported classes are {', '.join(sorted(LAYERS))}")
+        f"never imported or run); {supported}")
 
 
 @dataclasses.dataclass
@@ -160,6 +198,11 @@ class Layer:
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
         return mask if self.supports_masking else None
+
+    @property
+    def stateful(self) -> bool:
+        """Whether a call leaves state for the next (a stateful RNN, or a layer holding one)."""
+        return bool(getattr(self.options, "stateful", False))
 
     def reset_states(self) -> None:
         """Forget any state kept between calls (stateful RNNs)."""

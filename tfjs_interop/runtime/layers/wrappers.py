@@ -188,5 +188,9 @@ class TimeDistributed(Layer):
         outputs = self.inner.call(flat, mask=inner_mask)
         return outputs.reshape(batch, steps, *outputs.shape[1:])
 
+    @property
+    def stateful(self) -> bool:
+        return self.inner.stateful
+
     def reset_states(self) -> None:
         self.inner.reset_states()
