@@ -234,7 +234,7 @@ def test_a_bad_batch_size_is_refused():
 
 
 def test_the_threaded_scheduler_gives_the_same_numbers():
-    """Threads of one process share the model object: they take turns (see tfjs_interop.dask._Shipped)."""
+    """Threads of one process share the model object (predict is thread-safe)."""
     case = TFJS_FIXTURES / "merge_masked_branches"
     model = tfjs_interop.load(case)
     x = _inputs(model, case / "model.json", batch=200)

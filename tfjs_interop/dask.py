@@ -12,7 +12,6 @@ next, and chunks are neither one sequence nor run in order.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -103,7 +102,7 @@ def _model_node(model: Model) -> Any:
     """The model as one ``dask.delayed`` node: a graph holds it once, and tasks that take it depend on its key."""
     from dask import delayed
 
-    return delayed(_Shipped(model), name=f"tfjs-interop-model-{uuid.uuid4().hex}", traverse=False)
+    return delayed(model, name=f"tfjs-interop-model-{uuid.uuid4().hex}", traverse=False)
 
 
 # -- graph building ---------------------------------------------------------------------------------------------
@@ -186,31 +185,18 @@ def _output_tails(model: Model, arrays: list[Any]) -> list[tuple[tuple[int, ...]
 
 
 # -- on the workers ---------------------------------------------------------------------------------------------
-class _Shipped:
-    """The model as the graph holds it, with a lock of its own in each process (the lock is not pickled): the
-    runtime's layers keep per-call state (until issue 12), so threads of one process take turns on a model."""
-
-    def __init__(self, model: Model):
-        self.model = model
-        self.lock = threading.Lock()
-
-    def __reduce__(self) -> tuple:
-        return _Shipped, (self.model,)
-
-
-def _predict_block(shipped: _Shipped, batch_size: int | None, tails: list, *blocks: np.ndarray) -> tuple:
+def _predict_block(model: Model, batch_size: int | None, tails: list, *blocks: np.ndarray) -> tuple:
     """One chunk's outputs (a tuple, one array per output)."""
     if blocks[0].shape[0] == 0:
         return tuple(np.empty((0, *tail), dtype=dtype) for tail, dtype in tails)
-    with shipped.lock:
-        return tuple(_as_list(shipped.model.predict(list(blocks), batch_size=batch_size)))
+    return tuple(_as_list(model.predict(list(blocks), batch_size=batch_size)))  # thread-safe: no lock needed
 
 
 def _pick(outputs: tuple, index: int) -> np.ndarray:
     return outputs[index]
 
 
-def _predict_partition(part: Any, shipped: _Shipped, sample: tuple[int, ...], names: list[str],
+def _predict_partition(part: Any, model: Model, sample: tuple[int, ...], names: list[str],
                        batch_size: int | None) -> Any:
     """One partition's outputs as a pandas DataFrame with the partition's index."""
     import pandas as pd
@@ -218,8 +204,7 @@ def _predict_partition(part: Any, shipped: _Shipped, sample: tuple[int, ...], na
     x = part.to_numpy().reshape((len(part), *sample))
     if len(part) == 0:
         return pd.DataFrame(np.empty((0, len(names)), dtype=np.float32), index=part.index, columns=names)
-    with shipped.lock:
-        outputs = _as_list(shipped.model.predict(x, batch_size=batch_size))
+    outputs = _as_list(model.predict(x, batch_size=batch_size))
     values = np.concatenate([out.reshape(len(part), -1) for out in outputs], axis=1)
     return pd.DataFrame(values, index=part.index, columns=names)
 
