@@ -25,3 +25,18 @@ def test_bench_quick_run_writes_agreeing_results(tmp_path):
     for engine in ("ours", "ours_numpy"):
         assert case["engines"][engine]["median_ms"] > 0 and case["engines"][engine]["max_abs_diff"] <= 1e-4
     assert "| lstm_b1_t10_8x32 |" in (tmp_path / "bench.md").read_text()
+
+
+def test_bench_dask_smoke_run_writes_its_table(tmp_path):
+    """scripts/bench_dask.py on a few thousand sequences: it runs one process and clusters of 1 and 2 workers,
+    checks they agree bit for bit (it raises otherwise) and writes its table."""
+    script = BENCH.parent / "bench_dask.py"
+    command = [sys.executable, str(script), "--sequences", "3000", "--chunk", "1000", "--rounds", "1",
+               "--out", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "bench_dask.json").read_text())
+    assert set(report["sequences_per_s"]) == {"one local process", "LocalCluster, 1 worker",
+                                              "LocalCluster, 2 workers"}
+    assert all(v > 0 for v in report["sequences_per_s"].values())
+    assert "| LocalCluster, 2 workers |" in (tmp_path / "bench_dask.md").read_text()

@@ -68,15 +68,6 @@ class Model:
         self.stateful = any(layer.stateful for layer in self._layers.values())
         self._serial = threading.RLock() if self.stateful else nullcontext()
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        del state["_serial"]  # a lock is not copied or pickled: each copy gets its own
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._serial = threading.RLock() if self.stateful else nullcontext()
-
     # -- construction ----------------------------------------------------------------------------------------
     def _check_inputs(self) -> None:
         for ref in self._input_refs:
@@ -263,6 +254,13 @@ class Model:
 
     def __call__(self, x: Any) -> np.ndarray | list[np.ndarray]:
         return self.predict(x)
+
+    def __reduce__(self) -> tuple:
+        """Pickle as topology, raw weight arrays and stateful RNN states: no source file is needed to unpickle,
+        and the copy predicts exactly what this model would (see ``runtime/pickling.py``)."""
+        from .pickling import reduce_model  # here: pickling imports this module
+
+        return reduce_model(self)
 
     def reset_states(self) -> None:
         """Clear the state that stateful recurrent layers carry between calls."""
