@@ -19,7 +19,7 @@ from tfjs_interop.formats.keras2_form import KERAS2_VERSION, keras2_expressible
 from tfjs_interop.formats.keras_writer import KERAS3_ACTIVATIONS, keras_export
 from tfjs_interop.runtime.activations import ACTIVATIONS, get_activation
 from tfjs_interop.runtime.model import Model
-from tfjs_interop.verify import build_keras_model
+from tfjs_interop.verification import build_keras_model
 
 pytestmark = pytest.mark.tensorflow
 UNLOADABLE = {"unsupported_conv3d"}

@@ -39,12 +39,14 @@ def test_the_wheel_carries_py_typed_and_the_license(tmp_path):
 
 def test_the_lazy_package_gives_the_same_names_whatever_was_imported_first():
     """`import tfjs_interop` imports nothing heavy; the public names resolve on use, and importing the submodule
-    `tfjs_interop.verify` (as the CLI does) leaves `tfjs_interop.verify` the function."""
+    `tfjs_interop.verification` (as the CLI does) leaves `tfjs_interop.verify` the function; the package pickles
+    by reference, as cloudpickle (Dask, Ray, Spark) needs for closures that name it."""
     code = ("import sys, tfjs_interop\n"
             "assert 'numpy' not in sys.modules\n"
-            "from tfjs_interop.verify import verify\n"
+            "from tfjs_interop.verification import verify\n"
             "assert tfjs_interop.verify is verify and callable(tfjs_interop.verify)\n"
             "assert tfjs_interop.golden.record and tfjs_interop.load and tfjs_interop.save_tfjs\n"
             "assert sorted(set(tfjs_interop.__all__) - {'__version__'}) == sorted(n for n in tfjs_interop.__all__ "
-            "if n != '__version__' and getattr(tfjs_interop, n) is not None)\n")
+            "if n != '__version__' and getattr(tfjs_interop, n) is not None)\n"
+            "import cloudpickle, pickle; assert pickle.loads(cloudpickle.dumps(tfjs_interop)) is tfjs_interop\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120)

@@ -12,8 +12,6 @@ pytest imports in every run) costs nothing until something is used.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -25,7 +23,7 @@ _EXPORTS = {
     "ModelFormatError": "errors", "NetworkError": "errors", "SecurityError": "errors",
     "TfjsInteropError": "errors", "UnsupportedLayerError": "errors", "WeightsError": "errors",
     "save_keras": "formats.keras_save", "from_keras": "loading", "load": "loading", "Report": "report",
-    "Model": "runtime.model", "TensorSpec": "runtime.model", "save": "saving", "verify": "verify",
+    "Model": "runtime.model", "TensorSpec": "runtime.model", "save": "saving", "verify": "verification",
     "save_tfjs": "writing", "get_num_threads": "runtime.threads", "set_num_threads": "runtime.threads",
     "warm_up": "runtime.compiled",
 }
@@ -80,21 +78,9 @@ if TYPE_CHECKING:
     from .runtime.model import Model, TensorSpec
     from .runtime.threads import get_num_threads, set_num_threads
     from .saving import save
-    from .verify import verify
+    from .verification import verify
     from .writing import save_tfjs
 
-
-class _Package(types.ModuleType):
-    """The package module: importing the submodule ``tfjs_interop.verify`` sets the package's attribute ``verify``,
-    which must stay the function of that name (as with an eager ``from .verify import verify``)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "verify" and isinstance(value, types.ModuleType):
-            value = value.verify
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

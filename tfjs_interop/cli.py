@@ -399,7 +399,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json not in (None, STDIO):
         check_writable(args.json, "--json")
     if args.against == "tensorflow":
-        from .verify import verify
+        from .verification import verify
 
         model = _load(args)
         inputs = None if args.input is None else _read_inputs(args.input, [s.name for s in model.inputs])[0]
