@@ -20,6 +20,7 @@ from .golden import GOLDEN_FILE, read_golden, write_golden
 from .golden import check as golden_check
 from .loading import load
 from .report import Report
+from .serving.command import add_serve_command
 from .writing import save_tfjs
 
 KERAS_SUFFIXES = (".h5", ".keras")
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     verify.set_defaults(run=_verify)
     _add_golden_commands(commands)
+    add_serve_command(commands)
     return parser
 
 
