@@ -60,7 +60,7 @@ class BatchingOptions:
             raise InputError(f"batching option batch_timeout_micros must be a non-negative integer, got {value!r}")
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: the queue removes exactly this task
 class Task:
     """One request's feeds, waiting for its outputs."""
 
@@ -128,7 +128,14 @@ class ModelWorker:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._run(batch)
+            batch = [task for task in batch if task.future.set_running_or_notify_cancel()]  # the client left
+            try:
+                self._run(batch)
+            except Exception as exc:  # noqa: BLE001 - the worker must live on; the requests get a 500
+                log.exception("model %s: a batch failed", self.name)
+                for task in batch:
+                    if not task.future.done():
+                        task.future.set_exception(exc)
 
     def _next_batch(self) -> list[Task] | None:
         """The tasks of the next predict, or None when closing with nothing left."""
@@ -164,6 +171,8 @@ class ModelWorker:
         return batch
 
     def _run(self, batch: list[Task]) -> None:
+        if not batch:
+            return
         if len(batch) == 1:
             self._answer(batch[0])
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-import socket
 import sys
 from typing import Any
 
@@ -30,10 +29,11 @@ def serve(models: Any, host: str = "127.0.0.1", port: int = 8501, *, batching: B
         batching, max_request_bytes, load_options: as ``create_app`` takes them.
 
     Returns:
-        The exit status: 0 after a graceful stop.
+        The exit status: 0 after a graceful stop, 2 when it could not listen.
 
     Raises:
-        InputError: when the ``serve`` extra is not installed; ``load``'s errors; OSError when it cannot listen.
+        InputError: when the ``serve`` extra is not installed; ``load``'s errors. A port it cannot listen on
+            returns 2.
     """
     try:
         import uvicorn
@@ -44,18 +44,19 @@ def serve(models: Any, host: str = "127.0.0.1", port: int = 8501, *, batching: B
     _log_to_stderr()
     app = create_app(models, batching=batching, max_request_bytes=max_request_bytes or DEFAULT_MAX_REQUEST_BYTES,
                      **load_options)
-    sock = _listen(host, port)
-    bound = sock.getsockname()
-    names = sorted(app.state.serving.models)
-    url_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    log.info("serving %d model(s) %s on http://%s:%d", len(names), names, url_host, bound[1])
     for name, worker in app.state.serving.workers.items():
         log.info("model %s: %s", name, "requests merged (dynamic batching)" if worker.merge
                  else f"one predict per request ({worker.why_not_merged})")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=GRACEFUL_SECONDS, log_config=None)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=GRACEFUL_SECONDS, log_config=None, backlog=2048)
+    server = _server_class(uvicorn)(config)
     with _signals_after_shutdown_ignored():
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn could not listen (it has said why)
+            app.state.serving.close()
+            log.error("not serving: the server could not start (uvicorn exit status %s)", exc.code)
+            return 2
     log.info("stopped")
     return 0
 
@@ -72,11 +73,22 @@ def _signals_after_shutdown_ignored():
             signal.signal(sig, handler)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=2048)
-    sock.set_inheritable(True)
-    return sock
+def _server_class(uvicorn: Any) -> type:
+    """uvicorn's server, saying where it listens once it does (the port, when 0 asked for any free one).
+
+    uvicorn binds the socket itself: handed a socket, its connections lose TCP_NODELAY and every answer waits
+    ~40 ms for the client's delayed ACK (measured)."""
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                names = sorted(self.config.app.state.serving.models)
+                for bound in {s.getsockname()[:2] for server in self.servers for s in server.sockets}:
+                    url_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+                    log.info("serving %d model(s) %s on http://%s:%d", len(names), names, url_host, bound[1])
+
+    return Server
 
 
 def _log_to_stderr() -> None:
