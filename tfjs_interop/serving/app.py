@@ -140,7 +140,7 @@ async def _handle(request: Request) -> Response:
 
 
 async def _dispatch(request: Request, state: ServingState) -> tuple[Response, int]:
-    method, path = request.method, request.url.path
+    method, path = request.method, _route_path(request.scope)
     if path == HEALTH_PATH:
         _allow(method, "GET")
         return _json({"status": "ok", "models": sorted(state.models)}), 0
@@ -154,6 +154,12 @@ async def _dispatch(request: Request, state: ServingState) -> tuple[Response, in
     if path.lower().startswith("/v1/"):
         raise RestError(400, f"Malformed request: {method} {path}")
     raise RestError(404, f"Not found: {path} (the API is under /v1/models/{{name}}; health at {HEALTH_PATH})")
+
+
+def _route_path(scope: dict) -> str:
+    """The path below where the app is mounted (ASGI's ``path`` includes ``root_path``)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] or "/" if root and path.startswith(root) else path
 
 
 def _allow(method: str, allowed: str) -> None:

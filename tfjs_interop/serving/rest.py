@@ -3,14 +3,15 @@ metadata documents. No HTTP here (see ``app``), so every rule can be tested on b
 
 The rules and messages follow tensorflow/serving's ``util/json_tensor.cc`` and ``model_servers/
 http_rest_api_handler.cc``: a predict body holds ``instances`` (row format, one item per sample, objects keyed by
-input name for several inputs) or ``inputs`` (columnar: a value, or an object by input name), never both; floats
-are written as TF Serving writes them (six significant digits when that gives back the same float32, else nine).
+input name for several inputs) or ``inputs`` (columnar: a value, or an object by input name), never both. Floats
+are written exactly: each float32 widened to float64, in Python's shortest repr (TF Serving rounds them to six or
+nine significant digits, which read back as the same float32 but not as the same float64).
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +48,6 @@ class PredictRequest:
 
     feeds: list[np.ndarray]
     format: str
-
-    @property
-    def samples(self) -> int:
-        return int(self.feeds[0].shape[0]) if self.feeds[0].ndim else 1
 
 
 def model_status() -> dict:
@@ -99,10 +96,11 @@ def parse_predict(body: bytes, model: Model) -> PredictRequest:
         raise bad_request(f"JSON Value: {_debug(doc)} Not formatted correctly expecting only one of 'inputs' or "
                           "'instances' keys to exist ")
     specs = model.inputs
+    bools = b"true" in body or b"false" in body  # NumPy would quietly make numbers of booleans among numbers
     if "instances" in doc:
-        return PredictRequest(_check_feeds(_rows(doc, specs), specs, ROW), ROW)
+        return PredictRequest(_check_feeds(_rows(doc, specs, bools), specs, ROW), ROW)
     if "inputs" in doc:
-        return PredictRequest(_check_feeds(_columns(doc["inputs"], specs), specs, COLUMNAR), COLUMNAR)
+        return PredictRequest(_check_feeds(_columns(doc["inputs"], specs, bools), specs, COLUMNAR), COLUMNAR)
     raise bad_request("Missing 'inputs' or 'instances' key")
 
 
@@ -122,7 +120,7 @@ def _parse_json(body: bytes) -> dict:
     return doc
 
 
-def _rows(doc: dict, specs: list[TensorSpec]) -> list[np.ndarray]:
+def _rows(doc: dict, specs: list[TensorSpec], bools: bool) -> list[np.ndarray]:
     """``instances``: an item per sample; objects keyed by input name when there are several inputs."""
     instances = doc["instances"]
     if not isinstance(instances, list):
@@ -137,17 +135,17 @@ def _rows(doc: dict, specs: list[TensorSpec]) -> list[np.ndarray]:
         if any(isinstance(item, dict) for item in instances):
             index = next(i for i, item in enumerate(instances) if isinstance(item, dict))
             raise bad_request(f"Expecting value/list but got object at item {index} of input list")
-        return [_stack(instances, specs[0])]
+        return [_stack(instances, specs[0], bools)]
     for index, item in enumerate(instances):
         if not isinstance(item, dict):
             raise bad_request(f"Expecting object but got list at item {index} of input list")
         if set(item) != set(names):
             raise bad_request(f"Failed to process element: {index} of 'instances' list. JSON object: {_debug(item)} "
                               f"keys must be equal to: {','.join(sorted(names))}")
-    return [_stack([item[spec.name] for item in instances], spec) for spec in specs]
+    return [_stack([item[spec.name] for item in instances], spec, bools) for spec in specs]
 
 
-def _columns(value: Any, specs: list[TensorSpec]) -> list[np.ndarray]:
+def _columns(value: Any, specs: list[TensorSpec], bools: bool) -> list[np.ndarray]:
     """``inputs``: a value for a one-input model (or a list in input order), else an object by input name."""
     if isinstance(value, dict):
         missing = [spec.name for spec in specs if spec.name not in value]
@@ -156,28 +154,29 @@ def _columns(value: Any, specs: list[TensorSpec]) -> list[np.ndarray]:
         unknown = sorted(set(value) - {spec.name for spec in specs})
         if unknown:
             raise bad_request(f"JSON object: does not have named input: {unknown[0]}")
-        return [_tensor(value[spec.name], spec) for spec in specs]
+        return [_tensor(value[spec.name], spec, bools) for spec in specs]
     if len(specs) > 1:
         if isinstance(value, list) and len(value) == len(specs):  # a list in input order
-            return [_tensor(item, spec) for item, spec in zip(value, specs)]
+            return [_tensor(item, spec, bools) for item, spec in zip(value, specs)]
         raise bad_request("inputs is a plain value/list, but expecting an object as multiple input tensors "
                           f"required as per tensorinfo_map (or a list of {len(specs)} values, one per input in "
                           f"order {[spec.name for spec in specs]})")
-    return [_tensor(value, specs[0])]
+    return [_tensor(value, specs[0], bools)]
 
 
-def _stack(items: list[Any], spec: TensorSpec) -> np.ndarray:
+def _stack(items: list[Any], spec: TensorSpec, bools: bool) -> np.ndarray:
     """The instances of one input as one array, batch first; every instance of the same shape."""
     shapes = [_dense_shape(item) for item in items]
     for index, shape in enumerate(shapes):
         if shape != shapes[0]:
             raise bad_request(f"Failed to process element: {index} of 'instances' list. Error: input {spec.name!r}: "
                               f"Expecting shape {_shape_text(shapes[0])} but got: {_shape_text(shape)}")
-    return _tensor(items, spec)
+    return _tensor(items, spec, bools)
 
 
-def _tensor(value: Any, spec: TensorSpec) -> np.ndarray:
-    """A JSON value as an array of the input's dtype, refusing ragged lists, strings, nulls and booleans."""
+def _tensor(value: Any, spec: TensorSpec, bools: bool) -> np.ndarray:
+    """A JSON value as an array of the input's dtype, refusing ragged lists, strings, nulls and booleans (looked
+    for only when the body holds ``true`` or ``false``)."""
     try:
         array = np.asarray(value)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -188,7 +187,7 @@ def _tensor(value: Any, spec: TensorSpec) -> np.ndarray:
     if array.dtype.kind in "iu" and spec.dtype == "int32" and array.size and (
             array.min() < -(2 ** 31) or array.max() >= 2 ** 31):
         raise bad_request(f"input {spec.name!r}: a value is out of the range of int32")
-    if _has_bool(value):
+    if bools and any(isinstance(leaf, bool) for leaf in _leaves(value)):
         raise bad_request(f"input {spec.name!r}: {_first_bad_leaf(value, spec)} is not of expected type: "
                           f"{DTYPES.get(spec.dtype, spec.dtype).removeprefix('DT_').lower()}")
     return array.astype(spec.dtype)
@@ -205,19 +204,22 @@ def _dense_shape(value: Any) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _has_bool(value: Any) -> bool:
-    if isinstance(value, list):
-        return any(_has_bool(v) for v in value)
-    return isinstance(value, bool)
+def _leaves(value: Any) -> Iterator[Any]:
+    """The non-list items of nested lists, in order (without recursion: JSON may nest deeply)."""
+    stack = [iter([value])]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            yield item
+        else:
+            stack.pop()
 
 
 def _first_bad_leaf(value: Any, spec: TensorSpec) -> str:
-    stack = [value]
-    while stack:
-        item = stack.pop(0)
-        if isinstance(item, list):
-            stack[:0] = item
-        elif isinstance(item, bool) or not isinstance(item, (int, float)) or (
+    for item in _leaves(value):
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or (
                 spec.dtype != "float32" and isinstance(item, float)):
             return f"JSON Value: {_debug(item)} Type: {_json_type(item)}"
     return f"JSON Value: {_debug(value)} (not a dense tensor)"
@@ -249,52 +251,15 @@ def _check_feeds(feeds: list[np.ndarray], specs: list[TensorSpec], fmt: str) -> 
 
 def predict_response(outputs: list[np.ndarray], keys: list[str], fmt: str) -> bytes:
     """``{"predictions": [...]}`` (row) or ``{"outputs": ...}`` (columnar); objects keyed by output name when
-    there are several outputs, as TF Serving answers."""
+    there are several outputs, as TF Serving answers. Each float32 is written as its exact value (widened to
+    float64, Python's shortest repr), so reading it as float32 or float64 gives back the computed number."""
+    values = [np.asarray(output, dtype=np.float32).tolist() for output in outputs]
     if fmt == COLUMNAR:
-        texts = [_json_text(_number_texts(output)) for output in outputs]
-        if len(outputs) == 1:
-            return b'{"outputs": ' + texts[0] + b"}"
-        fields = b", ".join(json.dumps(k).encode() + b": " + t for k, t in zip(keys, texts))
-        return b'{"outputs": {' + fields + b"}}"
-    rows = [_row_texts(output) for output in outputs]
-    if len(outputs) == 1:
-        items = rows[0]
+        document = {"outputs": values[0] if len(values) == 1 else dict(zip(keys, values))}
     else:
-        names = [json.dumps(k).encode() + b": " for k in keys]
-        items = [b"{" + b", ".join(n + r[i] for n, r in zip(names, rows)) + b"}" for i in range(len(rows[0]))]
-    return b'{"predictions": [' + b", ".join(items) + b"]}"
-
-
-def _row_texts(output: np.ndarray) -> list[bytes]:
-    texts = _number_texts(output)
-    return [_json_text(sample) for sample in texts]
-
-
-_QUOTE = re.compile(rb'"')
-
-
-def _number_texts(array: np.ndarray) -> np.ndarray:
-    """An array as JSON numbers the way TF Serving's ``WriteDecimal`` writes a float32: ``%.6g`` when it reads
-    back as the same float32, else ``%.9g``; ``.0`` added to whole numbers; ``NaN``, ``Infinity``."""
-    values = np.asarray(array, dtype=np.float32)
-    wide = values.astype(np.float64)
-    short = np.char.mod("%.6g", wide)
-    with np.errstate(invalid="ignore"):
-        exact = short.astype(np.float64).astype(np.float32) == values
-    text = np.where(exact, short, np.char.mod("%.9g", wide))
-    plain = np.char.find(text, ".") < 0
-    plain &= np.char.find(text, "e") < 0
-    plain &= np.isfinite(values)
-    text = np.where(plain, np.char.add(text, ".0"), text)
-    text = np.where(np.isnan(values), "NaN", text)
-    text = np.where(np.isposinf(values), "Infinity", text)
-    text = np.where(np.isneginf(values), "-Infinity", text)
-    return text
-
-
-def _json_text(texts: np.ndarray) -> bytes:
-    """Nested JSON lists of the numbers written by :func:`_number_texts` (which hold no quotes to strip)."""
-    return _QUOTE.sub(b"", json.dumps(texts.tolist(), separators=(", ", ": ")).encode())
+        rows = values[0] if len(values) == 1 else [dict(zip(keys, items)) for items in zip(*values)]
+        document = {"predictions": rows}
+    return json.dumps(document).encode()
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
