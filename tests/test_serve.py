@@ -324,6 +324,43 @@ def test_a_full_queue_gets_503_and_every_other_request_its_answer():
         assert server.stop() == 0
 
 
+def test_bodies_held_at_once_are_bounded_503_past_the_budget():
+    limit = 20_000  # the server holds at most 16 such bodies at once
+    server = Server(str(TFJS_FIXTURES / "seed_lstm"), "--max-request-bytes", str(limit))
+    try:
+        _, xs, ys = _case("seed_lstm")
+        body = json.dumps({"instances": xs[0][:1].tolist()}).encode()
+        body += b" " * (limit - 1000 - len(body))  # valid JSON, padded
+        barrier = threading.Barrier(24)
+
+        def client(_: int) -> tuple[int, dict]:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            connection.putrequest("POST", SEED)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders()
+            connection.send(body[:-100])
+            barrier.wait(30)  # every body mostly sent before any is complete
+            connection.send(body[-100:])
+            response = connection.getresponse()
+            result = response.status, json.loads(response.read())
+            connection.close()
+            return result
+
+        with ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(client, range(24)))
+        statuses = [status for status, _ in results]
+        assert set(statuses) == {200, 503}, statuses
+        assert statuses.count(200) <= 16
+        for status, answer in results:
+            if status == 503:
+                assert "bytes of request bodies already" in answer["error"]
+            else:
+                _assert_close(_row_outputs(answer, ["x"]), [ys[0][:1]], 1e-5, "budget")
+        assert server.request("POST", SEED, body)[0] == 200  # all released
+    finally:
+        assert server.stop() == 0
+
+
 def test_sigterm_finishes_the_requests_in_flight_then_exits_0():
     server = Server(str(TFJS_FIXTURES / "seed_lstm"))
     _, xs, ys = _case("seed_lstm")

@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import InputError, LimitError, TfjsInteropError
+from ..errors import InputError, TfjsInteropError
 from ..loading import load
 from ..runtime.model import Model
 from . import rest
@@ -32,6 +32,7 @@ log = logging.getLogger("tfjs_interop.serving")
 
 DEFAULT_MAX_REQUEST_BYTES = 16 << 20
 DRAIN_BYTES = 64 << 20  # an over-large body is read (and dropped) up to this, so the client reads our 413
+BODIES_IN_FLIGHT = 16  # the bodies held at once (read, parsed, waiting) take at most this many max_request_bytes
 _ID = r"([^/:]+)"
 _VERSION = rf"(?:(?:/versions/(\d+))|(?:/labels/{_ID}))?"
 PREDICT_PATH = re.compile(rf"/v1/models/{_ID}{_VERSION}:(classify|regress|predict)", re.IGNORECASE)
@@ -47,6 +48,8 @@ class ServingState:
         self.workers = {name: ModelWorker(model, name, batching) for name, model in models.items()}
         self.keys = {name: rest.output_keys(model) for name, model in models.items()}
         self.max_request_bytes = max_request_bytes
+        self.body_budget = max_request_bytes * BODIES_IN_FLIGHT
+        self.body_bytes = 0  # of the bodies held now (changed on the event loop only)
 
     def close(self) -> None:
         for worker in self.workers.values():
@@ -171,8 +174,6 @@ def _find(state: ServingState, name: str | None, version: str | None, label: str
     """The model a path names, or 404 in TF Serving's words."""
     if not name:
         raise RestError(400, "Missing model name in request.")
-    if version is not None and label is not None:  # pragma: no cover - the paths cannot hold both
-        raise RestError(400, "Both model version and model version label cannot be supplied.")
     if name not in state.models or (version is not None and int(version) != rest.VERSION) or label is not None:
         if what == "status":
             raise RestError(404, f"Could not find any versions of model {name}" if version is None
@@ -197,35 +198,50 @@ async def _predict(request: Request, state: ServingState, name: str, version: st
     if verb.lower() != "predict":
         raise RestError(400, f"Expected {verb.lower()} signature method_name; the model's serving_default "
                              "signature is tensorflow/serving/predict (this server answers :predict)")
-    body = await _read_body(request, state.max_request_bytes)
+    held = [0]
+    try:
+        body = await _read_body(request, state, held)
+        return await _answer(state, name, model, body)
+    finally:
+        state.body_bytes -= held[0]
+
+
+async def _answer(state: ServingState, name: str, model: Model, body: bytes) -> tuple[Response, int]:
     parsed = await anyio.to_thread.run_sync(rest.parse_predict, body, model)
     task = state.workers[name].submit(parsed.feeds)
     try:
         outputs = await asyncio.wrap_future(task.future)
-    except (InputError, LimitError, TfjsInteropError) as exc:
+    except TfjsInteropError as exc:  # the model refused these inputs
         raise RestError(400, str(exc)) from None
     text = await anyio.to_thread.run_sync(rest.predict_response, outputs, state.keys[name], parsed.format)
     return Response(text, media_type="application/json"), task.batch_size
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, or 413 once it passes ``limit``: the rest is read and dropped (up to ``DRAIN_BYTES``), so that
-    a client still sending reads the answer instead of a reset connection."""
+async def _read_body(request: Request, state: ServingState, held: list[int]) -> bytes:
+    """The body, or 413 once it passes the limit: the rest is read and dropped (up to ``DRAIN_BYTES``), so that
+    a client still sending reads the answer instead of a reset connection. 503 when the bodies held at once
+    would pass their budget; ``held`` counts this one's bytes in ``state.body_bytes``."""
+    limit = state.max_request_bytes
     declared = request.headers.get("content-length", "")
     over = declared.isdigit() and int(declared) > limit
-    chunks, size = [], 0
+    chunks, size, busy = [], 0, False
     try:
         async for chunk in request.stream():
             size += len(chunk)
             over = over or size > limit
             if over and size > DRAIN_BYTES:
                 break
-            if not over:
+            busy = busy or (not over and state.body_bytes + len(chunk) > state.body_budget)
+            if not over and not busy:
                 chunks.append(chunk)
+                held[0] += len(chunk)
+                state.body_bytes += len(chunk)
     except ClientDisconnect:
         raise RestError(400, "the client closed the connection before sending the whole body") from None
     if over:
         raise _too_large(int(declared) if declared.isdigit() else size, limit, at_least=not declared.isdigit())
+    if busy:
+        raise RestError(503, f"the server holds {state.body_budget} bytes of request bodies already; try again")
     return b"".join(chunks)
 
 
