@@ -388,3 +388,15 @@ def test_sigterm_finishes_the_requests_in_flight_then_exits_0():
     assert results and results[0][0] == 200, results
     _assert_close(_row_outputs(results[0][1], ["x"]), [np.repeat(ys[0], 400, axis=0)], 1e-5, "in flight")
     server.wait_for(re.compile(r"INFO stopped$"), 5)
+
+
+def test_the_command_refuses_bad_arguments_before_serving(capsys):
+    from tfjs_interop.cli import main
+
+    seed = str(TFJS_FIXTURES / "seed_lstm")
+    assert main(["serve", seed, seed, "--model-name", "x"]) == 2
+    assert "--model-name names a single model; 2 paths were given" in capsys.readouterr().err
+    assert main(["serve", seed, "--enable-batching", "--max-batch-size", "0"]) == 2
+    assert "max_batch_size must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(["serve", seed, seed]) == 2
+    assert "two models would be served as 'seed_lstm'" in capsys.readouterr().err
