@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -400,3 +402,26 @@ def test_the_command_refuses_bad_arguments_before_serving(capsys):
     assert "max_batch_size must be a positive integer, got 0" in capsys.readouterr().err
     assert main(["serve", seed, seed]) == 2
     assert "two models would be served as 'seed_lstm'" in capsys.readouterr().err
+
+
+def test_a_model_is_served_from_a_url_under_its_folder_name():
+    handler = functools.partial(_QuietFiles, directory=str(TFJS_FIXTURES))
+    files = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    try:
+        server = Server(f"http://127.0.0.1:{files.server_address[1]}/seed_lstm/model.json")
+        try:
+            record, xs, ys = _case("seed_lstm")
+            status, answer, _ = server.request("POST", SEED, {"inputs": xs[0].tolist()})
+            assert status == 200, answer
+            _assert_close([np.array(answer["outputs"], np.float32)], ys, record["atol"], "from a URL")
+        finally:
+            assert server.stop() == 0
+    finally:
+        files.shutdown()
+        files.server_close()
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
