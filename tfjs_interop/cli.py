@@ -32,6 +32,7 @@ from .report import Report
 from .runtime.summary import summary_dict
 from .runtime.threads import set_num_threads
 from .saving import KERAS, TFJS, check_destination, destination_kind, save
+from .serving.command import add_serve_command
 
 MODEL_HELP = ("the model: a TF.js model.json or its folder or its http(s) URL, a Keras .h5 or .keras file, or a "
               "Keras topology JSON (with --weights)")
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     _json_argument(verify)
     verify.set_defaults(run=_verify)
     _add_golden_commands(commands)
+    add_serve_command(commands)
     return parser
 
 
