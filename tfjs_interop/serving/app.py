@@ -22,8 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import InputError, TfjsInteropError
-from ..runtime.compiled import warm_up
 from ..loading import load
+from ..runtime.compiled import warm_up
 from ..runtime.model import Model
 from . import rest
 from .batching import BatchingOptions, ModelWorker
