@@ -136,8 +136,13 @@ def _keras_run(keras: Any, keras_model: Any, feeds: list[np.ndarray]) -> list[np
     Conv2D on the CPU through oneDNN, which can give other numbers than its graph (NHWC) form."""
     import tensorflow as tf
 
-    run = tf.function(lambda x: keras_model(x, training=False))
-    outputs = run(feeds if len(feeds) > 1 else feeds[0])
+    x = feeds if len(feeds) > 1 else feeds[0]
+    try:
+        outputs = tf.function(lambda x: keras_model(x, training=False))(x)
+    except ValueError as exc:  # a graph scope cannot take some names Keras 3 allows ('a b'): run those eagerly
+        if "valid scope name" not in str(exc):
+            raise
+        outputs = keras_model(x, training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return [np.asarray(keras.ops.convert_to_numpy(y)) for y in outputs]
 
