@@ -36,3 +36,26 @@ def test_concatenate_masks_follow_the_keras_version():
 def test_tfjs_engine_configs_get_no_keras3_rule():
     config = normalise_config("Add", {"name": "m"}, Origin(Dialect.KERAS3, Engine.TFJS))
     assert "keras3_masks" not in config
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("class_name", ["Add", "Multiply", "Maximum", "Minimum", "Average", "Subtract"])
+@pytest.mark.parametrize("masked", ["one", "both"])
+def test_keras3_merge_values_at_masked_steps_are_kerass(class_name, masked, tmp_path):
+    """Keras 3's Multiply counts a masked entry as 1 (0 where every input is masked), Maximum and Minimum take the
+    other input's value there: a Keras 3 file with such a merge runs with real Keras 3's numbers."""
+    from keras_live import keras, keras_predict
+
+    import tfjs_interop
+
+    L = keras.layers
+    a, b = keras.Input((6, 3)), keras.Input((6, 3))
+    left = L.Dense(3)(L.Masking(0.0)(a) if masked == "both" else a)
+    live = keras.Model([a, b], L.Dense(2)(getattr(L, class_name)()([left, L.Masking(0.0)(b)])))
+    rng = np.random.default_rng(3)
+    live.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in live.get_weights()])
+    xa, xb = (rng.normal(size=(3, 6, 3)).astype(np.float32) for _ in range(2))
+    xa[0, 3:], xb[0, 4:], xb[1, :2] = 0, 0, 0  # post- and pre-padding, masks that differ; row 2 unpadded
+    live.save(tmp_path / "m.keras")
+    ours = tfjs_interop.load(tmp_path / "m.keras").predict([xa, xb])
+    np.testing.assert_allclose(ours, keras_predict(live, [xa, xb])[0], atol=1e-5)

@@ -20,7 +20,7 @@ from ..errors import InputError, UnsupportedLayerError, api_boundary, few
 from ..runtime.model import Model
 from .atomic import write_file
 from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
-from .keras_writer import HardSigmoid, KerasExport, keras_export
+from .keras_writer import HardSigmoid, KerasExport, check_keras3_masks, keras_export
 
 if TYPE_CHECKING:
     import h5py
@@ -45,13 +45,15 @@ def save_keras(model: Model, path: str | os.PathLike) -> None:
 
     Raises:
         InputError: when the suffix is neither ``.keras`` nor ``.h5``.
-        UnsupportedLayerError: when Keras 3 cannot express a layer exactly (nothing is written).
+        UnsupportedLayerError: when Keras 3 cannot express a layer exactly, or would combine a Keras 2 model's
+            masks otherwise with other outputs (nothing is written).
     """
     path = Path(path)
     writers: dict[str, Callable[[KerasExport], bytes]] = {".keras": keras_zip_bytes, ".h5": legacy_h5_bytes}
     if path.suffix not in writers:
         raise InputError(f"{path}: a Keras file must end in .keras or .h5, found {path.suffix or 'no suffix'!r}")
     export = keras_export(model, HardSigmoid.RESCALE)
+    check_keras3_masks(model)
     check_hdf5_names(export, path)
     write_file(path, writers[path.suffix](export))
 

@@ -21,14 +21,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UnsupportedLayerError
-from ..runtime.layers.base import Variable
+from ..errors import InputError, UnsupportedLayerError
+from ..runtime.execution import KerasMasks
+from ..runtime.layers.base import Layer, Variable
 from ..runtime.model import Model, NestedModel
 from ..topology import (
     KERAS3_MASK_MERGES,
     MODEL_CLASSES,
     OP_PREFIX,
     Call,
+    Dialect,
     Engine,
     LayerSpec,
     Origin,
@@ -213,6 +215,100 @@ def _without_engine_keys(value: object) -> object:
     if isinstance(value, list):
         return [_without_engine_keys(v) for v in value]
     return value
+
+
+# --- masks Keras 3 combines otherwise ---------------------------------------------------------------------
+
+KERAS3_MASKED_VALUES = frozenset({"Multiply", "Maximum", "Minimum"})  # Keras 3 reads masks for the values too
+
+
+class _RecordedMasks(KerasMasks):
+    """Keras's mask passing, recording the output masks of every merge call (nested models' included)."""
+
+    def __init__(self) -> None:
+        self.merges: dict[str, list[list]] = {}  # layer name -> output masks per call
+        self.classes: dict[str, str] = {}
+        self.masked_values: set[str] = set()  # merges whose values Keras 3 computes from their inputs' masks
+        self.masked_with_states: set[str] = set()  # RNNs given initial states and a mask
+
+    def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int) -> list:
+        masks = super().output_masks(layer, inputs, input_masks, count)
+        if layer.class_name in KERAS3_MASK_MERGES:
+            self.merges.setdefault(layer.name, []).append(masks)
+            self.classes[layer.name] = layer.class_name
+            if layer.class_name in KERAS3_MASKED_VALUES and any(m is not None for m in input_masks):
+                self.masked_values.add(layer.name)
+        if layer.class_name in _RECURRENT and len(input_masks) > 1 and input_masks[0] is not None:
+            self.masked_with_states.add(layer.name)
+        return masks
+
+    def for_nested(self, input_masks: list) -> tuple[KerasMasks, list]:
+        return self, input_masks
+
+
+def check_keras3_masks(model: Model) -> None:
+    """Refuse a Keras 2 model that Keras 3 would run with other masks and other outputs.
+
+    Keras 2 gives a merge the AND of the masks its inputs have (an input without one does not count); Keras 3
+    the OR of them, and none if any input has none (``runtime/layers/merge.py``). Keras 3 has no op for Keras 2's
+    rule that Keras 2's loader reads, so no file keeps it: the model and its Keras 3 form run on the probe
+    inputs of ``save_tfjs``'s check (padded ones included) and, where a merge's mask differs and so does an
+    output, the model is refused, naming the merges. So is one whose RNN given initial states gets a mask there that
+    no explicit mask in the file can carry (``_with_explicit_masks``).
+
+    Raises:
+        UnsupportedLayerError: naming the layers and the difference.
+    """
+    origin = model.topology.origin
+    if origin != Origin(Dialect.KERAS2, Engine.KERAS):
+        return
+    from ..writing import fresh_copy, probe_inputs  # the probes of the TF.js writer's check (imports formats)
+
+    source, keras3 = fresh_copy(model), Model(keras_rules(model.topology))
+    keras3.set_weights(model.get_weights())
+    for inputs in probe_inputs(source):
+        feeds = source.check_inputs(inputs)
+        theirs, mine = _RecordedMasks(), _RecordedMasks()
+        try:
+            want, _ = source.run(feeds, None, theirs)
+        except InputError:
+            continue  # the source itself cannot take this probe
+        _refuse_masks_keras3_drops(model, theirs.masked_with_states)
+        got, _ = keras3.run(feeds, None, mine)
+        differ = [name for name, masks in theirs.merges.items()
+                  if not all(_same_masks(a, b) for a, b in zip(masks, mine.merges.get(name, [])))]
+        differ = differ or sorted(theirs.masked_values)
+        error = max(float(np.max(np.abs(a - b), initial=0)) for a, b in zip(want, got))
+        if differ and error > 1e-5 * max(1.0, *(float(np.max(np.abs(a), initial=0)) for a in want)):
+            layers = ", ".join(f"{name!r} ({theirs.classes[name]})" for name in differ)
+            raise UnsupportedLayerError(
+                f"layer {layers}: Keras 2 gives a merge the AND of the masks its inputs have (inputs without one do "
+                "not count), Keras 3 the OR of them and none if any input has none (and Keras 3's Multiply, Maximum "
+                "and Minimum skip masked entries); Keras 3's outputs would differ by up to "
+                f"{error:.3g} on probe inputs, and no Keras 3 file can carry Keras 2's rule; fix: mask the merge's "
+                "inputs alike (e.g. one Masking layer after it), or not at all")
+        source.reset_states()
+        keras3.reset_states()
+
+
+def _refuse_masks_keras3_drops(model: Model, names: set[str]) -> None:
+    """An RNN given initial states runs unmasked in Keras 3 unless its call is given the mask (Keras 2 masks it):
+    refuse one that gets a mask here which ``_with_explicit_masks`` cannot write (nor one in a nested model)."""
+    specs = {spec.name: spec for spec in model.topology.layers}
+    for name in sorted(names):
+        spec = specs.get(name)
+        if spec is None or any(len(call.args) > 1 and not _mask_ops(model.topology, model, call.args[0], name)
+                               for call in spec.calls):
+            raise UnsupportedLayerError(
+                f"layer {name!r} ({spec.class_name if spec else 'RNN'}): Keras 2 masks an RNN given initial states "
+                "by the mask of its input, Keras 3 only when the call is given that mask, which the writer makes "
+                "(with Keras 3's ops) only for an RNN reading a Masking or Embedding(mask_zero) output directly; "
+                "Keras 3 would run this one unmasked, with other outputs; fix: put the Masking layer right before "
+                "the RNN")
+
+
+def _same_masks(a: list, b: list) -> bool:
+    return all((x is None) == (y is None) and (x is None or np.array_equal(x, y)) for x, y in zip(a, b))
 
 
 # --- configs -----------------------------------------------------------------------------------------------

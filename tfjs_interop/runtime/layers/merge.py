@@ -83,12 +83,22 @@ class Merge(Layer):
     def call(self, inputs: Any, mask: Any = None, **kwargs: Any) -> np.ndarray:
         arrays = [np.asarray(x, dtype=_F32) for x in _as_list(inputs)]
         rank = max(x.ndim for x in arrays)
+        masks = _as_list(mask) if self.options.keras3_masks and mask is not None else []
+        # Keras 3 reads the masks of the inputs that need no reshaping (the reshaped ones lose theirs).
+        masks = [None if m is None or x.ndim < rank else np.broadcast_to(np.asarray(m, bool)[..., None], x.shape)
+                 for x, m in zip(arrays, masks)]
         arrays = [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in arrays]
+        if any(m is not None for m in masks):
+            return self.merge_masked(arrays, masks)
         return self.merge(arrays)
 
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         """Combine inputs of equal rank (float32, broadcastable)."""
         raise NotImplementedError
+
+    def merge_masked(self, arrays: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
+        """Keras 3's merge of inputs some of which carry masks (brought to the inputs' shapes); most ignore them."""
+        return self.merge(arrays)
 
     def compute_mask(self, inputs: Any, mask: Any) -> np.ndarray | None:
         if mask is None:
@@ -122,6 +132,18 @@ class Multiply(Merge):
         return out
 
 
+    def merge_masked(self, arrays: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
+        """Keras 3: masked entries count as 1; when every input has a mask, entries none keeps are 0."""
+        every = all(m is not None for m in masks)
+        out, kept = None, None
+        for x, m in zip(arrays, masks):
+            if m is not None:
+                x = np.where(m, x, _F32(1))
+                kept = m if kept is None else kept | m
+            out = x if out is None else out * x
+        return np.where(kept, out, _F32(0)) if every else out
+
+
 @register("Average")
 class Average(Merge):
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
@@ -131,16 +153,35 @@ class Average(Merge):
         return out * _F32(1 / len(arrays))  # TF.js multiplies by 1/n in float32
 
 
+def _masked_extreme(op: np.ufunc, arrays: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
+    """Keras 3 ``_apply_merge_op_and_or_mask``: a masked entry takes the other side's value before ``op``."""
+    out, kept = arrays[0], masks[0]
+    for x, m in zip(arrays[1:], masks[1:]):
+        if m is not None:
+            x = np.where(m, x, out)
+        if kept is not None:
+            out = np.where(kept, out, x)
+        kept = kept | m if kept is not None and m is not None else None
+        out = op(out, x)
+    return out
+
+
 @register("Maximum")
 class Maximum(Merge):
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         return np.maximum.reduce(np.broadcast_arrays(*arrays))
+
+    def merge_masked(self, arrays: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
+        return _masked_extreme(np.maximum, arrays, masks)
 
 
 @register("Minimum")
 class Minimum(Merge):
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         return np.minimum.reduce(np.broadcast_arrays(*arrays))
+
+    def merge_masked(self, arrays: list[np.ndarray], masks: list[np.ndarray | None]) -> np.ndarray:
+        return _masked_extreme(np.minimum, arrays, masks)
 
 
 # --- concatenation -----------------------------------------------------------------------------------------
