@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, UnsupportedLayerError
-from ..runtime.execution import KerasMasks
+from ..runtime.execution import LAYER_RULE, KerasMasks
 from ..runtime.layers.base import Layer, Variable
 from ..runtime.model import Model, NestedModel
 from ..topology import (
@@ -231,8 +231,9 @@ class _RecordedMasks(KerasMasks):
         self.masked_values: set[str] = set()  # merges whose values Keras 3 computes from their inputs' masks
         self.masked_with_states: set[str] = set()  # RNNs given initial states and a mask
 
-    def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int) -> list:
-        masks = super().output_masks(layer, inputs, input_masks, count)
+    def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int,
+                     computed: object = LAYER_RULE) -> list:
+        masks = super().output_masks(layer, inputs, input_masks, count, computed)
         if layer.class_name in KERAS3_MASK_MERGES:
             self.merges.setdefault(layer.name, []).append(masks)
             self.classes[layer.name] = layer.class_name
