@@ -11,18 +11,18 @@ They are used for a single LSTM, GRU or SimpleRNN cell with activations they kno
 sample and step). Anything else runs the NumPy loop.
 
 Start-up: importing numba and loading its cached kernels costs ~0.3–0.5 s and ~50 MB, more than a one-shot run of a
-small model takes in all. So numba is not imported until it pays: the calls that could have used it add up the
-time the NumPy loop is estimated to lose to it (``_saving_s``), and once that passes ``LOAD_COST_S`` the kernels are
-loaded (a ski-rental rule: a process never spends more than twice the better choice). A call that alone would save
-that much loads them at once. ``warm_up()`` (for a server, at start), ``set_compiled(True)`` or
-``TFJS_INTEROP_COMPILED=1`` load them eagerly; ``TFJS_INTEROP_COMPILED=0`` or ``set_compiled(False)`` never.
+small model takes in all. So by default a call runs compiled only when it alone saves more than that
+(``_saving_s`` ≥ ``LOAD_COST_S``): the choice depends on the call's size and the process's settings, never on
+what the process ran before, so a call gives the same bits in every process (a Dask worker, a pickled copy, a
+fresh CLI run) however long it has lived. ``warm_up()`` (a server, at start), ``set_compiled(True)`` or
+``TFJS_INTEROP_COMPILED=1`` use the kernels for every call they apply to; ``TFJS_INTEROP_COMPILED=0`` or
+``set_compiled(False)`` never.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import threading
 from collections.abc import Callable
 from functools import cache, partial
@@ -47,23 +47,26 @@ HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
 _forced: bool | None = None
 _load_lock = threading.Lock()
-_saved_s = 0.0  # the estimated time the NumPy loop has lost so far to the kernels not being loaded
+_warmed = False  # warm_up() was called: every call uses the kernels (until set_compiled)
 
 
 def set_compiled(enabled: bool | None) -> None:
     """Use the compiled loop wherever it applies, loading numba now (True), never (False), or as the environment
     and the start-up rule decide (None)."""
-    global _forced
-    _forced = enabled
+    global _forced, _warmed
+    _forced, _warmed = enabled, False
     if enabled and compiled_available():
         _kernels()
 
 
 def warm_up() -> bool:
-    """Load numba's kernels now (e.g. when a server starts), unless disabled; True when they are loaded."""
+    """Load numba's kernels now and use them for every call from now on (e.g. when a server starts), unless
+    disabled; True when they are loaded."""
+    global _warmed
     if not compiled_enabled():
         return False
     _kernels()
+    _warmed = True
     return True
 
 
@@ -106,14 +109,8 @@ def _saving_s(batch: int, steps: int, width: int) -> float:
 
 
 def _worth_loading(batch: int, steps: int, width: int) -> bool:
-    """The start-up rule (see the module's docstring); True once the kernels are loaded."""
-    global _saved_s
-    if kernels_loaded() or "numba" in sys.modules:  # numba already paid for: loading the cache is cheap
-        return True
-    if _switch() is True:
-        return True
-    _saved_s += _saving_s(batch, steps, width)
-    return _saved_s >= LOAD_COST_S
+    """The start-up rule (see the module's docstring): asked for, or this call alone pays for loading."""
+    return _warmed or _switch() is True or _saving_s(batch, steps, width) >= LOAD_COST_S
 
 
 def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: str,
