@@ -133,7 +133,7 @@ first = model.predict(x)
 for _ in range(3000):
     last = model.predict(x)
 print("numba" in sys.modules, last.tobytes() == first.tobytes())
-big = np.tile(x, (52000, 1, 1))  # one call whose NumPy loop would lose more than loading numba costs
+big = np.tile(x, (70000, 1, 1))  # one call whose NumPy loop would lose more than loading numba costs
 model.predict(big)
 print("numba" in sys.modules, model.predict(x).tobytes() == first.tobytes())
 tfjs_interop.warm_up()
