@@ -17,7 +17,9 @@ from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
-from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
+from .dialects import dialect_of
+from .parsing import parse_topology
+from .topology import Dialect, Engine, Origin
 
 DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")
