@@ -14,8 +14,8 @@ import pytest
 from test_layers_basic import close, make, rand
 
 import tfjs_interop
-from tfjs_interop.engines import TFJS
 from fixtures import ROOT, TFJS_FIXTURES
+from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, conv2d
 from tfjs_interop.writing import tfjs_artifacts

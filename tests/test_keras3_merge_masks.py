@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tfjs_interop.engines import engine_for
-from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.parsing import normalise_config
+from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.topology import Dialect, Engine, Origin
 
 A = np.array([[True, True, False]])

@@ -8,11 +8,11 @@ import pytest
 from test_layers_basic import close, make, rand
 
 import tfjs_interop
-from tfjs_interop.engines import TFJS
 from fixtures import ROOT, TFJS_FIXTURES
+from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, UnsupportedLayerError
-from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.parsing import normalise_config
+from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.topology import Dialect, Engine, Origin
 from tfjs_interop.writing import tfjs_artifacts
 

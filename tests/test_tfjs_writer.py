@@ -17,8 +17,8 @@ from tfjs_interop.errors import InputError, UnsupportedLayerError, WeightsError
 from tfjs_interop.formats.manifest import dequantize, encode_tensors, parse_manifest, quantize, read_weights, shard
 from tfjs_interop.formats.tfjs import decode_model_json, read_tfjs
 from tfjs_interop.formats.tfjs_writer import quantization_rule
-from tfjs_interop.runtime.layers.base import engine_option_names
 from tfjs_interop.loading import model_from_file
+from tfjs_interop.runtime.layers.base import engine_option_names
 from tfjs_interop.topology import Dialect, Engine
 from tfjs_interop.writing import tfjs_artifacts
 

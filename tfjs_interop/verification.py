@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .engines import KERAS3
+from .engines import Engine as RuntimeEngine
+from .engines import dependency_order as keras_order
 from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
 from .formats.keras_save import keras_zip_bytes
 from .formats.keras_writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
 from .report import Report, compare_output
-from .engines import KERAS3
-from .engines import Engine as RuntimeEngine
-from .engines import dependency_order as keras_order
 from .runtime.model import Model
 from .sample_inputs import sample_inputs
 from .topology import Engine, Topology

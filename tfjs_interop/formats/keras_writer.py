@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedLayerError
 from ..engines import KERAS3, LAYER_RULE
 from ..engines.keras import KerasMasks
+from ..errors import InputError, UnsupportedLayerError
 from ..parsing import normalise_config
 from ..runtime.layers.base import Layer, Variable, catalog  # TODO(#13): the catalog is to be injected
 from ..runtime.model import Model, NestedModel

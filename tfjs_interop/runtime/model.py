@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..engines import LAYER_RULE, Engine, MaskPolicy, dependency_order, engine_for, pack
 from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..progress import check_verbose, progress
-from ..engines import LAYER_RULE, Engine, MaskPolicy, dependency_order, engine_for, pack
 from ..topology import MODEL_CLASSES, Call, TensorRef, Topology
 from .layers import build_layer
 from .layers.base import Layer, Shape, register
