@@ -26,7 +26,8 @@ from ..engines.keras import KerasMasks
 from ..errors import InputError, UnsupportedLayerError
 from ..parsing import normalise_config
 from ..runtime.layers.base import Layer, Variable, catalog  # TODO(#13): the catalog is to be injected
-from ..runtime.model import Model, NestedModel
+from ..runtime.model import Model
+from ..runtime.nested import NestedModel
 from ..topology import (
     MODEL_CLASSES,
     OP_PREFIX,

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...errors import ModelFormatError, UnsupportedLayerError
+from ...errors import ModelFormatError, UnsupportedLayerError, WeightsError
 from ...facts import Catalog, KerasFacts, LayerFacts, TfjsFacts
 
 Shape = tuple  # a tensor shape; None stands for an unknown size (the batch, or free time steps)
@@ -302,3 +302,15 @@ def refuse_lora(rank: Any, layer: str, class_name: str) -> None:
     """Keras 3 LoRA adds weights the layer does not declare: refuse it rather than compute without them."""
     if rank:
         raise unsupported(layer, class_name, f"lora_rank={rank!r}", "lora_rank null (no LoRA)")
+
+
+def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
+    """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
+                           f"array of {value.dtype}")
+    if tuple(value.shape) != tuple(variable.shape):
+        raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
+                           f"{list(variable.shape)}, found {list(value.shape)}")
+    variable.value = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
