@@ -127,6 +127,22 @@ class Variable:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputValues:
+    """What a layer tells about the values its input should hold, for sample and probe inputs.
+
+    Attributes:
+        vocabulary: ids below this (an Embedding's ``input_dim``); None: any numbers.
+        pad_value: the value a padded step holds (0 for ``Embedding(mask_zero)``, a Masking's ``mask_value``);
+            None: the layer masks nothing.
+        passes_through: the layer keeps its input's values (Reshape): its own readers tell.
+    """
+
+    vocabulary: int | None = None
+    pad_value: float | None = None
+    passes_through: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Options:
     """Base of the frozen config dataclasses layers parse their config into."""
 
@@ -240,6 +256,10 @@ class Layer:
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
         return mask if self.supports_masking else None
+
+    def input_values(self) -> InputValues | None:
+        """What this layer tells about its input's values (see :class:`InputValues`); None: nothing."""
+        return None
 
     @property
     def stateful(self) -> bool:
