@@ -21,7 +21,8 @@
 // "Probes" are experiments that are known to fail or to be unfaithful in TF.js
 // 4.22; they write no fixture, their outcome is printed and listed in README.md.
 
-const {fnv1a, mulberry32, sameBits} = require('./prng');
+const {fnv1a, mulberry32} = require('./prng');
+const recorder = require('./lib/recorder');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -29,16 +30,11 @@ const {spawn} = require('child_process');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const DEFAULT_OUT = path.join(REPO, 'fixtures', 'tfjs');
-const TFJS_VERSION = '4.22.0';
-const DEFAULT_ATOL = 1e-5;
+const {TFJS_VERSION, sizeOf} = recorder;
 
 // ---------------------------------------------------------------------------
 // Shapes
 // ---------------------------------------------------------------------------
-
-function sizeOf(shape) {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 function makeHelpers(rng) {
   const uniform = (n, lo, hi) => Float32Array.from({length: n}, () => lo + (hi - lo) * rng());
@@ -1474,68 +1470,51 @@ function tensorFromSpec(tf, spec) {
   return tf.tensor(spec.data, spec.shape, spec.dtype);
 }
 
-async function runCalls(tf, model, calls) {
-  const results = [];
-  for (const call of calls) {
-    if (call.reset_states) model.resetStates();
-    const xs = call.inputs.map((s) => tensorFromSpec(tf, s));
-    const batch = xs[0].shape[0];
-    let ys = model.predict(xs.length === 1 ? xs[0] : xs, {batchSize: batch});
-    if (!Array.isArray(ys)) ys = [ys];
-    const outs = [];
-    for (const y of ys) {
-      outs.push({dtype: y.dtype === 'int32' ? 'int32' : 'float32', shape: y.shape.slice(),
-        data: y.dtype === 'int32' ? Int32Array.from(await y.data()) : Float32Array.from(await y.data())});
-    }
-    tf.dispose(xs);
-    tf.dispose(ys);
-    results.push(outs);
-  }
-  return results;
-}
-
-
-function maxAbsDiff(a, b) {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
 function rmrf(dir) {
   fs.rmSync(dir, {recursive: true, force: true});
 }
 
-async function runChild(caseName, outDir, isProbe) {
-  const tf = require('@tensorflow/tfjs');
-  const io = require('./io');
-  const npy = require('./npy');
-  await tf.setBackend('cpu');
-  await tf.ready();
-  if (tf.getBackend() !== 'cpu') throw new Error(`backend is ${tf.getBackend()}`);
-  if (tf.version.tfjs !== TFJS_VERSION) throw new Error(`expected tfjs ${TFJS_VERSION}, got ${tf.version.tfjs}`);
+/** Checks TF.js's dequantized weights against the saved model's own (within half a quantization step). */
+function checkDequantized(caseDir, model, reloaded) {
+  const modelJSON = JSON.parse(fs.readFileSync(path.join(caseDir, 'model.json'), 'utf8'));
+  const loadedByName = {};
+  for (const v of reloaded.weights) loadedByName[v.originalName] = v.read().dataSync();
+  const origByName = {};
+  for (const v of model.weights) origByName[v.originalName] = v.read().dataSync();
+  let maxErr = 0;
+  for (const s of modelJSON.weightsManifest[0].weights) {
+    const got = loadedByName[s.name];
+    const orig = origByName[s.name];
+    if (got == null || orig == null) throw new Error(`weight ${s.name} not found after reload`);
+    const q = s.quantization;
+    const bound = q.dtype === 'float16' ? 1e-3 * 1.0 : q.scale / 2 + 1e-6;
+    const e = recorder.maxAbsDiff(got, orig);
+    if (e > bound) throw new Error(`dequantized ${s.name} is off by ${e} (> ${bound})`);
+    maxErr = Math.max(maxErr, e);
+  }
+  return maxErr;
+}
 
-  defineCases(tf);
-  const c = (isProbe ? PROBES : CASES).find((x) => x.name === caseName);
-  if (c == null) throw new Error(`unknown case ${caseName}`);
+/** The optimizer weights model.save({includeOptimizer: true}) wrote (there must be some, and a trainingConfig). */
+function optimizerWeights(caseDir) {
+  const modelJSON = JSON.parse(fs.readFileSync(path.join(caseDir, 'model.json'), 'utf8'));
+  const opt = modelJSON.weightsManifest[0].weights.filter((w) => w.group === 'optimizer');
+  if (opt.length === 0) throw new Error('includeOptimizer: no group "optimizer" entries in the manifest');
+  if (modelJSON.trainingConfig == null) throw new Error('includeOptimizer: no trainingConfig in model.json');
+  return opt.map((w) => w.name);
+}
 
-  const rng = mulberry32(fnv1a(c.seedName || c.name));
-  const h = makeHelpers(rng);
+/** Builds the case with its seeded weights (and its one epoch of training, if any); returns {model, calls}. */
+async function buildCase(tf, c) {
+  const h = makeHelpers(mulberry32(fnv1a(c.seedName || c.name)));
   const built = c.build(h);
   const model = built.model;
-
-  // Weights.
   if (c.setWeights !== false) {
-    for (const v of model.weights) {
-      const name = v.originalName || v.name;
+    recorder.setWeights(tf, model, (name, n) => {
       const [lo, hi] = weightRangeFor(name, c);
-      const n = sizeOf(v.shape);
-      if (v.dtype !== 'float32') throw new Error(`unexpected weight dtype ${v.dtype} for ${name}`);
-      const t = tf.tensor(h.uniform(n, lo, hi), v.shape, 'float32');
-      v.write(t);
-      t.dispose();
-    }
+      return h.uniform(n, lo, hi);
+    });
   }
-
   if (built.fit) {
     model.compile({optimizer: 'adam', loss: 'meanSquaredError'});
     const fx = tensorFromSpec(tf, built.fit.x);
@@ -1543,129 +1522,41 @@ async function runChild(caseName, outDir, isProbe) {
     await model.fit(fx, fy, {epochs: 1, batchSize: built.fit.x.shape[0], shuffle: false, verbose: 0});
     tf.dispose([fx, fy]);
   }
+  return {model, calls: built.calls || [{reset_states: false, inputs: built.inputs}]};
+}
 
-  const calls = built.calls || [{reset_states: false, inputs: built.inputs}];
-  const inMemory = await runCalls(tf, model, calls);
-
-  // Save.
-  const saveOpts = c.save || {};
-  const artifacts = await io.captureArtifacts(model, {includeOptimizer: !!saveOpts.includeOptimizer});
+/**
+ * Records one case into outDir/<name> with the shared recorder (a probe into a temporary folder, removed after).
+ * A case marked reloadDiffers pins TF.js's loader reading the file differently from the model that saved it:
+ * there the reloaded predictions (the ones recorded) must differ.
+ */
+async function runChild(caseName, outDir, isProbe) {
+  const tf = require('@tensorflow/tfjs');
+  await recorder.useCpuBackend(tf);
+  defineCases(tf);
+  const c = (isProbe ? PROBES : CASES).find((x) => x.name === caseName);
+  if (c == null) throw new Error(`unknown case ${caseName}`);
+  const {model, calls} = await buildCase(tf, c);
   const caseDir = path.join(outDir, c.name);
-  const writeDir = isProbe ? fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-probe-')) : caseDir;
-  rmrf(writeDir);
-  io.saveArtifacts(writeDir, artifacts, saveOpts);
+  const dir = isProbe ? fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-probe-')) : caseDir;
+  const saveOpts = c.save || {};
   const info = {};
-
-  // Reload from disk.
-  let reloaded;
-  let reloadedOut;
   try {
-    reloaded = await tf.loadLayersModel(io.loadFromDir(writeDir));
-    reloadedOut = await runCalls(tf, reloaded, calls);
+    const r = await recorder.record(tf, model, calls, dir, {name: c.name, description: c.description, atol: c.atol,
+      save: saveOpts, reload: c.reloadDiffers ? 'differs' : 'same'});
+    info.maxDiffVsInMemory = r.maxDiffVsInMemory;
+    if (isProbe) return Object.assign(info, {outcome: 'reloaded and matched the in-memory model bit for bit'});
+    if (saveOpts.quantize) info.maxWeightQuantError = checkDequantized(caseDir, model, r.reloaded);
+    if (saveOpts.includeOptimizer) info.optimizerWeights = optimizerWeights(caseDir);
   } catch (err) {
-    if (!isProbe) rmrf(caseDir);
-    throw new Error(`reloading the saved model failed: ${err.message}`);
+    if (!isProbe && err.stage !== 'predict') rmrf(caseDir);
+    if (err.stage === 'reload' || err.stage === 'reload-predict') {
+      throw new Error(`reloading the saved model failed: ${err.message}`);
+    }
+    throw err;
   } finally {
-    if (isProbe) rmrf(writeDir);
+    if (isProbe) rmrf(dir);
   }
-
-  // Compare. A case marked reloadDiffers pins TF.js's loader reading the file differently from the model that
-  // saved it: there the reloaded predictions (the ones recorded) must differ.
-  let worst = 0;
-  let differs = false;
-  for (let k = 0; k < calls.length; k++) {
-    if (inMemory[k].length !== reloadedOut[k].length) {
-      throw new Error(`call ${k}: ${inMemory[k].length} outputs in memory, ${reloadedOut[k].length} reloaded`);
-    }
-    for (let i = 0; i < inMemory[k].length; i++) {
-      const a = inMemory[k][i];
-      const b = reloadedOut[k][i];
-      if (a.shape.join() !== b.shape.join()) {
-        throw new Error(`call ${k} output ${i}: shape [${a.shape}] in memory vs [${b.shape}] reloaded`);
-      }
-      worst = Math.max(worst, maxAbsDiff(a.data, b.data));
-      if (c.reloadDiffers && !sameBits(a.data, b.data)) {
-        differs = true;
-      } else if (!saveOpts.quantize && !sameBits(a.data, b.data)) {
-        const msg = `call ${k} output ${i}: reloaded predictions differ from in-memory ones ` +
-            `(max abs diff ${maxAbsDiff(a.data, b.data)})`;
-        if (!isProbe) rmrf(caseDir);
-        throw new Error(msg);
-      }
-    }
-  }
-  info.maxDiffVsInMemory = worst;
-  if (c.reloadDiffers && !differs) throw new Error('expected the reloaded model to differ from the in-memory one');
-
-  if (isProbe) {
-    return Object.assign(info, {outcome: 'reloaded and matched the in-memory model bit for bit'});
-  }
-
-  // Quantized: check TF.js's dequantized weights against our own dequantization.
-  if (saveOpts.quantize) {
-    const modelJSON = JSON.parse(fs.readFileSync(path.join(caseDir, 'model.json'), 'utf8'));
-    const specs = modelJSON.weightsManifest[0].weights;
-    const loadedByName = {};
-    for (const v of reloaded.weights) loadedByName[v.originalName] = v.read().dataSync();
-    const origByName = {};
-    for (const v of model.weights) origByName[v.originalName] = v.read().dataSync();
-    let maxErr = 0;
-    for (const s of specs) {
-      const got = loadedByName[s.name];
-      const orig = origByName[s.name];
-      if (got == null || orig == null) throw new Error(`weight ${s.name} not found after reload`);
-      const q = s.quantization;
-      const bound = q.dtype === 'float16' ? 1e-3 * 1.0 : q.scale / 2 + 1e-6;
-      const e = maxAbsDiff(got, orig);
-      if (e > bound) throw new Error(`dequantized ${s.name} is off by ${e} (> ${bound})`);
-      maxErr = Math.max(maxErr, e);
-    }
-    info.maxWeightQuantError = maxErr;
-  }
-  if (saveOpts.includeOptimizer) {
-    const modelJSON = JSON.parse(fs.readFileSync(path.join(caseDir, 'model.json'), 'utf8'));
-    const opt = modelJSON.weightsManifest[0].weights.filter((w) => w.group === 'optimizer');
-    if (opt.length === 0) throw new Error('includeOptimizer: no group "optimizer" entries in the manifest');
-    if (modelJSON.trainingConfig == null) throw new Error('includeOptimizer: no trainingConfig in model.json');
-    info.optimizerWeights = opt.map((w) => w.name);
-  }
-
-  // Write inputs/outputs and expected.json.
-  const expected = {
-    case: c.name,
-    description: c.description,
-    tfjs_version: TFJS_VERSION,
-    backend: 'cpu',
-    atol: c.atol != null ? c.atol : DEFAULT_ATOL,
-    inputs: reloaded.inputLayers.map((l, i) => ({
-      name: l.name, dtype: reloaded.inputs[i].dtype, shape: reloaded.inputs[i].shape,
-    })),
-    outputs: reloaded.outputLayers.map((l, i) => ({
-      name: l.name,
-      node_index: reloaded.outputLayersNodeIndices[i],
-      tensor_index: reloaded.outputLayersTensorIndices[i],
-      shape: reloaded.outputs[i].shape,
-    })),
-    calls: [],
-  };
-  for (let k = 0; k < calls.length; k++) {
-    const call = {reset_states: !!calls[k].reset_states, inputs: [], outputs: []};
-    calls[k].inputs.forEach((s, i) => {
-      const declared = reloaded.inputs[i].dtype;
-      if (declared !== s.dtype) throw new Error(`input ${i} fed as ${s.dtype} but declared ${declared}`);
-      const f = `call${k}_input${i}.npy`;
-      npy.writeNpy(path.join(caseDir, f), s.data, s.shape, s.dtype);
-      call.inputs.push(f);
-    });
-    reloadedOut[k].forEach((o, i) => {
-      for (const v of o.data) if (!Number.isFinite(v)) throw new Error(`non-finite output in call ${k}`);
-      const f = `call${k}_output${i}.npy`;
-      npy.writeNpy(path.join(caseDir, f), o.data, o.shape, o.dtype);
-      call.outputs.push(f);
-    });
-    expected.calls.push(call);
-  }
-  fs.writeFileSync(path.join(caseDir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
   info.files = fs.readdirSync(caseDir).length;
   info.bytes = fs.readdirSync(caseDir).reduce((s, f) => s + fs.statSync(path.join(caseDir, f)).size, 0);
   return info;
