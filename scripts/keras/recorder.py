@@ -60,10 +60,20 @@ def predict(model, inputs):
     """Keras's outputs for ``inputs``, flattened in model output order (``model.outputs`` is flat too).
 
     In graph mode, as ``predict`` runs a model: eagerly, TensorFlow 2.21 runs a channels_first Conv2D on the CPU
-    through oneDNN, which can give other numbers than its graph (NHWC) form."""
+    through oneDNN, which can give other numbers than its graph (NHWC) form. Eagerly where graph mode refuses a
+    layer name as a name scope (``'a b'``, legal in Keras 3: names_tfjs_refuses)."""
     import tensorflow as tf
 
-    outputs = tf.function(lambda x: model(x, training=False))(inputs if len(inputs) > 1 else inputs[0])
+    def call(x):
+        return model(x, training=False)
+
+    x = inputs if len(inputs) > 1 else inputs[0]
+    try:
+        outputs = tf.function(call)(x)
+    except ValueError as exc:
+        if "is not a valid scope name" not in str(exc):
+            raise
+        outputs = call(x)
     return [np.asarray(o, dtype=np.float32) for o in tf.nest.flatten(outputs)]
 
 
