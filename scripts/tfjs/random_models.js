@@ -24,6 +24,7 @@ const {fnv1a, mulberry32} = require('./prng');
 const fs = require('fs');
 const path = require('path');
 const recorder = require('./lib/recorder');
+const {maskedFloats, maskedIds} = require('./lib/inputs');
 
 const {StageError, stage, sizeOf} = recorder;
 const MAX_ATTEMPTS = 40;
@@ -1019,32 +1020,11 @@ function setWeights(tf, model, recipe) {
 
 function makeInputs(recipe, call) {
   const r = new Rng(`${recipe.seedKey}:inputs:${call}`);
-  const B = recipe.batch;
   return recipe.inputs.map((inp) => {
-    const shape = [B, ...inp.shape];
+    const shape = [recipe.batch, ...inp.shape];
     const patterns = recipe.patterns[inp.name];
-    if (inp.kind === 'ids') {
-      const vals = [];
-      const T = inp.shape[0];
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          const pad = patterns != null && patterns[b][t] === '0';
-          vals.push(pad ? 0 : 1 + Math.floor(r.next() * (inp.vocab - 1)));
-        }
-      }
-      return {dtype: inp.dtype, shape, data: inp.dtype === 'int32' ? Int32Array.from(vals) : Float32Array.from(vals)};
-    }
-    const data = r.uniform(sizeOf(shape), -2, 2);
-    if (patterns) {
-      const T = inp.shape[0];
-      const F = sizeOf(inp.shape.slice(1));
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          if (patterns[b][t] === '0') data.fill(0, (b * T + t) * F, (b * T + t + 1) * F);
-        }
-      }
-    }
-    return {dtype: 'float32', shape, data};
+    if (inp.kind === 'ids') return maskedIds(() => r.next(), shape, inp.vocab, patterns, inp.dtype);
+    return maskedFloats((n) => r.uniform(n, -2, 2), shape, patterns);
   });
 }
 

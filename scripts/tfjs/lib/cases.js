@@ -13,6 +13,7 @@
 //   atol: a                the tolerance recorded in expected.json (default 1e-5)
 
 const {sizeOf} = require('./recorder');
+const {maskedFloats, maskedIds} = require('./inputs');
 
 // Masking patterns: unpadded row, post-padded, pre-padded, a gap in the middle.
 const MASK_ROWS_7 = ['1111111', '1111100', '0001111', '1101011'];
@@ -33,27 +34,11 @@ function makeHelpers(rng) {
      * features are all 0 (masked by Masking(maskValue=0)).
      */
     maskedSeq(shape, patterns) {
-      const [B, T, F] = shape;
-      const data = uniform(B * T * F, -2, 2);
-      for (let b = 0; b < B; b++) {
-        if (patterns[b].length !== T) throw new Error(`pattern ${patterns[b]} is not ${T} long`);
-        for (let t = 0; t < T; t++) {
-          if (patterns[b][t] === '0') data.fill(0, (b * T + t) * F, (b * T + t + 1) * F);
-        }
-      }
-      return {dtype: 'float32', shape, data};
+      return maskedFloats((n) => uniform(n, -2, 2), shape, patterns);
     },
     /** integer ids [B, T] in 1..vocab-1, 0 where patterns[b][t] === '0'. */
     ids(shape, vocab, patterns, dtype = 'int32') {
-      const [B, T] = shape;
-      const vals = [];
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          const pad = patterns != null && patterns[b][t] === '0';
-          vals.push(pad ? 0 : 1 + Math.floor(rng() * (vocab - 1)));
-        }
-      }
-      return {dtype, shape, data: dtype === 'int32' ? Int32Array.from(vals) : Float32Array.from(vals)};
+      return maskedIds(rng, shape, vocab, patterns, dtype);
     },
   };
 }
