@@ -2,9 +2,9 @@
 'use strict';
 // Differential testing: builds random but valid small TF.js layers models with the real
 // @tensorflow/tfjs 4.22 (pure-JS CPU backend), sets every weight from a seeded PRNG, saves
-// each one like the fixtures (model.json + group1-shard*of*.bin via io.saveArtifacts, sometimes
-// several small shards, sometimes quantized), reloads it from disk with tf.loadLayersModel,
-// predicts, and writes the case in the fixture format (see fixtures/tfjs/README.md).
+// and records each one with the fixtures' recorder (lib/recorder.js: model.json + group1-shard*of*.bin,
+// sometimes several small shards, sometimes quantized; reloaded from disk with tf.loadLayersModel,
+// predicted, written in the fixture format of fixtures/tfjs/README.md).
 //
 //   node scripts/tfjs/random_models.js --seed S --count N --out DIR [--only K[,K...]] [--quiet]
 //   node scripts/tfjs/random_models.js --recipe FILE --out CASE_DIR [--allow-reload-mismatch]
@@ -20,15 +20,15 @@
 // failure is counted under its kind (RANDOM_MODELS_DEBUG=1 prints each failure; RANDOM_MODELS_KEEP_FAILED=DIR
 // keeps the recipe of each failed attempt there).
 
-const {fnv1a, mulberry32, sameBits} = require('./prng');
+const {fnv1a, mulberry32} = require('./prng');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const recorder = require('./lib/recorder');
+const {maskedFloats, maskedIds} = require('./lib/inputs');
 
-const TFJS_VERSION = '4.22.0';
-const ATOL = 1e-5;
+const {StageError, stage, sizeOf} = recorder;
 const MAX_ATTEMPTS = 40;
-const MAX_ABS_OUTPUT = 10; // larger outputs are regenerated (float32 rounding would exceed ATOL)
+const MAX_ABS_OUTPUT = 10; // larger outputs are regenerated (float32 rounding would exceed the 1e-5 atol)
 
 // ---------------------------------------------------------------------------
 // PRNG: the FNV-1a + mulberry32 pair of prng.js, as make_fixtures.js uses it.
@@ -69,7 +69,6 @@ class Rng {
   }
 }
 
-const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
 
 // Every activation string TF.js 4.22 knows, except gelu_new (saved, but TF.js cannot reload it).
 const ACTS = ['elu', 'selu', 'relu', 'relu6', 'linear', 'sigmoid', 'hardSigmoid', 'softplus', 'softsign',
@@ -1010,101 +1009,26 @@ function weightRange(name, recipe) {
 
 function setWeights(tf, model, recipe) {
   const r = new Rng(`${recipe.seedKey}:weights`);
-  for (const v of model.weights) {
-    const name = v.originalName || v.name;
+  recorder.setWeights(tf, model, (name, n) => {
     const [lo, hi] = weightRange(name, recipe);
-    if (v.dtype !== 'float32') throw new Error(`unexpected weight dtype ${v.dtype} for ${name}`);
-    let data = r.uniform(sizeOf(v.shape), lo, hi);
-    if (lo < 0 && hi > 0) {
-      // Keep values away from zero so that biases are never (nearly) zero.
-      data = data.map((x) => (Math.abs(x) < 0.02 * hi ? x + Math.sign(x || 1) * 0.05 * hi : x));
-    }
-    const t = tf.tensor(data, v.shape, 'float32');
-    v.write(t);
-    t.dispose();
-  }
+    const data = r.uniform(n, lo, hi);
+    // Keep values away from zero so that biases are never (nearly) zero.
+    if (lo < 0 && hi > 0) return data.map((x) => (Math.abs(x) < 0.02 * hi ? x + Math.sign(x || 1) * 0.05 * hi : x));
+    return data;
+  });
 }
 
 function makeInputs(recipe, call) {
   const r = new Rng(`${recipe.seedKey}:inputs:${call}`);
-  const B = recipe.batch;
   return recipe.inputs.map((inp) => {
-    const shape = [B, ...inp.shape];
+    const shape = [recipe.batch, ...inp.shape];
     const patterns = recipe.patterns[inp.name];
-    if (inp.kind === 'ids') {
-      const vals = [];
-      const T = inp.shape[0];
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          const pad = patterns != null && patterns[b][t] === '0';
-          vals.push(pad ? 0 : 1 + Math.floor(r.next() * (inp.vocab - 1)));
-        }
-      }
-      return {dtype: inp.dtype, shape, data: inp.dtype === 'int32' ? Int32Array.from(vals) : Float32Array.from(vals)};
-    }
-    const data = r.uniform(sizeOf(shape), -2, 2);
-    if (patterns) {
-      const T = inp.shape[0];
-      const F = sizeOf(inp.shape.slice(1));
-      for (let b = 0; b < B; b++) {
-        for (let t = 0; t < T; t++) {
-          if (patterns[b][t] === '0') data.fill(0, (b * T + t) * F, (b * T + t + 1) * F);
-        }
-      }
-    }
-    return {dtype: 'float32', shape, data};
+    if (inp.kind === 'ids') return maskedIds(() => r.next(), shape, inp.vocab, patterns, inp.dtype);
+    return maskedFloats((n) => r.uniform(n, -2, 2), shape, patterns);
   });
 }
 
-async function runCalls(tf, model, calls) {
-  const results = [];
-  for (const call of calls) {
-    if (call.reset_states) model.resetStates();
-    const xs = call.inputs.map((s) => tf.tensor(s.data, s.shape, s.dtype));
-    let ys = model.predict(xs.length === 1 ? xs[0] : xs, {batchSize: xs[0].shape[0]});
-    if (!Array.isArray(ys)) ys = [ys];
-    const outs = [];
-    for (const y of ys) {
-      const data = await y.data();
-      outs.push({dtype: y.dtype === 'int32' ? 'int32' : 'float32', shape: y.shape.slice(),
-        data: y.dtype === 'int32' ? Int32Array.from(data) : Float32Array.from(data)});
-    }
-    tf.dispose(xs);
-    tf.dispose(ys);
-    results.push(outs);
-  }
-  return results;
-}
-
-
-class StageError extends Error {
-  constructor(stage, err) {
-    super(err && err.message ? err.message : String(err));
-    this.stage = stage;
-    if (err && err.stack) this.stack = `${stage}: ${err.stack}`;
-  }
-}
-
-async function stage(name, fn) {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof StageError) throw err;
-    throw new StageError(name, err);
-  }
-}
-
-/** Removes the files a case folder gets (other files, e.g. a script that made it, stay). */
-function clearCase(dir) {
-  if (!fs.existsSync(dir)) return;
-  for (const f of fs.readdirSync(dir)) {
-    if (/^(model\.json|expected\.json|recipe\.json|group\d+-shard\d+of\d+\.bin|call\d+_(in|out)put\d+\.npy)$/.test(f)) {
-      fs.rmSync(path.join(dir, f));
-    }
-  }
-}
-
-/** Builds, saves, reloads and predicts one recipe; writes the case into dir. */
+/** Builds one recipe, records it into dir (lib/recorder.js) and returns its expected.json. */
 async function realise(tf, recipe, dir, extra = {}) {
   const model = await stage('build', () => buildModel(tf, recipe));
   await stage('build', () => setWeights(tf, model, recipe));
@@ -1112,93 +1036,13 @@ async function realise(tf, recipe, dir, extra = {}) {
   for (let c = 0; c < recipe.calls; c++) {
     calls.push({reset_states: recipe.calls > 1 && c === recipe.calls - 1, inputs: makeInputs(recipe, c)});
   }
-  return record(tf, model, calls, dir, {quantize: recipe.quantize, shardSizeBytes: recipe.shardSizeBytes,
-    description: describeRecipe(recipe), recipe, allowReloadMismatch: !!extra.allowReloadMismatch});
-}
-
-/**
- * Runs `calls` on the model, saves it into dir like the fixtures, reloads it from disk, runs the calls
- * again and writes the fixture files (expected.json, .npy; recipe.json when opts.recipe is given).
- * @param {object} opts {quantize, shardSizeBytes, description, recipe, allowReloadMismatch (record what the
- *     reloaded model gives even where the in-memory model differs)}
- */
-async function record(tf, model, calls, dir, opts = {}) {
-  const io = require('./io');
-  const npy = require('./npy');
-  const inMemory = await stage('predict', () => runCalls(tf, model, calls));
-  const artifacts = await stage('save', () => io.captureArtifacts(model, {}));
-  clearCase(dir);
-  const saveOpts = {};
-  if (opts.shardSizeBytes) saveOpts.shardSizeBytes = opts.shardSizeBytes;
-  if (opts.quantize) saveOpts.quantize = opts.quantize;
-  await stage('save', () => io.saveArtifacts(dir, artifacts, saveOpts));
-  const reloaded = await stage('reload', () => tf.loadLayersModel(io.loadFromDir(dir)));
-  const outs = await stage('reload-predict', () => runCalls(tf, reloaded, calls));
-  let plain = null;
-  if (opts.quantize) {
-    // Quantized weights change the numbers; an unquantized copy proves that TF.js reloads the same model.
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'random-models-'));
-    try {
-      await stage('save', () => io.saveArtifacts(tmp, artifacts, {}));
-      const copy = await stage('reload', () => tf.loadLayersModel(io.loadFromDir(tmp)));
-      plain = await stage('reload-predict', () => runCalls(tf, copy, calls));
-      copy.dispose();
-    } finally {
-      fs.rmSync(tmp, {recursive: true, force: true});
-    }
-  }
-  for (let c = 0; c < calls.length; c++) {
-    if (outs[c].length !== inMemory[c].length) {
-      throw new StageError('reload-mismatch', `call ${c}: ${inMemory[c].length} outputs in memory, ` +
-          `${outs[c].length} reloaded`);
-    }
-    for (let j = 0; j < outs[c].length; j++) {
-      const a = inMemory[c][j];
-      const b = outs[c][j];
-      if (!opts.allowReloadMismatch && a.shape.join() !== b.shape.join()) {
-        throw new StageError('reload-mismatch', `output shape [${a.shape}] in memory vs [${b.shape}] reloaded`);
-      }
-      for (const v of b.data) {
-        if (!Number.isFinite(v)) throw new StageError('non-finite', 'non-finite output');
-        // float32 rounding alone exceeds ATOL on large values: such a model tests nothing exactly.
-        if (Math.abs(v) > MAX_ABS_OUTPUT) {
-          throw new StageError('ill-conditioned', `an output exceeds ${MAX_ABS_OUTPUT} in magnitude`);
-        }
-      }
-      const reloadedPlain = plain ? plain[c][j] : b;
-      if (!opts.allowReloadMismatch && !sameBits(a.data, reloadedPlain.data)) {
-        throw new StageError('reload-mismatch', 'reloaded predictions differ from the in-memory model');
-      }
-    }
-  }
-  const expected = {
-    case: path.basename(dir),
-    description: opts.description || '',
-    tfjs_version: TFJS_VERSION,
-    backend: 'cpu',
-    atol: ATOL,
-    inputs: reloaded.inputLayers.map((l, i) => ({name: l.name, dtype: reloaded.inputs[i].dtype,
-      shape: reloaded.inputs[i].shape})),
-    outputs: reloaded.outputLayers.map((l, i) => ({name: l.name, node_index: reloaded.outputLayersNodeIndices[i],
-      tensor_index: reloaded.outputLayersTensorIndices[i], shape: reloaded.outputs[i].shape})),
-    calls: [],
-  };
-  for (let c = 0; c < calls.length; c++) {
-    const call = {reset_states: calls[c].reset_states, inputs: [], outputs: []};
-    calls[c].inputs.forEach((s, i) => {
-      const f = `call${c}_input${i}.npy`;
-      npy.writeNpy(path.join(dir, f), s.data, s.shape, s.dtype);
-      call.inputs.push(f);
-    });
-    outs[c].forEach((o, j) => {
-      const f = `call${c}_output${j}.npy`;
-      npy.writeNpy(path.join(dir, f), o.data, o.shape, o.dtype);
-      call.outputs.push(f);
-    });
-    expected.calls.push(call);
-  }
-  fs.writeFileSync(path.join(dir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
-  if (opts.recipe) fs.writeFileSync(path.join(dir, 'recipe.json'), JSON.stringify(opts.recipe, null, 1) + '\n');
+  const {expected, reloaded} = await recorder.record(tf, model, calls, dir, {
+    save: {quantize: recipe.quantize, shardSizeBytes: recipe.shardSizeBytes},
+    description: describeRecipe(recipe), recipe, maxAbsOutput: MAX_ABS_OUTPUT,
+    // What TF.js computes after reloading the file is the truth, even where its loader reads the file differently
+    // from the model that saved it (see reload_shared_node_order in the fixtures).
+    reload: extra.allowReloadMismatch ? 'any' : 'same',
+  });
   for (const m of [model, reloaded]) {
     try {
       m.dispose();
@@ -1255,9 +1099,7 @@ function parseArgs(argv) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const tf = require('@tensorflow/tfjs');
-  await tf.setBackend('cpu');
-  await tf.ready();
-  if (tf.version.tfjs !== TFJS_VERSION) throw new Error(`expected tfjs ${TFJS_VERSION}, got ${tf.version.tfjs}`);
+  await recorder.useCpuBackend(tf);
   // TF.js prints warnings (e.g. unroll) on the console; keep stdout for our report.
   const warn = console.warn;
   console.warn = () => {};
@@ -1329,7 +1171,7 @@ async function main() {
   for (const [kind, n] of kinds) process.stdout.write(`  ${String(n).padStart(4)}  ${kind}\n`);
 }
 
-module.exports = {Rng, buildModel, describeRecipe, makeInputs, realise, record, setWeights};
+module.exports = {Rng, buildModel, describeRecipe, makeInputs, realise, setWeights};
 
 if (require.main === module) {
   main().catch((err) => {
