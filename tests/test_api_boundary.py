@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop import golden
 from tfjs_interop.errors import FileAccessError, ModelFormatError, TfjsInteropError, api_boundary
 

@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 import tfjs_interop
+from tests.support.fixtures import ROOT
 from tfjs_interop.errors import InputError
 from tfjs_interop.formats import atomic
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _dead_pid() -> int:

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from test_layers_basic import close, make, rand
 
 import tfjs_interop
-from fixtures import ROOT
+from tests.support.fixtures import ROOT
+from tests.support.layers import close, make, rand
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
+from tests.support.fixtures import ROOT
+
+BENCH = ROOT / "scripts" / "bench.py"
 
 
 def test_bench_quick_run_writes_agreeing_results(tmp_path):

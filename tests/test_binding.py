@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import WeightsError
 
 RNG = np.random.default_rng(7)

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import tfjs_interop
+from tests.support.fixtures import ROOT
 from tfjs_interop.errors import InputError, LimitError, ModelFormatError, UnsupportedLayerError, WeightsError
 from tfjs_interop.formats.common import parse_json
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "tfjs" / "seed_lstm"
 WEIGHTS_ONLY = ROOT / "fixtures" / "keras" / "k2_weights_only"
 MB = 1024 * 1024

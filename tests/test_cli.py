@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import ROOT, TFJS_FIXTURES
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 
 SEED = TFJS_FIXTURES / "seed_lstm"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, expected
+from tests.support.fixtures import TFJS_FIXTURES, expected
 
 TFJS_INTEROP = str(Path(sys.executable).with_name("tfjs-interop"))
 KERAS = TFJS_FIXTURES.parent / "keras"
@@ -209,9 +209,10 @@ def test_tfjs_flags_for_keras_output_are_refused(tmp_path):
 @pytest.mark.node
 def test_the_real_tfjs_loads_what_the_official_flags_wrote(tmp_path):
     """Split groups, uint8 with key:path metadata, and fine shards, each loaded by tf.loadLayersModel."""
-    from test_tfjs_live import SCRIPTS, _require_node
+    from tests.support.fixtures import TFJS_SCRIPTS
+    from tests.support.requires import node as require_node
 
-    node = _require_node()
+    node = require_node()
     (tmp_path / "meta.json").write_text('{"classes": ["a", "b"]}')
     written = {"split": ["--split_weights_by_layer"], "shards": ["--weight_shard_size_bytes", "300"],
                "uint8": ["--quantize_uint8", "--metadata", f"labels:{tmp_path / 'meta.json'}"]}
@@ -220,7 +221,7 @@ def test_the_real_tfjs_loads_what_the_official_flags_wrote(tmp_path):
         _ok("convert", "--input_format", "keras", *flags, H5, tmp_path / name)
         plan.append({"model": str(tmp_path / name), "out": str(tmp_path / "tfjs" / name), "calls": [{"inputs": x}]})
     (tmp_path / "jobs.json").write_text(json.dumps(plan))
-    subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(tmp_path / "jobs.json")], check=True,
+    subprocess.run([node, str(TFJS_SCRIPTS / "roundtrip.js"), str(tmp_path / "jobs.json")], check=True,
                    capture_output=True, timeout=300)
     want = np.load(H5.parent / "call0_output0.npy")
     for name in written:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES
+from tests.support.fixtures import TFJS_FIXTURES
 
 TFJS_INTEROP = str(Path(sys.executable).with_name("tfjs-interop"))
 SEED = TFJS_FIXTURES / "seed_lstm"
@@ -295,14 +295,14 @@ def test_a_closed_pipe_ends_silently():
 
 
 def test_a_warning_is_one_line_without_python_source(tmp_path):
-    import test_remote
+    from tests.support import http_site
 
-    server = test_remote._serve(test_remote._site(tmp_path / "site"))
+    server = http_site.serve(http_site.fixture_site(tmp_path / "site"))
     url = f"http://127.0.0.1:{server.server_port}/files/seed_lstm/model.json"
     try:
         _ok("summary", url, "--cache-dir", tmp_path / "cache")
     finally:
-        test_remote._stop(server)
+        http_site.stop(server)
     result = _ok("summary", url, "--cache-dir", tmp_path / "cache")
     assert result.stderr.startswith("tfjs-interop: warning: ") and "using the cached copy" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "warnings.warn" not in result.stderr

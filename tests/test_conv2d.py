@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 import pytest
-from test_layers_basic import close, make, rand
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import ROOT, TFJS_FIXTURES
+from tests.support.layers import close, make, rand
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, conv2d
 from tfjs_interop.writing import tfjs_artifacts

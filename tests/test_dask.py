@@ -19,7 +19,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import ROOT, TFJS_FIXTURES
 from tfjs_interop import InputError, UnsupportedLayerError
 from tfjs_interop import dask as tfjs_dask
 from tfjs_interop.runtime import pickling

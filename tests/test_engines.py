@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import InputError
 from tfjs_interop.formats.tfjs import read_tfjs
 from tfjs_interop.loading import model_from_file

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_live import keras, keras_predict
 
 import tfjs_interop
+from tests.support.keras_live import keras, keras_predict
 
 pytestmark = pytest.mark.tensorflow
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, expected
+from tests.support.fixtures import TFJS_FIXTURES, expected
 
 CASES = ["seed_lstm", "bidi_lstm_concat", "quantized_uint8", "quantized_float16", "multishard",
          "nested_sequential_shared", "rnn_stacked_cells", "encoder_decoder_initial_state", "embedding_mask_lstm",

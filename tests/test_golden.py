@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop import golden
 from tfjs_interop.errors import GoldenMismatchError, InputError, ModelFormatError, SecurityError, TfjsInteropError
 from tfjs_interop.formats.files import model_files

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES
+from tests.support.fixtures import TFJS_FIXTURES
 from tfjs_interop import golden
 from tfjs_interop.formats.files import model_files
 

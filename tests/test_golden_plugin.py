@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 import numpy as np
 import pytest
 
-from fixtures import TFJS_FIXTURES
+from tests.support.fixtures import TFJS_FIXTURES
 from tfjs_interop import golden
 from tfjs_interop.formats.files import model_files
 

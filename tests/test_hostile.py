@@ -10,9 +10,9 @@ import sys
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import LimitError, ModelFormatError, SecurityError, TfjsInteropError, WeightsError
 from tfjs_interop.formats.tfjs import decode_model_json
 

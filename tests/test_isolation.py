@@ -5,19 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from concurrency import in_threads
-from hdf5_faults import crash, echo, hang
 
 import tfjs_interop
+from tests.support.concurrency import in_threads
+from tests.support.fixtures import ROOT
+from tests.support.hdf5_faults import crash, echo, hang
 from tfjs_interop.errors import ModelFormatError
 from tfjs_interop.formats import isolation
 from tfjs_interop.formats.isolation import isolated
 
-ROOT = Path(__file__).resolve().parent.parent
 H5 = ROOT / "fixtures" / "keras" / "k2_lstm_seq_dense" / "model.h5"
 KERAS = ROOT / "fixtures" / "keras" / "k3_lstm_seq_dense" / "model.keras"
 

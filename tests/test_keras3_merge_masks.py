@@ -44,9 +44,8 @@ def test_tfjs_engine_configs_get_no_keras3_rule():
 def test_keras3_merge_values_at_masked_steps_are_kerass(class_name, masked, tmp_path):
     """Keras 3's Multiply counts a masked entry as 1 (0 where every input is masked), Maximum and Minimum take the
     other input's value there: a Keras 3 file with such a merge runs with real Keras 3's numbers."""
-    from keras_live import keras, keras_predict
-
     import tfjs_interop
+    from tests.support.keras_live import keras, keras_predict
 
     L = keras.layers
     a, b = keras.Input((6, 3)), keras.Input((6, 3))

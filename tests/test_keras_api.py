@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-import test_remote
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES
+from tests.support import http_site
+from tests.support.fixtures import TFJS_FIXTURES
 from tfjs_interop.errors import InputError, NetworkError
 
 SEED = TFJS_FIXTURES / "seed_lstm"
@@ -81,7 +81,7 @@ def test_save_keeps_what_exists_unless_overwrite(tmp_path):
         model.save(tmp_path / "n.keras", quantize="uint8")
 
 
-class _Recording(test_remote._Handler):
+class _Recording(http_site.Handler):
     """Refuses every request without the right Authorization header, as a private model store would."""
 
     def do_GET(self):
@@ -97,14 +97,14 @@ class _Recording(test_remote._Handler):
 def private_server(tmp_path):
     import functools
 
-    site = test_remote._site(tmp_path / "site")
-    server = test_remote._Server(("127.0.0.1", 0), functools.partial(_Recording, directory=str(site)))
+    site = http_site.fixture_site(tmp_path / "site")
+    server = http_site.Server(("127.0.0.1", 0), functools.partial(_Recording, directory=str(site)))
     server.log = []
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/files/multishard/model.json"
-    test_remote._stop(server)
+    http_site.stop(server)
 
 
 def test_headers_go_with_every_request_and_progress_is_reported(private_server):
@@ -113,7 +113,7 @@ def test_headers_go_with_every_request_and_progress_is_reported(private_server):
     fractions: list[float] = []
     model = tfjs_interop.load(private_server, headers={"Authorization": "Bearer s3cret"},
                               on_progress=fractions.append)
-    test_remote._same_as_folder(model, "multishard")
+    http_site.same_as_folder(model, "multishard")
     shards = sum(len(g["paths"]) for g in json.loads((TFJS_FIXTURES / "multishard" / "model.json").read_text())
                  ["weightsManifest"])
     assert len(fractions) == shards + 2 and fractions[0] == 0.0 and fractions[-1] == 1.0

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import ROOT, assert_matches
+from tests.support.fixtures import ROOT, assert_matches
 from tfjs_interop import ModelFormatError, SecurityError, UnsupportedLayerError, WeightsError
 from tfjs_interop.formats import keras_zip
 from tfjs_interop.formats.keras_v3_weights import saving_keys
@@ -230,8 +230,7 @@ def test_a_file_that_hangs_the_hdf5_library_is_stopped(monkeypatch):
 
 
 def test_a_crash_of_the_hdf5_library_becomes_our_error():
-    from hdf5_faults import crash
-
+    from tests.support.hdf5_faults import crash
     from tfjs_interop.formats.isolation import isolated
 
     with pytest.raises(ModelFormatError, match=r"crashed reading the file \(SIGSEGV\)"):
@@ -239,8 +238,7 @@ def test_a_crash_of_the_hdf5_library_becomes_our_error():
 
 
 def test_errors_in_the_isolated_reader_keep_their_class():
-    from hdf5_faults import refuse
-
+    from tests.support.hdf5_faults import refuse
     from tfjs_interop.formats.isolation import isolated
 
     with pytest.raises(SecurityError, match="x.h5: refused"):

@@ -11,20 +11,12 @@ from pathlib import Path
 import pytest
 
 import tfjs_interop
-from fixtures import ROOT, assert_matches, cases, expected
+from tests.support.fixtures import KERAS_FIXTURES, assert_matches, cases, expected, load_keras_file
 from tfjs_interop import UnsupportedLayerError
-
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 
 
 def _files(case: Path) -> list[tuple[Path, str, str]]:
     return [(case, file, kind) for file, kind in expected(case)["files"].items()]
-
-
-def _load(case: Path, file: str, kind: str) -> tfjs_interop.Model:
-    if kind == "weights":
-        return tfjs_interop.load(case / "model_config.json", weights=case / file)
-    return tfjs_interop.load(case / file)
 
 
 ALL = [entry for case in cases(KERAS_FIXTURES) for entry in _files(case)]
@@ -41,13 +33,13 @@ def test_there_are_fixtures_of_both_keras_generations():
 
 @pytest.mark.parametrize(("case", "file", "kind"), COMPUTED, ids=[f"{c.name}/{f}" for c, f, _ in COMPUTED])
 def test_keras_fixture_matches_keras(case, file, kind):
-    assert_matches(_load(case, file, kind), case)
+    assert_matches(load_keras_file(case, file, kind), case)
 
 
 @pytest.mark.parametrize(("case", "file", "kind"), REFUSED, ids=[f"{c.name}/{f}" for c, f, _ in REFUSED])
 def test_lambda_is_refused_without_running_it(case, file, kind):
     with pytest.raises(UnsupportedLayerError, match="Lambda layers hold Python code"):
-        _load(case, file, kind)
+        load_keras_file(case, file, kind)
 
 
 def test_keras3_cannot_reload_its_own_legacy_h5_of_masked_graphs_but_we_can():

@@ -10,7 +10,6 @@ Skipped where TensorFlow or tf_keras is missing, except in CI (TFJS_INTEROP_REQU
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import subprocess
@@ -18,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_keras_fixtures import _load
 
-from fixtures import ROOT, assert_matches, cases, expected
+from tests.support.fixtures import ROOT, assert_matches, cases, expected, load_keras_file
+from tests.support.requires import need
 
 SCRIPT = ROOT / "scripts" / "keras" / "make_fixtures.py"
 SEED = int(os.environ.get("TFJS_INTEROP_KERAS_SEED", random.randrange(1, 2**31)))
@@ -28,17 +27,9 @@ CASES = ["lstm_hard_sigmoid", "gru_reset_after", "bidi_lstm_embedding_mask", "ma
          "conv_front_end", "rnn_stacked_cells", "nested_sequential_masked", "weights_only"]
 
 
-def _require_keras(module: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        if os.environ.get("TFJS_INTEROP_REQUIRE_TF") == "1":
-            pytest.fail(f"{module} is required here (TFJS_INTEROP_REQUIRE_TF=1); pip install -e '.[test]'")
-        pytest.skip(f"{module} is not installed")
-
-
 @pytest.mark.parametrize("generation", ["2", "3"])
 def test_fresh_keras_models_match_keras(generation, tmp_path: Path):
-    _require_keras("tensorflow")
-    _require_keras("tf_keras" if generation == "2" else "keras")
+    need("tensorflow", "tf_keras" if generation == "2" else "keras")
     command = [sys.executable, str(SCRIPT), "--keras", generation, "--out", str(tmp_path), "--seed", str(SEED),
                "--only", *CASES]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -48,6 +39,6 @@ def test_fresh_keras_models_match_keras(generation, tmp_path: Path):
     for case in made:
         for file, kind in expected(case)["files"].items():
             try:
-                assert_matches(_load(case, file, kind), case)
+                assert_matches(load_keras_file(case, file, kind), case)
             except AssertionError as exc:
                 raise AssertionError(f"{case.name}/{file} with TFJS_INTEROP_KERAS_SEED={SEED}: {exc}") from None

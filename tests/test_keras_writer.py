@@ -9,11 +9,12 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from keras_live import TFJS_ENGINE_DIFFERS, keras, keras_predict, reset_keras_states
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.exclusions import TFJS_ENGINE_DIFFERS
+from tests.support.fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.keras_live import keras, keras_predict, reset_keras_states
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.formats import keras_save
 from tfjs_interop.formats.keras2_form import KERAS2_VERSION, keras2_expressible
 from tfjs_interop.formats.keras_writer import KERAS3_ACTIVATIONS, keras_export

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import ModelFormatError, SecurityError, WeightsError
 from tfjs_interop.formats.manifest import decode_group, dequantize, parse_manifest, read_weights
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES
+from tests.support.fixtures import TFJS_FIXTURES
 from tfjs_interop.runtime import compiled, threads
 from tfjs_interop.runtime.layers.recurrent import GRU, LSTM
 

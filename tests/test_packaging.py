@@ -7,7 +7,7 @@ import sys
 import zipfile
 from importlib.metadata import metadata
 
-from fixtures import ROOT
+from tests.support.fixtures import ROOT
 
 
 def test_the_license_is_the_apache_2_text_pyproject_names():

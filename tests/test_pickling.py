@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
+from tests.support.fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_layers_basic import close, make, rand
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import ROOT, TFJS_FIXTURES
+from tests.support.layers import close, make, rand
 from tfjs_interop.errors import InputError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.topology import Dialect, Engine, Origin, normalise_config

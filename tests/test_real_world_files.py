@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, assert_matches
+from tests.support.fixtures import TFJS_FIXTURES, assert_matches
 
 KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keras_live import keras_predict
-from test_tfjs_live import SCRIPTS, _require_node
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
+from tests.support.keras_live import keras_predict
+from tests.support.requires import node as require_node
 from tfjs_interop.formats import tfjs_writer
 from tfjs_interop.writing import fresh_copy, probe_inputs
 
@@ -152,7 +152,7 @@ def _stateful_batch_job() -> Job:
 def results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
     from contextlib import contextmanager
 
-    node = _require_node()
+    node = require_node()
     out = tmp_path_factory.mktemp("real_world")
 
     @contextmanager
@@ -176,7 +176,7 @@ def results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
     plan = [{"model": str(job.folder), "out": str(out / "tfjs" / job.name.replace("/", "__")),
              "calls": [{"reset_states": False, **call} for call in job.calls]} for job in jobs]
     (out / "jobs.json").write_text(json.dumps(plan))
-    subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
+    subprocess.run([node, str(TFJS_SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
                    timeout=900)
     found = {}
     for job in jobs:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 
 pytestmark = pytest.mark.usefixtures("each_loop")  # every test with each RNN time loop
 

@@ -2,107 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, expected
+from tests.support.fixtures import TFJS_FIXTURES
+from tests.support.http_site import SLOW_SECONDS, fixture_site, same_as_folder, serve, stop
 from tfjs_interop.errors import LimitError, NetworkError, SecurityError, WeightsError
 from tfjs_interop.formats.remote import weight_url
-
-SLOW_SECONDS = 1.5
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    """Serves the test folder under /files/, plus routes that misbehave on purpose."""
-
-    def log_message(self, *args):
-        pass
-
-    def send_response(self, code, message=None):
-        self.server.log.append((self.requested, int(code)))
-        super().send_response(code, message)
-
-    def do_GET(self):
-        self.requested = self.path
-        route, _, rest = self.path.lstrip("/").partition("/")
-        if route == "slow":
-            time.sleep(SLOW_SECONDS)
-        elif route in ("redirect-away", "redirect-here"):
-            host = "localhost" if route == "redirect-away" else "127.0.0.1"
-            self.send_response(302)
-            self.send_header("Location", f"http://{host}:{self.server.server_port}/files/{rest}")
-            self.end_headers()
-            return
-        elif route == "stream":  # no Content-Length: the body ends when the connection closes
-            self.send_response(200)
-            self.end_headers()
-            for _ in range(64):
-                self.wfile.write(b"x" * 16384)
-            return
-        elif route == "huge":  # a Content-Length far over any cap, and no body worth waiting for
-            self.send_response(200)
-            self.send_header("Content-Length", str(10**12))
-            self.end_headers()
-            return
-        self.path = "/" + rest
-        super().do_GET()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # a client that timed out leaves a broken pipe behind; nothing to report
-
-
-def _serve(root: Path):
-    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    server.log = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _stop(server):
-    server.shutdown()
-    server.server_close()
-
-
-def _site(root: Path) -> Path:
-    for case in ("seed_lstm", "multishard"):
-        shutil.copytree(TFJS_FIXTURES / case, root / case)
-    return root
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = _serve(_site(tmp_path_factory.mktemp("site")))
+    server = serve(fixture_site(tmp_path_factory.mktemp("site")))
     server.root = Path(server.RequestHandlerClass.keywords["directory"])
     server.url = f"http://127.0.0.1:{server.server_port}"
     yield server
-    _stop(server)
-
-
-def _same_as_folder(model, case):
-    folder = tfjs_interop.load(TFJS_FIXTURES / case)
-    for ours, theirs in zip(model.get_weights(), folder.get_weights()):
-        np.testing.assert_array_equal(ours, theirs)
-    x = [np.load(TFJS_FIXTURES / case / name) for name in expected(TFJS_FIXTURES / case)["calls"][0]["inputs"]]
-    np.testing.assert_array_equal(model.predict(x), folder.predict(x))
+    stop(server)
 
 
 @pytest.mark.parametrize("case", ["seed_lstm", "multishard"])
 def test_loading_a_url_equals_loading_the_folder(server, case):
     model = tfjs_interop.load(f"{server.url}/files/{case}/model.json")
-    _same_as_folder(model, case)
+    same_as_folder(model, case)
     assert model.source == f"{server.url}/files/{case}/model.json"
 
 
@@ -150,7 +77,7 @@ def test_a_redirect_to_another_origin_is_refused(server):
 
 
 def test_a_redirect_on_the_same_origin_is_followed(server):
-    _same_as_folder(tfjs_interop.load(f"{server.url}/redirect-here/seed_lstm/model.json"), "seed_lstm")
+    same_as_folder(tfjs_interop.load(f"{server.url}/redirect-here/seed_lstm/model.json"), "seed_lstm")
 
 
 def test_a_weight_path_leaving_the_url_folder_is_refused_before_any_request(server):
@@ -183,26 +110,26 @@ def test_weight_urls_are_folder_plus_path_plus_query(model_url, path, url):
 
 
 def test_nothing_listens_is_a_network_error():
-    server = _serve(Path("."))
+    server = serve(Path("."))
     url = f"http://127.0.0.1:{server.server_port}/model.json"
-    _stop(server)
+    stop(server)
     with pytest.raises(NetworkError, match=f"{url}: cannot connect to fetch model.json"):
         tfjs_interop.load(url)
 
 
 def test_the_cache_revalidates_then_serves_a_model_when_the_server_is_gone(tmp_path):
-    server = _serve(_site(tmp_path / "site"))
+    server = serve(fixture_site(tmp_path / "site"))
     url = f"http://127.0.0.1:{server.server_port}/files/multishard/model.json"
     try:
         tfjs_interop.load(url, cache_dir=tmp_path / "cache")
         server.log.clear()
-        _same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path / "cache"), "multishard")
+        same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path / "cache"), "multishard")
         assert {code for _, code in server.log} == {304}  # every file revalidated, none sent again
     finally:
-        _stop(server)
+        stop(server)
     with pytest.warns(UserWarning, match="cannot connect.*using the cached copy"):
         model = tfjs_interop.load(url, cache_dir=tmp_path / "cache")
-    _same_as_folder(model, "multishard")
+    same_as_folder(model, "multishard")
 
 
 def test_the_cache_keeps_nothing_from_a_failed_load(server, tmp_path):
@@ -220,7 +147,7 @@ def test_a_corrupted_cache_entry_is_fetched_again(server, tmp_path):
     for data in tmp_path.rglob("*.bin"):
         data.write_bytes(b"corrupt")
     server.log.clear()
-    _same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path), "seed_lstm")
+    same_as_folder(tfjs_interop.load(url, cache_dir=tmp_path), "seed_lstm")
     assert {code for _, code in server.log} == {200}
 
 

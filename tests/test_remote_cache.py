@@ -16,24 +16,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from concurrency import in_threads
-from test_remote import _same_as_folder, _serve, _site, _stop
 
 import tfjs_interop
+from tests.support.concurrency import in_threads
+from tests.support.fixtures import ROOT
+from tests.support.http_site import fixture_site, same_as_folder, serve, stop
 from tfjs_interop.errors import NetworkError
 from tfjs_interop.formats import atomic
 from tfjs_interop.formats.remote import Cache, Cached
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 def site(tmp_path):
-    server = _serve(_site(tmp_path / "site"))
+    server = serve(fixture_site(tmp_path / "site"))
     server.root = tmp_path / "site"
     server.url = f"http://127.0.0.1:{server.server_port}/files/multishard/model.json"
     yield server
-    _stop(server)
+    stop(server)
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_an_unusable_cache_is_a_warning_and_the_model_is_returned(site, tmp_path
             OSError(28, "No space left on device")))
     with pytest.warns(UserWarning, match="the cache cannot be written .*returned uncached"):
         model = tfjs_interop.load(site.url, cache_dir=cache)
-    _same_as_folder(model, "multishard")
+    same_as_folder(model, "multishard")
 
 
 @pytest.mark.parametrize("where", ["data", "pointer"])
@@ -70,7 +69,7 @@ def test_a_fifo_planted_in_the_cache_is_a_miss_not_a_block(site, tmp_path, bound
     victim = next(_version_folder(cache).glob("0.bin")) if where == "data" else next(cache.glob("*.json"))
     victim.unlink()
     os.mkfifo(victim)
-    _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
+    same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
 
 
 def test_a_symlink_planted_in_the_cache_is_not_followed(site, tmp_path):
@@ -105,9 +104,9 @@ def test_a_crash_between_the_new_version_and_the_switch_leaves_the_old_one_whole
     with pytest.raises(KeyboardInterrupt):
         tfjs_interop.load(site.url, cache_dir=cache)
     monkeypatch.undo()
-    _stop(site)
+    stop(site)
     with pytest.warns(UserWarning, match="using the cached copy"):
-        _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")  # the old version, whole
+        same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")  # the old version, whole
 
 
 COMMITTER = r"""
@@ -195,7 +194,7 @@ def test_the_cache_survives_a_concurrent_load(site, tmp_path):
     def run(i: int) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
+            same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
 
     in_threads(run, 6, timeout=60)
     assert Cache(cache, site.url, 1 << 30).version is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES
+from tests.support.fixtures import TFJS_FIXTURES
 from tfjs_interop.sample_inputs import PAD_STEPS, sample_inputs
 
 

@@ -10,15 +10,14 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
-from serving import Server, exchange
 
-from fixtures import TFJS_FIXTURES, expected
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, expected
+from tests.support.serving import Server, exchange
 
-KERAS_CASE = Path(__file__).resolve().parent.parent / "fixtures" / "keras" / "k3_encoder_decoder"
+KERAS_CASE = KERAS_FIXTURES / "k3_encoder_decoder"
 CASES = ["seed_lstm", "multi_io_shared_lstm", "embedding_mask_lstm", "masking_bidi_lstm_seq", "lstm_return_state",
          "merged_mask_rnn"]
 MAX_REQUEST_BYTES = 1_000_000

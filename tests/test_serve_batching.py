@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, expected
+from tests.support.fixtures import TFJS_FIXTURES, expected
 from tfjs_interop.errors import InputError
 from tfjs_interop.serving.batching import BatchingOptions, ModelWorker, merge_check
 from tfjs_interop.serving.rest import RestError

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, assert_matches, cases, expected
+from tests.support.fixtures import TFJS_FIXTURES, assert_matches, cases, expected
 
 pytestmark = pytest.mark.usefixtures("each_loop")  # every test with each RNN time loop
 

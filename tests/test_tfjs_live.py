@@ -6,34 +6,23 @@ where that is a failure.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES, assert_matches, expected
+from tests.support.fixtures import TFJS_FIXTURES, TFJS_SCRIPTS, assert_matches, expected
+from tests.support.requires import node as require_node
 
-SCRIPTS = ROOT / "scripts" / "tfjs"
 LIVE_CASES = ["seed_lstm", "masking_lstm_seq", "quantized_uint8", "stale_mask_autoencoder", "multishard"]
-
-
-def _require_node() -> str:
-    node = shutil.which("node")
-    if node and (SCRIPTS / "node_modules" / "@tensorflow" / "tfjs").is_dir():
-        return node
-    if os.environ.get("TFJS_INTEROP_REQUIRE_NODE") == "1":
-        pytest.fail("Node.js and `npm ci` in scripts/tfjs are required here (TFJS_INTEROP_REQUIRE_NODE=1)")
-    pytest.skip("needs Node.js and `npm ci` in scripts/tfjs")
 
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
-    node = _require_node()
+    node = require_node()
     out = tmp_path_factory.mktemp("tfjs")
-    subprocess.run([node, str(SCRIPTS / "make_fixtures.js"), "--out", str(out), "--only", ",".join(LIVE_CASES)],
+    subprocess.run([node, str(TFJS_SCRIPTS / "make_fixtures.js"), "--out", str(out), "--only", ",".join(LIVE_CASES)],
                    check=True, capture_output=True, timeout=300)
     return out
 

@@ -11,18 +11,14 @@ where that is a failure.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from test_tfjs_live import SCRIPTS, _require_node
 
 import tfjs_interop
-from fixtures import assert_matches, expected
-
-COUNT = int(os.environ.get("TFJS_INTEROP_RANDOM_MODELS", "40"))
-SEED = os.environ.get("TFJS_INTEROP_RANDOM_SEED", "20250101")
+from tests.support.fixtures import assert_matches, expected
+from tests.support.random_models import COUNT, SEED, generate
+from tests.support.requires import node as require_node
 
 # The layer classes README.md lists as supported. A refusal (UnsupportedLayerError) of a model made only of
 # these is a failure; one naming another class is outside what the runtime claims.
@@ -37,16 +33,11 @@ SUPPORTED = frozenset({
 })
 
 
-def _generate(node: str, out: Path, count: int, *extra: str) -> None:
-    subprocess.run([node, str(SCRIPTS / "random_models.js"), "--seed", SEED, "--count", str(count), "--out",
-                    str(out), "--quiet", *extra], check=True, capture_output=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    node = _require_node()
+    node = require_node()
     out = tmp_path_factory.mktemp("random")
-    _generate(node, out, COUNT)
+    generate(node, out, COUNT)
     return out
 
 
@@ -91,10 +82,10 @@ def test_random_model_matches_tfjs(generated, index):
 @pytest.mark.node
 def test_random_models_are_reproducible(generated, tmp_path):
     """Same seed, same bytes; and model k does not depend on the models generated before it."""
-    node = _require_node()
+    node = require_node()
     count = min(COUNT, 4)
-    _generate(node, tmp_path / "again", count)
-    _generate(node, tmp_path / "alone", count, "--only", str(count - 1))
+    generate(node, tmp_path / "again", count)
+    generate(node, tmp_path / "alone", count, "--only", str(count - 1))
     for k in range(count):
         for f in sorted((generated / str(k)).iterdir()):
             assert (tmp_path / "again" / str(k) / f.name).read_bytes() == f.read_bytes(), f"model {k}: {f.name}"

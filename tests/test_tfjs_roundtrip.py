@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
-from test_tfjs_live import SCRIPTS, _require_node
-from test_tfjs_random import COUNT, SEED, _generate
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
+from tests.support.modelfiles import functional, input_layer, layer, write_model
+from tests.support.random_models import COUNT, SEED, generate
+from tests.support.requires import node as require_node
 from tfjs_interop.formats.manifest import encode_tensors
 from tfjs_interop.formats.tfjs import read_tfjs
 from tfjs_interop.formats.tfjs_writer import quantization_rule
@@ -165,7 +165,7 @@ def _keras3_job(out: Path) -> Job:
 
 def _random_jobs(node: str, out: Path) -> list[Job]:
     """The random TF.js models of tests/test_tfjs_random.py (same seed and count), written by save_tfjs."""
-    _generate(node, out / "generated", COUNT)
+    generate(node, out / "generated", COUNT)
     jobs = []
     for k in range(COUNT):
         case = out / "generated" / str(k)
@@ -244,13 +244,13 @@ def _keras2_jobs(out: Path) -> list[Job]:
 
 @pytest.fixture(scope="module")
 def tfjs_results(tmp_path_factory) -> dict[str, tuple[Job, dict]]:
-    node = _require_node()
+    node = require_node()
     out = tmp_path_factory.mktemp("roundtrip")
     jobs = (_fixture_jobs(out / "written") + _quantized_jobs(out / "written")
             + [_keras3_job(out)] + _keras2_jobs(out) + _keras_jobs(out / "keras") + _random_jobs(node, out / "random"))
     plan = [{"model": str(job.folder), "out": str(out / "tfjs" / job.name), "calls": job.calls} for job in jobs]
     (out / "jobs.json").write_text(json.dumps(plan))
-    subprocess.run([node, str(SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
+    subprocess.run([node, str(TFJS_SCRIPTS / "roundtrip.js"), str(out / "jobs.json")], check=True, capture_output=True,
                    timeout=600)
     results = {}
     for job in jobs:
@@ -334,7 +334,7 @@ def test_quantized_model_loads_in_tfjs_within_the_bound(tfjs_results, name):
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float16"])
 def test_quantization_matches_the_converter_replica_in_io_js(tmp_path, dtype):
     """Same bytes and fields as scripts/tfjs/io.js, which replicates tensorflowjs/quantization.py for fixtures."""
-    node = _require_node()
+    node = require_node()
     rng = np.random.default_rng(9)
     tensors = {"a": rng.uniform(-0.8, 0.5, 300), "b": rng.uniform(0.1, 2.0, 40), "c": np.full(5, -0.25),
                "d": np.array([0.5, 1.5, 2.5, -0.5, 6e-5, 65519.0, -1e-8])}
@@ -346,7 +346,8 @@ def test_quantization_matches_the_converter_replica_in_io_js(tmp_path, dtype):
               "const r = io.quantizeWeights(JSON.parse(process.argv[2]), fs.readFileSync(process.argv[3]),"
               " process.argv[4]);"
               "fs.writeFileSync(process.argv[3] + '.q', r.bytes); process.stdout.write(JSON.stringify(r.specs));")
-    result = subprocess.run([node, "-e", script, str(SCRIPTS / "io.js"), json.dumps(specs), str(tmp_path / "w.bin"),
+    io_js = str(TFJS_SCRIPTS / "io.js")
+    result = subprocess.run([node, "-e", script, io_js, json.dumps(specs), str(tmp_path / "w.bin"),
                              dtype], check=True, capture_output=True, text=True, timeout=60)
     assert json.loads(result.stdout) == entries
     assert (tmp_path / "w.bin.q").read_bytes() == data

@@ -9,10 +9,10 @@ import json
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases
+from tests.support.fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import InputError, UnsupportedLayerError, WeightsError
 from tfjs_interop.formats.manifest import dequantize, encode_tensors, parse_manifest, quantize, read_weights, shard
 from tfjs_interop.formats.tfjs import decode_model_json, read_tfjs

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from concurrency import in_threads
 
 import tfjs_interop
-from fixtures import ROOT, TFJS_FIXTURES, cases, expected
+from tests.support.concurrency import in_threads
+from tests.support.fixtures import ROOT, TFJS_FIXTURES, cases, expected
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 THREADS = 8

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import ModelFormatError
 from tfjs_interop.topology import Dialect, Engine, Origin, activation_name, dialect_of, normalise_config, parse_topology
 

@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-from keras_live import keras  # noqa: F401  (TensorFlow's import, once, quietly)
 
 import tfjs_interop
-from fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.keras_live import keras  # noqa: F401  (TensorFlow's import, once, quietly)
 from tfjs_interop.runtime.layers.core import Dense
 from tfjs_interop.runtime.layers.recurrent import LSTMCell
 

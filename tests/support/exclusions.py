@@ -1,14 +1,4 @@
-"""Test helpers for the live comparisons with real Keras 3 (TensorFlow), and what the TF.js fixtures show about
-where TF.js's engine and Keras compute differently for the same topology."""
-
-from __future__ import annotations
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402  (after quieting TensorFlow's log)
-import numpy as np  # noqa: E402
+"""The fixtures left out of a check, and why (one table for every test)."""
 
 # Fixtures whose recorded TF.js outputs Keras does not reproduce for the same topology, with why (README).
 TFJS_ENGINE_DIFFERS = {
@@ -29,15 +19,3 @@ TFJS_ENGINE_DIFFERS = {
     "stateful_return_state_both_used": "TF.js runs a stateful layer once per output used",
     "td_rnn_stale_mask": "TF.js's stale mask kwargs",
 }
-
-
-def keras_predict(keras_model, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Call a Keras model on arrays in input order; one array per output."""
-    outputs = keras_model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    return [np.asarray(keras.ops.convert_to_numpy(y)) for y in keras.tree.flatten(outputs)]
-
-
-def reset_keras_states(keras_model) -> None:
-    for layer in keras_model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_states()

@@ -10,11 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
+
+from .fixtures import ROOT
 
 STARTUP_SECONDS = 120  # loads, probes and (first time) compiles the numba kernels on a shared machine
 REQUEST_SECONDS = 60
-ROOT = Path(__file__).resolve().parent.parent
 LISTENING = re.compile(r"serving \d+ model\(s\) .* on http://127\.0\.0\.1:(\d+)")
 
 

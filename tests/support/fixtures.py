@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TFJS_FIXTURES = ROOT / "fixtures" / "tfjs"
+KERAS_FIXTURES = ROOT / "fixtures" / "keras"
+TFJS_SCRIPTS = ROOT / "scripts" / "tfjs"  # the Node scripts that run the real TF.js
 
 
 def cases(root: Path = TFJS_FIXTURES) -> list[Path]:
@@ -17,6 +19,7 @@ def cases(root: Path = TFJS_FIXTURES) -> list[Path]:
 
 
 def expected(case: Path) -> dict:
+    """A case's expected.json: its calls, tolerance and what the library recorded."""
     return json.loads((case / "expected.json").read_text())
 
 
@@ -47,3 +50,12 @@ def assert_matches(model, case: Path, atol: float | None = None) -> float:
                                f"inputs {expected(case)['calls'][c]['inputs']}")
         worst = max(worst, error)
     return worst
+
+
+def load_keras_file(case: Path, file: str, kind: str):
+    """Load one of the files a Keras case holds (``kind`` "weights": a weights file with the case's topology)."""
+    import tfjs_interop
+
+    if kind == "weights":
+        return tfjs_interop.load(case / "model_config.json", weights=case / file)
+    return tfjs_interop.load(case / file)
