@@ -1,6 +1,6 @@
 """The TF.js writer without Node: what it encodes, how it quantizes and shards, what it refuses, how it writes.
 
-What the real TF.js makes of the files is checked in tests/test_tfjs_roundtrip.py.
+What the real TF.js makes of the files is checked in tests/live/test_tfjs_roundtrip.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every TF.js fixture goes TF.js -> ours -> save_tfjs -> real TF.js, and must give the outputs TF.js recorded for
 the original (≤ 1e-5, repeated and stateful calls included); so must the random TF.js models of
-tests/test_tfjs_random.py; also multi-shard, quantized and metadata-carrying files, a Keras 3-dialect
+tests/live/test_tfjs_random.py; also multi-shard, quantized and metadata-carrying files, a Keras 3-dialect
 topology, and the Keras fixtures TF.js can run (which must give the outputs Keras recorded). All models run in
 one Node process (scripts/tfjs/roundtrip.js).
 Skipped without Node or `npm ci` in scripts/tfjs, except in CI (TFJS_INTEROP_REQUIRE_NODE=1).
@@ -75,7 +75,7 @@ def _fixture_jobs(out: Path) -> list[Job]:
 
 KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 # Keras fixtures TF.js can run as Keras does; the others are refused (GRU reset_after, Keras 3 hard_sigmoid,
-# causal padding, Subtract, masked Bidirectional sequences, masks into nested models: tests/test_tfjs_writer.py).
+# causal padding, Subtract, masked Bidirectional sequences, masks into nested models: tests/unit/test_tfjs_writer.py).
 KERAS_WRITABLE = [f"{g}_{name}/{file}" for name in ("chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked",
                                                     "lstm_seq_dense", "masking_recurrent_stack", "simple_rnn",
                                                     "timedistributed_masked", "conv2d_front_ends",
@@ -164,7 +164,7 @@ def _keras3_job(out: Path) -> Job:
 
 
 def _random_jobs(node: str, out: Path) -> list[Job]:
-    """The random TF.js models of tests/test_tfjs_random.py (same seed and count), written by save_tfjs."""
+    """The random TF.js models of tests/live/test_tfjs_random.py (same seed and count), written by save_tfjs."""
     generate(node, out / "generated", COUNT)
     jobs = []
     for k in range(COUNT):

@@ -1,8 +1,8 @@
 """Fuzzing: mutated fixture model.json files and shards either load (and run) or raise our own errors.
 
 Reproducible in CI: hypothesis runs derandomized with a fixed number of examples. Run longer locally with
-``TFJS_INTEROP_FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py`` (and ``TFJS_INTEROP_FUZZ_SEED`` to explore
-other examples). Anything found becomes a named test in ``tests/test_hostile.py``.
+``TFJS_INTEROP_FUZZ_EXAMPLES=5000 python -m pytest tests/unit/test_fuzz.py`` (and ``TFJS_INTEROP_FUZZ_SEED`` to explore
+other examples). Anything found becomes a named test in ``tests/unit/test_hostile.py``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ weights-only files, reloads them with Keras and records Keras's outputs; every f
 A new weight seed each run (printed on failure) keeps the fixtures from being the only models ever checked.
 Skipped where TensorFlow or tf_keras is missing, except in CI (TFJS_INTEROP_REQUIRE_TF=1), where that fails.
 
-    TFJS_INTEROP_KERAS_SEED=7 python -m pytest tests/test_keras_live.py
+    TFJS_INTEROP_KERAS_SEED=7 python -m pytest tests/live/test_keras_live.py
 """
 
 from __future__ import annotations

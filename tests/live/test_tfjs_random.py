@@ -5,7 +5,7 @@ shared layers, nested models, quantized and multi-shard weights); every model mu
 Skipped where Node or the npm packages of scripts/tfjs are missing, except in CI (TFJS_INTEROP_REQUIRE_NODE=1),
 where that is a failure.
 
-    TFJS_INTEROP_RANDOM_MODELS=200 TFJS_INTEROP_RANDOM_SEED=7 python -m pytest tests/test_tfjs_random.py
+    TFJS_INTEROP_RANDOM_MODELS=200 TFJS_INTEROP_RANDOM_SEED=7 python -m pytest tests/live/test_tfjs_random.py
 """
 
 from __future__ import annotations
