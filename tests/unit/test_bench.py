@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.fixtures import ROOT
 
 BENCH = ROOT / "scripts" / "bench.py"
@@ -28,6 +30,7 @@ def test_bench_quick_run_writes_agreeing_results(tmp_path):
     assert "| lstm_b1_t10_8x32 |" in (tmp_path / "bench.md").read_text()
 
 
+@pytest.mark.needs("dask", "distributed")
 def test_bench_dask_smoke_run_writes_its_table(tmp_path):
     """scripts/bench_dask.py on a few thousand sequences: it runs one process and clusters of 1 and 2 workers,
     checks they agree bit for bit (it raises otherwise) and writes its table."""

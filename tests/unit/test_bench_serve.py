@@ -9,11 +9,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.fixtures import ROOT
 
 BENCH = ROOT / "scripts" / "bench_serve.py"
 
 
+@pytest.mark.needs("starlette", "uvicorn")
 def test_bench_serve_quick_run_writes_its_table(tmp_path):
     command = [sys.executable, str(BENCH), "--seconds", "0.3", "--concurrency", "1,4", "--no-keras",
                "--out", str(tmp_path)]

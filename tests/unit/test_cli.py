@@ -170,7 +170,6 @@ def test_verify_usage_errors_exit_2(tmp_path):
     assert result.returncode == 2 and "x.npz" in result.stderr
 
 
-@pytest.mark.tensorflow
 def test_convert_works_in_both_directions(tmp_path):
     """TF.js folder -> .keras -> TF.js folder and Keras .h5 -> TF.js folder, from the command line. (The seed
     model's TF.js hard_sigmoid is written to Keras 3 by rescaling weights; back to TF.js, Keras 3's hard_sigmoid is

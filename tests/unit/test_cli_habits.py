@@ -237,6 +237,7 @@ def _run_on_a_terminal(*args: object) -> tuple[int, str]:
     return process.returncode, seen.decode(errors="replace")
 
 
+@pytest.mark.needs("tqdm")
 def test_predict_draws_a_bar_on_a_terminal_only(tmp_path):
     args = ("predict", SEED, "-i", SEED / "call0_input0.npy", "--batch-size", "1", "-o", tmp_path / "y.npy")
     status, terminal = _run_on_a_terminal(*args)
@@ -247,6 +248,7 @@ def test_predict_draws_a_bar_on_a_terminal_only(tmp_path):
     assert result.stderr == ""
 
 
+@pytest.mark.needs("tqdm")
 def test_model_predict_verbose_as_keras(capsys):
     model = tfjs_interop.load(SEED)
     np.testing.assert_array_equal(model.predict(X, batch_size=1, verbose=1), model.predict(X, batch_size=1, verbose=0))

@@ -15,7 +15,7 @@ from tfjs_interop.runtime import compiled
 from tfjs_interop.runtime.activations import IN_PLACE, get_activation, get_in_place_activation
 from tfjs_interop.runtime.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 
-needs_numba = pytest.mark.skipif(not compiled.compiled_available(), reason="numba is not installed (fast extra)")
+needs_numba = pytest.mark.needs("numba")
 CLASSES = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 

@@ -9,23 +9,25 @@ import subprocess
 import sys
 import time
 
-import cloudpickle
-import dask
-import dask.array as da
-import dask.dataframe as dd
 import numpy as np
-import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 
 import tfjs_interop
-from tests.support.fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import KERAS_FIXTURES, ROOT, TFJS_FIXTURES
+from tests.support.requires import module
 from tfjs_interop import InputError, UnsupportedLayerError
 from tfjs_interop import dask as tfjs_dask
 from tfjs_interop.runtime import pickling
 from tfjs_interop.sample_inputs import sample_inputs
 
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
+# The dask extra (distributed brings cloudpickle and pandas): without it the module is skipped, or fails where
+# TFJS_INTEROP_REQUIRE_EXTRAS=1 (tests/support/requires.py).
+cloudpickle = module("cloudpickle")
+dask = module("dask")
+da = module("dask.array")
+dd = module("dask.dataframe")
+pd = module("pandas")
+Client, LocalCluster = module("distributed").Client, module("distributed").LocalCluster
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
 
 # TF.js and Keras fixtures with masks (pre- and post-padding), several inputs and outputs, nested models

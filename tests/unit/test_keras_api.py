@@ -140,7 +140,8 @@ def test_bad_headers_are_refused_before_any_request(headers):
 @pytest.mark.tensorflow
 def test_keras_reads_to_json_and_takes_get_weights():
     """Real Keras 3: model_from_json(to_json()) with set_weights(get_weights()) computes what the runtime does."""
-    keras = pytest.importorskip("keras")
+    from tests.support.keras_live import keras
+
     case = TFJS_FIXTURES / "lstm_relu_sigmoid"
     model = tfjs_interop.load(case)
     rebuilt = keras.models.model_from_json(model.to_json())

@@ -12,10 +12,11 @@ import pytest
 
 import tfjs_interop
 from tests.support.fixtures import TFJS_FIXTURES
+from tests.support.requires import need
 from tfjs_interop.runtime import compiled, threads
 from tfjs_interop.runtime.layers.recurrent import GRU, LSTM
 
-needs_numba = pytest.mark.skipif(not compiled.compiled_available(), reason="numba is not installed (fast extra)")
+needs_numba = pytest.mark.needs("numba")
 SEED = TFJS_FIXTURES / "seed_lstm"
 
 
@@ -38,6 +39,7 @@ def test_bad_thread_counts_are_refused(bad):
         tfjs_interop.set_num_threads(bad)
 
 
+@pytest.mark.needs("threadpoolctl")
 @pytest.mark.usefixtures("restore")
 def test_set_num_threads_limits_blas_and_the_kernels():
     before = _blas_threads()
@@ -168,12 +170,13 @@ def test_cli_predict_threads(tmp_path):
     assert result.returncode != 0 and "--threads" in result.stderr and "positive integer" in result.stderr
 
 
+@pytest.mark.needs("threadpoolctl")
 @pytest.mark.parametrize("compiled_switch,blas", [("0", 2), ("1", 1)])
 def test_environment_variable_limits_blas_from_import(compiled_switch, blas):
     """TFJS_INTEROP_THREADS=2: BLAS gets both threads under the NumPy loop, one under the compiled kernels (whose
     two threads each run a slice of the batch), from the first predict (``import tfjs_interop`` loads nothing)."""
-    if compiled_switch == "1" and not compiled.compiled_available():
-        pytest.skip("numba is not installed (fast extra)")
+    if compiled_switch == "1":
+        need("numba")
     code = (f"import numpy, tfjs_interop; tfjs_interop.load({str(SEED)!r}).predict(numpy.zeros((1, 10, 8))); "
             "from threadpoolctl import threadpool_info; "
             "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))")

@@ -7,6 +7,8 @@ import sys
 import zipfile
 from importlib.metadata import metadata
 
+import pytest
+
 from tests.support.fixtures import ROOT
 
 
@@ -36,6 +38,7 @@ def test_the_wheel_carries_py_typed_and_the_license(tmp_path):
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
 
 
+@pytest.mark.needs("cloudpickle")
 def test_the_lazy_package_gives_the_same_names_whatever_was_imported_first():
     """`import tfjs_interop` imports nothing heavy; the public names resolve on use, and importing the submodule
     `tfjs_interop.verification` (as the CLI does) leaves `tfjs_interop.verify` the function; the package pickles

@@ -17,6 +17,8 @@ import pytest
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, expected
 from tests.support.serving import Server, exchange
 
+pytestmark = pytest.mark.needs("starlette", "uvicorn")  # the serve extra
+
 KERAS_CASE = KERAS_FIXTURES / "k3_encoder_decoder"
 CASES = ["seed_lstm", "multi_io_shared_lstm", "embedding_mask_lstm", "masking_bidi_lstm_seq", "lstm_return_state",
          "merged_mask_rnn"]
