@@ -23,14 +23,13 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
 from tests.support.keras_live import keras_predict
 from tests.support.requires import node as require_node
 from tfjs_interop.formats import tfjs_writer
 from tfjs_interop.writing import fresh_copy, probe_inputs
 
 pytestmark = [pytest.mark.node, pytest.mark.tensorflow]
-KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 DERIVED_LOADABLE = ("model_tf2_pre.h5", "model_windows.keras")
 
 

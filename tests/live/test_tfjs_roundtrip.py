@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
+from tests.support.exclusions import LOAD, TFJS_RUNS_AS_KERAS, kept
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tests.support.random_models import COUNT, SEED, generate
 from tests.support.requires import node as require_node
@@ -31,7 +32,7 @@ from tfjs_interop.topology import Dialect, Engine
 
 pytestmark = pytest.mark.node
 
-WRITABLE = [c.name for c in cases() if c.name != "unsupported_conv3d"]
+WRITABLE = [c.name for c in kept(cases(), LOAD)]
 QUANTIZED = {"uint8": "uint8", "uint16": "uint16", "float16": "float16",
              "mixed": {"uint8": ["dense*"], "float16": ["lstm_LSTM1/recurrent_kernel"]}}
 # How far quantized weights may move lstm_stacked_dense's outputs from its float32 ones: about 20 times what was
@@ -73,23 +74,11 @@ def _fixture_jobs(out: Path) -> list[Job]:
     return jobs
 
 
-KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
-# Keras fixtures TF.js can run as Keras does; the others are refused (GRU reset_after, Keras 3 hard_sigmoid,
-# causal padding, Subtract, masked Bidirectional sequences, masks into nested models: tests/unit/test_tfjs_writer.py).
-KERAS_WRITABLE = [f"{g}_{name}/{file}" for name in ("chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked",
-                                                    "lstm_seq_dense", "masking_recurrent_stack", "simple_rnn",
-                                                    "timedistributed_masked", "conv2d_front_ends",
-                                                    "image_ops_channels_first", "crnn_spectrogram", "td_conv2d_gru",
-                                                    "depthwise_separable", "conv_transpose")
-                  for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
-KERAS_WRITABLE += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before")
-                   for file in ("model.h5", "model.keras")]
-
 
 def _keras_jobs(out: Path) -> list[Job]:
     """Keras files -> ours -> TF.js: TF.js must give the outputs Keras recorded."""
     jobs = []
-    for entry in KERAS_WRITABLE:
+    for entry in TFJS_RUNS_AS_KERAS:
         case, file = entry.split("/")
         name = f"keras_{case}_{file.replace('.', '_')}"
         tfjs_interop.save_tfjs(tfjs_interop.load(KERAS_FIXTURES / case / file), out / name)
@@ -277,7 +266,7 @@ def test_written_model_gives_tfjs_the_same_numbers(tfjs_results, name):
     _check(*tfjs_results[name])
 
 
-@pytest.mark.parametrize("entry", KERAS_WRITABLE)
+@pytest.mark.parametrize("entry", TFJS_RUNS_AS_KERAS)
 def test_keras_file_written_for_tfjs_gives_kerass_numbers_in_tfjs(tfjs_results, entry):
     case, file = entry.split("/")
     _check(*tfjs_results[f"keras_{case}_{file.replace('.', '_')}"])

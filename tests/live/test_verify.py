@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.exclusions import LOAD, kept
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, cases, expected
 from tests.support.keras_live import keras  # noqa: F401  (TensorFlow's import, once, quietly)
 from tfjs_interop.runtime.layers.core import Dense
 from tfjs_interop.runtime.layers.recurrent import LSTMCell
 
 pytestmark = pytest.mark.tensorflow
-UNLOADABLE = {"unsupported_conv3d"}
-CASES = [case for case in cases() if case.name not in UNLOADABLE]
+CASES = kept(cases(), LOAD)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -26,7 +26,6 @@ def test_fixture_verifies_against_tensorflow(case):
     assert report.against.startswith("tensorflow 2.")
 
 
-KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 KERAS_FILES = [(case, "model.keras" if (case / "model.keras").exists() else "model.h5")
                for case in cases(KERAS_FIXTURES) if not expected(case).get("refused") and (case / "model.h5").exists()]
 

@@ -19,11 +19,10 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, cases, expected
 from tfjs_interop import golden
 from tfjs_interop.errors import FileAccessError, ModelFormatError, TfjsInteropError, api_boundary
 
-KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 PUBLIC = [tfjs_interop.load, tfjs_interop.from_keras, tfjs_interop.save_tfjs, tfjs_interop.save_keras,
           tfjs_interop.verify, golden.record, golden.check, golden.write_golden, tfjs_interop.Model.predict]
 

@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import ROOT
+from tests.support.fixtures import KERAS_FIXTURES
 from tests.support.layers import close, make, rand
-
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 
 
 def attention_reference(q, v, k, score, q_mask=None, v_mask=None, causal=False):

@@ -13,13 +13,11 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES
 from tests.support.layers import close, make, rand
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, conv2d
 from tfjs_interop.writing import tfjs_artifacts
-
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 
 
 def _pads(size: int, span: int, stride: int, padding: str) -> tuple[int, int]:

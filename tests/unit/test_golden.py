@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
+from tests.support.exclusions import LOAD, kept
 from tests.support.fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop import golden
 from tfjs_interop.errors import GoldenMismatchError, InputError, ModelFormatError, SecurityError, TfjsInteropError
@@ -51,7 +52,7 @@ def test_record_stores_what_tfjs_computed_and_checks_clean(tmp_path):
     assert report.against == "g.npz" and [o.name for o in report.outputs] == ["lstm_LSTM1"]
 
 
-@pytest.mark.parametrize("case", [c for c in cases() if c.name != "unsupported_conv3d"], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", kept(cases(), LOAD), ids=lambda c: c.name)
 def test_every_fixture_round_trips(tmp_path, case):
     call = expected(case)["calls"][0]
     path = golden.record(case, [np.load(case / name) for name in call["inputs"]], tmp_path / "g.npz")

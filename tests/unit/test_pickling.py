@@ -15,16 +15,15 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
-
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
+from tests.support.exclusions import LOAD, excluded_from
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
 
 
 def _loadable(root: Path) -> list[tuple[Path, str]]:
     found = []
     for case in cases(root):
         record = expected(case)
-        if record.get("refused") or case.name.startswith("unsupported_"):
+        if record.get("refused") or case.name in excluded_from(LOAD):
             continue
         files = record.get("files", {"model.json": "model"})
         found += [(case, file) for file, kind in files.items() if kind == "model"]

@@ -7,14 +7,12 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import ROOT, TFJS_FIXTURES
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES
 from tests.support.layers import close, make, rand
 from tfjs_interop.errors import InputError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.topology import Dialect, Engine, Origin, normalise_config
 from tfjs_interop.writing import tfjs_artifacts
-
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 
 
 def test_rescaling_computes_in_float32_and_casts_integers():

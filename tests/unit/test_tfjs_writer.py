@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
+from tests.support.exclusions import LOAD, kept
 from tests.support.fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import InputError, UnsupportedLayerError, WeightsError
@@ -22,7 +23,7 @@ from tfjs_interop.topology import Dialect, Engine
 from tfjs_interop.writing import tfjs_artifacts
 
 RNG = np.random.default_rng(11)
-WRITABLE = [c for c in cases() if c.name != "unsupported_conv3d"]
+WRITABLE = kept(cases(), LOAD)
 
 
 def _read_back(artifacts):

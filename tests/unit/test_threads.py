@@ -11,9 +11,8 @@ import pytest
 
 import tfjs_interop
 from tests.support.concurrency import in_threads
-from tests.support.fixtures import ROOT, TFJS_FIXTURES, cases, expected
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, cases, expected
 
-KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 THREADS = 8
 CALLS_PER_THREAD = 6
 MODEL_FILES = ("model.json", "model.keras", "model.h5")
