@@ -16,11 +16,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, seed, settings
-from hypothesis import strategies as st
 
 import tfjs_interop
-from tests.support.fixtures import TFJS_FIXTURES, expected
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, expected
+from tests.support.requires import module
+
+hypothesis = module("hypothesis")  # the test extra's; without it this module is skipped (see requires)
+HealthCheck, given, seed, settings = hypothesis.HealthCheck, hypothesis.given, hypothesis.seed, hypothesis.settings
+st = hypothesis.strategies
 
 CASES = ["seed_lstm", "bidi_lstm_concat", "quantized_uint8", "quantized_float16", "multishard",
          "nested_sequential_shared", "rnn_stacked_cells", "encoder_decoder_initial_state", "embedding_mask_lstm",
@@ -135,7 +138,6 @@ def test_mutated_shards_give_only_our_errors(case, data):
         _load_and_run(folder, case)
 
 
-KERAS_FIXTURES = TFJS_FIXTURES.parent / "keras"
 KERAS_CASES = ["k3_bidi_lstm_embedding_mask", "k3_masked_encoder_decoder", "k3_rnn_stacked_cells",
                "k3_nested_sequential_masked", "k3_conv_front_end", "k2_bidi_lstm_embedding_mask",
                "k2_encoder_decoder", "k2_nested_sequential_masked", "k2_rnn_stacked_cells", "k2_multi_io_merges"]
