@@ -1,7 +1,7 @@
-"""Shared pytest set-up: what a test's markers need is checked before its fixtures (``tensorflow``, ``node``,
-``needs(...)``: skipped where missing, failed where TFJS_INTEROP_REQUIRE_* says it must be here, see
-tests/support/requires.py); ``each_loop`` runs a test under each RNN time loop (NumPy, compiled whole loop, compiled
-gate passes after BLAS products)."""
+"""Shared pytest set-up: what a test's markers need (``tensorflow``, ``node``, ``needs(...)``) is checked at
+collection and again before its fixtures: skipped where missing, failed where TFJS_INTEROP_REQUIRE_* says it must be
+here (tests/support/requires.py). ``each_loop`` runs a test under each RNN time loop (NumPy, compiled whole loop,
+compiled gate passes after BLAS products)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import pytest
 
 from tests.support import requires
 from tfjs_interop.runtime import compiled
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    requires.skip_what_is_missing(items)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

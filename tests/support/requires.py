@@ -7,12 +7,14 @@ Three variables turn a skip into a failure; ``.ci/run`` sets all three, so CI ru
 - ``TFJS_INTEROP_REQUIRE_EXTRAS=1``: the test extra's other libraries (numba, threadpoolctl, Dask, the HTTP stack,
   tqdm; tests marked ``needs("module", ...)``).
 
-A test declares what it needs by a marker (checked before its fixtures are set up, see tests/conftest.py) or, for a
-module that imports the library at its top, by ``module("name")`` there, which skips (or fails) the whole module.
+A test declares what it needs by a marker (checked at collection and before its fixtures, see tests/conftest.py)
+or, for a module that imports the library at its top, by ``module("name")`` there, which skips (or fails) the whole
+module.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -27,6 +29,7 @@ TF_MODULES = ("tensorflow", "keras", "tf_keras")  # the test extra's reference l
 REQUIRE_TF = "TFJS_INTEROP_REQUIRE_TF"
 REQUIRE_NODE = "TFJS_INTEROP_REQUIRE_NODE"
 REQUIRE_EXTRAS = "TFJS_INTEROP_REQUIRE_EXTRAS"
+NO_NODE = "needs Node.js and `npm ci` in scripts/tfjs"
 
 
 def absent(reason: str, variable: str) -> None:
@@ -38,6 +41,7 @@ def absent(reason: str, variable: str) -> None:
     pytest.skip(reason, allow_module_level=True)
 
 
+@functools.cache
 def installed(name: str) -> bool:
     """Whether ``import name`` would find the module (without importing it)."""
     try:
@@ -46,12 +50,16 @@ def installed(name: str) -> bool:
         return False
 
 
+def _variable(name: str) -> str:
+    return REQUIRE_TF if name in TF_MODULES else REQUIRE_EXTRAS
+
+
 def need(*names: str) -> None:
     """Skip (or fail, see the module's variables) unless every module in ``names`` is installed."""
     __tracebackhide__ = True
     for name in names:
         if not installed(name):
-            absent(f"{name} is not installed", REQUIRE_TF if name in TF_MODULES else REQUIRE_EXTRAS)
+            absent(f"{name} is not installed", _variable(name))
 
 
 def module(name: str) -> ModuleType:
@@ -63,22 +71,43 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
+@functools.cache
+def _node_path() -> str | None:
+    path = shutil.which("node")
+    return path if path and (TFJS_SCRIPTS / "node_modules" / "@tensorflow" / "tfjs").is_dir() else None
+
+
 def node() -> str:
     """The path of ``node``, with scripts/tfjs's npm packages installed; else skip (or fail)."""
     __tracebackhide__ = True
-    path = shutil.which("node")
-    if path and (TFJS_SCRIPTS / "node_modules" / "@tensorflow" / "tfjs").is_dir():
-        return path
-    absent("needs Node.js and `npm ci` in scripts/tfjs", REQUIRE_NODE)
-    raise AssertionError("unreachable")  # absent() raised
+    path = _node_path()
+    if path is None:
+        absent(NO_NODE, REQUIRE_NODE)
+    return path
+
+
+def shortfalls(item: pytest.Item) -> list[tuple[str, str]]:
+    """(reason, REQUIRE variable) for each thing a test's ``tensorflow``, ``node`` or ``needs(...)`` marker names
+    that is missing here."""
+    names = [*(TF_MODULES if item.get_closest_marker("tensorflow") else ()),
+             *(name for marker in item.iter_markers("needs") for name in marker.args)]
+    found = [(f"{name} is not installed", _variable(name)) for name in dict.fromkeys(names) if not installed(name)]
+    if item.get_closest_marker("node") and _node_path() is None:
+        found.append((NO_NODE, REQUIRE_NODE))
+    return found
+
+
+def skip_what_is_missing(items: list[pytest.Item]) -> None:
+    """At collection: mark skipped each test that lacks what its markers name, unless that is required here."""
+    for item in items:
+        for reason, variable in shortfalls(item):
+            if os.environ.get(variable) != "1":
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
 
 
 def check_markers(item: pytest.Item) -> None:
-    """Skip (or fail) a test whose ``tensorflow``, ``node`` or ``needs(...)`` marker names something missing."""
+    """Before a test's fixtures: fail it if it lacks what its markers name where that is required (else skip)."""
     __tracebackhide__ = True
-    if item.get_closest_marker("tensorflow"):
-        need(*TF_MODULES)
-    if item.get_closest_marker("node"):
-        node()
-    for marker in item.iter_markers("needs"):
-        need(*marker.args)
+    for reason, variable in shortfalls(item):
+        absent(reason, variable)
