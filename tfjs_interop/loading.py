@@ -11,13 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .api import Model
+from .dialects import dialect_of
 from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_boundary, few
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
-from .runtime.layers.base import Layer, Variable
-from .runtime.model import Model, NestedModel, assign
-from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
+from .parsing import parse_topology
+from .runtime.layers.base import Layer, Variable, assign
+from .runtime.nested import NestedModel
+from .topology import Dialect, Engine, Origin
 
 DIRECTIONS = ("forward", "backward")
 _TFJS_CELL = re.compile(r"RNNCell_(\d+)")

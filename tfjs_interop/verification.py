@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .engines import KERAS3
+from .engines import Engine as RuntimeEngine
+from .engines import dependency_order as keras_order
 from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
 from .formats.keras_save import keras_zip_bytes
 from .formats.keras_writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
 from .report import Report, compare_output
-from .runtime.execution import keras_order
 from .runtime.model import Model
 from .sample_inputs import sample_inputs
 from .topology import Engine, Topology
@@ -54,7 +56,7 @@ def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float 
         InputError: when ``inputs`` do not fit the model.
     """
     keras = import_keras()
-    ours_model = _copy(model, keras_rules(model.topology))
+    ours_model = _copy(model, keras_rules(model.topology), KERAS3)
     feeds = sample_inputs(model, seed) if inputs is None else ours_model.check_inputs(inputs)
     theirs_model = build_keras_model(model, keras)
     trace = ours_model.trace(feeds)
@@ -163,9 +165,9 @@ def _tfjs_engine_notes(model: Model, feeds: list[np.ndarray], keras_rules_output
             "compared here under Keras's rules" for o in differing if not o.passed]
 
 
-def _copy(model: Model, topology: Topology) -> Model:
-    """A fresh runtime model of ``topology`` (no carried state) with ``model``'s weights."""
-    copy = Model(topology)
+def _copy(model: Model, topology: Topology, engine: RuntimeEngine | None = None) -> Model:
+    """A fresh runtime model of ``topology`` (no carried state) with ``model``'s weights, run by ``engine``."""
+    copy = Model(topology, engine)
     copy.set_weights(model.get_weights())
     return copy
 

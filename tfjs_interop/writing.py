@@ -18,7 +18,8 @@ from .formats.atomic import check_folder_target, write_folder
 from .formats.tfjs import MODEL_JSON, decode_model_json
 from .formats.tfjs_writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, WeightValue, encode_model
 from .loading import model_from_file
-from .runtime.model import Model, NestedModel
+from .runtime.model import Model
+from .runtime.nested import NestedModel
 from .sample_inputs import pad_rows
 from .topology import MODEL_CLASSES, Dialect, Engine, Topology
 

@@ -17,8 +17,9 @@ from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import InputError, UnsupportedLayerError, WeightsError
 from tfjs_interop.formats.manifest import dequantize, encode_tensors, parse_manifest, quantize, read_weights, shard
 from tfjs_interop.formats.tfjs import decode_model_json, read_tfjs
-from tfjs_interop.formats.tfjs_writer import INTERNAL_KEYS, quantization_rule
+from tfjs_interop.formats.tfjs_writer import quantization_rule
 from tfjs_interop.loading import model_from_file
+from tfjs_interop.runtime.layers.base import engine_option_names
 from tfjs_interop.topology import Dialect, Engine
 from tfjs_interop.writing import tfjs_artifacts
 
@@ -128,7 +129,7 @@ def test_model_json_has_the_tfjs_form_only(case):
     assert document["format"] == "layers-model"
     assert document["convertedBy"] == f"tfjs-interop {tfjs_interop.__version__}"
     assert document["modelTopology"]["class_name"] == "Model"
-    assert not _keys(document["modelTopology"]) & (INTERNAL_KEYS | {"batch_shape", "module", "registered_name"})
+    assert not _keys(document["modelTopology"]) & (engine_option_names() | {"batch_shape", "module", "registered_name"})
     for entry in document["modelTopology"]["config"]["layers"]:
         assert isinstance(entry["inbound_nodes"], list)
         if entry["class_name"] == "InputLayer":

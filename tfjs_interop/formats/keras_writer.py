@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engines import KERAS3, LAYER_RULE
+from ..engines.keras import KerasMasks
 from ..errors import InputError, UnsupportedLayerError
-from ..runtime.execution import LAYER_RULE, KerasMasks
-from ..runtime.layers.base import Layer, Variable
-from ..runtime.model import Model, NestedModel
+from ..parsing import normalise_config
+from ..runtime.layers.base import Layer, Variable, catalog  # TODO(#13): the catalog is to be injected
+from ..runtime.model import Model
+from ..runtime.nested import NestedModel
 from ..topology import (
-    KERAS3_MASK_MERGES,
     MODEL_CLASSES,
     OP_PREFIX,
     Call,
@@ -36,17 +38,12 @@ from ..topology import (
     Origin,
     TensorRef,
     Topology,
-    normalise_config,
 )
 from .keras_v3_weights import keras_snake_case, unique_key
 
 KERAS2_HARD_SIGMOID = "tfjs_interop_hard_sigmoid"  # the custom activation's name with HardSigmoid.CUSTOM
 HARD_SIGMOID_GAIN = np.float32(1.2)  # hard_sigmoid_keras2(z) == hard_sigmoid_keras3(1.2 z)
 
-# Keys the normaliser writes to make the runtime reproduce TF.js's engine; Keras has no such options.
-ENGINE_KEYS = ("masked_output_from_state", "reverse_state_order", "flat_parameter_index", "masked_mean",
-               "mask_to_inner", "keras3_masks", "half_pixel_centers",
-               "dilation_ignored", "tfjs_crop_and_resize", "fails_in_tfjs")
 # Keys Keras 3 does not take (or that only matter when training, left to Keras's defaults).
 _DROPPED_KEYS = ("implementation", "input_length", "batch_input_shape", "batch_shape", "input_shape",
                  "time_major", "unit_forget_bias", "noise_shape", "seed", "build_config")
@@ -118,18 +115,19 @@ def keras_export(model: Model, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) 
 def _check_tfjs_only_behaviour(topology: Topology) -> None:
     """Refuse what TF.js computes and no Keras layer can: bilinear UpSampling2D at pixel corners, CenterCrop by
     cropAndResize."""
+    if topology.origin.engine is not Engine.TFJS:
+        return
     for spec in topology.layers:
         if spec.class_name in MODEL_CLASSES:
             _check_tfjs_only_behaviour(spec.config["topology"])
             continue
         for class_name, config in _nested_configs(spec.class_name, spec.config):
-            if class_name == "CenterCrop" and config.get("tfjs_crop_and_resize"):
+            if class_name == "CenterCrop":
                 raise UnsupportedLayerError(
                     f"layer {spec.name!r} (CenterCrop): TF.js's CenterCrop samples its box with cropAndResize and "
                     "moves a one-column margin to the left edge, which Keras's exact crop does not; it cannot be "
                     "written to a Keras file")
-            if (class_name == "UpSampling2D" and config.get("interpolation") == "bilinear"
-                    and config.get("half_pixel_centers") is False):
+            if class_name == "UpSampling2D" and config.get("interpolation") == "bilinear":
                 raise UnsupportedLayerError(
                     f"layer {spec.name!r} (UpSampling2D): TF.js's bilinear upsampling samples at pixel corners "
                     "(align_corners=False, no half-pixel centres), Keras's at pixel centres, so Keras would compute "
@@ -147,17 +145,19 @@ def _nested_configs(class_name: str, config: dict) -> list[tuple[str, dict]]:
 
 
 def keras_rules(topology: Topology) -> Topology:
-    """The same graph and layer options with the TF.js-engine keys dropped, to run as Keras 3 runs it.
+    """The same graph and layer options, written so that Keras computes what the source's engine computes (run it
+    on the Keras 3 engine).
 
     The states of stacked cells, which TF.js lists last cell first, are put in Keras's order, and every reference to
     them (outputs, inputs of other layers, initial states given) follows, so that each still means the same state.
     """
     origin = Origin(topology.origin.dialect, Engine.KERAS)
-    layers = [LayerSpec(spec.name, spec.class_name, _keras_rules_config(spec, origin), list(spec.calls))
+    tfjs = topology.origin.engine is Engine.TFJS
+    layers = [LayerSpec(spec.name, spec.class_name, _keras_rules_config(spec, origin, tfjs), list(spec.calls))
               for spec in topology.layers]
     rules = Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), origin,
                      topology.keras_version)
-    for spec in topology.layers:
+    for spec in topology.layers if tfjs else []:
         order = _tfjs_state_order(spec)
         if order is not None:
             _follow_state_order(rules, spec.name, order)
@@ -168,7 +168,7 @@ def _tfjs_state_order(spec: LayerSpec) -> list[int] | None:
     """For an RNN over stacked cells whose states TF.js lists last cell first: the Keras position of each state
     in TF.js's list; else None."""
     cell = spec.config.get("cell") if spec.class_name == "RNN" else None
-    if not isinstance(cell, dict) or not (cell.get("config") or {}).get("reverse_state_order"):
+    if not isinstance(cell, dict) or cell.get("class_name") != "StackedRNNCells":
         return None
     counts = [_STATE_COUNT.get(c["class_name"], 1) for c in cell["config"]["cells"]]
     starts = [sum(counts[:i]) for i in range(len(counts))]
@@ -198,22 +198,22 @@ def _reorder_initial_states(call: Call, order: list[int]) -> Call:
     return Call((call.args[0], *states), dict(call.kwargs))
 
 
-def _keras_rules_config(spec: LayerSpec, origin: Origin) -> dict:
+def _keras_rules_config(spec: LayerSpec, origin: Origin, tfjs: bool) -> dict:
     if spec.class_name in MODEL_CLASSES:
         return {**spec.config, "topology": keras_rules(spec.config["topology"])}
-    config = normalise_config(spec.class_name, _without_engine_keys(spec.config), origin)
-    if spec.class_name in KERAS3_MASK_MERGES:
-        config["keras3_masks"] = True
-    return config
+    config = _undilated({"class_name": spec.class_name, "config": spec.config})["config"] if tfjs else spec.config
+    return normalise_config(spec.class_name, config, origin)
 
 
-def _without_engine_keys(value: object) -> object:
+def _undilated(value: object) -> object:
+    """TF.js computes these layers without the dilation their configs save: so must Keras."""
     if isinstance(value, dict):
-        if value.get("dilation_ignored"):  # TF.js computes these undilated: so must Keras
-            value = {**value, "dilation_rate": [1, 1]}
-        return {k: _without_engine_keys(v) for k, v in value.items() if k not in ENGINE_KEYS}
+        facts = catalog().get(value.get("class_name"))
+        if facts and facts.tfjs.behaviour.get("dilation_ignored") and isinstance(value.get("config"), dict):
+            value = {**value, "config": {**value["config"], "dilation_rate": [1, 1]}}
+        return {k: _undilated(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_engine_keys(v) for v in value]
+        return [_undilated(v) for v in value]
     return value
 
 
@@ -234,7 +234,7 @@ class _RecordedMasks(KerasMasks):
     def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int,
                      computed: object = LAYER_RULE) -> list:
         masks = super().output_masks(layer, inputs, input_masks, count, computed)
-        if layer.class_name in KERAS3_MASK_MERGES:
+        if type(layer).keras.keras3_behaviour.get("keras3_masks"):
             self.merges.setdefault(layer.name, []).append(masks)
             self.classes[layer.name] = layer.class_name
             if layer.class_name in KERAS3_MASKED_VALUES and any(m is not None for m in input_masks):
@@ -265,7 +265,7 @@ def check_keras3_masks(model: Model) -> None:
         return
     from ..writing import fresh_copy, probe_inputs  # the probes of the TF.js writer's check (imports formats)
 
-    source, keras3 = fresh_copy(model), Model(keras_rules(model.topology))
+    source, keras3 = fresh_copy(model), Model(keras_rules(model.topology), KERAS3)
     keras3.set_weights(model.get_weights())
     for inputs in probe_inputs(source):
         feeds = source.check_inputs(inputs)
@@ -404,7 +404,7 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) 
 def _kept(class_name: str, key: str) -> bool:
     if class_name == "RNN":
         return key in _RNN_KEYS
-    return not (key in ENGINE_KEYS or key in _DROPPED_KEYS or key.endswith(_DROPPED_SUFFIXES)
+    return not (key in _DROPPED_KEYS or key.endswith(_DROPPED_SUFFIXES)
                 or key in _DROPPED_BY_CLASS.get(class_name, ()))
 
 

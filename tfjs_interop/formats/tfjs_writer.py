@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, ModelFormatError, UnsupportedLayerError
-from ..topology import INTERNAL_KEYS, MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology, without_mask_operations
+from ..topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology, without_mask_operations
 from .manifest import QUANTIZED_DTYPES, encode_tensors, shard
 
 TFJS_VERSION = "4.22.0"
@@ -48,7 +48,7 @@ TFJS_SERIALIZABLES = frozenset({  # initializers, regularizers, constraints
 })
 SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitializer": "Identity"}
 
-# Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
+# Keras 3 bookkeeping TF.js has no use for.
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
 # tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
 DROPPED_BY_CLASS = {"SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint")}
@@ -307,7 +307,7 @@ def layer_config(class_name: str, config: dict) -> dict:
         return _input_config(config)
     out = {}
     for key, value in config.items():
-        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
+        if key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
                 key not in DROPPED_BY_CLASS.get(class_name, ()):
             out[key] = _value(key, value)
     if class_name in RECURRENT_CELLS:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..engines import LAYER_RULE, Engine, MaskPolicy, dependency_order, engine_for, pack
 from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..progress import check_verbose, progress
-from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
-from .execution import LAYER_RULE, KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
+from ..topology import Call, TensorRef, Topology
 from .layers import build_layer
-from .layers.base import Layer, Shape, register
+from .layers.base import Layer, Shape, assign
 from .layers.core import InputLayer
+from .pickling import reduce_model
 from .summary import summary_text
 
 NodeKey = tuple[str, int]  # (layer name, call index)
@@ -49,20 +48,23 @@ class Model:
     sees and advances the state as a whole. Changing weights while another thread predicts is not supported.
     """
 
-    def __init__(self, topology: Topology):
+    def __init__(self, topology: Topology, engine: Engine | None = None):
+        """``engine``: whose numbers to give; by default the engine of the file's format
+        (``engines.engine_for``)."""
         self.name = topology.name
         self.topology = topology
+        self.engine = engine or engine_for(topology.origin)
         self.source: str | None = None  # the file it was loaded from
         self.metadata: dict = {}  # format, generatedBy, userDefinedMetadata... as the file gave them
-        self._layers = {spec.name: build_layer(spec.class_name, spec.name, spec.config) for spec in topology.layers}
+        self._layers = {spec.name: build_layer(spec.class_name, spec.name, spec.config, self.engine)
+                        for spec in topology.layers}
         self._input_refs = list(topology.inputs)
         self._output_refs = list(topology.outputs)
         self._check_inputs()
         self._input_specs = self.inputs  # checked against on every call
         calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
         self._build_order = self._dependency_order(calls)
-        tfjs = topology.origin.engine is Engine.TFJS
-        self._steps = self._tfjs_steps(calls) if tfjs else self._build_order
+        self._steps = self._engine_steps(calls)
         self._shapes = self._infer_shapes()
         # Stateful layers carry state from call to call: their model serialises calls (see the class docstring).
         self.stateful = any(layer.stateful for layer in self._layers.values())
@@ -88,13 +90,14 @@ class Model:
                                        f"{[ref.layer for ref in self._input_refs]}")
 
         return [_Step(self._layers[node[0]], node, calls[node])
-                for node in keras_order(self._output_refs, calls, check_input)]
+                for node in dependency_order(self._output_refs, calls, check_input)]
 
-    def _tfjs_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
-        """The calls in TF.js's order, a call repeated for each of its needed outputs (see ``execution``): a repeat
-        may see another stale mask, or advance a stateful layer, and the model returns the last one's results."""
-        return [_Step(self._layers[node[0]], node, calls[node])
-                for node in tfjs_order(self._output_refs, calls, self._input_refs)]
+    def _engine_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
+        """The calls in the engine's order: TF.js repeats a call for each of its needed outputs
+        (``engines.tfjs``): a repeat may see another stale mask, or advance a stateful layer, and the model returns
+        the last one's results."""
+        order = self.engine.steps(self._output_refs, calls, self._input_refs, [s.node for s in self._build_order])
+        return [_Step(self._layers[node[0]], node, calls[node]) for node in order]
 
     def _infer_shapes(self) -> dict[NodeKey, list[Shape]]:
         shapes: dict[NodeKey, list[Shape]] = {}
@@ -149,40 +152,7 @@ class Model:
         source = f" from {self.source}" if self.source else ""
         return (f"<tfjs_interop.Model {self.name!r}: inputs [{specs(self.inputs)}], outputs [{specs(self.outputs)}], "
                 f"{len(self._layers)} layers, {self.count_params():,} params, "
-                f"{self.topology.origin.engine.value} engine{source}>")
-
-    def get_config(self) -> dict:
-        """The model's topology as Keras 3's ``Model.get_config()`` gives it (the config ``save_keras`` writes; a
-        TF.js / Keras 2 ``hard_sigmoid`` becomes Keras 3's over weights scaled by 1.2, as there).
-
-        Raises:
-            UnsupportedLayerError: when Keras 3 cannot express a layer exactly.
-        """
-        from ..saving import keras_config  # the writers' encoding; the runtime itself knows no file format
-
-        return keras_config(self)["config"]
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The topology as Keras 3's ``model.to_json()`` writes it; ``load(file, weights=...)`` and
-        ``keras.models.model_from_json`` read it back. ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
-        import json
-
-        from ..saving import keras_config
-
-        return json.dumps(keras_config(self), **kwargs)
-
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False, **options: Any) -> Path:
-        """Write the model by its destination: a ``.h5`` / ``.keras`` file, or a TF.js layers model folder (an
-        existing folder, a path ending in ``/``, or a name without a suffix; ``options`` go to ``save_tfjs``).
-        Unlike Keras, an existing destination is replaced only with ``overwrite=True``.
-
-        Raises:
-            InputError: for another suffix (``.onnx``...), or an existing destination without ``overwrite``.
-            UnsupportedLayerError: when the format cannot represent the model (nothing is written).
-        """
-        from ..saving import save
-
-        return save(self, path, overwrite=overwrite, **options)
+                f"{self.engine.name} engine{source}>")
 
     @api_boundary(ModelFormatError)
     def predict(self, x: Any, batch_size: int | None = None, verbose: str | int = "auto"
@@ -258,8 +228,6 @@ class Model:
     def __reduce__(self) -> tuple:
         """Pickle as topology, raw weight arrays and stateful RNN states: no source file is needed to unpickle,
         and the copy predicts exactly what this model would (see ``runtime/pickling.py``)."""
-        from .pickling import reduce_model  # here: pickling imports this module
-
         return reduce_model(self)
 
     def reset_states(self) -> None:
@@ -320,13 +288,13 @@ class Model:
         return feeds
 
     def run(self, feeds: list[np.ndarray], masks: list[Any] | None = None,
-            policy: KerasMasks | TfjsMasks | None = None) -> tuple[list[np.ndarray], list[Any]]:
+            policy: MaskPolicy | None = None) -> tuple[list[np.ndarray], list[Any]]:
         """Execute the graph on checked feeds; return the outputs and their masks.
 
         Args:
             feeds: one array per model input.
             masks: optional masks of the inputs (a nested model receives its caller's).
-            policy: how masks travel (see ``execution``); by default that of the model's engine.
+            policy: how masks travel (see ``engines``); by default that of the model's engine.
         """
         with self._serial:
             values, latest, out_masks = self._execute(feeds, masks, policy)
@@ -344,10 +312,10 @@ class Model:
             return self._execute(feeds, None, None)[0]
 
     def _execute(self, feeds: list[np.ndarray], masks: list[Any] | None,
-                 policy: KerasMasks | TfjsMasks | None) -> tuple[dict, dict, dict]:
+                 policy: MaskPolicy | None) -> tuple[dict, dict, dict]:
         """Every call's outputs (first pass), latest outputs and output masks, by node."""
         if policy is None:
-            policy = TfjsMasks() if self.topology.origin.engine is Engine.TFJS else KerasMasks()
+            policy = self.engine.mask_policy()
         values: dict[NodeKey, list[np.ndarray]] = {}
         out_masks: dict[NodeKey, list[Any]] = {}
         for ref, feed, mask in zip(self._input_refs, feeds, masks or [None] * len(feeds)):
@@ -376,11 +344,11 @@ def _batch_size(batch_size: Any) -> int | None:
     return int(batch_size)
 
 
-def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: KerasMasks | TfjsMasks) -> tuple:
+def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: MaskPolicy) -> tuple:
     """Run one layer: its outputs, and the output mask a nested model computed in the call (else LAYER_RULE). A
     failure of NumPy on what a malformed graph feeds it becomes this package's error."""
     try:
-        if isinstance(layer, NestedModel):
+        if hasattr(layer, "call_with_masks"):  # a nested model: its call computes its output masks
             return layer.call_with_masks(inputs, mask, policy)
         return layer.call(inputs, mask=mask, **kwargs), LAYER_RULE
     except TfjsInteropError:
@@ -389,68 +357,6 @@ def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: Kera
         shapes = [getattr(x, "shape", type(x).__name__) for x in (inputs if isinstance(inputs, list) else [inputs])]
         raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}) cannot run on inputs of shapes {shapes}"
                                f" with the arguments the model's graph gives it: {type(exc).__name__}: {exc}") from exc
-
-
-@register(*MODEL_CLASSES)
-class NestedModel(Layer):
-    """A model used as a layer of another: its graph runs inside the outer one."""
-
-    supports_masking = True
-
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
-        self.model = Model(config["topology"])
-        for layer in self.model.layers:
-            self.weights += layer.weights
-
-    def build(self, input_shape: Shape | list[Shape]) -> None:
-        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-        expected = [spec.shape for spec in self.model.inputs]
-        if len(shapes) != len(expected) or any(
-                len(s) != len(e) or any(a is not None and b is not None and a != b for a, b in zip(s, e))
-                for s, e in zip(shapes, expected)):
-            raise ModelFormatError(f"layer {self.name!r} (a nested {self.class_name}) takes inputs of shapes "
-                                   f"{expected}, but is called on {shapes}")
-
-    def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
-        return pack(self.model.output_shapes_for(input_shape if isinstance(input_shape, list) else [input_shape]))
-
-    @property
-    def stateful(self) -> bool:
-        return self.model.stateful
-
-    def call_with_masks(self, inputs: Any, mask: Any = None,
-                        policy: KerasMasks | TfjsMasks | None = None) -> tuple[Any, Any]:
-        """The outputs and their masks, both of this call (nothing is kept on the layer: calls may overlap)."""
-        feeds = inputs if isinstance(inputs, list) else [inputs]
-        masks = mask if isinstance(mask, list) else [mask] * len(feeds)
-        if policy is None:  # called by a wrapper (TimeDistributed), not by the executor
-            policy = TfjsMasks() if self.model.topology.origin.engine is Engine.TFJS else KerasMasks()
-        policy, masks = policy.for_nested(masks)
-        outputs, out_masks = self.model.run(feeds, masks, policy)
-        return pack(outputs), pack(out_masks)
-
-    def call(self, inputs: Any, mask: Any = None, policy: KerasMasks | TfjsMasks | None = None,
-             **kwargs: Any) -> Any:
-        return self.call_with_masks(inputs, mask, policy)[0]
-
-    def compute_mask(self, inputs: Any, mask: Any) -> Any:
-        return self.call_with_masks(inputs, mask)[1]  # the executor takes them from its call instead
-
-    def reset_states(self) -> None:
-        self.model.reset_states()
-
-
-def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
-    """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
-    value = np.asarray(value)
-    if value.dtype.kind not in "biuf":
-        raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
-                           f"array of {value.dtype}")
-    if tuple(value.shape) != tuple(variable.shape):
-        raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
-                           f"{list(variable.shape)}, found {list(value.shape)}")
-    variable.value = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
 
 
 def _feed(value: Any, spec: TensorSpec) -> np.ndarray:
