@@ -1,20 +1,31 @@
-"""Shared fixtures: ``each_loop`` runs a test under each RNN time loop (NumPy, compiled whole loop, compiled gate
-passes after BLAS products)."""
+"""Shared pytest set-up: what a test's markers need (``tensorflow``, ``node``, ``needs(...)``) is checked at
+collection and again before its fixtures: skipped where missing, failed where TFJS_INTEROP_REQUIRE_* says it must be
+here (tests/support/requires.py). ``each_loop`` runs a test under each RNN time loop (NumPy, compiled whole loop,
+compiled gate passes after BLAS products)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support import requires
 from tfjs_interop.runtime import compiled
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    requires.skip_what_is_missing(items)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    requires.check_markers(item)
 
 
 @pytest.fixture(params=["numpy", "compiled", "compiled_stepwise"])
 def each_loop(request, monkeypatch):
     """Force the RNN time loop for the test: NumPy, or numba's where it applies (its whole-loop kernels, or its
-    per-step gate kernels after BLAS, whatever the size). The compiled ones skip without numba; the test extra
-    installs it, so CI runs all three."""
-    if request.param != "numpy" and not compiled.compiled_available():
-        pytest.skip("numba is not installed (the fast extra)")
+    per-step gate kernels after BLAS, whatever the size). The compiled ones need numba (the fast extra; the test
+    extra installs it, so CI runs all three)."""
+    if request.param != "numpy":
+        requires.need("numba")
     if request.param == "compiled_stepwise":
         monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)
     compiled.set_compiled(request.param != "numpy")

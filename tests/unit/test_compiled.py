@@ -1,0 +1,149 @@
+"""The compiled time loop (numba) against the NumPy loop, and when each is chosen.
+
+Both loops must give the same numbers within float32 rounding: the compiled one sums the recurrent product in
+float64 and evaluates activations with scalar libm calls, the NumPy one uses BLAS and NumPy's vector kernels.
+The fixture suites (test_tfjs_fixtures, test_recurrent_reference) also run under each loop against TF.js and
+float64 references.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfjs_interop.engines import TFJS
+from tfjs_interop.runtime import compiled
+from tfjs_interop.runtime.activations import IN_PLACE, get_activation, get_in_place_activation
+from tfjs_interop.runtime.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+
+needs_numba = pytest.mark.needs("numba")
+CLASSES = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
+
+
+def _layer(class_name: str, units: int, features: int, seed: int, **config) -> RNN:
+    """A built layer; ``masked_output_from_state=True`` runs it on the TF.js engine, whose behaviour that is."""
+    engine = TFJS if config.pop("masked_output_from_state", False) else None
+    layer = CLASSES[class_name]("rnn", class_name, {"units": units, **config}, engine)
+    assert layer.options.masked_output_from_state is (engine is TFJS)
+    layer.ensure_built((None, None, features))
+    rng = np.random.default_rng(seed)
+    for variable in layer.weights:
+        variable.value = rng.uniform(-0.8, 0.8, variable.shape).astype(np.float32)
+    return layer
+
+
+@pytest.fixture
+def restore_switch():
+    yield
+    compiled.set_compiled(None)
+
+
+def _both(layer: RNN, x: np.ndarray, **kwargs) -> tuple[list, list]:
+    compiled.set_compiled(False)
+    numpy_out = layer.call(x, **kwargs)
+    compiled.set_compiled(True)
+    compiled_out = layer.call(x, **kwargs)
+    return _as_list(numpy_out), _as_list(compiled_out)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+CONFIGS = [
+    ("LSTM", {"recurrent_activation": "hard_sigmoid", "masked_output_from_state": True}),
+    ("LSTM", {"recurrent_activation": "sigmoid", "go_backwards": True}),
+    ("LSTM", {"activation": "relu", "recurrent_activation": "hard_sigmoid_keras3", "zero_output_for_mask": True}),
+    ("GRU", {"recurrent_activation": "hard_sigmoid", "reset_after": False, "masked_output_from_state": True}),
+    ("GRU", {"recurrent_activation": "sigmoid", "reset_after": True, "go_backwards": True}),
+    ("GRU", {"reset_after": True, "use_bias": False}),
+    ("SimpleRNN", {"activation": "tanh"}),
+    ("SimpleRNN", {"activation": "linear", "masked_output_from_state": True}),
+]
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("path", ["whole", "stepwise"])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("class_name,config", CONFIGS, ids=lambda v: v if isinstance(v, str) else "-".join(
+    f"{k}={w}" for k, w in v.items()))
+def test_compiled_loop_equals_numpy_loop(class_name, config, masked, path, monkeypatch):
+    """Both compiled paths: the whole loop in numba, and BLAS products with compiled gate passes."""
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 1 << 30 if path == "whole" else 0)
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_BATCH", 1 << 30)
+    batch, steps, features, units = 3, 7, 4, 5
+    layer = _layer(class_name, units, features, seed=len(class_name) + len(config), return_sequences=True,
+                   return_state=True, **config)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((batch, steps, features)).astype(np.float32)
+    mask = rng.random((batch, steps)) > 0.4 if masked else None
+    initial = [rng.standard_normal((batch, units)).astype(np.float32) for _ in layer.cell.state_sizes]
+    step_masks = None if mask is None else layer._step_masks(mask, x.shape)
+    compiled.set_compiled(True)
+    assert compiled.compiled_loop(layer.cell, batch, step_masks, layer._held_kind()) is not None
+    given = [s.copy() for s in initial]
+    numpy_out, compiled_out = _both(layer, x, mask=mask, initial_state=initial)
+    for a, b in zip(numpy_out, compiled_out):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=2e-6)
+    assert all(np.array_equal(s, g) for s, g in zip(initial, given)), "a loop overwrote the given initial state"
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+def test_stateful_layer_continues_across_loops():
+    layer = _layer("LSTM", 4, 3, seed=3, stateful=True, return_sequences=True)
+    x = np.random.default_rng(2).standard_normal((2, 5, 3)).astype(np.float32)
+    compiled.set_compiled(True)
+    first, second = layer.call(x), layer.call(x)
+    layer.reset_states()
+    compiled.set_compiled(False)
+    np.testing.assert_allclose(layer.call(x), first, rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(layer.call(x), second, rtol=1e-5, atol=2e-6)
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+def test_when_the_compiled_loop_is_chosen(monkeypatch):
+    small = _layer("LSTM", 8, 3, seed=1)
+    compiled.set_compiled(True)
+    assert compiled.compiled_loop(small.cell, 1, None, "state") is not None
+    odd_mask = np.ones((5, 1, 2), bool)  # a mask read by TF.js's rnn() rule: the NumPy loop reads it
+    assert compiled.compiled_loop(small.cell, 2, odd_mask, "state") is None
+    assert compiled.compiled_loop(_layer("LSTM", 8, 3, seed=1, activation="selu").cell, 1, None, "state") is None
+    stacked = RNN("rnn", "RNN", {"cell": [{"class_name": "LSTMCell", "config": {"units": 4}}] * 2})
+    assert compiled.compiled_loop(stacked.cell, 1, None, "state") is None
+    compiled.set_compiled(None)
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    assert compiled.compiled_loop(small.cell, 1, None, "state") is None
+    compiled.set_compiled(True)  # the API switch wins over the environment
+    assert compiled.compiled_loop(small.cell, 1, None, "state") is not None
+
+
+@pytest.mark.parametrize("name", [*IN_PLACE, "selu", "softsign"])
+def test_in_place_activations_equal_the_plain_ones(name):
+    x = np.random.default_rng(5).standard_normal((4, 33)).astype(np.float32) * 6
+    x[0, :4] = [-100, 100, 0, -0.0]
+    want = get_activation(name, "layer")(x.copy())
+    view = x.copy()[:, 3:20]  # a strided view, as the gates are
+    got = get_in_place_activation(name, "layer")(view)
+    assert got is view or np.shares_memory(got, view)
+    np.testing.assert_allclose(view, want[:, 3:20], rtol=0, atol=1.2e-7)  # sigmoid: tanh form, within 1 ulp
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("units", [8, 130])  # either side of _kernels.FUSED_UNITS
+@pytest.mark.parametrize("class_name", ["LSTM", "GRU", "SimpleRNN"])
+def test_stepwise_gates_of_wide_and_narrow_layers_equal_numpy_loop(class_name, units, monkeypatch):
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)
+    layer = _layer(class_name, units, 6, seed=units, return_sequences=True, return_state=True,
+                   masked_output_from_state=True)
+    for variable in layer.weights:
+        variable.value = variable.value / np.float32(np.sqrt(units))  # keeps the gates off saturation
+    rng = np.random.default_rng(units)
+    x = rng.standard_normal((5, 9, 6)).astype(np.float32)
+    mask = rng.random((5, 9)) > 0.3
+    numpy_out, compiled_out = _both(layer, x, mask=mask)
+    for a, b in zip(numpy_out, compiled_out):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=2e-6)
