@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from .converter_flags import add_converter_flags, convert_options
 from .errors import InputError, TfjsInteropError
 from .formats import isolation
@@ -33,6 +32,7 @@ from .runtime.summary import summary_dict
 from .runtime.threads import set_num_threads
 from .saving import KERAS, TFJS, check_destination, destination_kind, save
 from .serving.command import add_serve_command
+from .version import __version__
 
 MODEL_HELP = ("the model: a TF.js model.json or its folder or its http(s) URL, a Keras .h5 or .keras file, or a "
               "Keras topology JSON (with --weights)")

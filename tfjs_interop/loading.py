@@ -15,6 +15,7 @@ from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
+from .golden_check import check_on_load
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
 from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
@@ -72,8 +73,6 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
     if check:
-        from .golden import check_on_load  # here, not at the top: golden imports load
-
         check_on_load(model, path)
     return model
 

@@ -21,6 +21,7 @@ from .loading import model_from_file
 from .runtime.model import Model, NestedModel
 from .sample_inputs import pad_rows
 from .topology import MODEL_CLASSES, Dialect, Engine, Topology
+from .version import __version__
 
 PROBE_SEED = 20250101
 RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
@@ -71,8 +72,6 @@ def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int
 def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
                    metadata: dict | None = None, split_weights_by_layer: bool = False) -> TfjsArtifacts:
     """Encode and check a model in memory (see :func:`save_tfjs`); nothing is written."""
-    from . import __version__
-
     if metadata is None:
         metadata = model.metadata.get("userDefinedMetadata")
     options = {"generated_by": _generated_by(model), "converted_by": f"tfjs-interop {__version__}",
@@ -88,8 +87,6 @@ def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, 
 
 
 def _generated_by(model: Model) -> str:
-    from . import __version__
-
     generated = model.metadata.get("generatedBy")
     if isinstance(generated, str) and generated:
         return generated

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError, UnsupportedLayerError, api_boundary, few
 from ..runtime.model import Model
+from ..version import __version__
 from .atomic import write_file
 from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
 from .keras_writer import HardSigmoid, KerasExport, check_keras3_masks, keras_export
@@ -150,6 +151,4 @@ def _save_list_attribute(group: h5py.Group, name: str, items: list[str]) -> None
 
 
 def _producer() -> str:
-    from .. import __version__  # the package imports this module while it starts
-
     return f"tfjs-interop {__version__}"
