@@ -17,7 +17,7 @@ import tfjs_interop
 from fixtures import ROOT, TFJS_FIXTURES
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, conv2d
-from tfjs_interop.writing import tfjs_artifacts
+from tfjs_interop.saving import tfjs_artifacts
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 

@@ -19,7 +19,7 @@ from tfjs_interop.formats.tfjs import decode_model_json, read_tfjs
 from tfjs_interop.formats.tfjs_writer import INTERNAL_KEYS, quantization_rule
 from tfjs_interop.loading import model_from_file
 from tfjs_interop.topology import Dialect, Engine
-from tfjs_interop.writing import tfjs_artifacts
+from tfjs_interop.saving import tfjs_artifacts
 
 RNG = np.random.default_rng(11)
 WRITABLE = [c for c in cases() if c.name != "unsupported_conv3d"]

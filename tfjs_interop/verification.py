@@ -1,6 +1,6 @@
 """``verify``: run a model in our runtime and in real Keras 3 (TensorFlow) and compare every output.
 
-The Keras model is built from the model's own topology and weights (:mod:`tfjs_interop.formats.keras_writer`,
+The Keras model is built from the model's own topology and weights (:mod:`tfjs_interop.formats.keras.writer`,
 with a custom activation reproducing the TF.js / Keras 2 ``hard_sigmoid`` exactly), and both run on the same
 inputs. When an output differs, the layers are compared one by one, in Keras's order, and the first whose output
 differs is named.
@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
-from .formats.keras_save import keras_zip_bytes
-from .formats.keras_writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
+from .formats.keras.files import keras_zip_bytes
+from .formats.keras.writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
 from .report import Report, compare_output
 from .runtime.execution import keras_order
 from .runtime.model import Model
 from .sample_inputs import sample_inputs
+from .saving import model_parts
 from .topology import Engine, Topology
 
 INSTALL_HINT = "pip install 'tfjs-interop[tf]'"
@@ -93,7 +94,7 @@ def import_keras() -> Any:
 def build_keras_model(model: Model, keras: Any) -> Any:
     """The model rebuilt in Keras 3 from a ``.keras`` file written for it (a TF.js hard_sigmoid as a custom
     activation)."""
-    data = keras_zip_bytes(keras_export(model, HardSigmoid.CUSTOM))
+    data = keras_zip_bytes(keras_export(model_parts(model), HardSigmoid.CUSTOM))
 
     def hard_sigmoid_keras2(x: Any) -> Any:
         return keras.ops.clip(x * 0.2 + 0.5, 0.0, 1.0)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError, ModelFormatError, UnsupportedLayerError
 from ..topology import INTERNAL_KEYS, MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology, without_mask_operations
+from .contract import LayerWeights, ModelParts
 from .manifest import QUANTIZED_DTYPES, encode_tensors, shard
 
 TFJS_VERSION = "4.22.0"
@@ -83,19 +84,6 @@ FIXES = {
     "padding": "TF.js 4.22 does not implement causal padding; pad with ZeroPadding1D-style left padding in the model "
                "and use 'valid'",
 }
-
-
-@dataclass(frozen=True)
-class WeightValue:
-    """A weight of a layer as the runtime holds it: its path within the layer (``kernel``, ``forward/bias``,
-    ``cells/0/kernel``), value and trainability."""
-
-    path: str
-    value: np.ndarray
-    trainable: bool = True
-
-
-LayerWeights = Mapping[str, "list[WeightValue] | LayerWeights"]  # a nested model maps to its layers' weights
 
 
 # --- refusals --------------------------------------------------------------------------------------------------
@@ -594,11 +582,10 @@ class TfjsArtifacts:
         return json.dumps(self.model_json, allow_nan=False, separators=(",", ":")).encode()
 
 
-def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str, converted_by: str,
+def encode_model(parts: ModelParts, *, generated_by: str, converted_by: str,
                  shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
-                 metadata: dict | None = None, ranks: Mapping[str, int] | None = None,
-                 split_weights_by_layer: bool = False) -> TfjsArtifacts:
-    """Check, then encode a model in memory: nothing here touches a disk.
+                 metadata: dict | None = None, split_weights_by_layer: bool = False) -> TfjsArtifacts:
+    """Check, then encode a model's parts in memory: nothing here touches a disk.
 
     The weights form one group (``group1-shard*.bin``), or with ``split_weights_by_layer`` one group per layer
     (``group<k>-shard*.bin``), as the converter's flag of that name does.
@@ -612,8 +599,8 @@ def encode_model(topology: Topology, weights: LayerWeights, *, generated_by: str
         raise InputError(f"shard_size_bytes must be a positive integer, got {shard_size_bytes!r}")
     if metadata is not None and not isinstance(metadata, dict):
         raise InputError(f"metadata must be a JSON object (a dict), got {type(metadata).__name__}")
-    topology = states_for_outputs(without_mask_operations(topology))
-    topology, weights, ranks = tfjs_names(topology, weights, ranks)
+    topology = states_for_outputs(without_mask_operations(parts.topology))
+    topology, weights, ranks = tfjs_names(topology, parts.layer_weights(), parts.ranks())
     check_writable(topology, ranks)
     model_topology = encode_topology(topology)
     _check_json(model_topology, metadata)

@@ -1,128 +1,34 @@
-"""``save_tfjs``: runtime model -> topology and weights -> TF.js format -> a folder, written atomically.
+"""The checks before writing that run the model: a file is refused when what reads it would compute otherwise.
 
-Before anything is written, the encoded model is read back in memory as TF.js would run it (the runtime
-reproduces TF.js's engine) and compared with the model on probe inputs, padded ones included where the model
-masks: a Keras model whose masks or states TF.js would handle differently is refused instead of written.
+Writers only encode (:mod:`tfjs_interop.formats.contract`); these checks run the source model and the model as
+the file's reader would run it on probe inputs, padded ones included where the model masks:
+
+- for TF.js (:func:`check_same_numbers`): the encoded model read back in memory as TF.js runs it (the runtime
+  reproduces TF.js's engine); a Keras model whose masks or states TF.js would handle differently is refused;
+- for Keras 3 (:func:`check_keras3_masks`): a Keras 2 model whose merges Keras 3 would mask otherwise, with other
+  outputs, is refused.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
-
 import numpy as np
 
-from .errors import InputError, UnsupportedLayerError, WeightsError, api_boundary
-from .formats.atomic import check_folder_target, write_folder
-from .formats.tfjs import MODEL_JSON, decode_model_json
-from .formats.tfjs_writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, WeightValue, encode_model
+from .errors import InputError, UnsupportedLayerError
+from .formats.keras.writer import RECURRENT, keras_rules, writes_explicit_mask
+from .formats.tfjs import decode_model_json
+from .formats.tfjs_writer import TfjsArtifacts
 from .loading import model_from_file
-from .runtime.model import Model, NestedModel
+from .runtime.execution import LAYER_RULE, KerasMasks
+from .runtime.layers.base import Layer
+from .runtime.model import Model
 from .sample_inputs import pad_rows
-from .topology import MODEL_CLASSES, Dialect, Engine, Topology
-from .version import __version__
+from .topology import KERAS3_MASK_MERGES, MODEL_CLASSES, Dialect, Engine, Origin, Topology
 
 PROBE_SEED = 20250101
+
+
 RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
 
-
-@api_boundary(UnsupportedLayerError)
-def save_tfjs(model: Model, out_dir: str | os.PathLike, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE,
-              quantize: str | Mapping | None = None, metadata: dict | None = None,
-              overwrite: bool = False, golden: object = None, split_weights_by_layer: bool = False) -> Path:
-    """Write a model in the TF.js layers format (model.json + ``group1-shard{i}of{n}.bin``) for ``tf.loadLayersModel``.
-
-    Args:
-        model: a runtime model, from any source (TF.js, Keras).
-        out_dir: the folder to write; created, or replaced when ``overwrite`` is true.
-        shard_size_bytes: the largest weight file; a tensor may straddle two.
-        quantize: ``"float16"``, ``"uint8"`` or ``"uint16"`` for every float32 weight, or a dict from those to
-            fnmatch patterns over weight names (``{"uint8": ["dense*"], "float16": "lstm*"}``), as the converter.
-        metadata: a JSON object stored as ``userDefinedMetadata`` (default: the source file's, if any).
-        overwrite: replace a non-empty ``out_dir``.
-        split_weights_by_layer: one weight group (``group<k>-shard*.bin``) per layer instead of one for all.
-        golden: inputs (an array, a list or a dict by input name) to record the model's outputs on, as
-            ``golden.npz`` beside the written files (see :mod:`tfjs_interop.golden`); ``load(out_dir, check=True)``
-            then re-checks them. The outputs are the source model's, so the check also checks the writing.
-
-    Returns:
-        The folder written.
-
-    Raises:
-        UnsupportedLayerError: when TF.js 4.22 cannot load the model or would compute other numbers; nothing is
-            written then.
-        InputError: for a non-empty ``out_dir`` without ``overwrite``, or bad arguments.
-        WeightsError: for weights that cannot be stored or quantized.
-    """
-    target = check_folder_target(out_dir, overwrite)  # before the work of encoding; checked again when written
-    artifacts = tfjs_artifacts(model, shard_size_bytes=shard_size_bytes, quantize=quantize, metadata=metadata,
-                               split_weights_by_layer=split_weights_by_layer)
-    finish = None
-    if golden is not None:
-        from .golden import GOLDEN_FILE, write_golden
-
-        def finish(folder: Path) -> None:  # the source's outputs, under the names the written model has
-            write_golden(model, golden, folder / GOLDEN_FILE, folder, names_from=read_back(artifacts))
-
-    return write_folder(target, {MODEL_JSON: artifacts.model_json_bytes(), **artifacts.shards},
-                        overwrite=overwrite, finish=finish)
-
-
-def tfjs_artifacts(model: Model, *, shard_size_bytes: int = DEFAULT_SHARD_SIZE, quantize: str | Mapping | None = None,
-                   metadata: dict | None = None, split_weights_by_layer: bool = False) -> TfjsArtifacts:
-    """Encode and check a model in memory (see :func:`save_tfjs`); nothing is written."""
-    if metadata is None:
-        metadata = model.metadata.get("userDefinedMetadata")
-    options = {"generated_by": _generated_by(model), "converted_by": f"tfjs-interop {__version__}",
-               "shard_size_bytes": shard_size_bytes, "metadata": metadata}
-    weights = layer_weights(model)
-    options["ranks"] = input_ranks(model)
-    plain = encode_model(model.topology, weights, **options)
-    check_same_numbers(model, plain)
-    if quantize is None and not split_weights_by_layer:
-        return plain
-    return encode_model(model.topology, weights, quantize=quantize, split_weights_by_layer=split_weights_by_layer,
-                        **options)
-
-
-def _generated_by(model: Model) -> str:
-    generated = model.metadata.get("generatedBy")
-    if isinstance(generated, str) and generated:
-        return generated
-    version = model.topology.keras_version
-    if version and not version.startswith("tfjs"):
-        return f"keras v{version}"
-    return f"tfjs-interop {__version__}"
-
-
-def layer_weights(model: Model) -> dict:
-    """Each layer's weights by layer name (a nested model's layers under its name), as the writer takes them."""
-    out: dict = {}
-    for layer in model.layers:
-        nested = layer if isinstance(layer, NestedModel) else getattr(layer, "inner", None)
-        if isinstance(nested, NestedModel):  # a nested model, or one a wrapper (TimeDistributed) applies
-            out[layer.name] = layer_weights(nested.model)
-        elif layer.weights:
-            for variable in layer.weights:
-                if variable.value is None:
-                    raise WeightsError(f"layer {layer.name!r} weight {variable.path!r} has no value")
-            out[layer.name] = [WeightValue(v.path, v.value, v.trainable) for v in layer.weights]
-    return out
-
-
-def input_ranks(model: Model) -> dict[str, int]:
-    """The rank of each layer's (first) output, which for Softmax is its input's: the writer checks its axis."""
-    ranks: dict[str, int] = {}
-    for layer in model.layers:
-        if isinstance(layer, NestedModel):
-            ranks.update(input_ranks(layer.model))
-        for shapes in model.output_shapes_of(layer)[:1]:
-            ranks.setdefault(layer.name, len(shapes[0]))
-    return ranks
-
-
-# --- the engine check ------------------------------------------------------------------------------------------
 
 def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
     """Run the encoded model as TF.js would and the source model as its engine does, on probe inputs; refuse when
@@ -251,3 +157,98 @@ def _smallest(topology: Topology, class_name: str, key: str, default: object) ->
     values = [spec.config.get(key) for spec in _specs(topology) if spec.class_name == class_name]
     values = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return min(values) if values else default
+
+
+
+# --- masks Keras 3 combines otherwise ---------------------------------------------------------------------
+
+KERAS3_MASKED_VALUES = frozenset({"Multiply", "Maximum", "Minimum"})  # Keras 3 reads masks for the values too
+
+
+class _RecordedMasks(KerasMasks):
+    """Keras's mask passing, recording the output masks of every merge call (nested models' included)."""
+
+    def __init__(self) -> None:
+        self.merges: dict[str, list[list]] = {}  # layer name -> output masks per call
+        self.classes: dict[str, str] = {}
+        self.masked_values: set[str] = set()  # merges whose values Keras 3 computes from their inputs' masks
+        self.masked_with_states: set[str] = set()  # RNNs given initial states and a mask
+
+    def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int,
+                     computed: object = LAYER_RULE) -> list:
+        masks = super().output_masks(layer, inputs, input_masks, count, computed)
+        if layer.class_name in KERAS3_MASK_MERGES:
+            self.merges.setdefault(layer.name, []).append(masks)
+            self.classes[layer.name] = layer.class_name
+            if layer.class_name in KERAS3_MASKED_VALUES and any(m is not None for m in input_masks):
+                self.masked_values.add(layer.name)
+        if layer.class_name in RECURRENT and len(input_masks) > 1 and input_masks[0] is not None:
+            self.masked_with_states.add(layer.name)
+        return masks
+
+    def for_nested(self, input_masks: list) -> tuple[KerasMasks, list]:
+        return self, input_masks
+
+
+def check_keras3_masks(model: Model) -> None:
+    """Refuse a Keras 2 model that Keras 3 would run with other masks and other outputs.
+
+    Keras 2 gives a merge the AND of the masks its inputs have (an input without one does not count); Keras 3
+    the OR of them, and none if any input has none (``runtime/layers/merge.py``). Keras 3 has no op for Keras 2's
+    rule that Keras 2's loader reads, so no file keeps it: the model and its Keras 3 form run on the probe
+    inputs of ``save_tfjs``'s check (padded ones included) and, where a merge's mask differs and so does an
+    output, the model is refused, naming the merges. So is one whose RNN given initial states gets a mask there that
+    no explicit mask in the file can carry (``writes_explicit_mask``).
+
+    Raises:
+        UnsupportedLayerError: naming the layers and the difference.
+    """
+    origin = model.topology.origin
+    if origin != Origin(Dialect.KERAS2, Engine.KERAS):
+        return
+    source, keras3 = fresh_copy(model), Model(keras_rules(model.topology))
+    keras3.set_weights(model.get_weights())
+    for inputs in probe_inputs(source):
+        feeds = source.check_inputs(inputs)
+        theirs, mine = _RecordedMasks(), _RecordedMasks()
+        try:
+            want, _ = source.run(feeds, None, theirs)
+        except InputError:
+            continue  # the source itself cannot take this probe
+        _refuse_masks_keras3_drops(model, theirs.masked_with_states)
+        got, _ = keras3.run(feeds, None, mine)
+        differ = [name for name, masks in theirs.merges.items()
+                  if not all(_same_masks(a, b) for a, b in zip(masks, mine.merges.get(name, [])))]
+        differ = differ or sorted(theirs.masked_values)
+        error = max(float(np.max(np.abs(a - b), initial=0)) for a, b in zip(want, got))
+        if differ and error > 1e-5 * max(1.0, *(float(np.max(np.abs(a), initial=0)) for a in want)):
+            layers = ", ".join(f"{name!r} ({theirs.classes[name]})" for name in differ)
+            raise UnsupportedLayerError(
+                f"layer {layers}: Keras 2 gives a merge the AND of the masks its inputs have (inputs without one do "
+                "not count), Keras 3 the OR of them and none if any input has none (and Keras 3's Multiply, Maximum "
+                "and Minimum skip masked entries); Keras 3's outputs would differ by up to "
+                f"{error:.3g} on probe inputs, and no Keras 3 file can carry Keras 2's rule; fix: mask the merge's "
+                "inputs alike (e.g. one Masking layer after it), or not at all")
+        source.reset_states()
+        keras3.reset_states()
+
+
+def _refuse_masks_keras3_drops(model: Model, names: set[str]) -> None:
+    """An RNN given initial states runs unmasked in Keras 3 unless its call is given the mask (Keras 2 masks it):
+    refuse one that gets a mask here which the writer cannot write (``writes_explicit_mask``), nor one in a nested
+    model."""
+    specs = {spec.name: spec for spec in model.topology.layers}
+    for name in sorted(names):
+        spec = specs.get(name)
+        if spec is None or any(len(call.args) > 1 and not writes_explicit_mask(model.topology, call.args[0])
+                               for call in spec.calls):
+            raise UnsupportedLayerError(
+                f"layer {name!r} ({spec.class_name if spec else 'RNN'}): Keras 2 masks an RNN given initial states "
+                "by the mask of its input, Keras 3 only when the call is given that mask, which the writer makes "
+                "(with Keras 3's ops) only for an RNN reading a Masking or Embedding(mask_zero) output directly; "
+                "Keras 3 would run this one unmasked, with other outputs; fix: put the Masking layer right before "
+                "the RNN")
+
+
+def _same_masks(a: list, b: list) -> bool:
+    return all((x is None) == (y is None) and (x is None or np.array_equal(x, y)) for x, y in zip(a, b))
