@@ -15,8 +15,8 @@ from modelfiles import functional, input_layer, layer, write_model
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
 from tfjs_interop import saving
+from tfjs_interop.formats.keras.keras2_form import KERAS2_VERSION, keras2_expressible
 from tfjs_interop.formats.keras.writer import KERAS3_ACTIVATIONS
-from tfjs_interop.formats.keras2_form import KERAS2_VERSION, keras2_expressible
 from tfjs_interop.runtime.activations import ACTIVATIONS, get_activation
 from tfjs_interop.runtime.model import Model
 from tfjs_interop.verification import build_keras_model

@@ -11,8 +11,8 @@ import tfjs_interop
 from fixtures import ROOT, TFJS_FIXTURES
 from tfjs_interop.errors import InputError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer
-from tfjs_interop.topology import Dialect, Engine, Origin, normalise_config
 from tfjs_interop.saving import tfjs_artifacts
+from tfjs_interop.topology import Dialect, Engine, Origin, normalise_config
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 

@@ -26,7 +26,7 @@ from test_tfjs_live import SCRIPTS, _require_node
 
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
-from tfjs_interop.formats import tfjs_writer
+from tfjs_interop.formats.tfjs import writer as tfjs_writer
 from tfjs_interop.write_checks import fresh_copy, probe_inputs
 
 pytestmark = [pytest.mark.node, pytest.mark.tensorflow]

@@ -23,9 +23,9 @@ from test_tfjs_random import COUNT, SEED, _generate
 
 import tfjs_interop
 from fixtures import TFJS_FIXTURES, cases, expected
-from tfjs_interop.formats.manifest import encode_tensors
-from tfjs_interop.formats.tfjs import read_tfjs
-from tfjs_interop.formats.tfjs_writer import quantization_rule
+from tfjs_interop.formats.tfjs.manifest import encode_tensors
+from tfjs_interop.formats.tfjs.reader import read_tfjs
+from tfjs_interop.formats.tfjs.writer import quantization_rule
 from tfjs_interop.loading import model_from_file
 from tfjs_interop.topology import Dialect, Engine
 

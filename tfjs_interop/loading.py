@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,13 +14,11 @@ from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
+from .formats.tfjs.naming import name_matches
 from .golden_check import check_on_load
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
 from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
-
-DIRECTIONS = ("forward", "backward")
-_TFJS_CELL = re.compile(r"RNNCell_(\d+)")
 
 
 @api_boundary(ModelFormatError)
@@ -197,24 +194,11 @@ def _match_layer(layer: Layer, candidates: dict[str, np.ndarray], source: str) -
     for variable in layer.weights:
         exact = f"{layer.name}/{variable.path}"
         exact = next((c for c in candidates if c.removesuffix(":0") == exact and c not in picked), None)
-        name = exact or next((c for c in candidates if c not in picked and _names_match(variable, c)), None)
+        name = exact or next((c for c in candidates if c not in picked and name_matches(variable.path, c)), None)
         if name is None:
             return _match_by_order(layer, candidates, variable, source)
         picked.append(name)
     return picked
-
-
-def _names_match(variable: Variable, name: str) -> bool:
-    tokens = [t.removesuffix(":0") for t in name.split("/")[1:]]
-    path = variable.path.split("/")
-    if not tokens or tokens[-1] != path[-1]:
-        return False
-    if path[0] in DIRECTIONS and not any(t.startswith(path[0]) for t in tokens[:-1]):
-        return False
-    if "cells" in path:  # TF.js names the i-th of stacked cells RNNCell_i
-        index = path[path.index("cells") + 1]
-        return all(m.group(1) == index for m in map(_TFJS_CELL.fullmatch, tokens[:-1]) if m)
-    return True
 
 
 def _match_by_order(layer: Layer, candidates: dict[str, np.ndarray], missing: Variable, source: str) -> list[str]:

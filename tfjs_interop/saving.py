@@ -22,8 +22,8 @@ from .formats.atomic import check_folder_target, write_file, write_folder
 from .formats.contract import ModelParts, WeightValue
 from .formats.keras.files import KERAS_VERSION, check_hdf5_names, keras_zip_bytes, legacy_h5_bytes
 from .formats.keras.writer import HardSigmoid, KerasExport, keras_export
-from .formats.tfjs import MODEL_JSON
-from .formats.tfjs_writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, encode_model
+from .formats.tfjs.reader import MODEL_JSON
+from .formats.tfjs.writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, encode_model
 from .golden import GOLDEN_FILE, write_golden
 from .runtime.layers.base import Layer
 from .runtime.model import Model, NestedModel

@@ -31,6 +31,7 @@ from .runtime.model import Model
 from .sample_inputs import sample_inputs
 from .saving import model_parts
 from .topology import Engine, Topology
+from .write_checks import fresh_copy
 
 INSTALL_HINT = "pip install 'tfjs-interop[tf]'"
 
@@ -55,7 +56,7 @@ def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float 
         InputError: when ``inputs`` do not fit the model.
     """
     keras = import_keras()
-    ours_model = _copy(model, keras_rules(model.topology))
+    ours_model = fresh_copy(model, keras_rules(model.topology))
     feeds = sample_inputs(model, seed) if inputs is None else ours_model.check_inputs(inputs)
     theirs_model = build_keras_model(model, keras)
     trace = ours_model.trace(feeds)
@@ -152,7 +153,7 @@ def _tfjs_engine_notes(model: Model, feeds: list[np.ndarray], keras_rules_output
                        names: list[str], *, atol: float, rtol: float) -> list[str]:
     """Say where TF.js's engine gives other numbers than Keras's rules for the same topology on these inputs."""
     try:
-        outputs = _copy(model, model.topology).predict(feeds)
+        outputs = fresh_copy(model).predict(feeds)
     except TfjsInteropError as exc:
         return [f"TF.js itself fails on these inputs ({exc}); compared under Keras's rules"]
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -162,13 +163,6 @@ def _tfjs_engine_notes(model: Model, feeds: list[np.ndarray], keras_rules_output
             f"(its engine's result differs by {o.max_abs_error:.3g}"
             f"{'' if o.shape == o.reference_shape else f', shape {list(o.shape)} vs {list(o.reference_shape)}'}); "
             "compared here under Keras's rules" for o in differing if not o.passed]
-
-
-def _copy(model: Model, topology: Topology) -> Model:
-    """A fresh runtime model of ``topology`` (no carried state) with ``model``'s weights."""
-    copy = Model(topology)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def _tf_version() -> str:

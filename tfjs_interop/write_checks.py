@@ -15,8 +15,8 @@ import numpy as np
 
 from .errors import InputError, UnsupportedLayerError
 from .formats.keras.writer import RECURRENT, keras_rules, writes_explicit_mask
-from .formats.tfjs import decode_model_json
-from .formats.tfjs_writer import TfjsArtifacts
+from .formats.tfjs.reader import decode_model_json
+from .formats.tfjs.writer import TfjsArtifacts
 from .loading import model_from_file
 from .runtime.execution import LAYER_RULE, KerasMasks
 from .runtime.layers.base import Layer
@@ -99,9 +99,10 @@ def _as_list(value: object) -> list[np.ndarray]:
     return value if isinstance(value, list) else [value]
 
 
-def fresh_copy(model: Model) -> Model:
-    """The same model with the same weights and no state carried from earlier calls."""
-    copy = Model(model.topology)
+def fresh_copy(model: Model, topology: Topology | None = None) -> Model:
+    """The same model (or ``topology``, the same graph under other rules) with the same weights and no state
+    carried from earlier calls."""
+    copy = Model(model.topology if topology is None else topology)
     copy.set_weights(model.get_weights())
     return copy
 
@@ -206,8 +207,7 @@ def check_keras3_masks(model: Model) -> None:
     origin = model.topology.origin
     if origin != Origin(Dialect.KERAS2, Engine.KERAS):
         return
-    source, keras3 = fresh_copy(model), Model(keras_rules(model.topology))
-    keras3.set_weights(model.get_weights())
+    source, keras3 = fresh_copy(model), fresh_copy(model, keras_rules(model.topology))
     for inputs in probe_inputs(source):
         feeds = source.check_inputs(inputs)
         theirs, mine = _RecordedMasks(), _RecordedMasks()

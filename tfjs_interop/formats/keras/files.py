@@ -17,7 +17,7 @@ import numpy as np
 
 from ...errors import UnsupportedLayerError, few
 from ...version import __version__
-from ..keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
+from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
 from .writer import KerasExport
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import numpy as np
 
 from ...topology import MODEL_CLASSES, Topology
 from ..contract import ModelParts
-from ..keras_v3_weights import keras_snake_case, unique_key
 from .config import is_sequential, nested_is_sequential
+from .v3_weights import keras_snake_case, unique_key
 
 RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN")
 

@@ -1,0 +1,164 @@
+"""model.json's ``modelTopology``: the normalised topology in the form tfjs-layers 4.22 deserialises.
+
+A functional ``Model`` with classic ``inbound_nodes`` lists in the order TF.js's loader makes the calls, bare class
+names, ``batch_input_shape`` on input layers, plain dtype strings and snake_case keys; the normaliser's engine keys
+and Keras 3's bookkeeping dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...errors import ModelFormatError
+from ...topology import INTERNAL_KEYS, MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
+from .forms import plain_dtype
+from .naming import inner_name
+from .support import ACTIVATION_ALIASES, TFJS_VERSION
+
+TFJS_SERIALIZABLES = frozenset({  # initializers, regularizers, constraints
+    "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal", "TruncatedNormal", "Identity", "VarianceScaling",
+    "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LeCunNormal", "LeCunUniform", "Orthogonal", "L1L2",
+    "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm",
+})
+
+
+SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitializer": "Identity"}
+
+
+# Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
+DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
+
+
+# tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
+DROPPED_BY_CLASS = {"SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint")}
+
+
+SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
+
+
+RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
+
+
+def encode_topology(topology: Topology) -> dict:
+    """The ``modelTopology`` of model.json, as TF.js's ``model.save`` writes it (a functional ``Model``)."""
+    return {"class_name": "Model", "config": _model_config(topology), "keras_version": f"tfjs-layers {TFJS_VERSION}",
+            "backend": "tensor_flow.js"}
+
+
+def _model_config(topology: Topology) -> dict:
+    order = tfjs_call_order(topology)
+    nested = {spec.name for spec in topology.layers if spec.class_name in MODEL_CLASSES}
+
+    def ref(r: TensorRef) -> list:
+        index = order.get((r.layer, r.node_index), r.node_index)
+        return [r.layer, index + (1 if r.layer in nested else 0), r.tensor_index]
+
+    return {"name": topology.name, "layers": [_layer_entry(spec, order, ref) for spec in topology.layers],
+            "input_layers": [ref(r) for r in topology.inputs], "output_layers": [ref(r) for r in topology.outputs]}
+
+
+def _layer_entry(spec: LayerSpec, order: dict, ref: Callable[[TensorRef], list]) -> dict:
+    calls = sorted(range(len(spec.calls)), key=lambda i: order[(spec.name, i)])
+    nodes = [_node(spec.calls[i], ref) for i in calls]
+    if spec.class_name in MODEL_CLASSES:
+        class_name, config = "Model", _model_config(spec.config["topology"])
+    else:
+        class_name, config = spec.class_name, layer_config(spec.class_name, spec.config)
+    config["name"] = spec.name
+    return {"class_name": class_name, "config": config, "name": spec.name, "inbound_nodes": nodes}
+
+
+def _node(call: Call, ref: Callable[[TensorRef], list]) -> list:
+    """A call as TF.js writes it: [layer, node, tensor, kwargs] per input, initial states as extra inputs."""
+    initial = call.kwargs.get("initial_state")
+    refs = list(call.args) + ([initial] if isinstance(initial, TensorRef) else list(initial or []))
+    kwargs = {k: v for k, v in call.kwargs.items() if k not in ("initial_state", "mask", "training")}
+    return [[*ref(r), dict(kwargs)] for r in refs]
+
+
+def tfjs_call_order(topology: Topology) -> dict[tuple[str, int], int]:
+    """Where each call lands when TF.js's loader makes them: (layer, call index) -> TF.js's node index.
+
+    The loader walks the layers in file order and makes each listed call whose inputs exist, deferring the others
+    to the next pass; writing each layer's calls in that order, with references numbered by it, makes the loader
+    rebuild exactly the graph written (a no-op for a topology read from TF.js, whose calls are in this order).
+    """
+    inputs = {spec.name for spec in topology.layers if spec.class_name == "InputLayer"}
+    made: dict[tuple[str, int], int] = {}
+    counts = {spec.name: 0 for spec in topology.layers}
+    pending = [(spec.name, i) for spec in topology.layers for i in range(len(spec.calls))]
+    calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
+    while pending:
+        waiting = []
+        for key in pending:
+            if all((r.layer, r.node_index) in made or r.layer in inputs for r in calls[key].refs()):
+                made[key] = counts[key[0]]
+                counts[key[0]] += 1
+            else:
+                waiting.append(key)
+        if len(waiting) == len(pending):
+            raise ModelFormatError(f"the calls of layers {sorted({k[0] for k in waiting})} wait on each other")
+        pending = waiting
+    return made
+
+
+def layer_config(class_name: str, config: dict) -> dict:
+    """A normalised layer config in the form TF.js reads: engine keys dropped, values in TF.js's vocabulary."""
+    if class_name == "InputLayer":
+        return _input_config(config)
+    out = {}
+    for key, value in config.items():
+        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
+                key not in DROPPED_BY_CLASS.get(class_name, ()):
+            out[key] = _value(key, value)
+    if class_name in RECURRENT_CELLS:
+        out.setdefault("recurrent_activation", "sigmoid")  # the runtime's default (Keras >= 2.3); TF.js's differs
+    if class_name in ("GRU", "GRUCell"):
+        out["reset_after"] = False
+    slope = out.pop("negative_slope", None)  # Keras 3's name for LeakyReLU's alpha (ReLU's is checked to be 0)
+    if class_name == "LeakyReLU" and out.get("alpha") is None:
+        out["alpha"] = 0.3 if slope is None else slope
+    if class_name == "Softmax" and out.get("axis") == [-1]:
+        out["axis"] = -1
+    if class_name == "RNN":
+        out.pop("cells", None)  # TF.js writes the cells twice; it reads "cell"
+    if class_name == "Bidirectional":
+        out.pop("backward_layer", None)  # checked to mirror the forward layer
+    return out
+
+
+def _input_config(config: dict) -> dict:
+    shape = config.get("batch_input_shape") or config.get("batch_shape")
+    return {"batch_input_shape": list(shape), "dtype": plain_dtype(config.get("dtype")) or "float32",
+            "sparse": False, "name": config.get("name")}
+
+
+def _value(key: str, value: object) -> object:
+    if key in ("activation", "recurrent_activation") and isinstance(value, str):
+        return ACTIVATION_ALIASES.get(value, value)
+    if key == "dtype":
+        return plain_dtype(value)
+    if key.endswith(("_initializer", "_regularizer", "_constraint")):
+        return _serializable(value)
+    if key in ("layer", "cell") and isinstance(value, list):
+        value = {"class_name": "StackedRNNCells", "config": {"cells": value}}
+    if key == "layer" and isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
+        return {"class_name": "Model", "config": _model_config(value["config"]["topology"])}
+    if key in ("layer", "cell", "backward_layer") and isinstance(value, dict) and "class_name" in value:
+        config = layer_config(value["class_name"], value.get("config") or {})
+        config["name"] = inner_name(value.get("config") or {})
+        return {"class_name": value["class_name"], "config": config}
+    if key == "cells" and isinstance(value, list):
+        return [_value("cell", cell) for cell in value]
+    return value
+
+
+def _serializable(value: object) -> object:
+    """An initializer, regularizer or constraint TF.js knows, else None (it only matters for training)."""
+    if not isinstance(value, dict):
+        return value if isinstance(value, str) else None
+    class_name = SERIALIZABLE_ALIASES.get(value.get("class_name"), value.get("class_name"))
+    if class_name not in TFJS_SERIALIZABLES:
+        return None
+    config = {k: v for k, v in (value.get("config") or {}).items() if k not in DROPPED_KEYS}
+    return {"class_name": class_name, "config": config}
