@@ -12,7 +12,6 @@ import os
 import re
 import sys
 import warnings
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +22,7 @@ from .converter_flags import add_converter_flags, convert_options
 from .errors import InputError, TfjsInteropError
 from .formats import isolation
 from .formats.atomic import write_file
+from .formats.golden_file import read_input_file
 from .formats.remote import is_url
 from .golden import compare_golden, default_golden_path, output_names, read_golden, write_golden
 from .json_io import ROWS, format_outputs, parse_inputs
@@ -239,28 +239,11 @@ def _read_inputs(files: list[str], names: list[str]) -> tuple[list[np.ndarray] |
         text = sys.stdin.buffer.read() if files[0] == STDIO else Path(files[0]).read_bytes()
         return parse_inputs(text, names, "stdin" if files[0] == STDIO else files[0])
     if len(files) == 1 and files[0].endswith(".npz"):
-        arrays = _load_arrays(files[0])
-        if set(names) <= set(arrays):
-            return {name: arrays[name] for name in names}, ROWS
-        return list(arrays.values()), ROWS
+        return read_input_file(Path(files[0]), names), ROWS
     for file in files:
         if not file.endswith(".npy"):
             raise InputError(f"--input {file}: inputs must be .npy files (one per input), or one .npz or .json")
-    return [_load_arrays(file)[""] for file in files], ROWS
-
-
-def _load_arrays(file: str) -> dict[str, np.ndarray]:
-    """The arrays of a .npy (under the key "") or .npz file, or an InputError saying why not."""
-    try:
-        loaded = np.load(file, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return {"": loaded}
-        with loaded as archive:
-            return {key: archive[key] for key in archive.files}
-    except OSError:
-        raise
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{file}: not a readable NumPy array file: {exc}") from None
+    return [read_input_file(Path(file), names)[0] for file in files], ROWS
 
 
 def check_writable(path: str, flag: str) -> None:
