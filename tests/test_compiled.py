@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tfjs_interop.engines import TFJS
 from tfjs_interop.runtime import compiled
 from tfjs_interop.runtime.activations import IN_PLACE, get_activation, get_in_place_activation
 from tfjs_interop.runtime.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
@@ -20,7 +21,10 @@ CLASSES = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 
 def _layer(class_name: str, units: int, features: int, seed: int, **config) -> RNN:
-    layer = CLASSES[class_name]("rnn", class_name, {"units": units, **config})
+    """A built layer; ``masked_output_from_state=True`` runs it on the TF.js engine, whose behaviour that is."""
+    engine = TFJS if config.pop("masked_output_from_state", False) else None
+    layer = CLASSES[class_name]("rnn", class_name, {"units": units, **config}, engine)
+    assert layer.options.masked_output_from_state is (engine is TFJS)
     layer.ensure_built((None, None, features))
     rng = np.random.default_rng(seed)
     for variable in layer.weights:

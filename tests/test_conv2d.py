@@ -15,6 +15,7 @@ from test_layers_basic import close, make, rand
 
 import tfjs_interop
 from fixtures import ROOT, TFJS_FIXTURES
+from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, conv2d
 from tfjs_interop.saving import tfjs_artifacts
@@ -170,8 +171,7 @@ def test_upsampling2d_nearest_and_both_bilinear_conventions(size):
     nearest = make("UpSampling2D", {"size": list(size)}, (None, 3, 4, 2))
     close(nearest.call(x), x.repeat(size[0], axis=1).repeat(size[1], axis=2))
     keras = make("UpSampling2D", {"size": list(size), "interpolation": "bilinear"}, (None, 3, 4, 2))
-    tfjs = make("UpSampling2D", {"size": list(size), "interpolation": "bilinear", "half_pixel_centers": False},
-                (None, 3, 4, 2))
+    tfjs = make("UpSampling2D", {"size": list(size), "interpolation": "bilinear"}, (None, 3, 4, 2), engine=TFJS)
     close(keras.call(x), bilinear_reference(x, size, half_pixel=True))
     close(tfjs.call(x), bilinear_reference(x, size, half_pixel=False))
     if size != (3, 1):

@@ -47,3 +47,36 @@ def test_a_stale_mask_shorter_than_the_sequence_is_a_clear_error(tmp_path):
     model = tfjs_interop.load(_autoencoder(tmp_path, steps=3, repeat=5))
     with pytest.raises(InputError, match=r"layer 'dec' \(LSTM\) received a mask of shape \(1, 3\)"):
         model.predict(np.array([[1, 2, 0]], np.int32))
+
+
+def test_engine_options_come_from_the_engine_never_from_the_file():
+    """A file naming an engine option (``masked_output_from_state``...) does not set it: only the engine that runs
+    the model does, from the layer class's facts."""
+    from tfjs_interop.engines import KERAS3, TFJS
+    from tfjs_interop.runtime.layers import build_layer
+    from tfjs_interop.runtime.layers.base import engine_option_names
+
+    assert {"masked_output_from_state", "half_pixel_centers", "keras3_masks"} <= engine_option_names()
+    smuggled = {"units": 2, "masked_output_from_state": True}
+    assert build_layer("LSTM", "l", smuggled).options.masked_output_from_state is False
+    assert build_layer("LSTM", "l", {"units": 2}, TFJS).options.masked_output_from_state is True
+    assert build_layer("Add", "a", {"keras3_masks": True}).options.keras3_masks is False
+    assert build_layer("Add", "a", {}, KERAS3).options.keras3_masks is True
+
+
+def test_a_misspelt_behaviour_fact_fails_when_the_class_is_registered():
+    from dataclasses import dataclass
+
+    from tfjs_interop.facts import TfjsFacts, frozen
+    from tfjs_interop.runtime.layers.base import Layer, Options, engine_option, register
+
+    @dataclass(frozen=True)
+    class SomeOptions(Options):
+        corner_sampling: bool = engine_option(False)
+
+    class Some(Layer):
+        Options = SomeOptions
+        tfjs = TfjsFacts(behaviour=frozen({"corner_sampleing": True}))
+
+    with pytest.raises(TypeError, match="corner_sampleing"):
+        register("SomeTestOnlyLayer")(Some)

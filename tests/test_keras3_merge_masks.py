@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tfjs_interop.engines import engine_for
+from tfjs_interop.parsing import normalise_config
 from tfjs_interop.runtime.layers import build_layer
-from tfjs_interop.topology import Dialect, Engine, Origin, normalise_config
+from tfjs_interop.topology import Dialect, Engine, Origin
 
 A = np.array([[True, True, False]])
 B = np.array([[False, True, True]])
@@ -14,8 +16,8 @@ X = np.zeros((1, 3, 2), np.float32)
 
 
 def _layer(class_name: str, dialect: Dialect):
-    config = normalise_config(class_name, {"name": "m"}, Origin(dialect, Engine.KERAS))
-    return build_layer(class_name, "m", config)
+    origin = Origin(dialect, Engine.KERAS)
+    return build_layer(class_name, "m", normalise_config(class_name, {"name": "m"}, origin), engine_for(origin))
 
 
 @pytest.mark.parametrize("class_name", ["Add", "Multiply", "Average", "Maximum", "Minimum"])
@@ -33,9 +35,10 @@ def test_concatenate_masks_follow_the_keras_version():
     np.testing.assert_array_equal(keras2.compute_mask([X, X], [A, B]), A & B)
 
 
-def test_tfjs_engine_configs_get_no_keras3_rule():
-    config = normalise_config("Add", {"name": "m"}, Origin(Dialect.KERAS3, Engine.TFJS))
-    assert "keras3_masks" not in config
+def test_tfjs_engine_gets_no_keras3_rule():
+    origin = Origin(Dialect.KERAS3, Engine.TFJS)
+    layer = build_layer("Add", "m", normalise_config("Add", {"name": "m"}, origin), engine_for(origin))
+    assert "keras3_masks" not in layer.config and layer.options.keras3_masks is False
 
 
 @pytest.mark.tensorflow

@@ -15,9 +15,9 @@ RNG = np.random.default_rng(20240611)
 ATOL = 2e-6
 
 
-def make(class_name: str, config: dict, input_shape, weights=(), name: str = "layer"):
+def make(class_name: str, config: dict, input_shape, weights=(), name: str = "layer", engine=None):
     """Build a layer for ``input_shape`` (batch None) and set its weights, in Keras order."""
-    layer = build_layer(class_name, name, config)
+    layer = build_layer(class_name, name, config, engine)
     layer.ensure_built(input_shape)
     assert [tuple(v.shape) for v in layer.weights] == [np.shape(w) for w in weights]
     for variable, value in zip(layer.weights, weights):

@@ -9,10 +9,12 @@ from test_layers_basic import close, make, rand
 
 import tfjs_interop
 from fixtures import ROOT, TFJS_FIXTURES
+from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, UnsupportedLayerError
+from tfjs_interop.parsing import normalise_config
 from tfjs_interop.runtime.layers import build_layer
 from tfjs_interop.saving import tfjs_artifacts
-from tfjs_interop.topology import Dialect, Engine, Origin, normalise_config
+from tfjs_interop.topology import Dialect, Engine, Origin
 
 KERAS_FIXTURES = ROOT / "fixtures" / "keras"
 
@@ -29,11 +31,11 @@ def test_center_crop_keras_slices_and_tfjs_samples_its_box():
     x = rand(2, 7, 8, 2)
     keras = make("CenterCrop", {"height": 3, "width": 7}, (None, 7, 8, 2))
     np.testing.assert_array_equal(keras.call(x), x[:, 2:5, 0:7])
-    tfjs = make("CenterCrop", {"height": 3, "width": 7, "tfjs_crop_and_resize": True}, (None, 7, 8, 2))
+    tfjs = make("CenterCrop", {"height": 3, "width": 7}, (None, 7, 8, 2), engine=TFJS)
     # TF.js moves the one-column margin left (columns 1..7) and samples rows (H-1)/H·(2 + 1.5 y), rounded
     np.testing.assert_array_equal(tfjs.call(x), x[:, [2, 3, 4]][:, :, 1:8])
     with pytest.raises(InputError, match="larger than the image.*TF.js 4.22 fails"):
-        make("CenterCrop", {"height": 9, "width": 8, "tfjs_crop_and_resize": True}, (None, 7, 8, 2)).call(x)
+        make("CenterCrop", {"height": 9, "width": 8}, (None, 7, 8, 2), engine=TFJS).call(x)
     larger = make("CenterCrop", {"height": 9, "width": 10}, (None, 7, 8, 2))  # Keras resizes
     assert larger.call(x).shape == (2, 9, 10, 2)
 
@@ -81,7 +83,7 @@ def test_tfjs_mode_names_are_normalised():
 
 def test_resizing_in_a_tfjs_file_is_refused_with_tfjs_reason():
     with pytest.raises(UnsupportedLayerError, match="Resizing in a TF.js model: TF.js 4.22 fails here"):
-        build_layer("Resizing", "r", {"height": 2, "width": 2, "fails_in_tfjs": True})
+        build_layer("Resizing", "r", {"height": 2, "width": 2}, TFJS)
     with pytest.raises(UnsupportedLayerError, match="interpolation='bicubic'"):
         build_layer("Resizing", "r", {"height": 2, "width": 2, "interpolation": "bicubic"})
 

@@ -18,8 +18,9 @@ from tfjs_interop.formats.tfjs.manifest import dequantize, encode_tensors, parse
 from tfjs_interop.formats.tfjs.reader import decode_model_json, read_tfjs
 from tfjs_interop.formats.tfjs.writer import quantization_rule
 from tfjs_interop.loading import model_from_file
+from tfjs_interop.runtime.layers.base import engine_option_names
 from tfjs_interop.saving import tfjs_artifacts
-from tfjs_interop.topology import INTERNAL_KEYS, Dialect, Engine
+from tfjs_interop.topology import Dialect, Engine
 
 RNG = np.random.default_rng(11)
 WRITABLE = [c for c in cases() if c.name != "unsupported_conv3d"]
@@ -127,7 +128,7 @@ def test_model_json_has_the_tfjs_form_only(case):
     assert document["format"] == "layers-model"
     assert document["convertedBy"] == f"tfjs-interop {tfjs_interop.__version__}"
     assert document["modelTopology"]["class_name"] == "Model"
-    assert not _keys(document["modelTopology"]) & (INTERNAL_KEYS | {"batch_shape", "module", "registered_name"})
+    assert not _keys(document["modelTopology"]) & (engine_option_names() | {"batch_shape", "module", "registered_name"})
     for entry in document["modelTopology"]["config"]["layers"]:
         assert isinstance(entry["inbound_nodes"], list)
         if entry["class_name"] == "InputLayer":

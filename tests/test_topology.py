@@ -7,8 +7,10 @@ import pytest
 from modelfiles import functional, input_layer, layer, write_model
 
 import tfjs_interop
+from tfjs_interop.dialects import activation_name, dialect_of
 from tfjs_interop.errors import ModelFormatError
-from tfjs_interop.topology import Dialect, Engine, Origin, activation_name, dialect_of, normalise_config, parse_topology
+from tfjs_interop.parsing import normalise_config, parse_topology
+from tfjs_interop.topology import Dialect, Engine, Origin
 
 
 @pytest.mark.parametrize("version,dialect", [("tfjs-layers 4.22.0", Dialect.TFJS), ("2.15.0", Dialect.KERAS2),

@@ -107,8 +107,9 @@ def test_a_keras3_model_verifies_and_its_keras_file_gives_keras_numbers(tmp_path
 
     from keras import layers
 
+    from tfjs_interop.parsing import parse_topology
     from tfjs_interop.runtime.model import Model
-    from tfjs_interop.topology import Dialect, Engine, Origin, parse_topology
+    from tfjs_interop.topology import Dialect, Engine, Origin
 
     inputs = keras.Input((5, 3), name="x")
     h = layers.LSTM(4, recurrent_activation="hard_sigmoid", return_sequences=True, name="lstm")(inputs)

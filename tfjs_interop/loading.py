@@ -10,15 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .dialects import dialect_of
 from .errors import InputError, LimitError, ModelFormatError, WeightsError, api_boundary, few
 from .formats.common import DEFAULT_MAX_BYTES, ModelFile
 from .formats.reader import read_model, read_weights_file
 from .formats.remote import is_url, read_tfjs_url
 from .formats.tfjs.naming import name_matches
 from .golden_check import check_on_load
+from .parsing import parse_topology
 from .runtime.layers.base import Layer, Variable
 from .runtime.model import Model, NestedModel, assign
-from .topology import Dialect, Engine, Origin, dialect_of, parse_topology
+from .topology import Dialect, Engine, Origin
 
 
 @api_boundary(ModelFormatError)

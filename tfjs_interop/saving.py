@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .errors import InputError, UnsupportedLayerError, WeightsError, api_boundary
+from .facts import Catalog
 from .formats.atomic import check_folder_target, write_file, write_folder
 from .formats.contract import ModelParts, WeightValue
 from .formats.keras.files import KERAS_VERSION, check_hdf5_names, keras_zip_bytes, legacy_h5_bytes
@@ -25,6 +26,7 @@ from .formats.keras.writer import HardSigmoid, KerasExport, keras_export
 from .formats.tfjs.reader import MODEL_JSON
 from .formats.tfjs.writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, encode_model
 from .golden import GOLDEN_FILE, write_golden
+from .runtime.layers import catalog
 from .runtime.layers.base import Layer
 from .runtime.model import Model, NestedModel
 from .version import __version__
@@ -217,22 +219,22 @@ def model_parts(model: Model) -> ModelParts:
     Raises:
         WeightsError: for a weight without a value.
     """
-    return _parts(model, model.topology.name)
+    return _parts(model, model.topology.name, catalog())
 
 
-def _parts(model: Model, name: str) -> ModelParts:
+def _parts(model: Model, name: str, facts: Catalog) -> ModelParts:
     weights: dict[str, list[WeightValue]] = {}
     nested: dict[str, ModelParts] = {}
     for layer in model.layers:
         inner = _nested_model(layer)
         if inner is not None:  # a nested model, or one a wrapper (TimeDistributed) applies
-            nested[layer.name] = _parts(inner.model, inner.name)
+            nested[layer.name] = _parts(inner.model, inner.name, facts)
         elif layer.weights:
             for variable in layer.weights:
                 if variable.value is None:
                     raise WeightsError(f"layer {layer.name!r} weight {variable.path!r} has no value")
             weights[layer.name] = [WeightValue(v.path, v.value, v.trainable) for v in layer.weights]
-    return ModelParts(model.topology, weights, model.call_output_shapes(), nested, name)
+    return ModelParts(model.topology, weights, model.call_output_shapes(), facts, nested, name)
 
 
 def _nested_model(layer: Layer) -> NestedModel | None:

@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .engines import KERAS3
+from .engines import dependency_order as keras_order
 from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
 from .formats.keras.files import keras_zip_bytes
 from .formats.keras.writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
 from .report import Report, compare_output
-from .runtime.execution import keras_order
+from .runtime.layers import catalog
 from .runtime.model import Model
 from .sample_inputs import sample_inputs
 from .saving import model_parts
@@ -56,7 +58,7 @@ def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float 
         InputError: when ``inputs`` do not fit the model.
     """
     keras = import_keras()
-    ours_model = fresh_copy(model, keras_rules(model.topology))
+    ours_model = fresh_copy(model, keras_rules(model.topology, catalog()), KERAS3)
     feeds = sample_inputs(model, seed) if inputs is None else ours_model.check_inputs(inputs)
     theirs_model = build_keras_model(model, keras)
     trace = ours_model.trace(feeds)

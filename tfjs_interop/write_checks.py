@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .engines import KERAS3, LAYER_RULE
+from .engines import Engine as RuntimeEngine
+from .engines.keras import KerasMasks
 from .errors import InputError, UnsupportedLayerError
 from .formats.keras.writer import RECURRENT, keras_rules, writes_explicit_mask
 from .formats.tfjs.reader import decode_model_json
 from .formats.tfjs.writer import TfjsArtifacts
 from .loading import model_from_file
-from .runtime.execution import LAYER_RULE, KerasMasks
+from .runtime.layers import catalog
 from .runtime.layers.base import Layer
 from .runtime.model import Model
 from .sample_inputs import pad_rows
-from .topology import KERAS3_MASK_MERGES, MODEL_CLASSES, Dialect, Engine, Origin, Topology
+from .topology import MODEL_CLASSES, Dialect, Engine, Origin, Topology
 
 PROBE_SEED = 20250101
 
@@ -99,10 +102,10 @@ def _as_list(value: object) -> list[np.ndarray]:
     return value if isinstance(value, list) else [value]
 
 
-def fresh_copy(model: Model, topology: Topology | None = None) -> Model:
-    """The same model (or ``topology``, the same graph under other rules) with the same weights and no state
-    carried from earlier calls."""
-    copy = Model(model.topology if topology is None else topology)
+def fresh_copy(model: Model, topology: Topology | None = None, engine: RuntimeEngine | None = None) -> Model:
+    """The same model with the same weights and no state carried from earlier calls; or ``topology``, the same
+    graph under other rules, run by ``engine`` (default: its format's)."""
+    copy = Model(model.topology, model.engine) if topology is None else Model(topology, engine)
     copy.set_weights(model.get_weights())
     return copy
 
@@ -178,7 +181,7 @@ class _RecordedMasks(KerasMasks):
     def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int,
                      computed: object = LAYER_RULE) -> list:
         masks = super().output_masks(layer, inputs, input_masks, count, computed)
-        if layer.class_name in KERAS3_MASK_MERGES:
+        if type(layer).keras.keras3_behaviour.get("keras3_masks"):
             self.merges.setdefault(layer.name, []).append(masks)
             self.classes[layer.name] = layer.class_name
             if layer.class_name in KERAS3_MASKED_VALUES and any(m is not None for m in input_masks):
@@ -207,7 +210,7 @@ def check_keras3_masks(model: Model) -> None:
     origin = model.topology.origin
     if origin != Origin(Dialect.KERAS2, Engine.KERAS):
         return
-    source, keras3 = fresh_copy(model), fresh_copy(model, keras_rules(model.topology))
+    source, keras3 = fresh_copy(model), fresh_copy(model, keras_rules(model.topology, catalog()), KERAS3)
     for inputs in probe_inputs(source):
         feeds = source.check_inputs(inputs)
         theirs, mine = _RecordedMasks(), _RecordedMasks()

@@ -2,7 +2,8 @@
 
 A writer takes a :class:`ModelParts`: the normalised topology, each layer's weights under the runtime's canonical
 paths (``kernel``, ``forward/bias``, ``cells/0/kernel``) and the output shapes of each call. A nested model, or the
-model a wrapper applies (``TimeDistributed(model)``), gives its own parts under the layer's name. The top-level
+model a wrapper applies (``TimeDistributed(model)``), gives its own parts under the layer's name; the layer
+classes' facts come with them (the registry's, handed in: formats never import the runtime). The top-level
 ``saving`` module makes them from a runtime model (:func:`tfjs_interop.saving.model_parts`) and runs whatever
 check needs the model to compute; writers only encode.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..facts import Catalog
 from ..topology import MODEL_CLASSES, Topology
 
 Shape = tuple
@@ -41,6 +43,8 @@ class ModelParts:
         weights: the weights of each layer that owns some, by layer name (a wrapper's are its inner layer's, under
             the wrapper's paths).
         shapes: the output shapes of every call, by (layer name, call index), in the order the runtime made them.
+        facts: what each layer class tells about itself (``tfjs_interop.runtime.layers.catalog()``), for the
+            writers' per-class rules.
         nested: the parts of each nested model, and of each model a wrapper applies, by the layer's name.
         name: the name the runtime gives this model as a layer (a nested model's layer name, or the name of the
             model a wrapper applies); the topology's name at the top.
@@ -49,6 +53,7 @@ class ModelParts:
     topology: Topology
     weights: Mapping[str, list[WeightValue]]
     shapes: Mapping[tuple[str, int], list[Shape]]
+    facts: Catalog
     nested: Mapping[str, ModelParts] = field(default_factory=dict)
     name: str = ""
 
@@ -86,4 +91,4 @@ class ModelParts:
 
     def with_weights(self, weights: Mapping[str, list[WeightValue]], nested: Mapping[str, ModelParts]) -> ModelParts:
         """The same model with other weights (same names and paths)."""
-        return ModelParts(self.topology, dict(weights), self.shapes, dict(nested), self.name)
+        return ModelParts(self.topology, dict(weights), self.shapes, self.facts, dict(nested), self.name)

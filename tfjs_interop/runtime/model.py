@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..engines import LAYER_RULE, Engine, MaskPolicy, dependency_order, engine_for, pack
 from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..progress import check_verbose, progress
-from ..topology import MODEL_CLASSES, Call, Engine, TensorRef, Topology
-from .execution import LAYER_RULE, KerasMasks, TfjsMasks, keras_order, pack, tfjs_order
+from ..topology import MODEL_CLASSES, Call, TensorRef, Topology
 from .layers import build_layer
 from .layers.base import Layer, Shape, register
 from .layers.core import InputLayer
@@ -49,20 +49,23 @@ class Model:
     sees and advances the state as a whole. Changing weights while another thread predicts is not supported.
     """
 
-    def __init__(self, topology: Topology):
+    def __init__(self, topology: Topology, engine: Engine | None = None):
+        """``engine``: whose numbers to give; by default the engine of the file's format
+        (``engines.engine_for``)."""
         self.name = topology.name
         self.topology = topology
+        self.engine = engine or engine_for(topology.origin)
         self.source: str | None = None  # the file it was loaded from
         self.metadata: dict = {}  # format, generatedBy, userDefinedMetadata... as the file gave them
-        self._layers = {spec.name: build_layer(spec.class_name, spec.name, spec.config) for spec in topology.layers}
+        self._layers = {spec.name: build_layer(spec.class_name, spec.name, spec.config, self.engine)
+                        for spec in topology.layers}
         self._input_refs = list(topology.inputs)
         self._output_refs = list(topology.outputs)
         self._check_inputs()
         self._input_specs = self.inputs  # checked against on every call
         calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
         self._build_order = self._dependency_order(calls)
-        tfjs = topology.origin.engine is Engine.TFJS
-        self._steps = self._tfjs_steps(calls) if tfjs else self._build_order
+        self._steps = self._engine_steps(calls)
         self._shapes = self._infer_shapes()
         # Stateful layers carry state from call to call: their model serialises calls (see the class docstring).
         self.stateful = any(layer.stateful for layer in self._layers.values())
@@ -88,13 +91,14 @@ class Model:
                                        f"{[ref.layer for ref in self._input_refs]}")
 
         return [_Step(self._layers[node[0]], node, calls[node])
-                for node in keras_order(self._output_refs, calls, check_input)]
+                for node in dependency_order(self._output_refs, calls, check_input)]
 
-    def _tfjs_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
-        """The calls in TF.js's order, a call repeated for each of its needed outputs (see ``execution``): a repeat
-        may see another stale mask, or advance a stateful layer, and the model returns the last one's results."""
-        return [_Step(self._layers[node[0]], node, calls[node])
-                for node in tfjs_order(self._output_refs, calls, self._input_refs)]
+    def _engine_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
+        """The calls in the engine's order: TF.js repeats a call for each of its needed outputs
+        (``engines.tfjs``): a repeat may see another stale mask, or advance a stateful layer, and the model returns
+        the last one's results."""
+        order = self.engine.steps(self._output_refs, calls, self._input_refs, [s.node for s in self._build_order])
+        return [_Step(self._layers[node[0]], node, calls[node]) for node in order]
 
     def _infer_shapes(self) -> dict[NodeKey, list[Shape]]:
         shapes: dict[NodeKey, list[Shape]] = {}
@@ -149,7 +153,7 @@ class Model:
         source = f" from {self.source}" if self.source else ""
         return (f"<tfjs_interop.Model {self.name!r}: inputs [{specs(self.inputs)}], outputs [{specs(self.outputs)}], "
                 f"{len(self._layers)} layers, {self.count_params():,} params, "
-                f"{self.topology.origin.engine.value} engine{source}>")
+                f"{self.engine.name} engine{source}>")
 
     def get_config(self) -> dict:
         """The model's topology as Keras 3's ``Model.get_config()`` gives it (the config ``save_keras`` writes; a
@@ -320,13 +324,13 @@ class Model:
         return feeds
 
     def run(self, feeds: list[np.ndarray], masks: list[Any] | None = None,
-            policy: KerasMasks | TfjsMasks | None = None) -> tuple[list[np.ndarray], list[Any]]:
+            policy: MaskPolicy | None = None) -> tuple[list[np.ndarray], list[Any]]:
         """Execute the graph on checked feeds; return the outputs and their masks.
 
         Args:
             feeds: one array per model input.
             masks: optional masks of the inputs (a nested model receives its caller's).
-            policy: how masks travel (see ``execution``); by default that of the model's engine.
+            policy: how masks travel (see ``engines``); by default that of the model's engine.
         """
         with self._serial:
             values, latest, out_masks = self._execute(feeds, masks, policy)
@@ -344,10 +348,10 @@ class Model:
             return self._execute(feeds, None, None)[0]
 
     def _execute(self, feeds: list[np.ndarray], masks: list[Any] | None,
-                 policy: KerasMasks | TfjsMasks | None) -> tuple[dict, dict, dict]:
+                 policy: MaskPolicy | None) -> tuple[dict, dict, dict]:
         """Every call's outputs (first pass), latest outputs and output masks, by node."""
         if policy is None:
-            policy = TfjsMasks() if self.topology.origin.engine is Engine.TFJS else KerasMasks()
+            policy = self.engine.mask_policy()
         values: dict[NodeKey, list[np.ndarray]] = {}
         out_masks: dict[NodeKey, list[Any]] = {}
         for ref, feed, mask in zip(self._input_refs, feeds, masks or [None] * len(feeds)):
@@ -376,7 +380,7 @@ def _batch_size(batch_size: Any) -> int | None:
     return int(batch_size)
 
 
-def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: KerasMasks | TfjsMasks) -> tuple:
+def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: MaskPolicy) -> tuple:
     """Run one layer: its outputs, and the output mask a nested model computed in the call (else LAYER_RULE). A
     failure of NumPy on what a malformed graph feeds it becomes this package's error."""
     try:
@@ -397,9 +401,9 @@ class NestedModel(Layer):
 
     supports_masking = True
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
-        self.model = Model(config["topology"])
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
+        self.model = Model(config["topology"], engine)
         for layer in self.model.layers:
             self.weights += layer.weights
 
@@ -420,17 +424,17 @@ class NestedModel(Layer):
         return self.model.stateful
 
     def call_with_masks(self, inputs: Any, mask: Any = None,
-                        policy: KerasMasks | TfjsMasks | None = None) -> tuple[Any, Any]:
+                        policy: MaskPolicy | None = None) -> tuple[Any, Any]:
         """The outputs and their masks, both of this call (nothing is kept on the layer: calls may overlap)."""
         feeds = inputs if isinstance(inputs, list) else [inputs]
         masks = mask if isinstance(mask, list) else [mask] * len(feeds)
         if policy is None:  # called by a wrapper (TimeDistributed), not by the executor
-            policy = TfjsMasks() if self.model.topology.origin.engine is Engine.TFJS else KerasMasks()
+            policy = self.model.engine.mask_policy()
         policy, masks = policy.for_nested(masks)
         outputs, out_masks = self.model.run(feeds, masks, policy)
         return pack(outputs), pack(out_masks)
 
-    def call(self, inputs: Any, mask: Any = None, policy: KerasMasks | TfjsMasks | None = None,
+    def call(self, inputs: Any, mask: Any = None, policy: MaskPolicy | None = None,
              **kwargs: Any) -> Any:
         return self.call_with_masks(inputs, mask, policy)[0]
 

@@ -1,6 +1,6 @@
 """The model config Keras 3 deserialises, built from the normalised topology under Keras's rules.
 
-Snake_case keys, unambiguous activation names, the runtime's internal engine keys dropped, training-only settings
+Snake_case keys, unambiguous activation names, training-only settings
 (initializers, regularizers, constraints) left to Keras's defaults, and every object in Keras 3's serialized form
 (``module`` / ``class_name`` / ``config`` / ``registered_name``; ``__keras_tensor__`` call arguments, whose shapes
 come from the writer contract's call shapes).
@@ -12,7 +12,6 @@ from ...errors import UnsupportedLayerError
 from ...topology import MODEL_CLASSES, OP_PREFIX, Call, LayerSpec, TensorRef, Topology
 from ..contract import ModelParts
 from .hard_sigmoid import KERAS2_HARD_SIGMOID, HardSigmoid
-from .rules import ENGINE_KEYS
 
 # Keys Keras 3 does not take (or that only matter when training, left to Keras's defaults).
 _DROPPED_KEYS = ("implementation", "input_length", "batch_input_shape", "batch_shape", "input_shape",
@@ -126,7 +125,7 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) 
 def _kept(class_name: str, key: str) -> bool:
     if class_name == "RNN":
         return key in _RNN_KEYS
-    return not (key in ENGINE_KEYS or key in _DROPPED_KEYS or key.endswith(_DROPPED_SUFFIXES)
+    return not (key in _DROPPED_KEYS or key.endswith(_DROPPED_SUFFIXES)
                 or key in _DROPPED_BY_CLASS.get(class_name, ()))
 
 

@@ -45,7 +45,7 @@ def keras_export(parts: ModelParts, hard_sigmoid: HardSigmoid = HardSigmoid.RESC
     """
     if hard_sigmoid is HardSigmoid.RESCALE:  # a file to keep the model's meaning; verify builds Keras's reading
         check_tfjs_only_behaviour(parts.topology)
-    topology = keras_rules(parts.topology)
+    topology = keras_rules(parts.topology, parts.facts)
     notes: list[str] = []
     parts = rescale_hard_sigmoid(parts, topology, hard_sigmoid, notes)
     config = model_object(topology, parts, hard_sigmoid, top_level=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...errors import ModelFormatError
-from ...topology import INTERNAL_KEYS, MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
+from ...engines.tfjs import call_numbers
+from ...topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
 from .forms import plain_dtype
 from .naming import inner_name
 from .support import ACTIVATION_ALIASES, TFJS_VERSION
@@ -25,7 +25,7 @@ TFJS_SERIALIZABLES = frozenset({  # initializers, regularizers, constraints
 SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitializer": "Identity"}
 
 
-# Keras 3 bookkeeping TF.js has no use for (the normaliser's engine keys, INTERNAL_KEYS, are dropped too).
+# Keras 3 bookkeeping TF.js has no use for.
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
 
 
@@ -46,7 +46,7 @@ def encode_topology(topology: Topology) -> dict:
 
 
 def _model_config(topology: Topology) -> dict:
-    order = tfjs_call_order(topology)
+    order = call_numbers(topology)  # the loader's order: it rebuilds exactly the graph written
     nested = {spec.name for spec in topology.layers if spec.class_name in MODEL_CLASSES}
 
     def ref(r: TensorRef) -> list:
@@ -76,31 +76,6 @@ def _node(call: Call, ref: Callable[[TensorRef], list]) -> list:
     return [[*ref(r), dict(kwargs)] for r in refs]
 
 
-def tfjs_call_order(topology: Topology) -> dict[tuple[str, int], int]:
-    """Where each call lands when TF.js's loader makes them: (layer, call index) -> TF.js's node index.
-
-    The loader walks the layers in file order and makes each listed call whose inputs exist, deferring the others
-    to the next pass; writing each layer's calls in that order, with references numbered by it, makes the loader
-    rebuild exactly the graph written (a no-op for a topology read from TF.js, whose calls are in this order).
-    """
-    inputs = {spec.name for spec in topology.layers if spec.class_name == "InputLayer"}
-    made: dict[tuple[str, int], int] = {}
-    counts = {spec.name: 0 for spec in topology.layers}
-    pending = [(spec.name, i) for spec in topology.layers for i in range(len(spec.calls))]
-    calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
-    while pending:
-        waiting = []
-        for key in pending:
-            if all((r.layer, r.node_index) in made or r.layer in inputs for r in calls[key].refs()):
-                made[key] = counts[key[0]]
-                counts[key[0]] += 1
-            else:
-                waiting.append(key)
-        if len(waiting) == len(pending):
-            raise ModelFormatError(f"the calls of layers {sorted({k[0] for k in waiting})} wait on each other")
-        pending = waiting
-    return made
-
 
 def layer_config(class_name: str, config: dict) -> dict:
     """A normalised layer config in the form TF.js reads: engine keys dropped, values in TF.js's vocabulary."""
@@ -108,7 +83,7 @@ def layer_config(class_name: str, config: dict) -> dict:
         return _input_config(config)
     out = {}
     for key, value in config.items():
-        if key not in INTERNAL_KEYS and key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
+        if key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
                 key not in DROPPED_BY_CLASS.get(class_name, ()):
             out[key] = _value(key, value)
     if class_name in RECURRENT_CELLS:

@@ -1,5 +1,7 @@
 """Runtime layers, one module per family; each registers the class names it implements."""
 
+from typing import Any
+
 from . import (  # noqa: F401  (registration)
     advanced_activations,
     attention,
@@ -17,15 +19,16 @@ from . import (  # noqa: F401  (registration)
     spatial2d,
     wrappers,
 )
-from .base import LAYERS, Layer, layer_class
+from .base import LAYERS, Layer, catalog, layer_class
 
-__all__ = ["LAYERS", "Layer", "build_layer"]
+__all__ = ["LAYERS", "Layer", "build_layer", "catalog"]
 
 
-def build_layer(class_name: str, name: str, config: dict) -> Layer:
-    """A runtime layer for a (normalised) layer config.
+def build_layer(class_name: str, name: str, config: dict, engine: Any = None) -> Layer:
+    """A runtime layer for a (normalised) layer config, run by ``engine`` (None: the runtime's defaults, Keras's
+    behaviour).
 
     Raises:
         UnsupportedLayerError: when no runtime class implements ``class_name``.
     """
-    return layer_class(class_name, name)(name, class_name, config)
+    return layer_class(class_name, name)(name, class_name, config, engine)

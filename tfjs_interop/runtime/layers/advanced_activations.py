@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...facts import TfjsFacts, TfjsMasking
 from ..activations import elu
 from .base import Layer, Options, Shape, invalid, is_number, register, shape_error
 
@@ -48,6 +49,7 @@ class ReLU(ActivationLayer):
 
     Follows Keras ``backend.relu`` step by step; TF.js implements the ``max_value`` part only.
     """
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = ReLUOptions
 
@@ -131,6 +133,7 @@ class PReLUOptions(Options):
 @register("PReLU")
 class PReLU(ActivationLayer):
     """x if x >= 0 else alpha · x, with a learned ``alpha`` per position (size 1 along ``shared_axes``)."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = PReLUOptions
 

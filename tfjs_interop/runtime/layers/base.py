@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ...errors import ModelFormatError, UnsupportedLayerError
+from ...facts import Catalog, KerasFacts, LayerFacts, TfjsFacts
 
 Shape = tuple  # a tensor shape; None stands for an unknown size (the batch, or free time steps)
 
@@ -17,14 +18,46 @@ LAYERS: dict[str, type[Layer]] = {}
 
 
 def register(*class_names: str) -> Callable[[type[Layer]], type[Layer]]:
-    """Make a layer class available under the Keras / TF.js class names it implements."""
+    """Make a layer class available under the Keras / TF.js class names it implements.
+
+    The class's facts (``tfjs``, ``keras``) are its own, never a base class's: a class that declares none has the
+    defaults. Behaviour facts must name engine options of the class's ``Options`` (a misspelt one fails here).
+    """
 
     def decorate(cls: type[Layer]) -> type[Layer]:
+        cls.tfjs = cls.__dict__.get("tfjs", TfjsFacts())
+        cls.keras = cls.__dict__.get("keras", KerasFacts())
+        _check_behaviour(cls)
         for name in class_names:
             LAYERS[name] = cls
         return cls
 
     return decorate
+
+
+def _check_behaviour(cls: type[Layer]) -> None:
+    options = {f.name for f in dataclasses.fields(cls.Options) if f.metadata.get("engine")}
+    for source in (cls.tfjs.behaviour, cls.keras.behaviour, cls.keras.keras3_behaviour):
+        unknown = set(source) - options
+        if unknown:
+            raise TypeError(f"{cls.__name__}: behaviour {sorted(unknown)} names no engine option of "
+                            f"{cls.Options.__name__} (engine options: {sorted(options)})")
+
+
+def catalog() -> Catalog:
+    """Every class name the runtime implements, with the facts its class declares."""
+    return {name: LayerFacts(name, cls.tfjs, cls.keras) for name, cls in LAYERS.items()}
+
+
+def engine_option_names() -> frozenset[str]:
+    """The names of every engine option of every layer class (no file format has them)."""
+    return frozenset(f.name for cls in LAYERS.values() for f in dataclasses.fields(cls.Options)
+                     if f.metadata.get("engine"))
+
+
+def engine_option(default: Any) -> Any:
+    """An ``Options`` field the engine sets (from the class's behaviour facts), never the file's config."""
+    return dataclasses.field(default=default, metadata={"engine": True})
 
 
 # Layer classes TF.js 4.22, Keras 3 or tf_keras define (and their Keras 2 aliases): a file naming one that the
@@ -98,16 +131,19 @@ class Options:
     """Base of the frozen config dataclasses layers parse their config into."""
 
     @classmethod
-    def parse(cls, config: dict, layer: str, class_name: str) -> Options:
-        """Pick this dataclass's fields out of ``config`` (None means the default) and validate them.
+    def parse(cls, config: dict, layer: str, class_name: str, behaviour: Mapping[str, Any] | None = None
+              ) -> Options:
+        """Pick this dataclass's fields out of ``config`` (None means the default) and validate them; engine
+        options come from ``behaviour`` instead (a file cannot set them).
 
         Fields annotated ``bool``, ``int``, ``float`` or ``str`` are checked against their type (an integral
         float is taken as an int); other fields are left to :meth:`validate`.
         """
         values = {}
         for f in dataclasses.fields(cls):
-            if config.get(f.name) is not None:
-                values[f.name] = _coerce(config[f.name], f.type, layer, class_name, f.name)
+            source = (behaviour or {}) if f.metadata.get("engine") else config
+            if source.get(f.name) is not None:
+                values[f.name] = _coerce(source[f.name], f.type, layer, class_name, f.name)
         try:
             options = cls(**values)
         except TypeError as exc:
@@ -157,15 +193,21 @@ class Layer:
     Shapes include the batch dimension (None when unknown). Masks are boolean arrays over (batch, time) or None.
     """
 
-    supports_masking: ClassVar[bool] = False
+    supports_masking: ClassVar[bool] = False  # Keras's: whether compute_mask passes the input's mask on
     Options: ClassVar[type[Options]] = Options
+    tfjs: ClassVar[TfjsFacts] = TfjsFacts()  # each registered class declares its own (see ``register``)
+    keras: ClassVar[KerasFacts] = KerasFacts()
 
-    def __init__(self, name: str, class_name: str, config: dict):
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        """``engine`` (``tfjs_interop.engines``) sets the engine options; None runs the runtime's defaults
+        (Keras's behaviour)."""
         self.name = name
         self.class_name = class_name
         self.config = config
+        self.engine = engine
         check_precision(config, name, class_name)
-        self.options = self.Options.parse(config, name, class_name)
+        behaviour = engine.behaviour(type(self)) if engine is not None else None
+        self.options = self.Options.parse(config, name, class_name, behaviour)
         self.weights: list[Variable] = []
         self.built = False
 

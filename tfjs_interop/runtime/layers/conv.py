@@ -8,8 +8,20 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...facts import TfjsFacts, frozen
 from ..activations import get_activation
-from .base import Layer, Options, Shape, invalid, positive_int, refuse_lora, register, shape_error, unsupported
+from .base import (
+    Layer,
+    Options,
+    Shape,
+    engine_option,
+    invalid,
+    positive_int,
+    refuse_lora,
+    register,
+    shape_error,
+    unsupported,
+)
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -96,8 +108,8 @@ class Conv1D(Layer):
 
     Options = Conv1DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         o = self.options
         self.k, self.stride, self.dilation = _one_int(o.kernel_size), _one_int(o.strides), _one_int(o.dilation_rate)
         self.activation = get_activation(o.activation, name)
@@ -153,8 +165,8 @@ class Pooling1D(Layer):
 
     Options = Pooling1DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.k = _one_int(self.options.pool_size)
         self.stride = self.k if self.options.strides is None else _one_int(self.options.strides)
         self.channels_first = self.options.data_format == "channels_first"
@@ -206,7 +218,7 @@ class AveragePooling1D(Pooling1D):
 class GlobalPooling1DOptions(Options):
     data_format: str = "channels_last"
     keepdims: bool = False
-    masked_mean: bool = True  # Keras averages unmasked steps only; TF.js ignores the mask (the normaliser says)
+    masked_mean: bool = engine_option(True)  # Keras averages unmasked steps only; TF.js ignores the mask
 
     def validate(self, layer: str, class_name: str) -> None:
         check_choice(self.data_format, _DATA_FORMATS, layer, class_name, "data_format")
@@ -237,6 +249,7 @@ class GlobalPooling1D(Layer):
 @register("GlobalAveragePooling1D")
 class GlobalAveragePooling1D(GlobalPooling1D):
     """The mean over steps; with a mask, over the unmasked steps only (Keras; TF.js ignores masks here)."""
+    tfjs = TfjsFacts(behaviour=frozen({"masked_mean": False}))
 
     supports_masking = True
 

@@ -115,8 +115,8 @@ class WindowedConv2D(Layer):
     """What the 2-D convolutions share: kernel size, strides and dilation (none where the normaliser says the
     engine ignores it, ``dilation_ignored``), data format and activation."""
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         o = self.options
         self.kernel_size, self.strides = int_tuple(o.kernel_size, 2), int_tuple(o.strides, 2)
         self.dilation = (1, 1) if getattr(o, "dilation_ignored", False) else int_tuple(o.dilation_rate, 2)

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Options, Shape, invalid, positive_int, register
+from ...facts import TfjsFacts, frozen
+from .base import Options, Shape, engine_option, invalid, positive_int, register
 from .conv import check_choice
 from .conv2d import (
     DATA_FORMATS,
@@ -52,7 +53,7 @@ class Conv2DTransposeOptions(Options):
     activation: str | None = None
     use_bias: bool = True
     data_format: str = "channels_last"
-    dilation_ignored: bool = False  # TF.js computes without the dilation it saves (the normaliser says)
+    dilation_ignored: bool = engine_option(False)  # TF.js computes without the dilation it saves
 
     def validate(self, layer: str, class_name: str) -> None:
         positive_int(self.filters, layer, class_name, "filters")
@@ -76,11 +77,12 @@ def _non_negative_pair(value: Any) -> tuple[int, int] | None:
 @register("Conv2DTranspose")
 class Conv2DTranspose(WindowedConv2D):
     """y = act(conv2d_transpose(x, kernel) + bias); kernel [kh, kw, filters, in]."""
+    tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}))
 
     Options = Conv2DTransposeOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         padding = self.options.output_padding
         self.output_padding = (None, None) if padding is None else _non_negative_pair(padding)
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError, ModelFormatError
+from ...facts import TfjsFacts, TfjsMasking
 from ..activations import get_activation
 from .base import (
     Layer,
@@ -38,8 +39,8 @@ class InputLayer(Layer):
 
     Options = InputOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         shape = self.options.batch_input_shape or self.options.batch_shape
         if not isinstance(shape, (list, tuple)) or not all(d is None or isinstance(d, int) and d >= 0 for d in shape):
             raise invalid(name, class_name, "batch_input_shape", "a list of sizes (null for unknown)", shape)
@@ -77,12 +78,13 @@ class DenseOptions(Options):
 @register("Dense")
 class Dense(Layer):
     """y = act(x · kernel + bias) over the last axis, for inputs of any rank ≥ 2."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = DenseOptions
     supports_masking = True
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.activation = get_activation(self.options.activation, name)
 
     def build(self, input_shape: Shape) -> None:
@@ -111,12 +113,13 @@ class ActivationOptions(Options):
 @register("Activation")
 class Activation(Layer):
     """Applies a named activation function."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = ActivationOptions
     supports_masking = True
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         if self.options.activation is None:
             raise invalid(name, class_name, "activation", "the name of an activation", None)
         self.activation = get_activation(self.options.activation, name)
@@ -155,11 +158,15 @@ class Identity(Layer):
 
 @register("Dropout", "GaussianDropout", "AlphaDropout")
 class Dropout(Identity):
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+
     Options = RateOptions
 
 
 @register("SpatialDropout1D")
 class SpatialDropout1D(Identity):
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+
     Options = RateOptions
 
     def build(self, input_shape: Shape) -> None:
@@ -169,6 +176,8 @@ class SpatialDropout1D(Identity):
 
 @register("GaussianNoise")
 class GaussianNoise(Identity):
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+
     Options = NoiseOptions
 
 
@@ -318,11 +327,12 @@ class EmbeddingOptions(Options):
 @register("Embedding")
 class Embedding(Layer):
     """Looks up rows of ``embeddings`` [input_dim, output_dim]; float indices truncate, as ``tf.cast``."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = EmbeddingOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.supports_masking = self.options.mask_zero
 
     def build(self, input_shape: Shape) -> None:
@@ -370,6 +380,7 @@ class MaskingOptions(Options):
 @register("Masking")
 class Masking(Layer):
     """Masks the time steps whose features all equal ``mask_value`` and zeroes them."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = MaskingOptions
     supports_masking = True

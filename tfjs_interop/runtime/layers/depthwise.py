@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Options, Shape, invalid, positive_int, register, shape_error
+from ...facts import TfjsFacts, frozen
+from .base import Options, Shape, engine_option, invalid, positive_int, register, shape_error
 from .conv import check_choice, output_length
 from .conv2d import (
     DATA_FORMATS,
@@ -39,7 +40,7 @@ class DepthwiseConv2DOptions(Options):
     activation: str | None = None
     use_bias: bool = True
     data_format: str = "channels_last"
-    dilation_ignored: bool = False  # TF.js computes without the dilation it saves (the normaliser says)
+    dilation_ignored: bool = engine_option(False)  # TF.js computes without the dilation it saves
 
     def validate(self, layer: str, class_name: str) -> None:
         for key in ("kernel_size", "strides", "dilation_rate"):
@@ -64,6 +65,7 @@ class SeparableConv2DOptions(DepthwiseConv2DOptions):
 @register("DepthwiseConv2D")
 class DepthwiseConv2D(WindowedConv2D):
     """y = act(depthwise(x) + bias); kernel [kh, kw, C, M], bias [C·M]."""
+    tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}))
 
     Options = DepthwiseConv2DOptions
 

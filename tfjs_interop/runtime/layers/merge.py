@@ -9,10 +9,14 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelFormatError
-from .base import Layer, Options, Shape, invalid, register, shape_error, unsupported
+from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
+from .base import Layer, Options, Shape, engine_option, invalid, register, shape_error, unsupported
 
 _F32 = np.float32
 _L2_EPSILON = 1e-7  # TF.js l2Normalize: x / sqrt(max(sum(x²), 1e-7)); Keras 2 clamps at 1e-12 instead
+
+# Keras 3 combines the masks of merges otherwise than Keras 2 (see each class).
+KERAS3_MASKS = KerasFacts(keras3_behaviour=frozen({"keras3_masks": True}))
 
 
 def _as_list(inputs: Any) -> list:
@@ -53,7 +57,7 @@ def _or_masks(masks: list) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class MergeOptions(Options):
-    keras3_masks: bool = False  # Keras 3's mask rule rather than Keras 2's (the normaliser says which)
+    keras3_masks: bool = engine_option(False)  # Keras 3's mask rule rather than Keras 2's
 
 
 class Merge(Layer):
@@ -108,6 +112,9 @@ class Merge(Layer):
 
 @register("Add")
 class Add(Merge):
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    keras = KERAS3_MASKS
+
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         out = arrays[0]
         for x in arrays[1:]:
@@ -117,6 +124,9 @@ class Add(Merge):
 
 @register("Subtract")
 class Subtract(Merge):
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    keras = KERAS3_MASKS
+
     min_inputs = max_inputs = 2
 
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
@@ -125,6 +135,9 @@ class Subtract(Merge):
 
 @register("Multiply")
 class Multiply(Merge):
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    keras = KERAS3_MASKS
+
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         out = arrays[0]
         for x in arrays[1:]:
@@ -146,6 +159,9 @@ class Multiply(Merge):
 
 @register("Average")
 class Average(Merge):
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    keras = KERAS3_MASKS
+
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         out = arrays[0]
         for x in arrays[1:]:
@@ -168,6 +184,9 @@ def _masked_extreme(op: np.ufunc, arrays: list[np.ndarray], masks: list[np.ndarr
 
 @register("Maximum")
 class Maximum(Merge):
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    keras = KERAS3_MASKS
+
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         return np.maximum.reduce(np.broadcast_arrays(*arrays))
 
@@ -177,6 +196,9 @@ class Maximum(Merge):
 
 @register("Minimum")
 class Minimum(Merge):
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    keras = KERAS3_MASKS
+
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         return np.minimum.reduce(np.broadcast_arrays(*arrays))
 
@@ -189,7 +211,7 @@ class Minimum(Merge):
 @dataclass(frozen=True)
 class ConcatenateOptions(Options):
     axis: int = -1
-    keras3_masks: bool = False  # Keras 3 ORs the joined masks over the last axis; Keras 2 ANDs them
+    keras3_masks: bool = engine_option(False)  # Keras 3 ORs the joined masks over the last axis; Keras 2 ANDs
 
     def validate(self, layer: str, class_name: str) -> None:
         if not isinstance(self.axis, int) or isinstance(self.axis, bool):
@@ -199,6 +221,8 @@ class ConcatenateOptions(Options):
 @register("Concatenate")
 class Concatenate(Layer):
     """Joins inputs of equal rank along ``axis``."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+    keras = KERAS3_MASKS
 
     Options = ConcatenateOptions
     supports_masking = True
@@ -272,6 +296,7 @@ class Dot(Layer):
 
     The output keeps x's other axes, then y's other non-batch axes; a rank-1 result becomes (batch, 1).
     """
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = DotOptions
     supports_masking = True

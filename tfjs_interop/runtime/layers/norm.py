@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, Options, Shape, invalid, is_number, register, shape_error, unsupported
+from ...facts import TfjsFacts, TfjsMasking, frozen
+from .base import Layer, Options, Shape, engine_option, invalid, is_number, register, shape_error, unsupported
 
 
 def _is_int(value: Any) -> bool:
@@ -50,6 +51,7 @@ class LayerNormalizationOptions(Options):
 @register("LayerNormalization")
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` with its own mean and (biased) variance."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = LayerNormalizationOptions
     supports_masking = True
@@ -91,7 +93,7 @@ class BatchNormalizationOptions(Options):
     virtual_batch_size: int | None = None  # Keras 2
     # TF.js's batchNorm kernel indexes the parameters by flat position modulo their length, which equals
     # broadcasting along the LAST axis whatever ``axis`` says (the normaliser sets this for TF.js files).
-    flat_parameter_index: bool = False
+    flat_parameter_index: bool = engine_option(False)  # TF.js indexes parameters by flat position
 
     def validate(self, layer: str, class_name: str) -> None:
         axis = self.axis
@@ -111,6 +113,7 @@ class BatchNormalizationOptions(Options):
 @register("BatchNormalization")
 class BatchNormalization(Layer):
     """Inference-mode batch normalization with the moving mean and variance, along one feature axis."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"flat_parameter_index": True}))
 
     Options = BatchNormalizationOptions
     supports_masking = True

@@ -43,8 +43,8 @@ class Pooling2D(Layer):
 
     Options = Pooling2DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.pool = int_tuple(self.options.pool_size, 2)
         self.strides = self.pool if self.options.strides is None else int_tuple(self.options.strides, 2)
         self.channels_first = self.options.data_format == "channels_first"

@@ -15,7 +15,19 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from .base import Layer, Options, Shape, invalid, is_number, positive_int, register, shape_error, unsupported
+from ...facts import TfjsFacts, frozen
+from .base import (
+    Layer,
+    Options,
+    Shape,
+    engine_option,
+    invalid,
+    is_number,
+    positive_int,
+    register,
+    shape_error,
+    unsupported,
+)
 from .conv import check_choice
 from .conv2d import DATA_FORMATS, from_channels_last, to_channels_last
 from .spatial2d import resize_bilinear
@@ -106,7 +118,7 @@ class ResizingOptions(Options):
     crop_to_aspect_ratio: bool = False
     pad_to_aspect_ratio: bool = False
     data_format: str = "channels_last"
-    fails_in_tfjs: bool = False  # the normaliser says so for TF.js files
+    fails_in_tfjs: bool = engine_option(False)
 
     def validate(self, layer: str, class_name: str) -> None:
         positive_int(self.height, layer, class_name, "height")
@@ -124,6 +136,7 @@ class ResizingOptions(Options):
 @register("Resizing")
 class Resizing(_Image):
     """Resizes each image to (height, width), optionally cropping it to that aspect ratio first (Keras)."""
+    tfjs = TfjsFacts(behaviour=frozen({"fails_in_tfjs": True}))
 
     Options = ResizingOptions
 
@@ -137,7 +150,7 @@ class CenterCropOptions(Options):
     height: int | None = None
     width: int | None = None
     data_format: str = "channels_last"
-    tfjs_crop_and_resize: bool = False  # TF.js samples the box with cropAndResize (the normaliser says)
+    tfjs_crop_and_resize: bool = engine_option(False)  # TF.js samples the box with cropAndResize
 
     def validate(self, layer: str, class_name: str) -> None:
         positive_int(self.height, layer, class_name, "height")
@@ -149,6 +162,7 @@ class CenterCropOptions(Options):
 class CenterCrop(_Image):
     """The centred (height, width) box of each image; an image smaller than that is resized (Keras: after
     cropping it to the target's aspect ratio)."""
+    tfjs = TfjsFacts(behaviour=frozen({"tfjs_crop_and_resize": True}))
 
     Options = CenterCropOptions
 

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...facts import TfjsFacts, TfjsMasking, frozen
 from ..activations import get_in_place_activation
 from ..compiled import compiled_loop
-from .base import Layer, Options, Shape, invalid, positive_int, register, unsupported
+from .base import Layer, Options, Shape, engine_option, invalid, positive_int, register, unsupported
 
 States = list[np.ndarray]
 PROJECTION_BYTES = 32 << 20  # the input projections of as many steps as fit here are one GEMM
@@ -232,8 +233,9 @@ class StackedCells:
 CELLS: dict[str, type[Cell]] = {"LSTMCell": LSTMCell, "GRUCell": GRUCell, "SimpleRNNCell": SimpleRNNCell}
 
 
-def make_cell(spec: Any, layer: str) -> Cell | StackedCells:
-    """A cell from a serialized ``{"class_name", "config"}`` (or a list of them, a stack)."""
+def make_cell(spec: Any, layer: str, reverse_state_order: bool = False) -> Cell | StackedCells:
+    """A cell from a serialized ``{"class_name", "config"}`` (or a list of them, a stack, whose states are listed
+    last cell first with ``reverse_state_order``)."""
     if isinstance(spec, list):
         spec = {"class_name": "StackedRNNCells", "config": {"cells": spec}}
     if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
@@ -245,10 +247,10 @@ def make_cell(spec: Any, layer: str) -> Cell | StackedCells:
         listed = config.get("cells") or []
         if not isinstance(listed, list):
             raise invalid(layer, "RNN", "cell.cells", "a list of serialized cells", listed)
-        cells = [make_cell(s, layer) for s in listed]
+        cells = [make_cell(s, layer, reverse_state_order) for s in listed]
         if not cells:
             raise invalid(layer, "RNN", "cell", "a StackedRNNCells with at least one cell", spec)
-        return StackedCells(cells, bool(config.get("reverse_state_order")))
+        return StackedCells(cells, reverse_state_order)
     if class_name not in CELLS:
         raise unsupported(layer, "RNN", f"cell class {class_name!r}", ", ".join([*CELLS, "StackedRNNCells"]))
     return CELLS[class_name](layer, class_name, config)
@@ -264,7 +266,8 @@ class RNNOptions(Options):
     stateful: bool = False
     time_major: bool = False
     zero_output_for_mask: bool = False
-    masked_output_from_state: bool = False  # TF.js: a masked step outputs states[0], not the previous output
+    masked_output_from_state: bool = engine_option(False)  # TF.js: a masked step outputs states[0], not the previous
+    reverse_state_order: bool = engine_option(False)  # TF.js: a cell stack's states listed last cell first
     unroll: bool = False  # no effect on the numbers
     batch_input_shape: tuple | list | None = None
     batch_shape: tuple | list | None = None
@@ -273,19 +276,21 @@ class RNNOptions(Options):
 @register("RNN")
 class RNN(Layer):
     """A recurrent layer over a cell: masking, direction, returned sequences and states, stateful batches."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER,
+                     behaviour=frozen({"masked_output_from_state": True, "reverse_state_order": True}))
 
     supports_masking = True
     Options = RNNOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         if self.options.time_major:
             raise unsupported(name, class_name, "time_major=True", "time_major=False")
         self.cell = self.make_cell(config)
         self.states: States | None = None
 
     def make_cell(self, config: dict) -> Cell | StackedCells:
-        return make_cell(config.get("cell"), self.name)
+        return make_cell(config.get("cell"), self.name, self.options.reverse_state_order)
 
     def build(self, input_shape: Shape | list[Shape]) -> None:
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
@@ -448,15 +453,21 @@ class _BuiltInRNN(RNN):
 
 @register("LSTM")
 class LSTM(_BuiltInRNN):
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
+
     cell_class = LSTMCell
 
 
 @register("GRU")
 class GRU(_BuiltInRNN):
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
+
     cell_class = GRUCell
 
 
 @register("SimpleRNN")
 class SimpleRNN(_BuiltInRNN):
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
+
     cell_class = SimpleRNNCell
 

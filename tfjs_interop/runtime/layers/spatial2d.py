@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, Options, Shape, invalid, register, shape_error, unsupported
+from ...facts import TfjsFacts, frozen
+from .base import Layer, Options, Shape, engine_option, invalid, register, shape_error, unsupported
 from .conv import check_choice
 from .conv2d import DATA_FORMATS, check_int_tuple, from_channels_last, spatial_shape, to_channels_last, with_spatial
 
@@ -59,8 +60,8 @@ class ZeroPadding2D(_Spatial):
 
     Options = ZeroPadding2DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.pads = edge_pairs(self.options.padding, name, class_name, "padding")
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -89,8 +90,8 @@ class Cropping2D(_Spatial):
 
     Options = Cropping2DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.crops = edge_pairs(self.options.cropping, name, class_name, "cropping")
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -115,7 +116,7 @@ class UpSampling2DOptions(Options):
     size: int | list = 2
     data_format: str = "channels_last"
     interpolation: str = "nearest"
-    half_pixel_centers: bool = True  # TensorFlow's resize; TF.js samples at pixel corners (the normaliser says)
+    half_pixel_centers: bool = engine_option(True)  # TensorFlow's resize; TF.js samples at pixel corners
 
     def validate(self, layer: str, class_name: str) -> None:
         check_int_tuple(self.size, 2, layer, class_name, "size")
@@ -128,11 +129,12 @@ class UpSampling2DOptions(Options):
 @register("UpSampling2D")
 class UpSampling2D(_Spatial):
     """Enlarges each image by whole factors, repeating pixels (nearest) or interpolating them (bilinear)."""
+    tfjs = TfjsFacts(behaviour=frozen({"half_pixel_centers": False}))
 
     Options = UpSampling2DOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         self.size = check_int_tuple(self.options.size, 2, name, class_name, "size")
 
     def output_shape(self, input_shape: Shape) -> Shape:

@@ -8,20 +8,21 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from .base import Layer, Options, Shape, invalid, layer_class, register, unsupported
+from ...facts import TfjsFacts, TfjsMasking, frozen
+from .base import Layer, Options, Shape, engine_option, invalid, layer_class, register, unsupported
 from .recurrent import RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-def build_inner(spec: Any, owner: str, class_name: str, name: str | None = None) -> Layer:
-    """The layer a wrapper holds, from its serialized ``{"class_name", "config"}``."""
+def build_inner(spec: Any, owner: str, class_name: str, engine: Any, name: str | None = None) -> Layer:
+    """The layer a wrapper holds, from its serialized ``{"class_name", "config"}``, run by the wrapper's engine."""
     if (not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str)
             or not isinstance(spec.get("config") or {}, dict)):
         raise invalid(owner, class_name, "layer", "a serialized layer", spec)
     config = dict(spec.get("config") or {})
     inner_name = name or config.get("name") or f"{owner}_inner"
-    return layer_class(spec["class_name"], owner)(inner_name, spec["class_name"], config)
+    return layer_class(spec["class_name"], owner)(inner_name, spec["class_name"], config, engine)
 
 
 def _adopt(wrapper: Layer, inner: Layer, prefix: str) -> None:
@@ -41,12 +42,13 @@ class BidirectionalOptions(Options):
 @register("Bidirectional")
 class Bidirectional(Layer):
     """Runs an RNN forwards and a copy backwards, re-reverses the backward sequence and merges the two."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     supports_masking = True
     Options = BidirectionalOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
         if "merge_mode" in config and config["merge_mode"] is None:
             self.merge_mode = None
         else:
@@ -69,7 +71,7 @@ class Bidirectional(Layer):
             config["go_backwards"] = not config.get("go_backwards", False)
             spec = {"class_name": spec.get("class_name"), "config": config}
         inner_name = (spec.get("config") or {}).get("name", "rnn") if isinstance(spec, dict) else "rnn"
-        layer = build_inner(spec, self.name, self.class_name, f"{direction}_{inner_name}")
+        layer = build_inner(spec, self.name, self.class_name, self.engine, f"{direction}_{inner_name}")
         if not isinstance(layer, RNN):
             raise unsupported(self.name, self.class_name, f"wrapping a {layer.class_name}", "recurrent layers")
         return layer
@@ -151,19 +153,20 @@ def _as_list(value: Any) -> list:
 class TimeDistributedOptions(Options):
     layer: dict | None = None
     # TF.js hands the inner layer, for every step, the mask its own call received (the normaliser sets this).
-    mask_to_inner: bool = False
+    mask_to_inner: bool = engine_option(False)  # TF.js gives the inner layer its call's mask at every step
 
 
 @register("TimeDistributed")
 class TimeDistributed(Layer):
     """Applies the inner layer to every time step: (batch, time, ...) -> (batch * time, ...) and back."""
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"mask_to_inner": True}))
 
     supports_masking = True
     Options = TimeDistributedOptions
 
-    def __init__(self, name: str, class_name: str, config: dict):
-        super().__init__(name, class_name, config)
-        self.inner = build_inner(self.options.layer, name, class_name)
+    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
+        super().__init__(name, class_name, config, engine)
+        self.inner = build_inner(self.options.layer, name, class_name, engine)
 
     def build(self, input_shape: Shape) -> None:
         if isinstance(input_shape, list) or len(input_shape) < 3:
