@@ -9,6 +9,7 @@ come from the writer contract's call shapes).
 from __future__ import annotations
 
 from ...errors import UnsupportedLayerError
+from ...facts import Catalog, KerasFacts, facts_for
 from ...topology import MODEL_CLASSES, OP_PREFIX, Call, LayerSpec, TensorRef, Topology
 from ..contract import ModelParts
 from .hard_sigmoid import KERAS2_HARD_SIGMOID, HardSigmoid
@@ -19,12 +20,6 @@ _DROPPED_KEYS = ("implementation", "input_length", "batch_input_shape", "batch_s
 
 
 _DROPPED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
-
-
-# Keras 3.x's SpatialDropout1D refuses `trainable`; tf.keras writes Conv2D's `groups` (always 1) into these, which
-# Keras 3 refuses.
-_DROPPED_BY_CLASS = {"SpatialDropout1D": ("trainable",), "DepthwiseConv2D": ("groups",), "SeparableConv2D": ("groups",),
-                     "Conv2DTranspose": ("groups",)}
 
 
 # TF.js writes the options of an RNN's cell into the RNN's own config too; Keras 3's RNN takes only these.
@@ -86,7 +81,7 @@ def _layer_object(spec: LayerSpec, parts: ModelParts, mode: HardSigmoid, with_ca
                             mode, sequential=nested_is_sequential(spec))
         obj["config"]["name"] = spec.name
     else:
-        obj = _keras_object(spec.class_name, spec.config, spec.name, mode)
+        obj = _keras_object(spec.class_name, spec.config, spec.name, mode, parts.facts)
         inner = parts.nested.get(spec.name)
         if inner is not None:  # the model a wrapper applies
             obj["config"]["layer"] = model_object(spec.config["layer"]["config"]["topology"], inner, mode,
@@ -99,7 +94,7 @@ def _layer_object(spec: LayerSpec, parts: ModelParts, mode: HardSigmoid, with_ca
     return obj
 
 
-def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) -> dict:
+def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid, facts: Catalog) -> dict:
     if class_name == "ThresholdedReLU":  # gone in Keras 3; its ReLU(threshold) is the same x * (x > theta)
         class_name, config = "ReLU", {"name": config.get("name", layer), "threshold": config.get("theta", 1.0)}
     if class_name == "InputLayer":
@@ -108,8 +103,8 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) 
         return {"module": "keras.layers", "class_name": "InputLayer", "config": config, "registered_name": None}
     out = {}
     for key, value in config.items():
-        if _kept(class_name, key):
-            out[key] = _config_value(key, value, class_name, layer, mode)
+        if _kept(class_name, key, facts):
+            out[key] = _config_value(key, value, class_name, layer, mode, facts)
     if class_name == "LeakyReLU" and "alpha" in out:
         out["negative_slope"] = out.pop("alpha")
     if class_name == "BatchNormalization" and isinstance(out.get("axis"), list):  # tf.keras writes [axis]
@@ -122,24 +117,29 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid) 
     return {"module": "keras.layers", "class_name": class_name, "config": out, "registered_name": None}
 
 
-def _kept(class_name: str, key: str) -> bool:
+def _keras_facts(facts: Catalog, class_name: str) -> KerasFacts:
+    known = facts_for(facts, class_name)
+    return known.keras if known is not None else KerasFacts()
+
+
+def _kept(class_name: str, key: str, facts: Catalog) -> bool:
     if class_name == "RNN":
         return key in _RNN_KEYS
     return not (key in _DROPPED_KEYS or key.endswith(_DROPPED_SUFFIXES)
-                or key in _DROPPED_BY_CLASS.get(class_name, ()))
+                or key in _keras_facts(facts, class_name).dropped_keys)
 
 
-def _config_value(key: str, value: object, class_name: str, layer: str, mode: HardSigmoid) -> object:
+def _config_value(key: str, value: object, class_name: str, layer: str, mode: HardSigmoid, facts: Catalog) -> object:
     if key in ("activation", "recurrent_activation") and value is not None:
         return _activation(value, class_name, layer, mode)
     if key == "layer" and isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
         return None  # a wrapped model: _layer_object writes it, from the wrapped model's own parts
     if key in ("layer", "backward_layer", "cell") and isinstance(value, dict) and "class_name" in value:
-        return _keras_object(value["class_name"], value.get("config") or {}, layer, mode)
+        return _keras_object(value["class_name"], value.get("config") or {}, layer, mode, facts)
     if key == "cells" and isinstance(value, list):
-        return [_keras_object(v["class_name"], v.get("config") or {}, layer, mode) for v in value]
+        return [_keras_object(v["class_name"], v.get("config") or {}, layer, mode, facts) for v in value]
     if key == "cell" and isinstance(value, list):  # a list of cells means a stack
-        cells = [_keras_object(v["class_name"], v.get("config") or {}, layer, mode) for v in value]
+        cells = [_keras_object(v["class_name"], v.get("config") or {}, layer, mode, facts) for v in value]
         return {"module": "keras.layers", "class_name": "StackedRNNCells", "config": {"cells": cells},
                 "registered_name": None}
     return value

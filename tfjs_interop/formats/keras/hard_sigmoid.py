@@ -15,6 +15,7 @@ import enum
 import numpy as np
 
 from ...errors import UnsupportedLayerError
+from ...facts import Catalog, KerasFacts, facts_for
 from ...topology import MODEL_CLASSES, Topology
 from ..contract import ModelParts, WeightValue
 
@@ -29,18 +30,6 @@ class HardSigmoid(enum.Enum):
     CUSTOM = "custom"
 
 
-# Which gate blocks of a unit's kernel each activation acts on; None: not a function of the unit's own weights.
-_GATES = {
-    "LSTM": {"recurrent_activation": (0, 1, 3), "activation": None},
-    "GRU": {"recurrent_activation": (0, 1), "activation": (2,)},
-    "SimpleRNN": {"activation": (0,)},
-    "Dense": {"activation": (0,)},
-    "Conv1D": {"activation": (0,)},
-    "Conv2D": {"activation": (0,)},
-}
-_GATE_COUNT = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "Dense": 1, "Conv1D": 1, "Conv2D": 1}
-
-
 def rescale_hard_sigmoid(parts: ModelParts, topology: Topology, mode: HardSigmoid, notes: list[str]) -> ModelParts:
     """The model with the weights feeding each Keras-2 ``hard_sigmoid`` scaled by 1.2 (see the module docstring),
     or UnsupportedLayerError where that cannot be exact."""
@@ -53,7 +42,7 @@ def rescale_hard_sigmoid(parts: ModelParts, topology: Topology, mode: HardSigmoi
             continue
         own = {w.path: w for w in weights.get(spec.name, [])}
         for prefix, class_name, config in _units(spec.class_name, spec.config):
-            scale = None if mode is HardSigmoid.CUSTOM else _gate_scale(class_name, config, spec.name)
+            scale = None if mode is HardSigmoid.CUSTOM else _gate_scale(class_name, config, spec.name, parts.facts)
             if scale is None:
                 continue
             for kind in ("kernel", "recurrent_kernel", "bias"):
@@ -88,13 +77,16 @@ def _units(class_name: str, config: dict, prefix: str = "") -> list[tuple[str, s
     return [(prefix, class_name.removesuffix("Cell"), config)]
 
 
-def _gate_scale(class_name: str, config: dict, layer: str) -> np.ndarray | None:
-    """Per gate block, 1.2 where a Keras-2 hard_sigmoid acts on it, else 1; None when none does."""
+def _gate_scale(class_name: str, config: dict, layer: str, facts: Catalog) -> np.ndarray | None:
+    """Per gate block, 1.2 where a Keras-2 hard_sigmoid acts on it, else 1; None when none does. Which blocks each
+    activation acts on is the layer class's fact (``KerasFacts.hard_sigmoid_gates``)."""
     keys = [key for key in ("activation", "recurrent_activation") if config.get(key) == "hard_sigmoid"]
     if not keys:
         return None
-    gates = _GATES.get(class_name, {})
-    scale = np.ones(_GATE_COUNT.get(class_name, 1), np.float32)
+    known = facts_for(facts, class_name)
+    keras = known.keras if known is not None else KerasFacts()
+    gates = keras.hard_sigmoid_gates
+    scale = np.ones(keras.gates, np.float32)
     for key in keys:
         blocks = gates.get(key)
         if blocks is None:

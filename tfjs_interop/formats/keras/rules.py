@@ -7,11 +7,9 @@ handed in: formats never import the runtime), and what TF.js computes and no Ker
 from __future__ import annotations
 
 from ...errors import UnsupportedLayerError
-from ...facts import Catalog
+from ...facts import Catalog, facts_for
 from ...parsing import normalise_config
 from ...topology import MODEL_CLASSES, Call, Engine, LayerSpec, Origin, TensorRef, Topology
-
-_STATE_COUNT = {"LSTMCell": 2}
 
 
 def check_tfjs_only_behaviour(topology: Topology) -> None:
@@ -61,21 +59,27 @@ def keras_rules(topology: Topology, facts: Catalog) -> Topology:
     rules = Topology(topology.name, layers, list(topology.inputs), list(topology.outputs), origin,
                      topology.keras_version)
     for spec in topology.layers if tfjs else []:
-        order = _tfjs_state_order(spec)
+        order = _tfjs_state_order(spec, facts)
         if order is not None:
             _follow_state_order(rules, spec.name, order)
     return rules
 
 
-def _tfjs_state_order(spec: LayerSpec) -> list[int] | None:
+def _tfjs_state_order(spec: LayerSpec, facts: Catalog) -> list[int] | None:
     """For an RNN over stacked cells whose states TF.js lists last cell first: the Keras position of each state
     in TF.js's list; else None."""
     cell = spec.config.get("cell") if spec.class_name == "RNN" else None
     if not isinstance(cell, dict) or cell.get("class_name") != "StackedRNNCells":
         return None
-    counts = [_STATE_COUNT.get(c["class_name"], 1) for c in cell["config"]["cells"]]
+    counts = [_states(facts, c["class_name"]) for c in cell["config"]["cells"]]
     starts = [sum(counts[:i]) for i in range(len(counts))]
     return [starts[i] + j for i in reversed(range(len(counts))) for j in range(counts[i])]
+
+
+def _states(facts: Catalog, cell: str) -> int:
+    """How many states a cell carries (its layer class's fact)."""
+    known = facts_for(facts, cell)
+    return known.keras.states if known is not None else 1
 
 
 def _follow_state_order(topology: Topology, name: str, order: list[int]) -> None:

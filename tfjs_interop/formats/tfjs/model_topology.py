@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...engines.tfjs import call_numbers
+from ...facts import Catalog
 from ...topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
 from .forms import plain_dtype
 from .naming import inner_name
-from .support import ACTIVATION_ALIASES, TFJS_VERSION
+from .support import ACTIVATION_ALIASES, TFJS_VERSION, tfjs_facts
 
 TFJS_SERIALIZABLES = frozenset({  # initializers, regularizers, constraints
     "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal", "TruncatedNormal", "Identity", "VarianceScaling",
@@ -29,8 +30,6 @@ SERIALIZABLE_ALIASES = {"OrthogonalInitializer": "Orthogonal", "IdentityInitiali
 DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_config", "zero_output_for_mask"})
 
 
-# tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
-DROPPED_BY_CLASS = {"SeparableConv2D": ("kernel_initializer", "kernel_regularizer", "kernel_constraint")}
 
 
 SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
@@ -39,13 +38,13 @@ SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batc
 RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
 
 
-def encode_topology(topology: Topology) -> dict:
+def encode_topology(topology: Topology, facts: Catalog) -> dict:
     """The ``modelTopology`` of model.json, as TF.js's ``model.save`` writes it (a functional ``Model``)."""
-    return {"class_name": "Model", "config": _model_config(topology), "keras_version": f"tfjs-layers {TFJS_VERSION}",
-            "backend": "tensor_flow.js"}
+    return {"class_name": "Model", "config": _model_config(topology, facts),
+            "keras_version": f"tfjs-layers {TFJS_VERSION}", "backend": "tensor_flow.js"}
 
 
-def _model_config(topology: Topology) -> dict:
+def _model_config(topology: Topology, facts: Catalog) -> dict:
     order = call_numbers(topology)  # the loader's order: it rebuilds exactly the graph written
     nested = {spec.name for spec in topology.layers if spec.class_name in MODEL_CLASSES}
 
@@ -53,17 +52,18 @@ def _model_config(topology: Topology) -> dict:
         index = order.get((r.layer, r.node_index), r.node_index)
         return [r.layer, index + (1 if r.layer in nested else 0), r.tensor_index]
 
-    return {"name": topology.name, "layers": [_layer_entry(spec, order, ref) for spec in topology.layers],
+    return {"name": topology.name, "layers": [_layer_entry(spec, order, ref, facts) for spec in topology.layers],
             "input_layers": [ref(r) for r in topology.inputs], "output_layers": [ref(r) for r in topology.outputs]}
 
 
-def _layer_entry(spec: LayerSpec, order: dict, ref: Callable[[TensorRef], list]) -> dict:
+def _layer_entry(spec: LayerSpec, order: dict, ref: Callable[[TensorRef], list], facts: Catalog
+                 ) -> dict:
     calls = sorted(range(len(spec.calls)), key=lambda i: order[(spec.name, i)])
     nodes = [_node(spec.calls[i], ref) for i in calls]
     if spec.class_name in MODEL_CLASSES:
-        class_name, config = "Model", _model_config(spec.config["topology"])
+        class_name, config = "Model", _model_config(spec.config["topology"], facts)
     else:
-        class_name, config = spec.class_name, layer_config(spec.class_name, spec.config)
+        class_name, config = spec.class_name, layer_config(spec.class_name, spec.config, facts)
     config["name"] = spec.name
     return {"class_name": class_name, "config": config, "name": spec.name, "inbound_nodes": nodes}
 
@@ -77,15 +77,15 @@ def _node(call: Call, ref: Callable[[TensorRef], list]) -> list:
 
 
 
-def layer_config(class_name: str, config: dict) -> dict:
+def layer_config(class_name: str, config: dict, facts: Catalog) -> dict:
     """A normalised layer config in the form TF.js reads: engine keys dropped, values in TF.js's vocabulary."""
     if class_name == "InputLayer":
         return _input_config(config)
     out = {}
     for key, value in config.items():
         if key not in DROPPED_KEYS and key not in SHAPE_KEYS and \
-                key not in DROPPED_BY_CLASS.get(class_name, ()):
-            out[key] = _value(key, value)
+                key not in tfjs_facts(facts, class_name).dropped_keys:
+            out[key] = _value(key, value, facts)
     if class_name in RECURRENT_CELLS:
         out.setdefault("recurrent_activation", "sigmoid")  # the runtime's default (Keras >= 2.3); TF.js's differs
     if class_name in ("GRU", "GRUCell"):
@@ -108,7 +108,7 @@ def _input_config(config: dict) -> dict:
             "sparse": False, "name": config.get("name")}
 
 
-def _value(key: str, value: object) -> object:
+def _value(key: str, value: object, facts: Catalog) -> object:
     if key in ("activation", "recurrent_activation") and isinstance(value, str):
         return ACTIVATION_ALIASES.get(value, value)
     if key == "dtype":
@@ -118,13 +118,13 @@ def _value(key: str, value: object) -> object:
     if key in ("layer", "cell") and isinstance(value, list):
         value = {"class_name": "StackedRNNCells", "config": {"cells": value}}
     if key == "layer" and isinstance(value, dict) and value.get("class_name") in MODEL_CLASSES:
-        return {"class_name": "Model", "config": _model_config(value["config"]["topology"])}
+        return {"class_name": "Model", "config": _model_config(value["config"]["topology"], facts)}
     if key in ("layer", "cell", "backward_layer") and isinstance(value, dict) and "class_name" in value:
-        config = layer_config(value["class_name"], value.get("config") or {})
+        config = layer_config(value["class_name"], value.get("config") or {}, facts)
         config["name"] = inner_name(value.get("config") or {})
         return {"class_name": value["class_name"], "config": config}
     if key == "cells" and isinstance(value, list):
-        return [_value("cell", cell) for cell in value]
+        return [_value("cell", cell, facts) for cell in value]
     return value
 
 

@@ -1,29 +1,19 @@
 """What tfjs-layers 4.22's ``tf.loadLayersModel`` can load and run, and the refusals, each naming the layer, the
-reason and the fix, for the rest (checked before anything is encoded)."""
+reason and the fix, for the rest (checked before anything is encoded).
+
+What TF.js registers, which option values it runs, which classes make a fresh output shape and which it cannot run
+at all are facts each runtime layer class declares (``TfjsFacts``); the writer is handed them (``facts``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from ...errors import UnsupportedLayerError
+from ...facts import Catalog, TfjsFacts, facts_for
 from ...topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
 from .forms import plain_dtype
 
 TFJS_VERSION = "4.22.0"
-
-
-# Layer classes tfjs-layers 4.22 registers for deserialisation (registerClass in dist/tf-layers.node.js).
-TFJS_LAYER_CLASSES = frozenset({
-    "Activation", "Add", "AlphaDropout", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-    "BatchNormalization", "Bidirectional", "CategoryEncoding", "CenterCrop", "Concatenate", "Conv1D", "Conv2D",
-    "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "ConvLSTM2DCell", "Cropping2D", "Dense",
-    "DepthwiseConv2D", "Dot", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GRUCell", "GaussianDropout",
-    "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-    "InputLayer", "LSTM", "LSTMCell", "LayerNormalization", "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D",
-    "MaxPooling3D", "Maximum", "Minimum", "Multiply", "PReLU", "Permute", "RNN", "RandomWidth", "ReLU",
-    "RepeatVector", "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SimpleRNN", "SimpleRNNCell", "Softmax",
-    "SpatialDropout1D", "StackedRNNCells", "ThresholdedReLU", "TimeDistributed", "UpSampling2D", "ZeroPadding2D",
-})
 
 
 # Activation names TF.js 4.22 deserialises once it has camelCased them ("gelu_new" becomes "geluNew", which it
@@ -41,24 +31,6 @@ WRAPPED_KEYS = ("layer", "cell")
 DTYPES = ("float32", "int32", "bool")
 
 
-# Options whose other values TF.js 4.22 cannot run (None always means the default).
-ALLOWED_VALUES: dict[str, dict[str, tuple]] = {
-    "ELU": {"alpha": (1,)},
-    "ReLU": {"negative_slope": (0,), "threshold": (0,)},
-    "Conv1D": {"padding": ("valid", "same"), "groups": (1,)},
-    "LayerNormalization": {"rms_scaling": (False,)},
-    "GlobalAveragePooling1D": {"keepdims": (False,)},
-    "GlobalMaxPooling1D": {"keepdims": (False,)},
-    "Conv2D": {"groups": (1,)},
-    "GlobalAveragePooling2D": {"keepdims": (False,)},
-    "GlobalMaxPooling2D": {"keepdims": (False,)},
-    "UpSampling2D": {"interpolation": ("nearest", "bilinear")},
-    "Conv2DTranspose": {"output_padding": (None,)},
-    "GRU": {"reset_after": (False,)},
-    "GRUCell": {"reset_after": (False,)},
-}
-
-
 FIXES = {
     "reset_after": "retrain with reset_after=False (TF.js's GRUCell implements only that form)",
     "hard_sigmoid_keras3": "Keras 3's hard_sigmoid is relu6(x + 3) / 6, TF.js's is clip(0.2x + 0.5, 0, 1); retrain "
@@ -68,28 +40,37 @@ FIXES = {
     "Lambda": "a Lambda layer is Python code, which TF.js cannot run; replace it by built-in layers",
     "padding": "TF.js 4.22 does not implement causal padding; pad with ZeroPadding1D-style left padding in the model "
                "and use 'valid'",
+    "Resizing": "resize the images before they reach the model",
 }
+UNKNOWN = TfjsFacts()  # a class the runtime knows only inside another (StackedRNNCells): it built it, TF.js has it
 
 
-def check_writable(topology: Topology, ranks: Mapping[str, int] | None = None) -> None:
+def tfjs_facts(facts: Catalog, class_name: str) -> TfjsFacts:
+    """What TF.js does with a layer class, from the class's own facts."""
+    known = facts_for(facts, class_name)
+    return known.tfjs if known is not None else UNKNOWN
+
+
+def check_writable(topology: Topology, facts: Catalog, ranks: Mapping[str, int] | None = None) -> None:
     """Raise UnsupportedLayerError, naming the layer, the reason and the fix, for anything TF.js 4.22 cannot load.
 
     Raises:
         UnsupportedLayerError: for a class TF.js does not register (Subtract, Lambda, custom layers...), an
             activation it lacks (Keras 3's hard_sigmoid, gelu_new...), GRU ``reset_after=True``, options it cannot
-            run, or calls it cannot express (explicit masks, constants). ``ranks`` gives the input rank of
-            Softmax layers by name, which tells whether their axis is the last.
+            run, or calls it cannot express (explicit masks, constants). ``facts`` are the layer classes' (the
+            runtime's catalog); ``ranks`` gives the input rank of Softmax layers by name, which tells whether
+            their axis is the last.
     """
     for spec in topology.layers:
         if spec.class_name in MODEL_CLASSES:
-            check_writable(spec.config["topology"], ranks)
+            check_writable(spec.config["topology"], facts, ranks)
             continue
-        _check_layer(spec.name, spec.class_name, spec.config)
+        _check_layer(spec.name, spec.class_name, spec.config, facts)
         if spec.class_name == "Softmax":
             _check_softmax_axis(spec, (ranks or {}).get(spec.name))
         for call in spec.calls:
             _check_call(spec, call)
-            _check_shape_writer(spec, call, topology)
+            _check_shape_writer(spec, call, topology, facts)
 
 
 def _refuse(layer: str, class_name: str, reason: str, fix: str | None = None) -> UnsupportedLayerError:
@@ -97,8 +78,9 @@ def _refuse(layer: str, class_name: str, reason: str, fix: str | None = None) ->
     return UnsupportedLayerError(message + (f"; fix: {fix}" if fix else ""))
 
 
-def _check_layer(layer: str, class_name: str, config: dict) -> None:
-    if class_name not in TFJS_LAYER_CLASSES:
+def _check_layer(layer: str, class_name: str, config: dict, facts: Catalog) -> None:
+    tfjs = tfjs_facts(facts, class_name)
+    if not tfjs.registered:
         raise _refuse(layer, class_name, f"TF.js cannot deserialise class {class_name!r}",
                       FIXES.get(class_name, "replace it by layers TF.js has"))
     for key in ("activation", "recurrent_activation"):
@@ -107,19 +89,18 @@ def _check_layer(layer: str, class_name: str, config: dict) -> None:
             shown = "Keras 3's 'hard_sigmoid'" if name == "hard_sigmoid_keras3" else repr(name)
             raise _refuse(layer, class_name, f"TF.js has no activation {shown} (for {key})",
                           FIXES.get(name, f"use one of {', '.join(sorted(TFJS_ACTIVATIONS))}"))
-    for key, allowed in ALLOWED_VALUES.get(class_name, {}).items():
+    for key, allowed in tfjs.allowed.items():
         if config.get(key) is not None and config[key] not in allowed:
             raise _refuse(layer, class_name, f"TF.js cannot run {key}={config[key]!r} (it runs {allowed[0]!r})",
                           FIXES.get(key))
-    if class_name == "Resizing":
-        raise _refuse(layer, class_name, "TF.js 4.22's Resizing fails in predict (its call hands resizeBilinear the "
-                      "list of inputs)", "resize the images before they reach the model")
+    if tfjs.cannot_run:
+        raise _refuse(layer, class_name, tfjs.cannot_run, FIXES.get(class_name))
     if class_name == "SeparableConv2D" and config.get("data_format") == "channels_first" and \
             config.get("use_bias") is not False:
         raise _refuse(layer, class_name, "TF.js adds a channels_first SeparableConv2D's bias along the wrong axis "
                       "(it fails, or adds it by row)", "use channels_last, or use_bias=False")
     _check_dtype(layer, class_name, config.get("dtype"))
-    _check_wrapped(layer, class_name, config)
+    _check_wrapped(layer, class_name, config, facts)
 
 
 def _check_softmax_axis(spec: LayerSpec, rank: int | None) -> None:
@@ -139,20 +120,20 @@ def _check_dtype(layer: str, class_name: str, dtype: object) -> None:
                       "save the model with the float32 policy")
 
 
-def _check_wrapped(layer: str, class_name: str, config: dict) -> None:
+def _check_wrapped(layer: str, class_name: str, config: dict, facts: Catalog) -> None:
     for key in WRAPPED_KEYS:
         inner = config.get(key)
         if isinstance(inner, list):
             inner = {"class_name": "StackedRNNCells", "config": {"cells": inner}}
         if isinstance(inner, dict) and inner.get("class_name") in MODEL_CLASSES:
-            check_writable(inner["config"]["topology"])
+            check_writable(inner["config"]["topology"], facts)
         elif isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
             inner_config = inner.get("config") or {}
-            _check_layer(f"{layer}/{inner_config.get('name', key)}", inner["class_name"], inner_config)
+            _check_layer(f"{layer}/{inner_config.get('name', key)}", inner["class_name"], inner_config, facts)
     cells = config.get("cells") if class_name == "StackedRNNCells" else None
     for cell in cells if isinstance(cells, list) else []:
         cell_config = cell.get("config") or {}
-        _check_layer(f"{layer}/{cell_config.get('name', 'cell')}", cell.get("class_name"), cell_config)
+        _check_layer(f"{layer}/{cell_config.get('name', 'cell')}", cell.get("class_name"), cell_config, facts)
     if class_name == "Bidirectional" and not _mirrors_forward(config):
         raise _refuse(layer, class_name, "its backward_layer is not the forward layer run backwards, and TF.js "
                       "always builds the backward layer that way", "use Bidirectional(layer) without backward_layer")
@@ -169,23 +150,20 @@ def _mirrors_forward(config: dict) -> bool:
             and bool(f_config.get("go_backwards")) != bool(b_config.get("go_backwards")))
 
 
-# Layers whose output shape TF.js builds as a new array. TF.js's CenterCrop and CategoryEncoding write their output
-# size into their input's shape array, which is the model input's own (or, through layers that return the shape
-# they are given, an earlier one) unless one of these makes it: then predict fails ("expected input1 to have shape").
-FRESH_SHAPE_CLASSES = frozenset({"Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
-                                 "ZeroPadding2D", "Cropping2D", "UpSampling2D", "MaxPooling2D", "AveragePooling2D",
-                                 "Reshape", "Dense", "Flatten", "Permute"})
-
-
-def _check_shape_writer(spec: LayerSpec, call: Call, topology: Topology) -> None:
+def _check_shape_writer(spec: LayerSpec, call: Call, topology: Topology, facts: Catalog) -> None:
+    """TF.js's CenterCrop and CategoryEncoding write their output size into their input's shape array, which is the
+    model input's own (or, through layers that return the shape they are given, an earlier one) unless a layer
+    that builds a new one (``TfjsFacts.fresh_shape``) makes it: then predict fails ("expected input1 to have
+    shape")."""
     if spec.class_name not in ("CenterCrop", "CategoryEncoding"):
         return
     source = topology.layer(call.args[0].layer).class_name
-    if source not in FRESH_SHAPE_CLASSES:
+    if not tfjs_facts(facts, source).fresh_shape:
+        fresh = sorted(name for name, known in facts.items() if known.tfjs.fresh_shape)
         raise _refuse(spec.name, spec.class_name, f"TF.js's {spec.class_name} overwrites the shape of its input, "
                       f"here the output of a {source}, and TF.js's predict then fails",
-                      f"put it after a layer that makes a new shape ({', '.join(sorted(FRESH_SHAPE_CLASSES))}), "
-                      "e.g. a Reshape to the same shape")
+                      f"put it after a layer that makes a new shape ({', '.join(fresh)}), e.g. a Reshape to the "
+                      "same shape")
 
 
 def _mirrored_keys(config: dict) -> dict:

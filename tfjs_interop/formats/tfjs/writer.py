@@ -94,8 +94,8 @@ def encode_model(parts: ModelParts, *, generated_by: str, converted_by: str,
         raise InputError(f"metadata must be a JSON object (a dict), got {type(metadata).__name__}")
     topology = states_for_outputs(without_mask_operations(parts.topology))
     topology, weights, ranks = tfjs_names(topology, parts.layer_weights(), parts.ranks())
-    check_writable(topology, ranks)
-    model_topology = encode_topology(topology)
+    check_writable(topology, parts.facts, ranks)
+    model_topology = encode_topology(topology, parts.facts)
     _check_json(model_topology, metadata)
     groups = weights_by_layer(topology, weights) if split_weights_by_layer else [named_weights(topology, weights)]
     rule = quantization_rule(quantize)
