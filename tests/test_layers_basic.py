@@ -485,3 +485,12 @@ def test_softmax_axes_and_mask():
     assert widened.shape == (2, 3)
     kept = mask[:, :3]
     close(widened, np.where(kept, 1 / kept.sum(axis=1, keepdims=True), 0.0))  # one logit spread over kept steps
+
+
+def test_a_class_the_runtime_implements_is_not_listed_as_missing():
+    from tfjs_interop.runtime.layers import LAYERS
+    from tfjs_interop.runtime.layers.base import NOT_IMPLEMENTED
+
+    assert not NOT_IMPLEMENTED & set(LAYERS)
+    with pytest.raises(UnsupportedLayerError, match="does not implement yet"):
+        build_layer("ConvLSTM2D", "c", {})

@@ -58,6 +58,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from . import golden
+    from .api import Model
     from .errors import (
         DependencyError,
         FileAccessError,
@@ -74,7 +75,7 @@ if TYPE_CHECKING:
     from .loading import from_keras, load
     from .report import Report
     from .runtime.compiled import warm_up
-    from .runtime.model import Model, TensorSpec
+    from .runtime.model import TensorSpec
     from .runtime.threads import get_num_threads, set_num_threads
     from .saving import save, save_keras, save_tfjs
     from .verification import verify

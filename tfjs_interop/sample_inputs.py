@@ -8,25 +8,16 @@ masks are exercised both ways.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from .runtime.layers.base import InputValues
 from .runtime.model import Model, TensorSpec
-from .topology import TensorRef, Topology
+from .topology import TensorRef
 
 DEFAULT_BATCH = 4
 DEFAULT_STEPS = 5  # for dimensions the model leaves free (None)
 PAD_STEPS = 2  # sequences this long or shorter are left unpadded
 PAD_PATTERNS = ("post", "pre", "none")
-
-
-@dataclass(frozen=True)
-class _InputUse:
-    """What the layers reading an input tell about its values."""
-
-    vocabulary: int | None = None  # an Embedding's input_dim
-    pad_value: float | None = None  # 0 for Embedding(mask_zero), mask_value for Masking; None: no padding
 
 
 def sample_inputs(model: Model, seed: int = 0, batch: int = DEFAULT_BATCH) -> list[np.ndarray]:
@@ -38,32 +29,34 @@ def sample_inputs(model: Model, seed: int = 0, batch: int = DEFAULT_BATCH) -> li
         batch: samples, unless the model fixes its batch size.
     """
     rng = np.random.default_rng(seed)
-    return [_sample(spec, _use(model.topology, spec.name), rng, batch) for spec in model.inputs]
+    return [_sample(spec, _use(model, spec.name), rng, batch) for spec in model.inputs]
 
 
-def _use(topology: Topology, input_name: str) -> _InputUse:
+def _use(model: Model, input_name: str) -> InputValues:
+    """What the layers reading an input tell about its values (the smallest vocabulary, a padding value)."""
     vocabulary, pad = None, None
-    for spec in _readers(topology, input_name):
-        if spec.class_name in ("Embedding", "CategoryEncoding"):
-            size = int(spec.config.get("input_dim") or spec.config.get("num_tokens") or 0)
-            vocabulary = size if vocabulary is None else min(vocabulary, size)
-            if spec.config.get("mask_zero"):
-                pad = 0.0
-        elif spec.class_name == "Masking":
-            pad = float(spec.config.get("mask_value") or 0.0)
-    return _InputUse(vocabulary, pad)
+    for hint in _readers(model, input_name):
+        if hint.vocabulary is not None:
+            vocabulary = hint.vocabulary if vocabulary is None else min(vocabulary, hint.vocabulary)
+        if hint.pad_value is not None:
+            pad = hint.pad_value
+    return InputValues(vocabulary, pad)
 
 
-def _readers(topology: Topology, name: str) -> list:
-    """The layers that read ``name``'s output, looking through Reshape layers (which keep the ids)."""
+def _readers(model: Model, name: str) -> list[InputValues]:
+    """What the layers reading ``name``'s output tell, looking through layers that keep the values (Reshape)."""
     found = []
-    for spec in topology.layers:
+    for spec in model.topology.layers:
         if any(call.args and call.args[0] == TensorRef(name) for call in spec.calls):
-            found += _readers(topology, spec.name) if spec.class_name == "Reshape" else [spec]
+            hint = model.get_layer(spec.name).input_values()
+            if hint is not None and hint.passes_through:
+                found += _readers(model, spec.name)
+            elif hint is not None:
+                found.append(hint)
     return found
 
 
-def _sample(spec: TensorSpec, use: _InputUse, rng: np.random.Generator, batch: int) -> np.ndarray:
+def _sample(spec: TensorSpec, use: InputValues, rng: np.random.Generator, batch: int) -> np.ndarray:
     shape = tuple(batch if i == 0 and d is None else DEFAULT_STEPS if d is None else d
                   for i, d in enumerate(spec.shape))
     if use.vocabulary is not None:

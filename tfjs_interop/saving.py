@@ -21,14 +21,16 @@ from .errors import InputError, UnsupportedLayerError, WeightsError, api_boundar
 from .facts import Catalog
 from .formats.atomic import check_folder_target, write_file, write_folder
 from .formats.contract import ModelParts, WeightValue
+from .formats.golden_file import GOLDEN_FILE
 from .formats.keras.files import KERAS_VERSION, check_hdf5_names, keras_zip_bytes, legacy_h5_bytes
 from .formats.keras.writer import HardSigmoid, KerasExport, keras_export
 from .formats.tfjs.reader import MODEL_JSON
 from .formats.tfjs.writer import DEFAULT_SHARD_SIZE, TfjsArtifacts, encode_model
-from .golden import GOLDEN_FILE, write_golden
+from .golden_model import write_golden
 from .runtime.layers import catalog
 from .runtime.layers.base import Layer
-from .runtime.model import Model, NestedModel
+from .runtime.model import Model
+from .runtime.nested import NestedModel
 from .version import __version__
 from .write_checks import check_keras3_masks, check_same_numbers, read_back
 

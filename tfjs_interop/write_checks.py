@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .binding import model_from_file
 from .engines import KERAS3, LAYER_RULE
 from .engines import Engine as RuntimeEngine
 from .engines.keras import KerasMasks
@@ -20,7 +21,6 @@ from .errors import InputError, UnsupportedLayerError
 from .formats.keras.writer import RECURRENT, keras_rules, writes_explicit_mask
 from .formats.tfjs.reader import decode_model_json
 from .formats.tfjs.writer import TfjsArtifacts
-from .loading import model_from_file
 from .runtime.layers import catalog
 from .runtime.layers.base import Layer
 from .runtime.model import Model

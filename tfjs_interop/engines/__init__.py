@@ -5,12 +5,8 @@ from __future__ import annotations
 from ..topology import Dialect, Origin
 from ..topology import Engine as EngineKind
 from .base import LAYER_RULE, Engine, MaskPolicy, NodeKey, dependency_order, pack
-from .keras import KerasEngine
-from .tfjs import TfjsEngine
-
-TFJS = TfjsEngine()
-KERAS2 = KerasEngine(keras3=False)
-KERAS3 = KerasEngine(keras3=True)
+from .keras import KERAS2, KERAS3
+from .tfjs import TFJS
 
 __all__ = ["KERAS2", "KERAS3", "LAYER_RULE", "TFJS", "Engine", "MaskPolicy", "NodeKey", "dependency_order",
            "engine_for", "pack"]

@@ -62,8 +62,13 @@ class Engine:
         once, after its inputs), which an engine may take as it is."""
         return keras_steps
 
+    global_name: str = ""  # the module-level name of the engine's one instance (engines are pickled by name)
+
     def __repr__(self) -> str:
         return f"<engine {self.name}>"
+
+    def __reduce__(self) -> str:
+        return self.global_name
 
 
 def pack(items: list[Any]) -> Any:

@@ -40,6 +40,7 @@ class KerasEngine(Engine):
     def __init__(self, keras3: bool):
         self.keras3 = keras3
         self.name = "keras3" if keras3 else "keras2"
+        self.global_name = self.name.upper()
 
     def config_defaults(self, class_name: str) -> Mapping[str, Any]:
         return _CONFIG_DEFAULTS.get(class_name, {})
@@ -54,6 +55,10 @@ class KerasEngine(Engine):
 
     def mask_policy(self) -> KerasMasks:
         return KerasMasks()
+
+
+KERAS2 = KerasEngine(keras3=False)
+KERAS3 = KerasEngine(keras3=True)
 
 
 def _zero_masked_outputs(config: dict) -> None:

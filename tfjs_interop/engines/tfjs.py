@@ -48,6 +48,7 @@ class TfjsEngine(Engine):
     """TF.js 4.22 on its CPU backend."""
 
     name = "tfjs"
+    global_name = "TFJS"
 
     def config_defaults(self, class_name: str) -> Mapping[str, Any]:
         return _CONFIG_DEFAULTS.get(class_name, {})
@@ -64,6 +65,9 @@ class TfjsEngine(Engine):
     def steps(self, outputs: Sequence[TensorRef], calls: dict[NodeKey, Call], feeds: Sequence[TensorRef],
               keras_steps: list[NodeKey]) -> list[NodeKey]:
         return execution_order(outputs, calls, feeds)
+
+
+TFJS = TfjsEngine()
 
 
 # --- the loader ---------------------------------------------------------------------------------------------

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,10 +13,11 @@ import numpy as np
 from ..engines import LAYER_RULE, Engine, MaskPolicy, dependency_order, engine_for, pack
 from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..progress import check_verbose, progress
-from ..topology import MODEL_CLASSES, Call, TensorRef, Topology
+from ..topology import Call, TensorRef, Topology
 from .layers import build_layer
-from .layers.base import Layer, Shape, register
+from .layers.base import Layer, Shape, assign
 from .layers.core import InputLayer
+from .pickling import reduce_model
 from .summary import summary_text
 
 NodeKey = tuple[str, int]  # (layer name, call index)
@@ -155,39 +154,6 @@ class Model:
                 f"{len(self._layers)} layers, {self.count_params():,} params, "
                 f"{self.engine.name} engine{source}>")
 
-    def get_config(self) -> dict:
-        """The model's topology as Keras 3's ``Model.get_config()`` gives it (the config ``save_keras`` writes; a
-        TF.js / Keras 2 ``hard_sigmoid`` becomes Keras 3's over weights scaled by 1.2, as there).
-
-        Raises:
-            UnsupportedLayerError: when Keras 3 cannot express a layer exactly.
-        """
-        from ..saving import keras_config  # the writers' encoding; the runtime itself knows no file format
-
-        return keras_config(self)["config"]
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The topology as Keras 3's ``model.to_json()`` writes it; ``load(file, weights=...)`` and
-        ``keras.models.model_from_json`` read it back. ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
-        import json
-
-        from ..saving import keras_config
-
-        return json.dumps(keras_config(self), **kwargs)
-
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False, **options: Any) -> Path:
-        """Write the model by its destination: a ``.h5`` / ``.keras`` file, or a TF.js layers model folder (an
-        existing folder, a path ending in ``/``, or a name without a suffix; ``options`` go to ``save_tfjs``).
-        Unlike Keras, an existing destination is replaced only with ``overwrite=True``.
-
-        Raises:
-            InputError: for another suffix (``.onnx``...), or an existing destination without ``overwrite``.
-            UnsupportedLayerError: when the format cannot represent the model (nothing is written).
-        """
-        from ..saving import save
-
-        return save(self, path, overwrite=overwrite, **options)
-
     @api_boundary(ModelFormatError)
     def predict(self, x: Any, batch_size: int | None = None, verbose: str | int = "auto"
                 ) -> np.ndarray | list[np.ndarray]:
@@ -262,8 +228,6 @@ class Model:
     def __reduce__(self) -> tuple:
         """Pickle as topology, raw weight arrays and stateful RNN states: no source file is needed to unpickle,
         and the copy predicts exactly what this model would (see ``runtime/pickling.py``)."""
-        from .pickling import reduce_model  # here: pickling imports this module
-
         return reduce_model(self)
 
     def reset_states(self) -> None:
@@ -384,7 +348,7 @@ def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: Mask
     """Run one layer: its outputs, and the output mask a nested model computed in the call (else LAYER_RULE). A
     failure of NumPy on what a malformed graph feeds it becomes this package's error."""
     try:
-        if isinstance(layer, NestedModel):
+        if hasattr(layer, "call_with_masks"):  # a nested model: its call computes its output masks
             return layer.call_with_masks(inputs, mask, policy)
         return layer.call(inputs, mask=mask, **kwargs), LAYER_RULE
     except TfjsInteropError:
@@ -393,68 +357,6 @@ def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: Mask
         shapes = [getattr(x, "shape", type(x).__name__) for x in (inputs if isinstance(inputs, list) else [inputs])]
         raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}) cannot run on inputs of shapes {shapes}"
                                f" with the arguments the model's graph gives it: {type(exc).__name__}: {exc}") from exc
-
-
-@register(*MODEL_CLASSES)
-class NestedModel(Layer):
-    """A model used as a layer of another: its graph runs inside the outer one."""
-
-    supports_masking = True
-
-    def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
-        super().__init__(name, class_name, config, engine)
-        self.model = Model(config["topology"], engine)
-        for layer in self.model.layers:
-            self.weights += layer.weights
-
-    def build(self, input_shape: Shape | list[Shape]) -> None:
-        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-        expected = [spec.shape for spec in self.model.inputs]
-        if len(shapes) != len(expected) or any(
-                len(s) != len(e) or any(a is not None and b is not None and a != b for a, b in zip(s, e))
-                for s, e in zip(shapes, expected)):
-            raise ModelFormatError(f"layer {self.name!r} (a nested {self.class_name}) takes inputs of shapes "
-                                   f"{expected}, but is called on {shapes}")
-
-    def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
-        return pack(self.model.output_shapes_for(input_shape if isinstance(input_shape, list) else [input_shape]))
-
-    @property
-    def stateful(self) -> bool:
-        return self.model.stateful
-
-    def call_with_masks(self, inputs: Any, mask: Any = None,
-                        policy: MaskPolicy | None = None) -> tuple[Any, Any]:
-        """The outputs and their masks, both of this call (nothing is kept on the layer: calls may overlap)."""
-        feeds = inputs if isinstance(inputs, list) else [inputs]
-        masks = mask if isinstance(mask, list) else [mask] * len(feeds)
-        if policy is None:  # called by a wrapper (TimeDistributed), not by the executor
-            policy = self.model.engine.mask_policy()
-        policy, masks = policy.for_nested(masks)
-        outputs, out_masks = self.model.run(feeds, masks, policy)
-        return pack(outputs), pack(out_masks)
-
-    def call(self, inputs: Any, mask: Any = None, policy: MaskPolicy | None = None,
-             **kwargs: Any) -> Any:
-        return self.call_with_masks(inputs, mask, policy)[0]
-
-    def compute_mask(self, inputs: Any, mask: Any) -> Any:
-        return self.call_with_masks(inputs, mask)[1]  # the executor takes them from its call instead
-
-    def reset_states(self) -> None:
-        self.model.reset_states()
-
-
-def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
-    """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
-    value = np.asarray(value)
-    if value.dtype.kind not in "biuf":
-        raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
-                           f"array of {value.dtype}")
-    if tuple(value.shape) != tuple(variable.shape):
-        raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
-                           f"{list(variable.shape)}, found {list(value.shape)}")
-    variable.value = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
 
 
 def _feed(value: Any, spec: TensorSpec) -> np.ndarray:

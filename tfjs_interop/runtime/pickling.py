@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..topology import Topology
-from .layers.base import Layer
-from .model import Model, NestedModel, assign
+from .layers.base import Layer, assign
+
+Model = Any  # a runtime model (``runtime.model.Model`` or a subclass): this module is below it, and takes its class
 
 
 def reduce_model(model: Model) -> tuple:
@@ -27,13 +28,13 @@ def reduce_model(model: Model) -> tuple:
     weights = [v.value for layer in model.layers for v in layer.weights]
     states = {path: layer.states for path, layer in sublayers(model) if getattr(layer, "states", None) is not None}
     extras = {"source": model.source, "metadata": model.metadata}
-    return restore_model, (model.topology, weights, states, extras)
+    return restore_model, (type(model), model.topology, model.engine, weights, states, extras)
 
 
-def restore_model(topology: Topology, weights: list[np.ndarray | None], states: dict[str, Any],
-                  extras: dict[str, Any]) -> Model:
+def restore_model(cls: type, topology: Topology, engine: Any, weights: list[np.ndarray | None],
+                  states: dict[str, Any], extras: dict[str, Any]) -> Model:
     """The inverse of :func:`reduce_model` (the callable pickle stores)."""
-    model = Model(topology)
+    model = cls(topology, engine)
     variables = [(layer, v) for layer in model.layers for v in layer.weights]
     for (layer, variable), value in zip(variables, weights, strict=True):
         if value is not None:
@@ -54,7 +55,7 @@ def sublayers(model: Model, prefix: str = "") -> Iterator[tuple[str, Layer]]:
 
 def _layer_tree(layer: Layer, path: str) -> Iterator[tuple[str, Layer]]:
     yield path, layer
-    if isinstance(layer, NestedModel):
+    if hasattr(layer, "call_with_masks"):  # a nested model
         yield from sublayers(layer.model, path + "/")
     for attribute, value in vars(layer).items():
         if isinstance(value, Layer):

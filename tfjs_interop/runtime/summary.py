@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from .model import Model
+Model = Any  # a runtime model: the summary reads its layers, topology and shapes (model.py calls this module)
 
 _WIDTHS = (34, 26, 12, 30)
 

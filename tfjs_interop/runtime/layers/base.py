@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...errors import ModelFormatError, UnsupportedLayerError
+from ...dialects import plain_dtype
+from ...errors import ModelFormatError, UnsupportedLayerError, WeightsError
 from ...facts import Catalog, KerasFacts, LayerFacts, TfjsFacts
 
 Shape = tuple  # a tensor shape; None stands for an unknown size (the batch, or free time steps)
@@ -60,29 +61,23 @@ def engine_option(default: Any) -> Any:
     return dataclasses.field(default=default, metadata={"engine": True})
 
 
-# Layer classes TF.js 4.22, Keras 3 or tf_keras define (and their Keras 2 aliases): a file naming one that the
-# runtime lacks is told so, rather than that it is a custom class.
-LIBRARY_LAYERS = frozenset("""
-    Activation ActivityRegularization AdditiveAttention AlphaDropout Attention AugMix AutoContrast Average
-    AveragePooling1D AveragePooling2D AveragePooling3D AvgPool1D AvgPool2D AvgPool3D BatchNormalization
-    Bidirectional CategoryEncoding CenterCrop Concatenate Conv1D Conv1DTranspose Conv2D Conv2DTranspose Conv3D
-    Conv3DTranspose ConvLSTM1D ConvLSTM2D ConvLSTM3D Convolution1D Convolution2D Convolution3D
-    Convolution2DTranspose Cropping1D Cropping2D Cropping3D CuDNNGRU CuDNNLSTM CutMix Dense DenseFeatures
-    DepthwiseConv1D DepthwiseConv2D Discretization Dot Dropout ELU EinsumDense Embedding Equalization Flatten
-    GaussianDropout GaussianNoise GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D
-    GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D
-    GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GroupNormalization GroupQueryAttention GRU GRUCell
-    HashedCrossing Hashing Identity InputLayer IntegerLookup LayerNormalization LeakyReLU LocallyConnected1D
-    LocallyConnected2D LSTM LSTMCell Masking MaxPool1D MaxPool2D MaxPool3D MaxPooling1D MaxPooling2D MaxPooling3D
-    Maximum MelSpectrogram Minimum MixUp MultiHeadAttention Multiply Normalization Permute PReLU RandAugment
+# Layer classes TF.js 4.22, Keras 3 or tf_keras define (and their Keras 2 aliases) that the runtime does not
+# implement: a file naming one is told so, rather than that it is a custom class. A class, once implemented, leaves
+# this list (tests/test_layers_basic.py checks the two are apart).
+NOT_IMPLEMENTED = frozenset("""
+    ActivityRegularization AugMix AutoContrast AveragePooling3D AvgPool1D AvgPool2D AvgPool3D Conv1DTranspose
+    Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM2D ConvLSTM3D Convolution1D Convolution2D Convolution2DTranspose
+    Convolution3D Cropping1D Cropping3D CuDNNGRU CuDNNLSTM CutMix DenseFeatures DepthwiseConv1D Discretization
+    EinsumDense Equalization GlobalAveragePooling3D GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D
+    GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D GlobalMaxPooling3D GroupNormalization GroupQueryAttention
+    GRUCell HashedCrossing Hashing Identity IntegerLookup LocallyConnected1D LocallyConnected2D LSTMCell
+    MaxPool1D MaxPool2D MaxPool3D MaxPooling3D MelSpectrogram MixUp MultiHeadAttention Normalization RandAugment
     RandomBrightness RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop RandomFlip
     RandomGrayscale RandomHeight RandomHue RandomPerspective RandomPosterization RandomRotation RandomSaturation
-    RandomSharpness RandomShear RandomTranslation RandomWidth RandomZoom ReLU RepeatVector Rescaling Reshape
-    Resizing RMSNormalization RNN SeparableConv1D SeparableConv2D SeparableConvolution1D SeparableConvolution2D
-    SimpleRNN SimpleRNNCell Softmax Solarization SpatialDropout1D SpatialDropout2D SpatialDropout3D
-    SpectralNormalization StackedRNNCells STFTSpectrogram StringLookup Subtract TextVectorization ThresholdedReLU
-    TimeDistributed UnitNormalization UpSampling1D UpSampling2D UpSampling3D ZeroPadding1D ZeroPadding2D
-    ZeroPadding3D
+    RandomSharpness RandomShear RandomTranslation RandomWidth RandomZoom RMSNormalization SeparableConv1D
+    SeparableConvolution1D SeparableConvolution2D SimpleRNNCell Solarization SpatialDropout2D SpatialDropout3D
+    SpectralNormalization StackedRNNCells STFTSpectrogram StringLookup TextVectorization UnitNormalization
+    UpSampling1D UpSampling3D ZeroPadding1D ZeroPadding3D
 """.split())
 # Classes only Keras 1 had (Keras 2 renamed or removed them).
 KERAS1_LAYERS = frozenset("""
@@ -99,7 +94,7 @@ def layer_class(class_name: str, layer_name: str) -> type[Layer]:
             f"layer {layer_name!r}: Lambda layers hold Python code (marshalled bytecode) that tfjs-interop never "
             f"runs or unpickles; rebuild the model with built-in layers in place of the Lambda")
     supported = f"supported classes are {', '.join(sorted(LAYERS))}"
-    if class_name in LIBRARY_LAYERS:
+    if class_name in NOT_IMPLEMENTED:
         raise UnsupportedLayerError(f"layer {layer_name!r}: {class_name} is a TF.js/Keras layer that tfjs-interop "
                                     f"does not implement yet; {supported}")
     if class_name in KERAS1_LAYERS:
@@ -124,6 +119,22 @@ class Variable:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputValues:
+    """What a layer tells about the values its input should hold, for sample and probe inputs.
+
+    Attributes:
+        vocabulary: ids below this (an Embedding's ``input_dim``); None: any numbers.
+        pad_value: the value a padded step holds (0 for ``Embedding(mask_zero)``, a Masking's ``mask_value``);
+            None: the layer masks nothing.
+        passes_through: the layer keeps its input's values (Reshape): its own readers tell.
+    """
+
+    vocabulary: int | None = None
+    pad_value: float | None = None
+    passes_through: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +252,10 @@ class Layer:
         """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
         return mask if self.supports_masking else None
 
+    def input_values(self) -> InputValues | None:
+        """What this layer tells about its input's values (see :class:`InputValues`); None: nothing."""
+        return None
+
     @property
     def stateful(self) -> bool:
         """Whether a call leaves state for the next (a stateful RNN, or a layer holding one)."""
@@ -289,8 +304,7 @@ def check_precision(config: dict, layer: str, class_name: str) -> None:
         return
     dtype = config.get("dtype")
     if isinstance(dtype, dict):  # Keras 3 DTypePolicy / Keras 2 Policy: {"class_name", "config": {"name"}}
-        policy = dtype.get("config")
-        dtype = policy.get("name") if isinstance(policy, dict) else policy
+        dtype = plain_dtype(dtype)
     if not isinstance(dtype, (str, type(None))) or dtype not in FLOAT32_POLICIES:
         raise unsupported(layer, class_name, f"dtype policy {dtype!r}", "float32 layers (convert the model to "
                           "float32 before saving it)")
@@ -302,3 +316,15 @@ def refuse_lora(rank: Any, layer: str, class_name: str) -> None:
     """Keras 3 LoRA adds weights the layer does not declare: refuse it rather than compute without them."""
     if rank:
         raise unsupported(layer, class_name, f"lora_rank={rank!r}", "lora_rank null (no LoRA)")
+
+
+def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
+    """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "biuf":
+        raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
+                           f"array of {value.dtype}")
+    if tuple(value.shape) != tuple(variable.shape):
+        raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
+                           f"{list(variable.shape)}, found {list(value.shape)}")
+    variable.value = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d

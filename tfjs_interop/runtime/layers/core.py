@@ -12,6 +12,7 @@ from ...errors import InputError, ModelFormatError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from ..activations import get_activation
 from .base import (
+    InputValues,
     Layer,
     Options,
     Shape,
@@ -242,6 +243,9 @@ class Reshape(Layer):
                         f"values) to target_shape {tuple(self.options.target_shape)}")
         return tuple(target)
 
+    def input_values(self) -> InputValues:
+        return InputValues(passes_through=True)
+
     def build(self, input_shape: Shape) -> None:
         self.output_shape(input_shape)
 
@@ -340,6 +344,9 @@ class Embedding(Layer):
         super().__init__(name, class_name, config, engine)
         self.supports_masking = self.options.mask_zero
 
+    def input_values(self) -> InputValues:
+        return InputValues(vocabulary=self.options.input_dim, pad_value=0.0 if self.options.mask_zero else None)
+
     def build(self, input_shape: Shape) -> None:
         self.embeddings = self.add_weight("embeddings", (self.options.input_dim, self.options.output_dim))
 
@@ -389,6 +396,9 @@ class Masking(Layer):
 
     Options = MaskingOptions
     supports_masking = True
+
+    def input_values(self) -> InputValues:
+        return InputValues(pad_value=float(self.options.mask_value))
 
     def _mask(self, inputs: np.ndarray) -> np.ndarray:
         return np.any(inputs != np.float32(self.options.mask_value), axis=-1)  # (B, T)

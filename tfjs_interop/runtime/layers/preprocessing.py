@@ -17,6 +17,7 @@ import numpy as np
 from ...errors import InputError
 from ...facts import TfjsFacts, frozen
 from .base import (
+    InputValues,
     Layer,
     Options,
     Shape,
@@ -223,6 +224,9 @@ class CategoryEncoding(Layer):
     """Integer ids in [0, num_tokens) -> per-sample multi-hot or count vectors, or one-hot vectors."""
 
     Options = CategoryEncodingOptions
+
+    def input_values(self) -> InputValues:
+        return InputValues(vocabulary=self.options.num_tokens)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         n, mode = self.options.num_tokens, self.options.output_mode

@@ -1,7 +1,8 @@
-"""Checking a model against a golden record, and what a record says about its files and producer.
+"""A loaded model and its golden record: recording its outputs, checking it against a record, and what a record
+says about the model's files and producer.
 
-Here, not in :mod:`tfjs_interop.golden`, so that ``load(check=True)`` can check without the loader and the golden
-API importing each other: this module takes a loaded model, never a path to load.
+Here, not in :mod:`tfjs_interop.golden`, so that ``load(check=True)`` and the writers (``save_tfjs(golden=...)``)
+use it without importing the loader: this module takes a loaded model, never a path to load.
 """
 
 from __future__ import annotations
@@ -10,14 +11,23 @@ import copy
 import hashlib
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GoldenMismatchError, InputError, ModelFormatError, NetworkError
+from .errors import GoldenMismatchError, InputError, ModelFormatError, NetworkError, api_boundary
 from .formats.files import model_files
-from .formats.golden_file import GOLDEN_FILE, Golden, read_golden
+from .formats.golden_file import (
+    GOLDEN_FILE,
+    NUMERIC_KINDS,
+    Golden,
+    check_tolerances,
+    read_golden,
+    read_input_file,
+    save_golden,
+)
 from .formats.remote import is_url, read_beside_url, url_model_files, weight_url
 from .report import Report
 from .version import __version__
@@ -158,3 +168,66 @@ def producer_notes(recorded: dict[str, str]) -> list[str]:
     changed = [f"{key} {recorded.get(key)} (now {now[key]})" for key in ("tfjs_interop", "numpy")
                if recorded.get(key) != now[key]]
     return [f"recorded with {', '.join(changed)}"] if changed else []
+
+
+# -- recording ------------------------------------------------------------------------------------------------
+@api_boundary(ModelFormatError)
+def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, model_path: str | os.PathLike, *,
+                 atol: float = 1e-5, rtol: float = 1e-4, names_from: Model | None = None) -> Path:
+    """Record ``model``'s outputs on ``inputs`` beside files just written for it (for writers).
+
+    The outputs come from ``model`` as it is in memory, from fresh states (the model itself is not touched), so a
+    later :func:`tfjs_interop.golden.check` of the written files also checks the writer.
+
+    Args:
+        model: the runtime model whose outputs to record.
+        inputs: as for :func:`tfjs_interop.golden.record`.
+        golden_path: the ``.npz`` to write, e.g. ``default_golden_path(model_path)``.
+        model_path: the model's files on disk (a model.json or its folder, or a single model file), to hash.
+        names_from: the model the files hold, when a writer renamed inputs or outputs (``save_tfjs`` makes names
+            TF.js accepts): the record takes its names, in order.
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputError: when the inputs or tolerances do not fit, or ``golden_path`` is one of the model's files.
+        ModelFormatError: when ``model_path`` names no model files.
+    """
+    check_tolerances(atol, rtol)
+    if not is_url(model_path):
+        files = model_files(model_path)
+        if Path(golden_path).resolve() in [file.resolve() for file in files]:
+            raise InputError(f"{golden_path}: is one of the model's files; write the golden record elsewhere")
+    feeds = named_inputs(model, inputs)
+    outputs = dict(zip(output_names(names_from or model), run_fresh(model, feeds)))
+    if names_from is not None:
+        feeds = dict(zip([spec.name for spec in names_from.inputs], feeds.values()))
+    golden = Golden(feeds, outputs, float(atol), float(rtol), model_hashes(model_path), producer())
+    return save_golden(golden, golden_path)
+
+
+def named_inputs(model: Model, inputs: Any) -> dict[str, np.ndarray]:
+    """Inputs given as for :func:`tfjs_interop.golden.record`, as numeric arrays by input name."""
+    names = [spec.name for spec in model.inputs]
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = read_input_file(Path(inputs), names)
+    if isinstance(inputs, Mapping):
+        if set(inputs) != set(names):
+            raise InputError(f"inputs given by name must be exactly the model's inputs {names}, got {list(inputs)}")
+        inputs = [inputs[name] for name in names]
+    elif not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]
+    if len(inputs) != len(names):
+        raise InputError(f"the model takes {len(names)} input(s) {names}, received {len(inputs)}")
+    return {name: _numeric_array(value, f"input {name!r}") for name, value in zip(names, inputs)}
+
+
+def _numeric_array(value: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{what}: cannot make an array of it: {exc}") from None
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise InputError(f"{what}: expected numbers, found an array of {array.dtype}")
+    return array
