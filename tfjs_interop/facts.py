@@ -90,6 +90,8 @@ Catalog = Mapping[str, LayerFacts]  # class name -> facts, for every class the r
 
 
 def facts_for(catalog: Catalog, class_name: str) -> LayerFacts | None:
-    """A class's facts; a cell's (``LSTMCell``) are those of the layer that implements it (``LSTM``). None for a
-    class the runtime knows only inside another (``StackedRNNCells``)."""
+    """A class's facts; a cell's are those of the layer that implements it (``LSTMCell``: ``LSTM``'s, a stack of
+    cells: ``RNN``'s). None for a class the runtime does not implement."""
+    if class_name == "StackedRNNCells":
+        return catalog.get("RNN")
     return catalog.get(class_name) or catalog.get(class_name.removesuffix("Cell"))

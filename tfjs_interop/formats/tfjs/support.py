@@ -42,7 +42,7 @@ FIXES = {
                "and use 'valid'",
     "Resizing": "resize the images before they reach the model",
 }
-UNKNOWN = TfjsFacts()  # a class the runtime knows only inside another (StackedRNNCells): it built it, TF.js has it
+UNKNOWN = TfjsFacts(registered=False)  # a class the runtime does not implement (Lambda, a custom class)
 
 
 def tfjs_facts(facts: Catalog, class_name: str) -> TfjsFacts:
