@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -22,9 +22,9 @@ _EXPORTS = {
     "InputError": "errors", "LimitError": "errors",
     "ModelFormatError": "errors", "NetworkError": "errors", "SecurityError": "errors",
     "TfjsInteropError": "errors", "UnsupportedLayerError": "errors", "WeightsError": "errors",
-    "save_keras": "formats.keras_save", "from_keras": "loading", "load": "loading", "Report": "report",
+    "save_keras": "saving", "from_keras": "loading", "load": "loading", "Report": "report",
     "Model": "runtime.model", "TensorSpec": "runtime.model", "save": "saving", "verify": "verification",
-    "save_tfjs": "writing", "get_num_threads": "runtime.threads", "set_num_threads": "runtime.threads",
+    "save_tfjs": "saving", "get_num_threads": "runtime.threads", "set_num_threads": "runtime.threads",
     "warm_up": "runtime.compiled",
 }
 
@@ -72,15 +72,13 @@ if TYPE_CHECKING:
         UnsupportedLayerError,
         WeightsError,
     )
-    from .formats.keras_save import save_keras
     from .loading import from_keras, load
     from .report import Report
     from .runtime.compiled import warm_up
     from .runtime.model import TensorSpec
     from .runtime.threads import get_num_threads, set_num_threads
-    from .saving import save
+    from .saving import save, save_keras, save_tfjs
     from .verification import verify
-    from .writing import save_tfjs
 
 
 

@@ -12,31 +12,30 @@ import os
 import re
 import sys
 import warnings
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from . import __version__
 from .converter_flags import add_converter_flags, convert_options
 from .errors import InputError, TfjsInteropError
 from .formats import isolation
-from .formats.common import DEFAULT_MAX_BYTES
+from .formats.atomic import write_file
+from .formats.golden_file import read_input_file
 from .formats.remote import is_url
 from .golden import compare_golden, default_golden_path, output_names, read_golden, write_golden
 from .json_io import ROWS, format_outputs, parse_inputs
 from .loading import load
+from .model_arguments import MODEL_HELP, add_load_arguments, load_options, positive_int
 from .progress import progress
 from .report import Report
 from .runtime.summary import summary_dict
 from .runtime.threads import set_num_threads
 from .saving import KERAS, TFJS, check_destination, destination_kind, save
 from .serving.command import add_serve_command
+from .version import __version__
 
-MODEL_HELP = ("the model: a TF.js model.json or its folder or its http(s) URL, a Keras .h5 or .keras file, or a "
-              "Keras topology JSON (with --weights)")
-WEIGHTS_HELP = "a Keras weights file (.h5 or .weights.h5) to use instead of the model's own weights"
 OUTPUT_SUFFIXES = (".npy", ".npz", ".json")
 STDIO = "-"
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
@@ -124,15 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
     """The model to load and how (``load``'s arguments), and --quiet."""
     parser.add_argument("path", help=MODEL_HELP)
-    parser.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
-    parser.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
-                        help=f"refuse models that need more than N bytes (default {DEFAULT_MAX_BYTES})")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                        help="for URLs: seconds to wait for the server to connect or send data (default 30)")
-    parser.add_argument("--cache-dir", default=None, metavar="DIR",
-                        help="for URLs: keep fetched files in DIR, revalidated each time, used when offline")
-    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
-                        help="for URLs: an HTTP header sent with every request (repeat for several)")
+    add_load_arguments(parser)
     _quiet_argument(parser)
 
 
@@ -152,12 +143,6 @@ def _json_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE (- for stdout)")
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
-
-
 def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict = commands.add_parser(
         "predict", help="run a model on inputs from .npy/.npz/.json files",
@@ -171,9 +156,9 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
                               ".json, or - (JSON on stdout)")
     predict.add_argument("--outputs", nargs="+", metavar="NAME",
                          help="only these outputs, in this order (names as `summary --json` lists them)")
-    predict.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+    predict.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                          help="samples per batch (default: all at once)")
-    predict.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    predict.add_argument("--threads", type=positive_int, default=None, metavar="N",
                          help="threads for BLAS and the compiled kernels (default: TFJS_INTEROP_THREADS, else "
                               "BLAS's own setting and one kernel thread)")
     predict.set_defaults(run=_predict)
@@ -188,11 +173,11 @@ def _add_convert(commands: argparse._SubParsersAction) -> None:
                     "be represented. The official tensorflowjs_converter's layers-model flags work too.")
     convert.add_argument("src", help=MODEL_HELP)
     convert.add_argument("dst", nargs="?", help="a folder (TF.js) or a .h5 / .keras file (Keras)")
-    convert.add_argument("--weights", metavar="FILE", help=WEIGHTS_HELP)
+    add_load_arguments(convert)
     convert.add_argument("--quantize", action="append", metavar="DTYPE[=PATTERNS]",
                          help="quantize float32 weights to float16, uint8 or uint16, all of them or those whose "
                               "names match comma-separated fnmatch PATTERNS (repeat for several dtypes)")
-    convert.add_argument("--shard-size", "--weight_shard_size_bytes", dest="shard_size", type=_positive_int,
+    convert.add_argument("--shard-size", "--weight_shard_size_bytes", dest="shard_size", type=positive_int,
                          default=None, metavar="BYTES", help="largest weight file in bytes (default 4194304)")
     convert.add_argument("--metadata", metavar="FILE.json|KEY:PATH[,KEY:PATH]",
                          help="userDefinedMetadata: a JSON object file, or the converter's key:path pairs")
@@ -229,11 +214,11 @@ def _add_golden_commands(commands: argparse._SubParsersAction) -> None:
 
 # -- loading, inputs, outputs -------------------------------------------------------------------------------------
 def _load(args: argparse.Namespace):
+    """The command's model loaded with its load flags; a URL's download draws a progress bar."""
     path = args.path
-    headers = dict(_header(text) for text in args.header)
-    options = {"max_bytes": args.max_bytes, "timeout": args.timeout, "cache_dir": args.cache_dir}
+    options = load_options(args)
     if not is_url(path):
-        return load(path, weights=args.weights, **options)
+        return load(path, **options)
     with progress(100, "download", _verbose(args), unit="%") as bar:
         done = [0.0]
 
@@ -241,14 +226,7 @@ def _load(args: argparse.Namespace):
             bar.update(100 * (fraction - done[0]))
             done[0] = fraction
 
-        return load(path, weights=args.weights, headers=headers, on_progress=on_progress, **options)
-
-
-def _header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise InputError(f"--header {text!r}: expected 'NAME: VALUE'")
-    return name.strip(), value.strip()
+        return load(path, on_progress=on_progress, **options)
 
 
 def _verbose(args: argparse.Namespace) -> str | int:
@@ -261,28 +239,11 @@ def _read_inputs(files: list[str], names: list[str]) -> tuple[list[np.ndarray] |
         text = sys.stdin.buffer.read() if files[0] == STDIO else Path(files[0]).read_bytes()
         return parse_inputs(text, names, "stdin" if files[0] == STDIO else files[0])
     if len(files) == 1 and files[0].endswith(".npz"):
-        arrays = _load_arrays(files[0])
-        if set(names) <= set(arrays):
-            return {name: arrays[name] for name in names}, ROWS
-        return list(arrays.values()), ROWS
+        return read_input_file(Path(files[0]), names), ROWS
     for file in files:
         if not file.endswith(".npy"):
             raise InputError(f"--input {file}: inputs must be .npy files (one per input), or one .npz or .json")
-    return [_load_arrays(file)[""] for file in files], ROWS
-
-
-def _load_arrays(file: str) -> dict[str, np.ndarray]:
-    """The arrays of a .npy (under the key "") or .npz file, or an InputError saying why not."""
-    try:
-        loaded = np.load(file, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return {"": loaded}
-        with loaded as archive:
-            return {key: archive[key] for key in archive.files}
-    except OSError:
-        raise
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{file}: not a readable NumPy array file: {exc}") from None
+    return [read_input_file(Path(file), names)[0] for file in files], ROWS
 
 
 def check_writable(path: str, flag: str) -> None:
@@ -303,8 +264,19 @@ def _write_text(path: str, text: str) -> None:
     if path == STDIO:
         _write_stdout((text + "\n").encode())
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text + "\n")
+    _write_file(path, (text + "\n").encode())
+
+
+def _write_file(path: str, data: bytes | Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` by the one atomic writer (:mod:`.formats.atomic`); a FIFO or device (``/dev/stdout``),
+    which cannot be replaced, is written through."""
+    target = Path(path)
+    if target.exists() and not target.is_file() and not target.is_dir():
+        with open(target, "wb") as stream:
+            data(stream) if callable(data) else stream.write(data)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file(target, data)
 
 
 def _write_stdout(data: bytes) -> None:
@@ -363,11 +335,11 @@ def _write_outputs(path: str, suffix: str, outputs: dict[str, np.ndarray], form:
     if suffix == ".json":
         _write_text(path, format_outputs(outputs, form))
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
-        np.save(path, next(iter(outputs.values())))
+        _write_file(path, lambda stream: np.save(stream, next(iter(outputs.values()))))
     else:
-        np.savez(path, **{f"output_{i}": output for i, output in enumerate(outputs.values())})
+        _write_file(path, lambda stream: np.savez(stream, **{f"output_{i}": output
+                                                             for i, output in enumerate(outputs.values())}))
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -384,7 +356,7 @@ def _convert(args: argparse.Namespace) -> int:
     check_destination(args.dst, args.overwrite, kind)
     args.destination = args.dst
     with progress(2, "convert", _verbose(args), unit="step") as bar:
-        model = load(args.src, weights=args.weights)
+        model = load(args.src, **load_options(args))  # no download bar inside the convert bar
         bar.update(1)
         out = save(model, args.dst, overwrite=args.overwrite, output_format=kind, **options.tfjs)
         bar.update(1)

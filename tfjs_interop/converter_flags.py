@@ -15,8 +15,8 @@ from pathlib import Path
 from .errors import InputError
 from .formats.common import parse_json
 from .formats.hdf5 import is_hdf5
-from .formats.keras_zip import is_zip
-from .formats.manifest import QUANTIZED_DTYPES
+from .formats.keras.archive import is_zip
+from .formats.tfjs.manifest import QUANTIZED_DTYPES
 from .saving import KERAS, TFJS
 
 INPUT_FORMATS = ("keras", "keras_keras", "tfjs_layers_model")

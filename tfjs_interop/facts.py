@@ -39,7 +39,8 @@ class TfjsFacts:
         registered: whether tfjs-layers 4.22 registers the class, so ``tf.loadLayersModel`` can deserialise it.
         allowed: options whose other values TF.js cannot run: option -> the values it runs (None always means
             the default).
-        fresh_shape: whether its output shape is a new array (see ``tfjs_writer.FRESH_SHAPE_CLASSES``).
+        fresh_shape: whether TF.js builds its output shape as a new array (TF.js's CenterCrop and CategoryEncoding
+            write into their input's shape array, which must be one of these: ``formats/tfjs/support.py``).
         cannot_run: why TF.js cannot run the class at all, when it registers it but fails in ``predict``.
         dropped_keys: config keys Keras writes for the class that TF.js refuses.
     """
@@ -61,11 +62,19 @@ class KerasFacts:
         behaviour: engine option values for Keras 2 and Keras 3 alike.
         keras3_behaviour: engine option values for Keras 3 only (over ``behaviour``).
         dropped_keys: config keys other writers put in the class's config that Keras 3 refuses.
+        gates: how many gate blocks the last axis of its kernels, recurrent kernel and bias holds (LSTM 4, GRU 3).
+        hard_sigmoid_gates: for each activation option that acts on pre-activations of the layer's own weights, the
+            gate blocks it acts on (LSTM's ``recurrent_activation``: i, f, o): where the Keras writer rescales the
+            weights feeding a TF.js / Keras 2 ``hard_sigmoid``; an option absent here cannot be rescaled.
+        states: how many states its cell carries (LSTM 2: h and c), as stacked cells list them.
     """
 
     behaviour: Mapping[str, Any] = field(default_factory=frozen)
     keras3_behaviour: Mapping[str, Any] = field(default_factory=frozen)
     dropped_keys: tuple[str, ...] = ()
+    gates: int = 1
+    hard_sigmoid_gates: Mapping[str, tuple[int, ...]] = field(default_factory=frozen)
+    states: int = 1
 
 
 @dataclass(frozen=True)
@@ -78,3 +87,11 @@ class LayerFacts:
 
 
 Catalog = Mapping[str, LayerFacts]  # class name -> facts, for every class the runtime implements
+
+
+def facts_for(catalog: Catalog, class_name: str) -> LayerFacts | None:
+    """A class's facts; a cell's are those of the layer that implements it (``LSTMCell``: ``LSTM``'s, a stack of
+    cells: ``RNN``'s). None for a class the runtime does not implement."""
+    if class_name == "StackedRNNCells":
+        return catalog.get("RNN")
+    return catalog.get(class_name) or catalog.get(class_name.removesuffix("Cell"))

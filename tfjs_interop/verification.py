@@ -1,6 +1,6 @@
 """``verify``: run a model in our runtime and in real Keras 3 (TensorFlow) and compare every output.
 
-The Keras model is built from the model's own topology and weights (:mod:`tfjs_interop.formats.keras_writer`,
+The Keras model is built from the model's own topology and weights (:mod:`tfjs_interop.formats.keras.writer`,
 with a custom activation reproducing the TF.js / Keras 2 ``hard_sigmoid`` exactly), and both run on the same
 inputs. When an output differs, the layers are compared one by one, in Keras's order, and the first whose output
 differs is named.
@@ -23,15 +23,17 @@ from typing import Any
 import numpy as np
 
 from .engines import KERAS3
-from .engines import Engine as RuntimeEngine
 from .engines import dependency_order as keras_order
 from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
-from .formats.keras_save import keras_zip_bytes
-from .formats.keras_writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
+from .formats.keras.files import keras_zip_bytes
+from .formats.keras.writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
 from .report import Report, compare_output
+from .runtime.layers import catalog
 from .runtime.model import Model
 from .sample_inputs import sample_inputs
+from .saving import model_parts
 from .topology import Engine, Topology
+from .write_checks import fresh_copy
 
 INSTALL_HINT = "pip install 'tfjs-interop[tf]'"
 
@@ -56,7 +58,7 @@ def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float 
         InputError: when ``inputs`` do not fit the model.
     """
     keras = import_keras()
-    ours_model = _copy(model, keras_rules(model.topology), KERAS3)
+    ours_model = fresh_copy(model, keras_rules(model.topology, catalog()), KERAS3)
     feeds = sample_inputs(model, seed) if inputs is None else ours_model.check_inputs(inputs)
     theirs_model = build_keras_model(model, keras)
     trace = ours_model.trace(feeds)
@@ -95,7 +97,7 @@ def import_keras() -> Any:
 def build_keras_model(model: Model, keras: Any) -> Any:
     """The model rebuilt in Keras 3 from a ``.keras`` file written for it (a TF.js hard_sigmoid as a custom
     activation)."""
-    data = keras_zip_bytes(keras_export(model, HardSigmoid.CUSTOM))
+    data = keras_zip_bytes(keras_export(model_parts(model), HardSigmoid.CUSTOM))
 
     def hard_sigmoid_keras2(x: Any) -> Any:
         return keras.ops.clip(x * 0.2 + 0.5, 0.0, 1.0)
@@ -153,7 +155,7 @@ def _tfjs_engine_notes(model: Model, feeds: list[np.ndarray], keras_rules_output
                        names: list[str], *, atol: float, rtol: float) -> list[str]:
     """Say where TF.js's engine gives other numbers than Keras's rules for the same topology on these inputs."""
     try:
-        outputs = _copy(model, model.topology).predict(feeds)
+        outputs = fresh_copy(model).predict(feeds)
     except TfjsInteropError as exc:
         return [f"TF.js itself fails on these inputs ({exc}); compared under Keras's rules"]
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -163,13 +165,6 @@ def _tfjs_engine_notes(model: Model, feeds: list[np.ndarray], keras_rules_output
             f"(its engine's result differs by {o.max_abs_error:.3g}"
             f"{'' if o.shape == o.reference_shape else f', shape {list(o.shape)} vs {list(o.reference_shape)}'}); "
             "compared here under Keras's rules" for o in differing if not o.passed]
-
-
-def _copy(model: Model, topology: Topology, engine: RuntimeEngine | None = None) -> Model:
-    """A fresh runtime model of ``topology`` (no carried state) with ``model``'s weights, run by ``engine``."""
-    copy = Model(topology, engine)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def _tf_version() -> str:

@@ -15,9 +15,9 @@ from tests.support.exclusions import KERAS_DIFFERS, KERAS_EAGER, LOAD, SAVE_KERA
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, cases, expected
 from tests.support.keras_live import keras, keras_predict, reset_keras_states
 from tests.support.modelfiles import functional, input_layer, layer, write_model
-from tfjs_interop.formats import keras_save
-from tfjs_interop.formats.keras2_form import KERAS2_VERSION, keras2_expressible
-from tfjs_interop.formats.keras_writer import KERAS3_ACTIVATIONS, keras_export
+from tfjs_interop import saving
+from tfjs_interop.formats.keras.keras2_form import KERAS2_VERSION, keras2_expressible
+from tfjs_interop.formats.keras.writer import KERAS3_ACTIVATIONS
 from tfjs_interop.runtime.activations import ACTIVATIONS, get_activation
 from tfjs_interop.runtime.model import Model
 from tfjs_interop.verification import build_keras_model
@@ -139,7 +139,7 @@ def test_h5_carries_keras_attributes(tmp_path):
 
 def test_tfjs_hard_sigmoid_is_kept_by_rescaling_the_weights_it_reads():
     model = tfjs_interop.load(TFJS_FIXTURES / "seed_lstm")  # recurrent_activation: TF.js hard_sigmoid
-    export = keras_export(model)
+    export = saving.keras_export(saving.model_parts(model))
     lstm = export.config["config"]["layers"][1]["config"]
     assert lstm["recurrent_activation"] == "hard_sigmoid"
     kernel = export.groups["layers/lstm/cell"][1][0]
@@ -203,7 +203,7 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, monkeypatc
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(keras_save.os, "replace", fail)
+    monkeypatch.setattr(saving.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         tfjs_interop.save_keras(tfjs_interop.load(TFJS_FIXTURES / "seed_lstm"), target)
     assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
@@ -212,7 +212,7 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, monkeypatc
 def test_save_keras_does_not_change_the_model():
     model = tfjs_interop.load(TFJS_FIXTURES / "seed_lstm")
     before = [w.copy() for w in model.get_weights()]
-    keras_export(model)
+    saving.keras_export(saving.model_parts(model))
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert isinstance(model, Model)
@@ -221,7 +221,7 @@ def test_save_keras_does_not_change_the_model():
 def _keras2_form_cases():
     """Fixtures without hard_sigmoid or explicit masks: their .h5 is in the Keras 2 form tf_keras loads too."""
     for case in CASES:
-        if keras2_expressible(keras_export(tfjs_interop.load(case)).config):
+        if keras2_expressible(saving.keras_export(saving.model_parts(tfjs_interop.load(case))).config):
             yield pytest.param(case, id=case.name)
 
 
@@ -349,7 +349,7 @@ def test_keras2_merge_whose_mask_keras3_keeps_or_never_reads_is_written(class_na
         tfjs_interop.save_keras(model, out)
         np.testing.assert_allclose(keras_predict(keras.models.load_model(out, compile=False), inputs)[0], want,
                                    atol=1e-5)
-    if keras2_expressible(keras_export(model).config):
+    if keras2_expressible(saving.keras_export(saving.model_parts(model)).config):
         loaded = tf_keras.models.load_model(tmp_path / "out.h5", compile=False)
         np.testing.assert_allclose(np.asarray(loaded(inputs, training=False)), want, atol=1e-5)
 

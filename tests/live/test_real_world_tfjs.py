@@ -26,8 +26,8 @@ import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
 from tests.support.keras_live import keras_predict
 from tests.support.requires import node as require_node
-from tfjs_interop.formats import tfjs_writer
-from tfjs_interop.writing import fresh_copy, probe_inputs
+from tfjs_interop.formats.tfjs import writer as tfjs_writer
+from tfjs_interop.write_checks import fresh_copy, probe_inputs
 
 pytestmark = [pytest.mark.node, pytest.mark.tensorflow]
 DERIVED_LOADABLE = ("model_tf2_pre.h5", "model_windows.keras")

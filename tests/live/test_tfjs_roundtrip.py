@@ -24,9 +24,9 @@ from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, TFJS_SCRIPTS, 
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tests.support.random_models import COUNT, SEED, generate
 from tests.support.requires import node as require_node
-from tfjs_interop.formats.manifest import encode_tensors
-from tfjs_interop.formats.tfjs import read_tfjs
-from tfjs_interop.formats.tfjs_writer import quantization_rule
+from tfjs_interop.formats.tfjs.manifest import encode_tensors
+from tfjs_interop.formats.tfjs.reader import read_tfjs
+from tfjs_interop.formats.tfjs.writer import quantization_rule
 from tfjs_interop.loading import model_from_file
 from tfjs_interop.topology import Dialect, Engine
 

@@ -56,12 +56,12 @@ def test_the_boundary_lets_interrupts_through():
 
 
 def test_a_bare_error_deep_inside_load_leaves_as_ours(monkeypatch):
-    from tfjs_interop import loading
+    from tfjs_interop import binding
 
     def broken(*args, **kwargs):
         raise KeyError("topology")
 
-    monkeypatch.setattr(loading, "parse_topology", broken)
+    monkeypatch.setattr(binding, "parse_topology", broken)
     with pytest.raises(ModelFormatError, match="KeyError: 'topology'"):
         tfjs_interop.load(TFJS_FIXTURES / "seed_lstm")
 

@@ -217,9 +217,10 @@ def test_batch_size_refuses_what_is_not_a_positive_integer(batch_size):
 
 def test_the_golden_writer_refuses_what_readers_would_refuse(tmp_path, monkeypatch):
     from tfjs_interop import golden
+    from tfjs_interop.formats import golden_file
 
     model = tfjs_interop.load(SEED)
-    monkeypatch.setattr(golden, "MAX_GOLDEN_BYTES", 1000)
+    monkeypatch.setattr(golden_file, "MAX_GOLDEN_BYTES", 1000)
     with pytest.raises(InputError, match="over the limit of 1,000 that readers accept"):
         golden.write_golden(model, np.load(SEED / "call0_input0.npy"), tmp_path / "g.npz", SEED / "model.json")
     assert not (tmp_path / "g.npz").exists()

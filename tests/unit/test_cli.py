@@ -64,7 +64,7 @@ def test_unreadable_input_files_are_one_line_errors(tmp_path, content):
     (tmp_path / f"x{suffix}").write_bytes(content)
     result = _cli("predict", str(SEED), "--input", str(tmp_path / f"x{suffix}"), "--output", str(tmp_path / "y.npy"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "not a readable NumPy array file" in result.stderr
+    assert f"not a readable {suffix} file" in result.stderr
 
 
 def test_wrong_input_shape_is_a_clear_error(tmp_path):

@@ -18,7 +18,7 @@ from tests.support.layers import close, make, rand
 from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, conv2d
-from tfjs_interop.writing import tfjs_artifacts
+from tfjs_interop.saving import tfjs_artifacts
 
 
 def _pads(size: int, span: int, stride: int, padding: str) -> tuple[int, int]:

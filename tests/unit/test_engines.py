@@ -12,7 +12,7 @@ import pytest
 import tfjs_interop
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import InputError
-from tfjs_interop.formats.tfjs import read_tfjs
+from tfjs_interop.formats.tfjs.reader import read_tfjs
 from tfjs_interop.loading import model_from_file
 from tfjs_interop.topology import Dialect, Engine
 

@@ -14,7 +14,7 @@ import pytest
 import tfjs_interop
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import LimitError, ModelFormatError, SecurityError, TfjsInteropError, WeightsError
-from tfjs_interop.formats.tfjs import decode_model_json
+from tfjs_interop.formats.tfjs.reader import decode_model_json
 
 KERNEL = np.arange(8, dtype=np.float32).reshape(4, 2) / 8 - 0.25
 BIAS = np.array([0.5, -0.5], np.float32)
@@ -181,7 +181,7 @@ def test_oversized_shard(tmp_path):
 
 def test_a_model_json_over_its_size_limit_is_refused_unread(tmp_path, monkeypatch):
     path = _dense(tmp_path)
-    monkeypatch.setattr("tfjs_interop.formats.tfjs.MAX_JSON_BYTES", 100)
+    monkeypatch.setattr("tfjs_interop.formats.tfjs.reader.MAX_JSON_BYTES", 100)
     with pytest.raises(ModelFormatError, match=r"model.json is \d+ bytes, over the limit of 100 for such a file"):
         tfjs_interop.load(path)
 

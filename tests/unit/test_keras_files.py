@@ -15,8 +15,8 @@ import pytest
 import tfjs_interop
 from tests.support.fixtures import ROOT, assert_matches
 from tfjs_interop import ModelFormatError, SecurityError, UnsupportedLayerError, WeightsError
-from tfjs_interop.formats import keras_zip
-from tfjs_interop.formats.keras_v3_weights import saving_keys
+from tfjs_interop.formats.keras import archive as keras_zip
+from tfjs_interop.formats.keras.v3_weights import saving_keys
 
 KERAS = ROOT / "fixtures" / "keras"
 

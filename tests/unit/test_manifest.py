@@ -10,7 +10,7 @@ import pytest
 import tfjs_interop
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import ModelFormatError, SecurityError, WeightsError
-from tfjs_interop.formats.manifest import decode_group, dequantize, parse_manifest, read_weights
+from tfjs_interop.formats.tfjs.manifest import decode_group, dequantize, parse_manifest, read_weights
 
 
 def _group(weights, paths=("w.bin",)):

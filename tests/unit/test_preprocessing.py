@@ -13,8 +13,8 @@ from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, UnsupportedLayerError
 from tfjs_interop.parsing import normalise_config
 from tfjs_interop.runtime.layers import build_layer
+from tfjs_interop.saving import tfjs_artifacts
 from tfjs_interop.topology import Dialect, Engine, Origin
-from tfjs_interop.writing import tfjs_artifacts
 
 
 def test_rescaling_computes_in_float32_and_casts_integers():

@@ -403,6 +403,20 @@ def test_the_command_refuses_bad_arguments_before_serving(capsys):
     assert "max_batch_size must be a positive integer, got 0" in capsys.readouterr().err
     assert main(["serve", seed, seed]) == 2
     assert "two models would be served as 'seed_lstm'" in capsys.readouterr().err
+    assert main(["serve", seed, seed, "--weights", "model.weights.h5"]) == 2
+    assert "--weights replaces the weights of a single model; 2 paths were given" in capsys.readouterr().err
+    assert main(["serve", seed, "--header", "no colon"]) == 2
+    assert "--header 'no colon': expected 'NAME: VALUE'" in capsys.readouterr().err
+
+
+def test_serve_takes_the_model_commands_load_flags(capsys):
+    from tfjs_interop.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    for flag in ("--weights", "--max-bytes", "--timeout", "--deadline", "--cache-dir", "--header"):
+        assert flag in help_text
 
 
 def test_a_model_is_served_from_a_url_under_its_folder_name():

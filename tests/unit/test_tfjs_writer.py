@@ -15,13 +15,13 @@ from tests.support.exclusions import LOAD, kept
 from tests.support.fixtures import ROOT, TFJS_FIXTURES, assert_matches, cases
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.errors import InputError, UnsupportedLayerError, WeightsError
-from tfjs_interop.formats.manifest import dequantize, encode_tensors, parse_manifest, quantize, read_weights, shard
-from tfjs_interop.formats.tfjs import decode_model_json, read_tfjs
-from tfjs_interop.formats.tfjs_writer import quantization_rule
+from tfjs_interop.formats.tfjs.manifest import dequantize, encode_tensors, parse_manifest, quantize, read_weights, shard
+from tfjs_interop.formats.tfjs.reader import decode_model_json, read_tfjs
+from tfjs_interop.formats.tfjs.writer import quantization_rule
 from tfjs_interop.loading import model_from_file
 from tfjs_interop.runtime.layers.base import engine_option_names
+from tfjs_interop.saving import tfjs_artifacts
 from tfjs_interop.topology import Dialect, Engine
-from tfjs_interop.writing import tfjs_artifacts
 
 RNG = np.random.default_rng(11)
 WRITABLE = kept(cases(), LOAD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfjs_interop.formats.manifest import decode_group, parse_manifest
+from tfjs_interop.formats.tfjs.manifest import decode_group, parse_manifest
 
 
 def _group(weights):

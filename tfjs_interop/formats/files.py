@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ModelFormatError
 from .common import parse_json
-from .tfjs import tfjs_model_files
+from .tfjs.reader import tfjs_model_files
 
 
 def model_files(path: str | os.PathLike) -> list[Path]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from ..errors import ModelFormatError
 from .common import DEFAULT_MAX_BYTES, ByteBudget, ModelFile, read_regular_file
 from .hdf5 import is_hdf5
-from .keras_h5 import read_h5_weights, read_keras_h5
-from .keras_zip import is_zip, read_keras_zip
-from .tfjs import read_json_file, read_tfjs, read_tfjs_document
+from .keras.archive import is_zip, read_keras_zip
+from .keras.h5 import read_h5_weights, read_keras_h5
+from .tfjs.reader import read_json_file, read_tfjs, read_tfjs_document
 
 KERAS_JSON_KEYS = ("keras_version", "backend")
 

@@ -38,7 +38,7 @@ from urllib.request import HTTPRedirectHandler, OpenerDirector, Request, build_o
 from ..errors import NetworkError, SecurityError, TfjsInteropError
 from .atomic import write_file, write_folder
 from .common import DEFAULT_MAX_BYTES, ByteBudget, ModelFile, parse_json
-from .tfjs import decode_model_json
+from .tfjs.reader import decode_model_json
 
 CHUNK = 1 << 16
 

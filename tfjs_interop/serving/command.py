@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..formats.common import DEFAULT_MAX_BYTES
+from ..model_arguments import add_load_arguments, load_options
 from .batching import BatchingOptions
 
 DEFAULTS = BatchingOptions()
@@ -34,10 +34,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
                             f"{DEFAULTS.max_enqueued_batches})")
     serve.add_argument("--max-request-bytes", type=int, default=16 << 20, metavar="N",
                        help="larger request bodies are refused with 413 (default 16 MiB)")
-    serve.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
-                       help=f"refuse models that need more than N bytes (default {DEFAULT_MAX_BYTES})")
-    serve.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="for URLs (default 30)")
-    serve.add_argument("--cache-dir", default=None, metavar="DIR", help="for URLs: keep fetched files in DIR")
+    add_load_arguments(serve)  # --weights (with one PATH), --max-bytes, --timeout, --deadline, --cache-dir, --header
     serve.set_defaults(run=_serve)
 
 
@@ -47,9 +44,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.model_name is not None and len(args.paths) != 1:
         raise InputError(f"--model-name names a single model; {len(args.paths)} paths were given")
+    if args.weights is not None and len(args.paths) != 1:
+        raise InputError(f"--weights replaces the weights of a single model; {len(args.paths)} paths were given")
     models = {args.model_name: args.paths[0]} if args.model_name is not None else args.paths
     batching = BatchingOptions(enabled=args.enable_batching, max_batch_size=args.max_batch_size,
                                batch_timeout_micros=args.batch_timeout_micros,
                                max_enqueued_batches=args.max_enqueued_batches)
     return serve(models, args.host, args.port, batching=batching, max_request_bytes=args.max_request_bytes,
-                 max_bytes=args.max_bytes, timeout=args.timeout, cache_dir=args.cache_dir)
+                 **load_options(args))

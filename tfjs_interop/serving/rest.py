@@ -68,7 +68,7 @@ def model_metadata(model: Model, name: str) -> dict:
 
 def output_keys(model: Model) -> list[str]:
     """The name each output is answered under: its layer's, ``layer:i`` when a layer gives several."""
-    from ..golden import output_names
+    from ..golden_model import output_names
 
     return output_names(model)
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...facts import TfjsFacts, TfjsMasking
+from ...facts import TfjsFacts, TfjsMasking, frozen
 from ..activations import elu
 from .base import Layer, Options, Shape, invalid, is_number, register, shape_error
 
@@ -49,7 +49,7 @@ class ReLU(ActivationLayer):
 
     Follows Keras ``backend.relu`` step by step; TF.js implements the ``max_value`` part only.
     """
-    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, allowed=frozen({"negative_slope": (0,), "threshold": (0,)}))
 
     Options = ReLUOptions
 
@@ -106,6 +106,7 @@ class ELUOptions(Options):
 @register("ELU")
 class ELU(ActivationLayer):
     """x if x > 0 else alpha · (exp(x) - 1). (TF.js refuses alpha ≠ 1; Keras computes it.)"""
+    tfjs = TfjsFacts(allowed=frozen({"alpha": (1,)}))
 
     Options = ELUOptions
 

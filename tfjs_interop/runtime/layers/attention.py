@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...facts import TfjsFacts
 from .base import Layer, Options, Shape, check_rate, register, shape_error, unsupported
 
 MASKED_SCORE = np.float32(1e9)  # Keras subtracts this from masked scores (65504 under float16, not supported)
@@ -93,6 +94,7 @@ class BaseAttention(Layer):
 class Attention(BaseAttention):
     """Luong attention: scores q · kᵀ (times ``scale`` with use_scale), or with ``score_mode="concat"``
     ``concat_score_weight · Σ tanh(scale · (q + k))``."""
+    tfjs = TfjsFacts(registered=False)
 
     Options = AttentionOptions
 
@@ -114,6 +116,7 @@ class Attention(BaseAttention):
 @register("AdditiveAttention")
 class AdditiveAttention(BaseAttention):
     """Bahdanau attention: scores Σ scale · tanh(q + k) over features (scale a weight per feature, or 1)."""
+    tfjs = TfjsFacts(registered=False)
 
     Options = AdditiveAttentionOptions
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...facts import TfjsFacts, frozen
+from ...facts import KerasFacts, TfjsFacts, frozen
 from ..activations import get_activation
 from .base import (
     Layer,
@@ -105,6 +105,8 @@ class Conv1DOptions(Options):
 @register("Conv1D")
 class Conv1D(Layer):
     """y = act(conv(x, kernel) + bias); kernel [k, in, filters], computed as im2col and one matmul."""
+    keras = KerasFacts(hard_sigmoid_gates=frozen({"activation": (0,)}))
+    tfjs = TfjsFacts(allowed=frozen({"padding": ("valid", "same"), "groups": (1,)}), fresh_shape=True)
 
     Options = Conv1DOptions
 
@@ -249,7 +251,7 @@ class GlobalPooling1D(Layer):
 @register("GlobalAveragePooling1D")
 class GlobalAveragePooling1D(GlobalPooling1D):
     """The mean over steps; with a mask, over the unmasked steps only (Keras; TF.js ignores masks here)."""
-    tfjs = TfjsFacts(behaviour=frozen({"masked_mean": False}))
+    tfjs = TfjsFacts(behaviour=frozen({"masked_mean": False}), allowed=frozen({"keepdims": (False,)}))
 
     supports_masking = True
 
@@ -266,6 +268,7 @@ class GlobalAveragePooling1D(GlobalPooling1D):
 @register("GlobalMaxPooling1D")
 class GlobalMaxPooling1D(GlobalPooling1D):
     """The maximum over steps (masks are ignored, as in Keras and TF.js)."""
+    tfjs = TfjsFacts(allowed=frozen({"keepdims": (False,)}))
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         if inputs.shape[self.steps_axis] == 0:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...facts import KerasFacts, TfjsFacts, frozen
 from ..activations import get_activation
 from .base import Layer, Options, Shape, invalid, positive_int, refuse_lora, register, shape_error, unsupported
 from .conv import check_choice, output_length, windows
@@ -138,6 +139,8 @@ class WindowedConv2D(Layer):
 @register("Conv2D")
 class Conv2D(WindowedConv2D):
     """y = act(conv2d(x, kernel) + bias); kernel [kh, kw, in, filters]."""
+    keras = KerasFacts(hard_sigmoid_gates=frozen({"activation": (0,)}))
+    tfjs = TfjsFacts(allowed=frozen({"groups": (1,)}), fresh_shape=True)
 
     Options = Conv2DOptions
 

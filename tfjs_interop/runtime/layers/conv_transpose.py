@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...facts import TfjsFacts, frozen
+from ...facts import KerasFacts, TfjsFacts, frozen
 from .base import Options, Shape, engine_option, invalid, positive_int, register
 from .conv import check_choice
 from .conv2d import (
@@ -77,7 +77,9 @@ def _non_negative_pair(value: Any) -> tuple[int, int] | None:
 @register("Conv2DTranspose")
 class Conv2DTranspose(WindowedConv2D):
     """y = act(conv2d_transpose(x, kernel) + bias); kernel [kh, kw, filters, in]."""
-    tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}))
+    keras = KerasFacts(dropped_keys=("groups",))  # tf.keras writes Conv2D's groups (always 1); Keras 3 refuses it
+    tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}),
+                     allowed=frozen({"output_padding": (None,)}), fresh_shape=True)
 
     Options = Conv2DTransposeOptions
 

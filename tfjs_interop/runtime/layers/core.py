@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError, ModelFormatError
-from ...facts import TfjsFacts, TfjsMasking
+from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from ..activations import get_activation
 from .base import (
     InputValues,
@@ -79,7 +79,8 @@ class DenseOptions(Options):
 @register("Dense")
 class Dense(Layer):
     """y = act(x · kernel + bias) over the last axis, for inputs of any rank ≥ 2."""
-    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+    keras = KerasFacts(hard_sigmoid_gates=frozen({"activation": (0,)}))
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, fresh_shape=True)
 
     Options = DenseOptions
     supports_masking = True
@@ -166,6 +167,7 @@ class Dropout(Identity):
 
 @register("SpatialDropout1D")
 class SpatialDropout1D(Identity):
+    keras = KerasFacts(dropped_keys=("trainable",))  # Keras 3.x's SpatialDropout1D refuses it
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = RateOptions
@@ -197,6 +199,7 @@ class FlattenOptions(Options):
 @register("Flatten")
 class Flatten(Layer):
     """Flattens all but the batch axis; channels_first inputs get their channels moved last first (Keras)."""
+    tfjs = TfjsFacts(fresh_shape=True)
 
     Options = FlattenOptions
 
@@ -226,6 +229,7 @@ class ReshapeOptions(Options):
 @register("Reshape")
 class Reshape(Layer):
     """Reshapes all but the batch axis to ``target_shape`` (one size may be -1: inferred)."""
+    tfjs = TfjsFacts(fresh_shape=True)
 
     Options = ReshapeOptions
 
@@ -268,6 +272,7 @@ class PermuteOptions(Options):
 @register("Permute")
 class Permute(Layer):
     """Permutes the non-batch axes; ``dims`` are 1-based."""
+    tfjs = TfjsFacts(fresh_shape=True)
 
     Options = PermuteOptions
 

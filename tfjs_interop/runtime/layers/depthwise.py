@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ...facts import TfjsFacts, frozen
+from ...facts import KerasFacts, TfjsFacts, frozen
 from .base import Options, Shape, engine_option, invalid, positive_int, register, shape_error
 from .conv import check_choice, output_length
 from .conv2d import (
@@ -65,7 +65,8 @@ class SeparableConv2DOptions(DepthwiseConv2DOptions):
 @register("DepthwiseConv2D")
 class DepthwiseConv2D(WindowedConv2D):
     """y = act(depthwise(x) + bias); kernel [kh, kw, C, M], bias [C·M]."""
-    tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}))
+    keras = KerasFacts(dropped_keys=("groups",))  # tf.keras writes Conv2D's groups (always 1); Keras 3 refuses it
+    tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}), fresh_shape=True)
 
     Options = DepthwiseConv2DOptions
 
@@ -118,6 +119,9 @@ class DepthwiseConv2D(WindowedConv2D):
 @register("SeparableConv2D")
 class SeparableConv2D(DepthwiseConv2D):
     """y = act(pointwise(depthwise(x)) + bias); pointwise kernel [1, 1, C·M, filters], bias [filters]."""
+    keras = KerasFacts(dropped_keys=("groups",))  # tf.keras writes Conv2D's groups (always 1); Keras 3 refuses it
+    # tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
+    tfjs = TfjsFacts(fresh_shape=True, dropped_keys=("kernel_initializer", "kernel_regularizer", "kernel_constraint"))
 
     Options = SeparableConv2DOptions
 

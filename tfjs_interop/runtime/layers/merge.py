@@ -124,7 +124,7 @@ class Add(Merge):
 
 @register("Subtract")
 class Subtract(Merge):
-    tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE, registered=False)
     keras = KERAS3_MASKS
 
     min_inputs = max_inputs = 2

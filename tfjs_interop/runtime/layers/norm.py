@@ -51,7 +51,7 @@ class LayerNormalizationOptions(Options):
 @register("LayerNormalization")
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` with its own mean and (biased) variance."""
-    tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, allowed=frozen({"rms_scaling": (False,)}))
 
     Options = LayerNormalizationOptions
     supports_masking = True

@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelFormatError
+from ...facts import TfjsFacts
 from ...topology import OP_PREFIX
 from .base import Layer, Options, Shape, invalid, is_number, register
+
+NOT_IN_TFJS = TfjsFacts(registered=False)  # Keras 3's operations: TF.js has no layer for any
 
 _BINARY = {"NotEqual": np.not_equal, "Equal": np.equal, "Greater": np.greater, "GreaterEqual": np.greater_equal,
            "Less": np.less, "LessEqual": np.less_equal, "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or}
@@ -90,6 +93,8 @@ class ReduceOp(Layer):
 
 @register(OP_PREFIX + "LogicalNot")
 class LogicalNot(Layer):
+    tfjs = NOT_IN_TFJS
+
     def call(self, inputs: Any, mask: Any = None, constants: dict | None = None, **kwargs: Any) -> np.ndarray:
         (x,) = positional(self, inputs, constants, 1)
         return np.logical_not(x)
@@ -108,6 +113,7 @@ class ConvertToTensorOptions(Options):
 class ConvertToTensor(Layer):
     """``ops.convert_to_tensor``: Keras 3 records it on the mask an Attention layer passes on."""
 
+    tfjs = NOT_IN_TFJS
     Options = ConvertToTensorOptions
 
     def call(self, inputs: Any, mask: Any = None, constants: dict | None = None, **kwargs: Any) -> np.ndarray:
@@ -126,6 +132,7 @@ class CastOptions(Options):
 
 @register(OP_PREFIX + "Cast")
 class Cast(Layer):
+    tfjs = NOT_IN_TFJS
     Options = CastOptions
 
     def call(self, inputs: Any, mask: Any = None, constants: dict | None = None, **kwargs: Any) -> np.ndarray:
@@ -141,6 +148,6 @@ def _broadcast(a: Shape, b: Shape) -> Shape:
 
 
 for _name, _function in _BINARY.items():
-    register(OP_PREFIX + _name)(type(_name, (BinaryOp,), {"function": staticmethod(_function)}))
+    register(OP_PREFIX + _name)(type(_name, (BinaryOp,), {"function": staticmethod(_function), "tfjs": NOT_IN_TFJS}))
 for _name, _function in _REDUCE.items():
-    register(OP_PREFIX + _name)(type(_name, (ReduceOp,), {"function": staticmethod(_function)}))
+    register(OP_PREFIX + _name)(type(_name, (ReduceOp,), {"function": staticmethod(_function), "tfjs": NOT_IN_TFJS}))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from ...facts import TfjsFacts, frozen
 from .base import Layer, Options, Shape, register, shape_error
 from .conv import check_choice, output_length
 from .conv2d import (
@@ -84,6 +85,7 @@ class Pooling2D(Layer):
 
 @register("MaxPooling2D")
 class MaxPooling2D(Pooling2D):
+    tfjs = TfjsFacts(fresh_shape=True)
     fill = -np.inf
 
     def reduce(self, values: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -92,6 +94,7 @@ class MaxPooling2D(Pooling2D):
 
 @register("AveragePooling2D")
 class AveragePooling2D(Pooling2D):
+    tfjs = TfjsFacts(fresh_shape=True)
     def reduce(self, values: np.ndarray, inside: np.ndarray) -> np.ndarray:
         total = values.sum(axis=(3, 4), dtype=np.float64)
         return total / inside.sum(axis=(3, 4))
@@ -127,6 +130,7 @@ class GlobalPooling2D(Layer):
 
 @register("GlobalAveragePooling2D")
 class GlobalAveragePooling2D(GlobalPooling2D):
+    tfjs = TfjsFacts(allowed=frozen({"keepdims": (False,)}))
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         y = np.asarray(inputs).mean(axis=self.axes, dtype=np.float64, keepdims=self.options.keepdims)
         return y.astype(np.float32)
@@ -134,6 +138,7 @@ class GlobalAveragePooling2D(GlobalPooling2D):
 
 @register("GlobalMaxPooling2D")
 class GlobalMaxPooling2D(GlobalPooling2D):
+    tfjs = TfjsFacts(allowed=frozen({"keepdims": (False,)}))
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         if 0 in (inputs.shape[a] for a in self.axes):
             raise InputError(f"layer {self.name!r} (GlobalMaxPooling2D): cannot take a maximum over an empty image")

@@ -137,7 +137,9 @@ class ResizingOptions(Options):
 @register("Resizing")
 class Resizing(_Image):
     """Resizes each image to (height, width), optionally cropping it to that aspect ratio first (Keras)."""
-    tfjs = TfjsFacts(behaviour=frozen({"fails_in_tfjs": True}))
+    tfjs = TfjsFacts(behaviour=frozen({"fails_in_tfjs": True}),
+                     cannot_run="TF.js 4.22's Resizing fails in predict (its call hands resizeBilinear the list "
+                                "of inputs)")
 
     Options = ResizingOptions
 

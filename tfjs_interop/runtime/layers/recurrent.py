@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...facts import TfjsFacts, TfjsMasking, frozen
+from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from ..activations import get_in_place_activation
 from ..compiled import compiled_loop
 from .base import Layer, Options, Shape, engine_option, invalid, positive_int, register, unsupported
@@ -453,6 +453,7 @@ class _BuiltInRNN(RNN):
 
 @register("LSTM")
 class LSTM(_BuiltInRNN):
+    keras = KerasFacts(gates=4, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1, 3)}), states=2)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
 
     cell_class = LSTMCell
@@ -460,13 +461,16 @@ class LSTM(_BuiltInRNN):
 
 @register("GRU")
 class GRU(_BuiltInRNN):
-    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
+    keras = KerasFacts(gates=3, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1), "activation": (2,)}))
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}),
+                     allowed=frozen({"reset_after": (False,)}))
 
     cell_class = GRUCell
 
 
 @register("SimpleRNN")
 class SimpleRNN(_BuiltInRNN):
+    keras = KerasFacts(hard_sigmoid_gates=frozen({"activation": (0,)}))
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
 
     cell_class = SimpleRNNCell

@@ -57,6 +57,7 @@ class ZeroPadding2DOptions(Options):
 @register("ZeroPadding2D")
 class ZeroPadding2D(_Spatial):
     """Adds rows and columns of zeros around each image."""
+    tfjs = TfjsFacts(fresh_shape=True)
 
     Options = ZeroPadding2DOptions
 
@@ -87,6 +88,7 @@ class Cropping2DOptions(Options):
 @register("Cropping2D")
 class Cropping2D(_Spatial):
     """Removes rows and columns from the edges of each image."""
+    tfjs = TfjsFacts(fresh_shape=True)
 
     Options = Cropping2DOptions
 
@@ -129,7 +131,8 @@ class UpSampling2DOptions(Options):
 @register("UpSampling2D")
 class UpSampling2D(_Spatial):
     """Enlarges each image by whole factors, repeating pixels (nearest) or interpolating them (bilinear)."""
-    tfjs = TfjsFacts(behaviour=frozen({"half_pixel_centers": False}))
+    tfjs = TfjsFacts(behaviour=frozen({"half_pixel_centers": False}),
+                     allowed=frozen({"interpolation": ("nearest", "bilinear")}), fresh_shape=True)
 
     Options = UpSampling2DOptions
 

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..errors import ModelFormatError
-from .hdf5 import child, read_dataset, text_attr
+from ...errors import ModelFormatError
+from ..hdf5 import child, read_dataset, text_attr
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 _CHILD_ORDER = ("forward_layer", "backward_layer", "layer", "cell", "cells")

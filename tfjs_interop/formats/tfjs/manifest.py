@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelFormatError, WeightsError, few
+from ...errors import ModelFormatError, WeightsError, few
 
 # Bytes of one element, and the little-endian NumPy dtype, for each dtype a manifest may name.
 DTYPES: dict[str, np.dtype] = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelFormatError
-from .common import DEFAULT_MAX_BYTES, ModelFile, parse_json
-from .hdf5 import child, names_attr, open_hdf5, read_dataset, text_attr
-from .isolation import isolated
-from .keras_v3_weights import read_keras3_weights
+from ...errors import ModelFormatError
+from ..common import DEFAULT_MAX_BYTES, ModelFile, parse_json
+from ..hdf5 import child, names_attr, open_hdf5, read_dataset, text_attr
+from ..isolation import isolated
+from .v3_weights import read_keras3_weights
 
 
 def read_keras_h5(data: bytes, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ModelFile:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import LimitError, ModelFormatError, WeightsError
-from .common import (
+from ...errors import LimitError, ModelFormatError, WeightsError
+from ..common import (
     DEFAULT_MAX_BYTES,
     MAX_JSON_BYTES,
     ByteBudget,

@@ -11,9 +11,9 @@ import io
 import os
 import zipfile
 
-from ..errors import ModelFormatError
-from .common import DEFAULT_MAX_BYTES, ModelFile, parse_json
-from .keras_h5 import read_h5_weights
+from ...errors import ModelFormatError
+from ..common import DEFAULT_MAX_BYTES, ModelFile, parse_json
+from .h5 import read_h5_weights
 
 ZIP_SIGNATURE = b"PK\x03\x04"
 MAX_MEMBER_BYTES = {"config.json": 64 * 1024**2, "metadata.json": 1024**2, "model.weights.h5": 8 * 1024**3}

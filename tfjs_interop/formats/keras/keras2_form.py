@@ -6,7 +6,7 @@ extra inputs), and ``Functional`` / ``Sequential`` entries without Keras 3's ``m
 
 Only a model without ``hard_sigmoid`` may be written this way: the name means ``clip(0.2x + 0.5, 0, 1)`` to tf_keras
 and ``relu6(x + 3) / 6`` to Keras 3, so such a model is written in Keras 3's form only, which tf_keras refuses
-rather than misreads. So is a model that needs explicit masks (see ``keras_writer._with_explicit_masks``).
+rather than misreads. So is a model that needs explicit masks (see ``formats.keras.config._with_explicit_masks``).
 """
 
 from __future__ import annotations

@@ -1,61 +1,33 @@
-"""``save_keras``: a runtime model as a Keras 3 ``.keras`` file or a legacy ``.h5`` file, written with h5py and zipfile.
+"""The bytes of a Keras 3 ``.keras`` file (zip of config.json, metadata.json, model.weights.h5) or a legacy ``.h5``
+(``model_config`` attribute and ``model_weights`` groups), made with h5py and zipfile from a :class:`KerasExport`.
 
-The whole file is made in memory first (so a model Keras cannot express is refused before anything is written),
-then written atomically (:mod:`.atomic`).
+Everything is made in memory (so a model Keras cannot express is refused before anything is written); the file is
+written by the one atomic writer (``tfjs_interop.saving.save_keras``).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedLayerError, api_boundary, few
-from ..runtime.model import Model
-from .atomic import write_file
+from ...errors import UnsupportedLayerError, few
+from ...version import __version__
 from .keras2_form import KERAS2_VERSION, keras2_expressible, keras2_form
-from .keras_writer import HardSigmoid, KerasExport, check_keras3_masks, keras_export
+from .writer import KerasExport
 
 if TYPE_CHECKING:
     import h5py
 
 # The Keras dialect the config is written in (module / registered_name objects, __keras_tensor__ nodes).
 KERAS_VERSION = "3.0.0"
+
+
 HDF5_OBJECT_HEADER_LIMIT = 64512  # bytes per attribute before Keras splits a list into name0, name1, ...
-
-
-@api_boundary(UnsupportedLayerError)
-def save_keras(model: Model, path: str | os.PathLike) -> None:
-    """Write ``model`` as a Keras 3 file: ``.keras`` (zip of config.json, metadata.json, model.weights.h5) or a
-    legacy ``.h5`` (``model_config`` attribute and ``model_weights`` groups), both loaded by
-    ``keras.models.load_model``.
-
-    A TF.js / Keras 2 ``hard_sigmoid`` is kept exactly by scaling the weights that feed it by 1.2 for Keras 3's
-    ``hard_sigmoid`` (see :mod:`tfjs_interop.formats.keras_writer`).
-
-    Args:
-        model: a runtime model (from TF.js or a Keras file).
-        path: the file to write; its suffix (``.keras`` or ``.h5``) decides the format. It is replaced if it exists.
-
-    Raises:
-        InputError: when the suffix is neither ``.keras`` nor ``.h5``.
-        UnsupportedLayerError: when Keras 3 cannot express a layer exactly, or would combine a Keras 2 model's
-            masks otherwise with other outputs (nothing is written).
-    """
-    path = Path(path)
-    writers: dict[str, Callable[[KerasExport], bytes]] = {".keras": keras_zip_bytes, ".h5": legacy_h5_bytes}
-    if path.suffix not in writers:
-        raise InputError(f"{path}: a Keras file must end in .keras or .h5, found {path.suffix or 'no suffix'!r}")
-    export = keras_export(model, HardSigmoid.RESCALE)
-    check_keras3_masks(model)
-    check_hdf5_names(export, path)
-    write_file(path, writers[path.suffix](export))
 
 
 def check_hdf5_names(export: KerasExport, path: Path) -> None:
@@ -150,6 +122,4 @@ def _save_list_attribute(group: h5py.Group, name: str, items: list[str]) -> None
 
 
 def _producer() -> str:
-    from .. import __version__  # the package imports this module while it starts
-
     return f"tfjs-interop {__version__}"

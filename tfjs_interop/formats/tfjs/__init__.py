@@ -1,0 +1,1 @@
+"""The TF.js layers format: reading and writing model.json and its weight shards."""
