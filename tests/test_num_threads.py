@@ -112,6 +112,24 @@ def test_two_kernel_threads_give_the_numbers_of_one(cls, config, path, monkeypat
 
 @needs_numba
 @pytest.mark.usefixtures("restore")
+@pytest.mark.parametrize("batch,parts", [(32, 1), (1024, 2)])
+def test_a_batch_is_split_only_where_each_slice_pays_for_its_thread(batch, parts, monkeypatch):
+    layer = _layer(LSTM, 32, 8)
+    x = np.random.default_rng(1).standard_normal((batch, 10, 8)).astype(np.float32)
+    compiled.set_compiled(True)
+    threads._setting = 1
+    one = layer.call(x)
+    threads._setting = 2
+    slices: list[tuple[int, int]] = []
+    run_split = threads.run_split
+    monkeypatch.setattr(threads, "run_split", lambda f, rows, least: run_split(
+        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least))
+    np.testing.assert_allclose(layer.call(x), one, rtol=1e-5, atol=2e-7)
+    assert len(slices) == parts, slices
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore")
 def test_concurrent_predicts_from_threads_agree():
     model = tfjs_interop.load(SEED)
     x = np.load(SEED / "call0_input0.npy")
