@@ -99,6 +99,7 @@ def _layer(cls, units: int, features: int, **config):
 @pytest.mark.parametrize("cls,config", [(LSTM, {}), (GRU, {"reset_after": True}), (GRU, {"reset_after": False})])
 def test_two_kernel_threads_give_the_numbers_of_one(cls, config, path, monkeypatch):
     monkeypatch.setattr(compiled, "WHOLE_LOOP_BATCH", 1 << 30 if path == "whole" else 0)
+    monkeypatch.setattr(compiled, "MIN_SLICE_WORK", 0)  # split this small batch all the same
     layer = _layer(cls, 12, 5, **config)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((37, 6, 5)).astype(np.float32)
@@ -109,6 +110,24 @@ def test_two_kernel_threads_give_the_numbers_of_one(cls, config, path, monkeypat
     threads._setting = 2
     # rows are independent; only BLAS may round a product of fewer rows differently (seen: 3e-8)
     np.testing.assert_allclose(layer.call(x, mask=mask), one, rtol=1e-5, atol=2e-7)
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore")
+@pytest.mark.parametrize("batch,parts", [(32, 1), (1024, 2)])
+def test_a_batch_is_split_only_where_each_slice_pays_for_its_thread(batch, parts, monkeypatch):
+    layer = _layer(LSTM, 32, 8)
+    x = np.random.default_rng(1).standard_normal((batch, 10, 8)).astype(np.float32)
+    compiled.set_compiled(True)
+    threads._setting = 1
+    one = layer.call(x)
+    threads._setting = 2
+    slices: list[tuple[int, int]] = []
+    run_split = threads.run_split
+    monkeypatch.setattr(threads, "run_split", lambda f, rows, least: run_split(
+        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least))
+    np.testing.assert_allclose(layer.call(x), one, rtol=1e-5, atol=2e-7)
+    assert len(slices) == parts, slices
 
 
 @needs_numba
