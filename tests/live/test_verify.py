@@ -11,8 +11,8 @@ import tfjs_interop
 from tests.support.exclusions import LOAD, kept
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, cases, expected
 from tests.support.keras_live import keras  # noqa: F401  (TensorFlow's import, once, quietly)
+from tfjs_interop.runtime.layers.cells import LSTMCell
 from tfjs_interop.runtime.layers.core import Dense
-from tfjs_interop.runtime.layers.recurrent import LSTMCell
 
 pytestmark = pytest.mark.tensorflow
 CASES = kept(cases(), LOAD)

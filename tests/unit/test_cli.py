@@ -143,7 +143,7 @@ def test_verify_takes_inputs_from_npz(tmp_path):
 @pytest.mark.tensorflow
 def test_verify_mismatch_exits_1(monkeypatch, capsys, tmp_path):
     from tfjs_interop import cli
-    from tfjs_interop.runtime.layers.recurrent import LSTMCell
+    from tfjs_interop.runtime.layers.cells import LSTMCell
 
     project = LSTMCell.project  # the input projection: both the NumPy and the compiled loop use it
     monkeypatch.setattr(LSTMCell, "project", lambda self, x, **kw: project(self, x, **kw) + np.float32(1e-3))

@@ -250,4 +250,5 @@ def _recurrent_bias(cell: Any) -> np.ndarray:
     return np.zeros(3 * cell.units, np.float32)
 
 
+threads.use_kernel_switch(compiled_enabled)
 threads.apply_environment()  # TFJS_INTEROP_THREADS limits BLAS from the start

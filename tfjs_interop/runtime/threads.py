@@ -67,9 +67,20 @@ def blas_threads(count: int) -> int:
     """BLAS's share of ``count`` threads: all of them for the NumPy loop; one per kernel thread when the compiled
     kernels run, as they split the batch over their own threads (OpenBLAS's own threads, meeting at every step's
     small product, measured up to 50x slower on the shared 2-core machine)."""
-    from .compiled import compiled_enabled  # compiled imports this module
+    return 1 if _kernels_enabled() else count
 
-    return 1 if compiled_enabled() else count
+
+def _no_kernels() -> bool:
+    return False
+
+
+_kernels_enabled: Callable[[], bool] = _no_kernels  # whether the compiled kernels run: ``compiled`` says
+
+
+def use_kernel_switch(enabled: Callable[[], bool]) -> None:
+    """Let the compiled kernels' module tell whether they run (it calls this at import; this module is below it)."""
+    global _kernels_enabled
+    _kernels_enabled = enabled
 
 
 def apply_blas_limit() -> None:
