@@ -73,6 +73,19 @@ def test_a_fifo_planted_in_the_cache_is_a_miss_not_a_block(site, tmp_path, bound
     _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
 
 
+@pytest.mark.parametrize("content", [b"[" * 200_000, b"\xff\xfe not JSON", b'{"version": 7}'],
+                         ids=["deeply-nested", "not-json", "wrong-type"])
+@pytest.mark.parametrize("where", ["record", "pointer"])
+def test_a_corrupted_cache_record_is_a_miss(site, tmp_path, where, content):
+    cache = tmp_path / "cache"
+    tfjs_interop.load(site.url, cache_dir=cache)
+    victim = _version_folder(cache) / "record.json" if where == "record" else next(cache.glob("*.json"))
+    victim.write_bytes(content)
+    site.log.clear()
+    _same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
+    assert {code for _, code in site.log} == {200}  # everything fetched again
+
+
 def test_a_symlink_planted_in_the_cache_is_not_followed(site, tmp_path):
     cache = tmp_path / "cache"
     tfjs_interop.load(site.url, cache_dir=cache)
