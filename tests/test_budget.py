@@ -75,6 +75,24 @@ def test_an_h5_declaring_a_huge_dataset_is_refused_before_it_is_allocated(tmp_pa
     assert result["mb"] < 64, f"refusing the file took {result['mb']:.0f} MB"
 
 
+def test_an_h5_dataset_stored_in_one_huge_compressed_chunk_is_refused_before_it_is_inflated(tmp_path):
+    """Another shape of the same fault: a (2, 15) dataset in one 128 MiB gzip chunk (a file of ~150 KB). HDF5
+    inflates the whole chunk to read any of it, so the chunk, not the dataset's shape, is what a read costs."""
+    def one_huge_chunk(group):
+        bias = group["gru_7/gru_cell/bias:0"][()]
+        del group["gru_7/gru_cell/bias:0"]
+        group.create_dataset("gru_7/gru_cell/bias:0", data=bias, maxshape=(None, None), chunks=(2, 2**24),
+                             compression="gzip", compression_opts=1)
+
+    weights = _weights_file(tmp_path, one_huge_chunk)
+    assert weights.stat().st_size < 1_000_000
+    result = _measured(LOAD, f"tfjs_interop.load({str(WEIGHTS_ONLY / 'model_config.json')!r}, "
+                             f"weights={str(weights)!r}, max_bytes=16 * 1024 * 1024)")
+    assert result["outcome"].startswith("LimitError") and "chunks of shape [2, 16777216]" in result["outcome"], \
+        result
+    assert result["mb"] < 64, f"refusing the file took {result['mb']:.0f} MB"
+
+
 def test_a_weight_name_repeated_12000_times_is_handled_in_linear_time(tmp_path):
     def repeat(group):
         _set_names(group, ["gru_7/gru_cell/kernel:0"] * 12_000)
