@@ -224,3 +224,53 @@ def test_save_tfjs_overwrite_false_is_exclusive_between_processes(tmp_path):
     answers = sorted(r.communicate(timeout=120)[0].decode().strip() for r in runs)
     assert answers in (["ok", "refused"],), answers
     tfjs_interop.load(tmp_path / "out")
+
+
+
+SAVER = r"""
+import sys
+import numpy as np
+import tfjs_interop
+model = tfjs_interop.load(sys.argv[1])
+versions = [[w + np.float32(k / 4) for w in model.get_weights()] for k in range(2)]
+print("ready", flush=True)
+i = 0
+while True:
+    model.set_weights(versions[i % 2])
+    tfjs_interop.save_keras(model, sys.argv[2])
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_save_keras_killed_at_any_point_leaves_a_whole_model(tmp_path, suffix):
+    """The public writer end to end: save_keras SIGKILLed at random points, alternating two versions of a model;
+    the target is always one whole version, which loads and predicts as that version (the file's bytes are built
+    in memory, then written by the atomic writer)."""
+    case = ROOT / "fixtures" / "tfjs" / "lstm_last_output"
+    model, x = tfjs_interop.load(case / "model.json"), np.load(case / "call0_input0.npy")
+    base, want = model.get_weights(), []
+    for k in range(2):
+        model.set_weights([w + np.float32(k / 4) for w in base])
+        want.append(model.predict(x))
+    assert not np.allclose(want[0], want[1], atol=1e-3)
+    target = tmp_path / f"model{suffix}"
+    rng = np.random.default_rng(3)
+    seen = set()
+    for _ in range(8):
+        saver = subprocess.Popen([sys.executable, "-c", SAVER, str(case / "model.json"), str(target)],
+                                 stdout=subprocess.PIPE, cwd=ROOT)
+        assert saver.stdout.readline().strip() == b"ready"
+        time.sleep(float(rng.uniform(0.0, 0.4)))
+        saver.send_signal(signal.SIGKILL)
+        saver.wait(10)
+        saver.stdout.close()
+        if not os.path.lexists(target):
+            continue  # killed before its first save finished
+        got = tfjs_interop.load(target).predict(x)  # Keras's weights differ (hard_sigmoid form), not its numbers
+        version = [k for k in range(2) if np.allclose(got, want[k], rtol=0, atol=1e-6)]
+        assert len(version) == 1, "the saved model is neither version whole"
+        seen.add(version[0])
+    assert seen, "no save finished before a kill"
+    atomic.write_file(tmp_path / "other", b"x")
+    assert _leftovers(tmp_path) == []
