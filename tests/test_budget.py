@@ -120,6 +120,21 @@ def test_a_shard_listed_20000_times_is_refused_fast_with_a_short_message(tmp_pat
     assert result["s"] < 2 and result["mb"] < 64, result
 
 
+def test_a_string_weight_of_millions_of_empty_strings_is_refused_before_decoding(tmp_path):
+    """4 bytes a string in the shard, a Python object each once decoded: 15 MB cost +88 MB and 11 s to be refused
+    (within max_bytes); now refused from the manifest's count."""
+    document = _seed_document()
+    count = 4_000_000
+    document["weightsManifest"].append({"paths": ["s.bin"],
+                                        "weights": [{"name": "strs", "shape": [count], "dtype": "string"}]})
+    shutil.copy(SEED / "group1-shard1of1.bin", tmp_path / "group1-shard1of1.bin")
+    (tmp_path / "s.bin").write_bytes(bytes(4 * count))
+    (tmp_path / "model.json").write_text(json.dumps(document))
+    result = _measured(LOAD, f"tfjs_interop.load({str(tmp_path)!r})")
+    assert result["outcome"].startswith("LimitError") and "4,000,000 strings" in result["outcome"], result
+    assert result["s"] < 2 and result["mb"] < 40, result
+
+
 def test_the_json_nesting_check_is_linear_in_time_and_memory(tmp_path):
     """A valid 16 MB model.json: the nesting check adds little to what json.loads itself costs."""
     document = _seed_document()
