@@ -5,7 +5,6 @@ real writer process SIGKILLed at many points."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from concurrency import killed_midway
 
 import tfjs_interop
 from tfjs_interop.errors import InputError
@@ -191,13 +191,7 @@ def test_a_writer_killed_at_any_point_leaves_the_old_or_the_new_and_its_litter_i
     rng = np.random.default_rng(12)
     started, littered = time.monotonic(), 0
     for kill in range(15):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target), kind], stdout=subprocess.PIPE,
-                                  cwd=ROOT)
-        assert writer.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.0, 0.15)))
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(10)
-        writer.stdout.close()
+        killed_midway(WRITER, [str(target), kind], float(rng.uniform(0.0, 0.15)), ROOT)
         littered += bool(_leftovers(tmp_path))
         if not os.path.lexists(target):
             assert kill == 0, "a killed overwrite left the target missing"
@@ -233,12 +227,14 @@ import numpy as np
 import tfjs_interop
 model = tfjs_interop.load(sys.argv[1])
 versions = [[w + np.float32(k / 4) for w in model.get_weights()] for k in range(2)]
+i = int(sys.argv[3])
+model.set_weights(versions[i % 2])
+tfjs_interop.save_keras(model, sys.argv[2])  # a whole target before the kill can land
 print("ready", flush=True)
-i = 0
 while True:
+    i += 1
     model.set_weights(versions[i % 2])
     tfjs_interop.save_keras(model, sys.argv[2])
-    i += 1
 """
 
 
@@ -257,20 +253,12 @@ def test_save_keras_killed_at_any_point_leaves_a_whole_model(tmp_path, suffix):
     target = tmp_path / f"model{suffix}"
     rng = np.random.default_rng(3)
     seen = set()
-    for _ in range(8):
-        saver = subprocess.Popen([sys.executable, "-c", SAVER, str(case / "model.json"), str(target)],
-                                 stdout=subprocess.PIPE, cwd=ROOT)
-        assert saver.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.0, 0.4)))
-        saver.send_signal(signal.SIGKILL)
-        saver.wait(10)
-        saver.stdout.close()
-        if not os.path.lexists(target):
-            continue  # killed before its first save finished
+    for kill in range(8):
+        killed_midway(SAVER, [str(case / "model.json"), str(target), str(kill)], float(rng.uniform(0.0, 0.4)), ROOT)
         got = tfjs_interop.load(target).predict(x)  # Keras's weights differ (hard_sigmoid form), not its numbers
         version = [k for k in range(2) if np.allclose(got, want[k], rtol=0, atol=1e-6)]
         assert len(version) == 1, "the saved model is neither version whole"
         seen.add(version[0])
-    assert seen, "no save finished before a kill"
+    assert seen == {0, 1}, "the kills found one version only"
     atomic.write_file(tmp_path / "other", b"x")
     assert _leftovers(tmp_path) == []

@@ -7,8 +7,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from concurrency import in_threads
+from concurrency import in_threads, killed_midway
 from test_remote import _same_as_folder, _serve, _site, _stop
 
 import tfjs_interop
@@ -142,13 +140,7 @@ def test_a_commit_killed_at_any_point_leaves_one_whole_version(tmp_path):
     rng = np.random.default_rng(7)
     seen = set()
     for _ in range(12):
-        writer = subprocess.Popen([sys.executable, "-c", COMMITTER, str(tmp_path), *urls],
-                                  stdout=subprocess.PIPE, cwd=ROOT)
-        assert writer.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.0, 0.3)))
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(10)
-        writer.stdout.close()
+        killed_midway(COMMITTER, [str(tmp_path), *urls], float(rng.uniform(0.0, 0.3)), ROOT)
         cache = Cache(tmp_path, urls[0], 1 << 30)
         found = [cache.lookup(url) for url in urls]
         if cache.version is None:
