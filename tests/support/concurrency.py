@@ -29,3 +29,21 @@ def in_threads(work: Callable[[int], object], count: int = 8, timeout: float = 1
     if errors:
         raise errors[0]
     return results
+
+
+def killed_midway(script: str, args: list[str], seconds: float, cwd: object = None) -> None:
+    """Start ``python -c script *args``, wait for it to print ``ready``, let it work ``seconds``, then SIGKILL it
+    and reap it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, cwd=cwd)
+    try:
+        assert process.stdout.readline().strip() == b"ready"
+        time.sleep(seconds)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        process.stdout.close()

@@ -5,7 +5,6 @@ real writer process SIGKILLed at many points."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
+from tests.support.concurrency import killed_midway
 from tests.support.fixtures import ROOT
 from tfjs_interop.errors import InputError
 from tfjs_interop.formats import atomic
@@ -190,13 +190,7 @@ def test_a_writer_killed_at_any_point_leaves_the_old_or_the_new_and_its_litter_i
     rng = np.random.default_rng(12)
     started, littered = time.monotonic(), 0
     for kill in range(15):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target), kind], stdout=subprocess.PIPE,
-                                  cwd=ROOT)
-        assert writer.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.0, 0.15)))
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(10)
-        writer.stdout.close()
+        killed_midway(WRITER, [str(target), kind], float(rng.uniform(0.0, 0.15)), ROOT)
         littered += bool(_leftovers(tmp_path))
         if not os.path.lexists(target):
             assert kill == 0, "a killed overwrite left the target missing"
@@ -223,3 +217,47 @@ def test_save_tfjs_overwrite_false_is_exclusive_between_processes(tmp_path):
     answers = sorted(r.communicate(timeout=120)[0].decode().strip() for r in runs)
     assert answers in (["ok", "refused"],), answers
     tfjs_interop.load(tmp_path / "out")
+
+
+
+SAVER = r"""
+import sys
+import numpy as np
+import tfjs_interop
+model = tfjs_interop.load(sys.argv[1])
+versions = [[w + np.float32(k / 4) for w in model.get_weights()] for k in range(2)]
+i = int(sys.argv[3])
+model.set_weights(versions[i % 2])
+tfjs_interop.save_keras(model, sys.argv[2])  # a whole target before the kill can land
+print("ready", flush=True)
+while True:
+    i += 1
+    model.set_weights(versions[i % 2])
+    tfjs_interop.save_keras(model, sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_save_keras_killed_at_any_point_leaves_a_whole_model(tmp_path, suffix):
+    """The public writer end to end: save_keras SIGKILLed at random points, alternating two versions of a model;
+    the target is always one whole version, which loads and predicts as that version (the file's bytes are built
+    in memory, then written by the atomic writer)."""
+    case = ROOT / "fixtures" / "tfjs" / "lstm_last_output"
+    model, x = tfjs_interop.load(case / "model.json"), np.load(case / "call0_input0.npy")
+    base, want = model.get_weights(), []
+    for k in range(2):
+        model.set_weights([w + np.float32(k / 4) for w in base])
+        want.append(model.predict(x))
+    assert not np.allclose(want[0], want[1], atol=1e-3)
+    target = tmp_path / f"model{suffix}"
+    rng = np.random.default_rng(3)
+    seen = set()
+    for kill in range(8):
+        killed_midway(SAVER, [str(case / "model.json"), str(target), str(kill)], float(rng.uniform(0.0, 0.4)), ROOT)
+        got = tfjs_interop.load(target).predict(x)  # Keras's weights differ (hard_sigmoid form), not its numbers
+        version = [k for k in range(2) if np.allclose(got, want[k], rtol=0, atol=1e-6)]
+        assert len(version) == 1, "the saved model is neither version whole"
+        seen.add(version[0])
+    assert seen == {0, 1}, "the kills found one version only"
+    atomic.write_file(tmp_path / "other", b"x")
+    assert _leftovers(tmp_path) == []

@@ -75,6 +75,24 @@ def test_an_h5_declaring_a_huge_dataset_is_refused_before_it_is_allocated(tmp_pa
     assert result["mb"] < 64, f"refusing the file took {result['mb']:.0f} MB"
 
 
+def test_an_h5_dataset_stored_in_one_huge_compressed_chunk_is_refused_before_it_is_inflated(tmp_path):
+    """Another shape of the same fault: a (2, 15) dataset in one 128 MiB gzip chunk (a file of ~150 KB). HDF5
+    inflates the whole chunk to read any of it, so the chunk, not the dataset's shape, is what a read costs."""
+    def one_huge_chunk(group):
+        bias = group["gru_7/gru_cell/bias:0"][()]
+        del group["gru_7/gru_cell/bias:0"]
+        group.create_dataset("gru_7/gru_cell/bias:0", data=bias, maxshape=(None, None), chunks=(2, 2**24),
+                             compression="gzip", compression_opts=1)
+
+    weights = _weights_file(tmp_path, one_huge_chunk)
+    assert weights.stat().st_size < 1_000_000
+    result = _measured(LOAD, f"tfjs_interop.load({str(WEIGHTS_ONLY / 'model_config.json')!r}, "
+                             f"weights={str(weights)!r}, max_bytes=16 * 1024 * 1024)")
+    assert result["outcome"].startswith("LimitError") and "chunks of shape [2, 16777216]" in result["outcome"], \
+        result
+    assert result["mb"] < 64, f"refusing the file took {result['mb']:.0f} MB"
+
+
 def test_a_weight_name_repeated_12000_times_is_handled_in_linear_time(tmp_path):
     def repeat(group):
         _set_names(group, ["gru_7/gru_cell/kernel:0"] * 12_000)
@@ -100,6 +118,21 @@ def test_a_shard_listed_20000_times_is_refused_fast_with_a_short_message(tmp_pat
     assert result["outcome"].startswith("ModelFormatError") and "more than once" in result["outcome"], result
     assert "20,000 listings" in result["outcome"] and len(result["outcome"]) < 400, result["outcome"]
     assert result["s"] < 2 and result["mb"] < 64, result
+
+
+def test_a_string_weight_of_millions_of_empty_strings_is_refused_before_decoding(tmp_path):
+    """4 bytes a string in the shard, a Python object each once decoded: 15 MB cost +88 MB and 11 s to be refused
+    (within max_bytes); now refused from the manifest's count."""
+    document = _seed_document()
+    count = 4_000_000
+    document["weightsManifest"].append({"paths": ["s.bin"],
+                                        "weights": [{"name": "strs", "shape": [count], "dtype": "string"}]})
+    shutil.copy(SEED / "group1-shard1of1.bin", tmp_path / "group1-shard1of1.bin")
+    (tmp_path / "s.bin").write_bytes(bytes(4 * count))
+    (tmp_path / "model.json").write_text(json.dumps(document))
+    result = _measured(LOAD, f"tfjs_interop.load({str(tmp_path)!r})")
+    assert result["outcome"].startswith("LimitError") and "4,000,000 strings" in result["outcome"], result
+    assert result["s"] < 2 and result["mb"] < 40, result
 
 
 def test_the_json_nesting_check_is_linear_in_time_and_memory(tmp_path):

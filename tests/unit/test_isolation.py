@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,3 +81,33 @@ def test_loading_while_another_thread_first_imports_h5py_does_not_deadlock():
         done = subprocess.run([sys.executable, "-c", RACE, str(H5)], capture_output=True, timeout=60, cwd=ROOT)
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         assert int(done.stdout) > 0
+
+
+EXIT = r"""
+import sys
+sys.path.insert(0, sys.argv[2])
+import tfjs_interop
+from tests.support.hdf5_faults import crash
+from tfjs_interop.errors import ModelFormatError
+from tfjs_interop.formats import isolation
+tfjs_interop.load(sys.argv[1])  # a worker kept warm
+try:
+    isolation.isolated(crash, b"", source="x.h5")  # one killed and replaced
+except ModelFormatError:
+    pass
+tfjs_interop.load(sys.argv[1])
+print(" ".join(str(w.process.pid) for w in isolation._POOL.idle))
+"""
+
+
+def test_the_interpreter_exits_cleanly_with_warm_workers():
+    """At exit the idle workers are stopped and reaped and their pipes closed: no ResourceWarning (a subprocess
+    still running, an unclosed pipe) even with warnings as errors, and no worker outlives its process."""
+    done = subprocess.run([sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", EXIT, str(H5),
+                           str(ROOT)], capture_output=True, timeout=120, cwd=ROOT)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "ResourceWarning" not in stderr and "Exception ignored" not in stderr, stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert pids, "no worker was kept warm"
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid

@@ -7,8 +7,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -18,7 +16,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.concurrency import in_threads
+from tests.support.concurrency import in_threads, killed_midway
 from tests.support.fixtures import ROOT
 from tests.support.http_site import fixture_site, same_as_folder, serve, stop
 from tfjs_interop.errors import NetworkError
@@ -70,6 +68,19 @@ def test_a_fifo_planted_in_the_cache_is_a_miss_not_a_block(site, tmp_path, bound
     victim.unlink()
     os.mkfifo(victim)
     same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
+
+
+@pytest.mark.parametrize("content", [b"[" * 200_000, b"\xff\xfe not JSON", b'{"version": 7}'],
+                         ids=["deeply-nested", "not-json", "wrong-type"])
+@pytest.mark.parametrize("where", ["record", "pointer"])
+def test_a_corrupted_cache_record_is_a_miss(site, tmp_path, where, content):
+    cache = tmp_path / "cache"
+    tfjs_interop.load(site.url, cache_dir=cache)
+    victim = _version_folder(cache) / "record.json" if where == "record" else next(cache.glob("*.json"))
+    victim.write_bytes(content)
+    site.log.clear()
+    same_as_folder(tfjs_interop.load(site.url, cache_dir=cache), "multishard")
+    assert {code for _, code in site.log} == {200}  # everything fetched again
 
 
 def test_a_symlink_planted_in_the_cache_is_not_followed(site, tmp_path):
@@ -128,13 +139,7 @@ def test_a_commit_killed_at_any_point_leaves_one_whole_version(tmp_path):
     rng = np.random.default_rng(7)
     seen = set()
     for _ in range(12):
-        writer = subprocess.Popen([sys.executable, "-c", COMMITTER, str(tmp_path), *urls],
-                                  stdout=subprocess.PIPE, cwd=ROOT)
-        assert writer.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.0, 0.3)))
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(10)
-        writer.stdout.close()
+        killed_midway(COMMITTER, [str(tmp_path), *urls], float(rng.uniform(0.0, 0.3)), ROOT)
         cache = Cache(tmp_path, urls[0], 1 << 30)
         found = [cache.lookup(url) for url in urls]
         if cache.version is None:

@@ -77,7 +77,19 @@ def test_predict_from_many_threads_is_bit_identical_to_serial(case, each_loop, t
         for k, outputs in results:
             for got, want in zip(outputs, serial[k]):
                 assert np.array_equal(got, want), (f"{case.name}: call {k} from a thread differs from the serial "
-                                                   f"call by up to {np.max(np.abs(got - want)):.3g}")
+                                                   f"call by up to {np.max(np.abs(got - want)):.3g} "
+                                                   f"{_what_differs(model, calls[k], serial[k])}")
+
+
+def _what_differs(model, inputs: list[np.ndarray], want: list[np.ndarray]) -> str:
+    """Which kind of fault a mismatch is: the call repeated on the test's thread, and on one new thread alone
+    (no concurrency), against the serial result."""
+    def verdict(outputs: list[np.ndarray]) -> str:
+        return "same" if all(np.array_equal(a, b) for a, b in zip(outputs, want)) else "differs"
+
+    again = verdict(_as_list(model.predict(inputs)))
+    alone = verdict(in_threads(lambda i: _as_list(model.predict(inputs)), 1)[0])
+    return f"(repeated serially: {again}; from one new thread alone: {alone})"
 
 
 def test_a_stateful_model_serialises_its_calls(each_loop, tiny_switch_interval):

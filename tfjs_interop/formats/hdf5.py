@@ -73,11 +73,17 @@ def read_dataset(group, name: str, source: str) -> np.ndarray:
     if dtype.name not in _DTYPES:
         raise WeightsError(f"{source}: dataset {where!r} has dtype {dtype}; expected one of {', '.join(_DTYPES)}")
     nbytes = int(np.prod(dataset.shape, dtype=np.float64)) * dtype.itemsize
-    if nbytes > MAX_TENSOR_BYTES:
-        raise WeightsError(f"{source}: dataset {where!r} declares shape {list(dataset.shape)} ({nbytes} bytes), "
-                           f"over the limit of {MAX_TENSOR_BYTES} bytes per tensor")
+    # HDF5 inflates a whole chunk to read any part of it: a tiny dataset can declare one huge compressed chunk
+    chunk_bytes = int(np.prod(dataset.chunks, dtype=np.float64)) * dtype.itemsize if dataset.chunks else 0
+    if max(nbytes, chunk_bytes) > MAX_TENSOR_BYTES:
+        raise WeightsError(f"{source}: dataset {where!r} declares shape {list(dataset.shape)} and chunks "
+                           f"{list(dataset.chunks or [])} ({max(nbytes, chunk_bytes)} bytes), over the limit of "
+                           f"{MAX_TENSOR_BYTES} bytes per tensor")
     budget = _BUDGET.get()
-    if budget is not None:  # before h5py allocates the array
+    if budget is not None:  # before h5py allocates the array (and HDF5 its chunk buffer, freed after the read)
+        if chunk_bytes > nbytes:
+            budget.check(chunk_bytes, f"dataset {where!r} (shape {list(dataset.shape)}, {dtype}, stored in "
+                                      f"chunks of shape {list(dataset.chunks)})")
         budget.take(nbytes, f"dataset {where!r} (shape {list(dataset.shape)}, {dtype})")
     try:
         return np.asarray(dataset[()])

@@ -19,6 +19,7 @@ function in this process (no isolation), as on platforms without ``select`` on p
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import math
@@ -91,6 +92,7 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                         close_fds=True)
+        self.owner = os.getpid()  # a forked child must not stop its parent's workers
         self.broken = False
         self.ready = False
 
@@ -137,6 +139,26 @@ class _Worker:
         self.broken = True
         self.process.kill()
         self.process.wait()
+        self._close_pipes()
+
+    def stop(self, grace: float = 1.0) -> None:
+        """End an idle worker: closing its stdin ends its loop; one that does not exit within ``grace`` seconds is
+        killed. Its pipes are closed and it is reaped, so that nothing is left for the interpreter to warn about."""
+        self.broken = True
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=grace)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 class _Pool:
@@ -157,6 +179,7 @@ class _Pool:
                 worker = self.idle.pop()
                 if worker.process.poll() is None:
                     return worker
+                worker.kill()  # died while idle: reaped, its pipes closed
         try:
             return _Worker()
         except BaseException:
@@ -168,9 +191,17 @@ class _Pool:
             keep = not worker.broken and worker.process.poll() is None and len(self.idle) < MAX_IDLE
             if keep:
                 self.idle.append(worker)
-        if not keep and worker.process.poll() is None:
-            worker.kill()
+        if not keep:
+            worker.kill()  # also reaps a dead one and closes its pipes
         self.slots.release()
+
+    def close(self) -> None:
+        """Stop the idle workers of this process (at exit: a worker still leased by a daemon thread is killed when
+        the interpreter is gone, as its stdin closes)."""
+        with self.lock:
+            idle, self.idle = [w for w in self.idle if w.owner == os.getpid()], []
+        for worker in idle:
+            worker.stop()
 
 
 class _Lease:
@@ -188,6 +219,7 @@ class _Lease:
 
 
 _POOL = _Pool()
+atexit.register(_POOL.close)
 
 
 def _frame(payload: bytes) -> bytes:

@@ -357,5 +357,5 @@ def _read_regular(path: Path, most: int) -> bytes | None:
 def _json_or_none(data: bytes | None) -> object:
     try:
         return None if data is None else json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's recursion: a miss like any other
         return None

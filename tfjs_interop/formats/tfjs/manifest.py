@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import ModelFormatError, WeightsError, few
+from ...errors import LimitError, ModelFormatError, WeightsError, few
 
 # Bytes of one element, and the little-endian NumPy dtype, for each dtype a manifest may name.
 DTYPES: dict[str, np.dtype] = {
@@ -28,6 +28,7 @@ QUANTIZED_DTYPES: dict[str, np.dtype] = {
     "float16": np.dtype("<f2"),
 }
 MAX_RANK = 32
+MAX_STRINGS = 65_536  # per string weight: each is a Python object (~12x its 4 bytes), and no layer here takes one
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,9 @@ def _decode_entry(entry: WeightEntry, buffer: memoryview, offset: int, group: Ma
 
 def _decode_strings(entry: WeightEntry, buffer: memoryview, offset: int, group: ManifestGroup,
                     file_sizes: Sequence[int] | None) -> tuple[np.ndarray, int]:
+    if entry.size > MAX_STRINGS:  # before making an object per string
+        raise LimitError(f"weight {entry.name!r} (string, shape {list(entry.shape)}) declares {entry.size:,} strings, "
+                         f"over the limit of {MAX_STRINGS:,}; no layer tfjs-interop runs takes string weights")
     values = []
     for _ in range(entry.size):
         if offset + 4 > len(buffer):
