@@ -9,7 +9,7 @@ import the runtime). This module holds only the shapes of the facts: it imports 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -42,7 +42,14 @@ class TfjsFacts:
         fresh_shape: whether TF.js builds its output shape as a new array (TF.js's CenterCrop and CategoryEncoding
             write into their input's shape array, which must be one of these: ``formats/tfjs/support.py``).
         cannot_run: why TF.js cannot run the class at all, when it registers it but fails in ``predict``.
+        fix: what to do instead, where TF.js cannot load or run the class.
         dropped_keys: config keys Keras writes for the class that TF.js refuses.
+        overwrites_input_shape: whether TF.js's call writes its output size into its input's shape array (which a
+            ``fresh_shape`` layer must have made).
+        keras_inexpressible: why no Keras layer computes what TF.js computes for the class (a TF.js model with it
+            cannot be written to a Keras file), when its config holds ``keras_inexpressible_when``'s values.
+        refusal: ``(config, input rank or None) -> (reason, fix) or None``: a config TF.js cannot run.
+        spelling: ``config -> config``: the written config in TF.js's spelling (after the generic conversion).
     """
 
     masking: TfjsMasking = TfjsMasking.NONE
@@ -51,7 +58,13 @@ class TfjsFacts:
     allowed: Mapping[str, tuple] = field(default_factory=frozen)
     fresh_shape: bool = False
     cannot_run: str | None = None
+    fix: str | None = None
     dropped_keys: tuple[str, ...] = ()
+    overwrites_input_shape: bool = False
+    keras_inexpressible: str | None = None
+    keras_inexpressible_when: Mapping[str, Any] = field(default_factory=frozen)
+    refusal: Callable[[dict, int | None], tuple[str, str | None] | None] | None = None
+    spelling: Callable[[dict], dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,13 @@ class KerasFacts:
             gate blocks it acts on (LSTM's ``recurrent_activation``: i, f, o): where the Keras writer rescales the
             weights feeding a TF.js / Keras 2 ``hard_sigmoid``; an option absent here cannot be rescaled.
         states: how many states its cell carries (LSTM 2: h and c), as stacked cells list them.
+        keras3_masked_values: whether Keras 3 computes the values at masked steps from the masks too (its
+            Multiply, Maximum and Minimum skip masked entries), so a Keras 2 model's merge cannot keep its numbers.
+        explicit_mask: ``config -> (pad value, over features) or None``: the mask the layer's output carries, as
+            Keras 3's ops can write it explicitly (``not_equal(x, pad)``, then ``any`` over the last axis when
+            ``over features``); None where it carries none.
+        keras3_spelling: ``(config, layer name) -> (class name, config)``: the class and normalised config as
+            Keras 3 takes them (raising UnsupportedLayerError where it cannot), before the generic conversion.
     """
 
     behaviour: Mapping[str, Any] = field(default_factory=frozen)
@@ -75,6 +95,9 @@ class KerasFacts:
     gates: int = 1
     hard_sigmoid_gates: Mapping[str, tuple[int, ...]] = field(default_factory=frozen)
     states: int = 1
+    keras3_masked_values: bool = False
+    keras3_spelling: Callable[[dict, str], tuple[str, dict]] | None = None
+    explicit_mask: Callable[[dict], tuple[float, bool] | None] | None = None
 
 
 @dataclass(frozen=True)

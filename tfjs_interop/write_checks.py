@@ -24,6 +24,7 @@ from .formats.tfjs.writer import TfjsArtifacts
 from .runtime.layers import catalog
 from .runtime.layers.base import Layer
 from .runtime.model import Model
+from .runtime.pickling import sublayers
 from .sample_inputs import pad_rows
 from .topology import MODEL_CLASSES, Dialect, Engine, Origin, Topology
 
@@ -121,10 +122,11 @@ def probe_inputs(model: Model) -> list[list[np.ndarray]]:
     (zeros for token ids, the Masking layer's value for features), row r of the k-th taking layout k + r: every
     layout reaches every row whatever the batch size (fixed ones included) and sequence length."""
     rng = np.random.default_rng(PROBE_SEED)
-    vocabulary = _smallest(model.topology, "Embedding", "input_dim", 8)
-    mask_value = _smallest(model.topology, "Masking", "mask_value", None)
-    masks = mask_value is not None or _any_layer(model.topology, lambda s: s.class_name == "Embedding"
-                                                 and bool(s.config.get("mask_zero")))
+    hints = [hint for _, layer in sublayers(model) if (hint := layer.input_values()) is not None]
+    vocabulary = min((h.vocabulary for h in hints if h.vocabulary is not None), default=8)
+    features = [h.pad_value for h in hints if h.pad_value is not None and h.vocabulary is None]  # Masking's
+    mask_value = min(features) if features else None
+    masks = any(h.pad_value is not None for h in hints)
     plain, pad_values = [], []
     for spec in model.inputs:
         shape = tuple(3 if i == 0 and d is None else 5 if d is None else d for i, d in enumerate(spec.shape))
@@ -153,21 +155,7 @@ def _specs(topology: Topology):
             yield spec
 
 
-def _any_layer(topology: Topology, predicate) -> bool:
-    return any(predicate(spec) for spec in _specs(topology))
-
-
-def _smallest(topology: Topology, class_name: str, key: str, default: object) -> object:
-    values = [spec.config.get(key) for spec in _specs(topology) if spec.class_name == class_name]
-    values = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return min(values) if values else default
-
-
-
 # --- masks Keras 3 combines otherwise ---------------------------------------------------------------------
-
-KERAS3_MASKED_VALUES = frozenset({"Multiply", "Maximum", "Minimum"})  # Keras 3 reads masks for the values too
-
 
 class _RecordedMasks(KerasMasks):
     """Keras's mask passing, recording the output masks of every merge call (nested models' included)."""
@@ -184,7 +172,7 @@ class _RecordedMasks(KerasMasks):
         if type(layer).keras.keras3_behaviour.get("keras3_masks"):
             self.merges.setdefault(layer.name, []).append(masks)
             self.classes[layer.name] = layer.class_name
-            if layer.class_name in KERAS3_MASKED_VALUES and any(m is not None for m in input_masks):
+            if type(layer).keras.keras3_masked_values and any(m is not None for m in input_masks):
                 self.masked_values.add(layer.name)
         if layer.class_name in RECURRENT and len(input_masks) > 1 and input_masks[0] is not None:
             self.masked_with_states.add(layer.name)
@@ -243,7 +231,7 @@ def _refuse_masks_keras3_drops(model: Model, names: set[str]) -> None:
     specs = {spec.name: spec for spec in model.topology.layers}
     for name in sorted(names):
         spec = specs.get(name)
-        if spec is None or any(len(call.args) > 1 and not writes_explicit_mask(model.topology, call.args[0])
+        if spec is None or any(len(call.args) > 1 and not writes_explicit_mask(model.topology, call.args[0], catalog())
                                for call in spec.calls):
             raise UnsupportedLayerError(
                 f"layer {name!r} ({spec.class_name if spec else 'RNN'}): Keras 2 masks an RNN given initial states "

@@ -107,9 +107,9 @@ def _count_models_built(dask_worker):
     model_class = tfjs_interop.Model
     original = model_class.__init__
 
-    def counting(self, topology):
+    def counting(self, topology, engine=None):
         model_class.built_here += 1
-        original(self, topology)
+        original(self, topology, engine)
 
     model_class.built_here, model_class.original_init, model_class.__init__ = 0, original, counting
 

@@ -30,7 +30,7 @@ _RNN_KEYS = ("name", "trainable", "dtype", "cell", "return_sequences", "return_s
 RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
 
 
-# Activations Keras 3 knows by the same name and meaning (tests/test_keras_writer.py checks each).
+# Activations Keras 3 knows by the same name and meaning (tests/live/test_keras_writer.py checks each).
 KERAS3_ACTIVATIONS = frozenset({
     "linear", "relu", "relu6", "elu", "selu", "sigmoid", "softplus", "softsign", "tanh", "softmax", "log_softmax",
     "gelu", "swish", "silu", "hard_silu", "hard_swish", "mish", "exponential", "leaky_relu", "log_sigmoid",
@@ -95,8 +95,9 @@ def _layer_object(spec: LayerSpec, parts: ModelParts, mode: HardSigmoid, with_ca
 
 
 def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid, facts: Catalog) -> dict:
-    if class_name == "ThresholdedReLU":  # gone in Keras 3; its ReLU(threshold) is the same x * (x > theta)
-        class_name, config = "ReLU", {"name": config.get("name", layer), "threshold": config.get("theta", 1.0)}
+    known = facts_for(facts, class_name)
+    if known is not None and known.keras.keras3_spelling is not None:
+        class_name, config = known.keras.keras3_spelling(config, layer)
     if class_name == "InputLayer":
         config = {"batch_shape": list(config.get("batch_input_shape") or config.get("batch_shape")),
                   "dtype": _dtype(config.get("dtype")), "sparse": False, "name": config.get("name", layer)}
@@ -105,13 +106,6 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid, 
     for key, value in config.items():
         if _kept(class_name, key, facts):
             out[key] = _config_value(key, value, class_name, layer, mode, facts)
-    if class_name == "LeakyReLU" and "alpha" in out:
-        out["negative_slope"] = out.pop("alpha")
-    if class_name == "BatchNormalization" and isinstance(out.get("axis"), list):  # tf.keras writes [axis]
-        if len(out["axis"]) != 1:
-            raise UnsupportedLayerError(f"layer {layer!r} (BatchNormalization): axis {out['axis']} normalises over "
-                                        "several axes, which Keras 3's BatchNormalization cannot")
-        out["axis"] = out["axis"][0]
     if "dtype" in out:
         out["dtype"] = _dtype(out.get("dtype"))
     return {"module": "keras.layers", "class_name": class_name, "config": out, "registered_name": None}
@@ -229,26 +223,32 @@ def _with_explicit_masks(topology: Topology, parts: ModelParts, objects: list[di
     return out
 
 
-def writes_explicit_mask(topology: Topology, ref: TensorRef) -> bool:
-    """Whether the mask of ``ref`` can be written explicitly for an RNN reading it (see ``_with_explicit_masks``):
-    it is the output of a Masking or Embedding(mask_zero) layer."""
+def _explicit_mask(topology: Topology, ref: TensorRef, facts: Catalog) -> tuple[float, bool] | None:
     source = topology.layer(ref.layer)
-    return bool(source.calls) and (source.class_name == "Masking" or (
-        source.class_name == "Embedding" and bool(source.config.get("mask_zero"))))
+    known = facts_for(facts, source.class_name)
+    rule = known.keras.explicit_mask if known is not None and source.calls else None
+    return rule(source.config) if rule is not None else None
+
+
+def writes_explicit_mask(topology: Topology, ref: TensorRef, facts: Catalog) -> bool:
+    """Whether the mask of ``ref`` can be written explicitly for an RNN reading it (see ``_with_explicit_masks``):
+    it is the output of a layer whose facts say how (``KerasFacts.explicit_mask``: Masking, Embedding(mask_zero))."""
+    return _explicit_mask(topology, ref, facts) is not None
 
 
 def _mask_ops(topology: Topology, parts: ModelParts, ref: TensorRef, name: str) -> list[dict]:
-    if not writes_explicit_mask(topology, ref):
+    rule = _explicit_mask(topology, ref, parts.facts)
+    if rule is None:
         return []
     source = topology.layer(ref.layer)
     source_input = source.calls[ref.node_index].args[0]
-    if source.class_name == "Masking":
-        value = float(source.config.get("mask_value") or 0.0)
+    value, over_features = rule
+    if over_features:
         shape = _shape_of(source_input, parts)
         return [_op("NotEqual", f"{name}_not_equal", [_tensor(source_input, parts), value], {}),
                 _op("Any", f"{name}_any", [_tensor(TensorRef(f"{name}_not_equal"), None, "bool", shape)],
                     {"axis": -1, "keepdims": False})]
-    return [_op("NotEqual", f"{name}_not_equal", [_tensor(source_input, parts, "int32"), 0], {})]
+    return [_op("NotEqual", f"{name}_not_equal", [_tensor(source_input, parts, "int32"), int(value)], {})]
 
 
 def _operation_object(spec: LayerSpec, parts: ModelParts) -> dict:

@@ -12,27 +12,21 @@ from ...parsing import normalise_config
 from ...topology import MODEL_CLASSES, Call, Engine, LayerSpec, Origin, TensorRef, Topology
 
 
-def check_tfjs_only_behaviour(topology: Topology) -> None:
-    """Refuse what TF.js computes and no Keras layer can: bilinear UpSampling2D at pixel corners, CenterCrop by
-    cropAndResize."""
+def check_tfjs_only_behaviour(topology: Topology, facts: Catalog) -> None:
+    """Refuse what TF.js computes and no Keras layer can (``TfjsFacts.keras_inexpressible``: bilinear UpSampling2D
+    at pixel corners, CenterCrop by cropAndResize)."""
     if topology.origin.engine is not Engine.TFJS:
         return
     for spec in topology.layers:
         if spec.class_name in MODEL_CLASSES:
-            check_tfjs_only_behaviour(spec.config["topology"])
+            check_tfjs_only_behaviour(spec.config["topology"], facts)
             continue
         for class_name, config in _nested_configs(spec.class_name, spec.config):
-            if class_name == "CenterCrop":
-                raise UnsupportedLayerError(
-                    f"layer {spec.name!r} (CenterCrop): TF.js's CenterCrop samples its box with cropAndResize and "
-                    "moves a one-column margin to the left edge, which Keras's exact crop does not; it cannot be "
-                    "written to a Keras file")
-            if class_name == "UpSampling2D" and config.get("interpolation") == "bilinear":
-                raise UnsupportedLayerError(
-                    f"layer {spec.name!r} (UpSampling2D): TF.js's bilinear upsampling samples at pixel corners "
-                    "(align_corners=False, no half-pixel centres), Keras's at pixel centres, so Keras would compute "
-                    "other numbers; it cannot be written to a Keras file (use interpolation 'nearest', which both "
-                    "compute alike)")
+            known = facts_for(facts, class_name)
+            why = known.tfjs.keras_inexpressible if known else None
+            if why and all(config.get(k) == v for k, v in known.tfjs.keras_inexpressible_when.items()):
+                raise UnsupportedLayerError(f"layer {spec.name!r} ({class_name}): {why}; it cannot be written to a "
+                                            "Keras file")
 
 
 def _nested_configs(class_name: str, config: dict) -> list[tuple[str, dict]]:

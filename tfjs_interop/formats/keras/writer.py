@@ -44,7 +44,7 @@ def keras_export(parts: ModelParts, hard_sigmoid: HardSigmoid = HardSigmoid.RESC
         UnsupportedLayerError: naming the layer, when Keras 3 cannot express something in it.
     """
     if hard_sigmoid is HardSigmoid.RESCALE:  # a file to keep the model's meaning; verify builds Keras's reading
-        check_tfjs_only_behaviour(parts.topology)
+        check_tfjs_only_behaviour(parts.topology, parts.facts)
     topology = keras_rules(parts.topology, parts.facts)
     notes: list[str] = []
     parts = rescale_hard_sigmoid(parts, topology, hard_sigmoid, notes)

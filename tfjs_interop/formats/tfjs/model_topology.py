@@ -90,11 +90,10 @@ def layer_config(class_name: str, config: dict, facts: Catalog) -> dict:
         out.setdefault("recurrent_activation", "sigmoid")  # the runtime's default (Keras >= 2.3); TF.js's differs
     if class_name in ("GRU", "GRUCell"):
         out["reset_after"] = False
-    slope = out.pop("negative_slope", None)  # Keras 3's name for LeakyReLU's alpha (ReLU's is checked to be 0)
-    if class_name == "LeakyReLU" and out.get("alpha") is None:
-        out["alpha"] = 0.3 if slope is None else slope
-    if class_name == "Softmax" and out.get("axis") == [-1]:
-        out["axis"] = -1
+    spelling = tfjs_facts(facts, class_name).spelling
+    if spelling is not None:
+        out = spelling(out)
+    out.pop("negative_slope", None)  # Keras 3's option, which TF.js has not (ReLU's is checked to be 0)
     if class_name == "RNN":
         out.pop("cells", None)  # TF.js writes the cells twice; it reads "cell"
     if class_name == "Bidirectional":

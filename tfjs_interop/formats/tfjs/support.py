@@ -35,12 +35,9 @@ FIXES = {
     "reset_after": "retrain with reset_after=False (TF.js's GRUCell implements only that form)",
     "hard_sigmoid_keras3": "Keras 3's hard_sigmoid is relu6(x + 3) / 6, TF.js's is clip(0.2x + 0.5, 0, 1); retrain "
                            "with 'sigmoid' (or another activation TF.js has)",
-    "Subtract": "TF.js 4.22 has no Subtract layer; rebuild a - b as Add()([a, n]) with n = b negated (e.g. a Dense "
-                "layer with kernel -I and no bias)",
     "Lambda": "a Lambda layer is Python code, which TF.js cannot run; replace it by built-in layers",
     "padding": "TF.js 4.22 does not implement causal padding; pad with ZeroPadding1D-style left padding in the model "
                "and use 'valid'",
-    "Resizing": "resize the images before they reach the model",
 }
 UNKNOWN = TfjsFacts(registered=False)  # a class the runtime does not implement (Lambda, a custom class)
 
@@ -65,9 +62,7 @@ def check_writable(topology: Topology, facts: Catalog, ranks: Mapping[str, int] 
         if spec.class_name in MODEL_CLASSES:
             check_writable(spec.config["topology"], facts, ranks)
             continue
-        _check_layer(spec.name, spec.class_name, spec.config, facts)
-        if spec.class_name == "Softmax":
-            _check_softmax_axis(spec, (ranks or {}).get(spec.name))
+        _check_layer(spec.name, spec.class_name, spec.config, facts, (ranks or {}).get(spec.name))
         for call in spec.calls:
             _check_call(spec, call)
             _check_shape_writer(spec, call, topology, facts)
@@ -78,11 +73,12 @@ def _refuse(layer: str, class_name: str, reason: str, fix: str | None = None) ->
     return UnsupportedLayerError(message + (f"; fix: {fix}" if fix else ""))
 
 
-def _check_layer(layer: str, class_name: str, config: dict, facts: Catalog) -> None:
+def _check_layer(layer: str, class_name: str, config: dict, facts: Catalog, rank: int | None = None) -> None:
+    """Refuse what TF.js cannot load or run in one layer (``rank``: its input's, where known)."""
     tfjs = tfjs_facts(facts, class_name)
     if not tfjs.registered:
         raise _refuse(layer, class_name, f"TF.js cannot deserialise class {class_name!r}",
-                      FIXES.get(class_name, "replace it by layers TF.js has"))
+                      tfjs.fix or FIXES.get(class_name, "replace it by layers TF.js has"))
     for key in ("activation", "recurrent_activation"):
         name = config.get(key)
         if name is not None and ACTIVATION_ALIASES.get(name, name) not in TFJS_ACTIVATIONS:
@@ -94,23 +90,12 @@ def _check_layer(layer: str, class_name: str, config: dict, facts: Catalog) -> N
             raise _refuse(layer, class_name, f"TF.js cannot run {key}={config[key]!r} (it runs {allowed[0]!r})",
                           FIXES.get(key))
     if tfjs.cannot_run:
-        raise _refuse(layer, class_name, tfjs.cannot_run, FIXES.get(class_name))
-    if class_name == "SeparableConv2D" and config.get("data_format") == "channels_first" and \
-            config.get("use_bias") is not False:
-        raise _refuse(layer, class_name, "TF.js adds a channels_first SeparableConv2D's bias along the wrong axis "
-                      "(it fails, or adds it by row)", "use channels_last, or use_bias=False")
+        raise _refuse(layer, class_name, tfjs.cannot_run, tfjs.fix)
+    refused = tfjs.refusal(config, rank) if tfjs.refusal is not None else None
+    if refused is not None:
+        raise _refuse(layer, class_name, *refused)
     _check_dtype(layer, class_name, config.get("dtype"))
     _check_wrapped(layer, class_name, config, facts)
-
-
-def _check_softmax_axis(spec: LayerSpec, rank: int | None) -> None:
-    """TF.js's Softmax takes the last axis, or several axes at once; one other axis fails in tf.softmax."""
-    axis = spec.config.get("axis", -1)
-    axes = axis if isinstance(axis, list) else [axis]
-    if axis is None or len(axes) > 1 or axes[0] == -1 or (rank is not None and axes[0] == rank - 1):
-        return
-    raise _refuse(spec.name, spec.class_name, f"TF.js's softmax runs on the last axis only (or on several), not on "
-                  f"axis={axis!r} of a rank-{rank} input", "transpose the axis last with Permute around Softmax")
 
 
 def _check_dtype(layer: str, class_name: str, dtype: object) -> None:
@@ -155,7 +140,7 @@ def _check_shape_writer(spec: LayerSpec, call: Call, topology: Topology, facts: 
     model input's own (or, through layers that return the shape they are given, an earlier one) unless a layer
     that builds a new one (``TfjsFacts.fresh_shape``) makes it: then predict fails ("expected input1 to have
     shape")."""
-    if spec.class_name not in ("CenterCrop", "CategoryEncoding"):
+    if not tfjs_facts(facts, spec.class_name).overwrites_input_shape:
         return
     source = topology.layer(call.args[0].layer).class_name
     if not tfjs_facts(facts, source).fresh_shape:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...facts import TfjsFacts, TfjsMasking, frozen
+from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from ..activations import elu
 from .base import Layer, Options, Shape, invalid, is_number, register, shape_error
 
@@ -86,6 +86,9 @@ class LeakyReLUOptions(Options):
 @register("LeakyReLU")
 class LeakyReLU(ActivationLayer):
     """x if x > 0 else slope · x."""
+    tfjs = TfjsFacts(spelling=lambda config: _leaky_tfjs(config))
+    keras = KerasFacts(keras3_spelling=lambda config, layer: (LEAKY, _renamed(config, "alpha", "negative_slope")))
+
 
     Options = LeakyReLUOptions
 
@@ -167,6 +170,9 @@ class SoftmaxOptions(Options):
 @register("Softmax")
 class Softmax(ActivationLayer):
     """exp(x) / sum(exp(x)) over ``axis`` (several axes at once when a list); masked logits get -1e9 first."""
+    tfjs = TfjsFacts(refusal=lambda config, rank: _softmax_refusal(config, rank),
+                     spelling=lambda config: {**config, "axis": -1} if config.get("axis") == [-1] else config)
+
 
     Options = SoftmaxOptions
 
@@ -204,9 +210,44 @@ class ThresholdedReLUOptions(Options):
 @register("ThresholdedReLU")
 class ThresholdedReLU(ActivationLayer):
     """x if x > theta else 0."""
+    # Gone in Keras 3; its ReLU(threshold) is the same x * (x > theta).
+    keras = KerasFacts(keras3_spelling=lambda config, layer: (
+        "ReLU", {"name": config.get("name", layer), "threshold": config.get("theta", 1.0)}))
+
 
     Options = ThresholdedReLUOptions
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         x = inputs.astype(_F32, copy=False)
         return x * (x > _F32(self.options.theta)).astype(_F32)
+
+
+LEAKY = "LeakyReLU"
+
+
+def _leaky_tfjs(config: dict) -> dict:
+    """TF.js's LeakyReLU takes ``alpha`` (Keras 2's name; Keras 3's ``negative_slope``), 0.3 by default."""
+    out = {k: v for k, v in config.items() if k != "negative_slope"}
+    if out.get("alpha") is None:
+        out["alpha"] = 0.3 if config.get("negative_slope") is None else config["negative_slope"]
+    return out
+
+
+def _renamed(config: dict, old: str, new: str) -> dict:
+    """``config`` with option ``old`` called ``new`` (LeakyReLU's slope: Keras 2's ``alpha``, Keras 3's
+    ``negative_slope``)."""
+    if old not in config:
+        return config
+    out = {k: v for k, v in config.items() if k != old}
+    out[new] = config[old]
+    return out
+
+
+def _softmax_refusal(config: dict, rank: int | None) -> tuple[str, str] | None:
+    """TF.js's Softmax takes the last axis, or several axes at once; one other axis fails in tf.softmax."""
+    axis = config.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    if axis is None or len(axes) > 1 or axes[0] == -1 or (rank is not None and axes[0] == rank - 1):
+        return None
+    return (f"TF.js's softmax runs on the last axis only (or on several), not on axis={axis!r} of a rank-{rank} "
+            "input", "transpose the axis last with Permute around Softmax")

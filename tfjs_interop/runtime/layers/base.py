@@ -63,7 +63,7 @@ def engine_option(default: Any) -> Any:
 
 # Layer classes TF.js 4.22, Keras 3 or tf_keras define (and their Keras 2 aliases) that the runtime does not
 # implement: a file naming one is told so, rather than that it is a custom class. A class, once implemented, leaves
-# this list (tests/test_layers_basic.py checks the two are apart).
+# this list (tests/unit/test_layers_basic.py checks the two are apart).
 NOT_IMPLEMENTED = frozenset("""
     ActivityRegularization AugMix AutoContrast AveragePooling3D AvgPool1D AvgPool2D AvgPool3D Conv1DTranspose
     Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM2D ConvLSTM3D Convolution1D Convolution2D Convolution2DTranspose

@@ -336,6 +336,7 @@ class EmbeddingOptions(Options):
 @register("Embedding")
 class Embedding(Layer):
     """Looks up rows of ``embeddings`` [input_dim, output_dim]; float indices truncate, as ``tf.cast``."""
+    keras = KerasFacts(explicit_mask=lambda config: (0.0, False) if config.get("mask_zero") else None)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = EmbeddingOptions
@@ -392,6 +393,7 @@ class MaskingOptions(Options):
 @register("Masking")
 class Masking(Layer):
     """Masks the time steps whose features all equal ``mask_value`` and zeroes them."""
+    keras = KerasFacts(explicit_mask=lambda config: (float(config.get("mask_value") or 0.0), True))
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     Options = MaskingOptions

@@ -121,7 +121,8 @@ class SeparableConv2D(DepthwiseConv2D):
     """y = act(pointwise(depthwise(x)) + bias); pointwise kernel [1, 1, C·M, filters], bias [filters]."""
     keras = KerasFacts(dropped_keys=("groups",))  # tf.keras writes Conv2D's groups (always 1); Keras 3 refuses it
     # tf.keras writes a kernel_* initializer, regularizer and constraint into SeparableConv2D, which TF.js refuses.
-    tfjs = TfjsFacts(fresh_shape=True, dropped_keys=("kernel_initializer", "kernel_regularizer", "kernel_constraint"))
+    tfjs = TfjsFacts(fresh_shape=True, dropped_keys=("kernel_initializer", "kernel_regularizer", "kernel_constraint"),
+                     refusal=lambda config, rank: _channels_first_bias_refusal(config))
 
     Options = SeparableConv2DOptions
 
@@ -136,3 +137,11 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def mix(self, y: np.ndarray) -> np.ndarray:
         return y @ self.pointwise_kernel.value.reshape(y.shape[-1], -1)  # (B, oh, ow, filters)
+
+
+def _channels_first_bias_refusal(config: dict) -> tuple[str, str] | None:
+    """TF.js adds a channels_first SeparableConv2D's bias along the wrong axis."""
+    if config.get("data_format") == "channels_first" and config.get("use_bias") is not False:
+        return ("TF.js adds a channels_first SeparableConv2D's bias along the wrong axis (it fails, or adds it by row)",
+                "use channels_last, or use_bias=False")
+    return None

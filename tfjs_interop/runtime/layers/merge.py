@@ -17,6 +17,7 @@ _L2_EPSILON = 1e-7  # TF.js l2Normalize: x / sqrt(max(sum(x²), 1e-7)); Keras 2 
 
 # Keras 3 combines the masks of merges otherwise than Keras 2 (see each class).
 KERAS3_MASKS = KerasFacts(keras3_behaviour=frozen({"keras3_masks": True}))
+KERAS3_MASKED_VALUES = KerasFacts(keras3_behaviour=frozen({"keras3_masks": True}), keras3_masked_values=True)
 
 
 def _as_list(inputs: Any) -> list:
@@ -124,7 +125,9 @@ class Add(Merge):
 
 @register("Subtract")
 class Subtract(Merge):
-    tfjs = TfjsFacts(masking=TfjsMasking.MERGE, registered=False)
+    tfjs = TfjsFacts(masking=TfjsMasking.MERGE, registered=False,
+                     fix="TF.js 4.22 has no Subtract layer; rebuild a - b as Add()([a, n]) with n = b negated (e.g. a "
+                         "Dense layer with kernel -I and no bias)")
     keras = KERAS3_MASKS
 
     min_inputs = max_inputs = 2
@@ -136,7 +139,7 @@ class Subtract(Merge):
 @register("Multiply")
 class Multiply(Merge):
     tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
-    keras = KERAS3_MASKS
+    keras = KERAS3_MASKED_VALUES
 
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         out = arrays[0]
@@ -185,7 +188,7 @@ def _masked_extreme(op: np.ufunc, arrays: list[np.ndarray], masks: list[np.ndarr
 @register("Maximum")
 class Maximum(Merge):
     tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
-    keras = KERAS3_MASKS
+    keras = KERAS3_MASKED_VALUES
 
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         return np.maximum.reduce(np.broadcast_arrays(*arrays))
@@ -197,7 +200,7 @@ class Maximum(Merge):
 @register("Minimum")
 class Minimum(Merge):
     tfjs = TfjsFacts(masking=TfjsMasking.MERGE)
-    keras = KERAS3_MASKS
+    keras = KERAS3_MASKED_VALUES
 
     def merge(self, arrays: list[np.ndarray]) -> np.ndarray:
         return np.minimum.reduce(np.broadcast_arrays(*arrays))

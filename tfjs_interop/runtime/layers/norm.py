@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ...facts import TfjsFacts, TfjsMasking, frozen
+from ...errors import UnsupportedLayerError
+from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from .base import Layer, Options, Shape, engine_option, invalid, is_number, register, shape_error, unsupported
 
 
@@ -114,6 +115,7 @@ class BatchNormalizationOptions(Options):
 class BatchNormalization(Layer):
     """Inference-mode batch normalization with the moving mean and variance, along one feature axis."""
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"flat_parameter_index": True}))
+    keras = KerasFacts(keras3_spelling=lambda config, layer: _keras3_batch_norm(config, layer))
 
     Options = BatchNormalizationOptions
     supports_masking = True
@@ -145,3 +147,14 @@ class BatchNormalization(Layer):
 
         return _normalize(inputs, stat(self.moving_mean), stat(self.moving_variance), self.options.epsilon,
                           stat(self.gamma), stat(self.beta))
+
+
+def _keras3_batch_norm(config: dict, layer: str) -> tuple[str, dict]:
+    """tf.keras writes ``axis`` as a list of one axis; Keras 3's BatchNormalization takes one int."""
+    axis = config.get("axis")
+    if not isinstance(axis, list):
+        return "BatchNormalization", config
+    if len(axis) != 1:
+        raise UnsupportedLayerError(f"layer {layer!r} (BatchNormalization): axis {axis} normalises over several "
+                                    "axes, which Keras 3's BatchNormalization cannot")
+    return "BatchNormalization", {**config, "axis": axis[0]}

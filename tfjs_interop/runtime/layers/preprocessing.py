@@ -139,7 +139,7 @@ class Resizing(_Image):
     """Resizes each image to (height, width), optionally cropping it to that aspect ratio first (Keras)."""
     tfjs = TfjsFacts(behaviour=frozen({"fails_in_tfjs": True}),
                      cannot_run="TF.js 4.22's Resizing fails in predict (its call hands resizeBilinear the list "
-                                "of inputs)")
+                                "of inputs)", fix="resize the images before they reach the model")
 
     Options = ResizingOptions
 
@@ -165,7 +165,9 @@ class CenterCropOptions(Options):
 class CenterCrop(_Image):
     """The centred (height, width) box of each image; an image smaller than that is resized (Keras: after
     cropping it to the target's aspect ratio)."""
-    tfjs = TfjsFacts(behaviour=frozen({"tfjs_crop_and_resize": True}))
+    tfjs = TfjsFacts(behaviour=frozen({"tfjs_crop_and_resize": True}), overwrites_input_shape=True,
+                     keras_inexpressible="TF.js's CenterCrop samples its box with cropAndResize and moves a one-column "
+                                         "margin to the left edge, which Keras's exact crop does not")
 
     Options = CenterCropOptions
 
@@ -222,6 +224,7 @@ class CategoryEncodingOptions(Options):
 @register("CategoryEncoding")
 class CategoryEncoding(Layer):
     """Integer ids in [0, num_tokens) -> per-sample multi-hot or count vectors, or one-hot vectors."""
+    tfjs = TfjsFacts(overwrites_input_shape=True)
 
     Options = CategoryEncodingOptions
 

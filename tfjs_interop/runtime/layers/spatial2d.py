@@ -132,7 +132,11 @@ class UpSampling2DOptions(Options):
 class UpSampling2D(_Spatial):
     """Enlarges each image by whole factors, repeating pixels (nearest) or interpolating them (bilinear)."""
     tfjs = TfjsFacts(behaviour=frozen({"half_pixel_centers": False}),
-                     allowed=frozen({"interpolation": ("nearest", "bilinear")}), fresh_shape=True)
+                     allowed=frozen({"interpolation": ("nearest", "bilinear")}), fresh_shape=True,
+                     keras_inexpressible="TF.js's bilinear upsampling samples at pixel corners (align_corners=False, "
+                                         "no half-pixel centres), Keras's at pixel centres, so Keras would compute "
+                                         "other numbers (use interpolation 'nearest', which both compute alike)",
+                     keras_inexpressible_when=frozen({"interpolation": "bilinear"}))
 
     Options = UpSampling2DOptions
 
