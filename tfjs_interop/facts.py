@@ -87,6 +87,8 @@ class KerasFacts:
             ``over features``); None where it carries none.
         keras3_spelling: ``(config, layer name) -> (class name, config)``: the class and normalised config as
             Keras 3 takes them (raising UnsupportedLayerError where it cannot), before the generic conversion.
+        keras2_spelling: ``config -> config``: a Keras 3 config as Keras 2 (tf_keras) reads it (Keras 3 takes it
+            too).
     """
 
     behaviour: Mapping[str, Any] = field(default_factory=frozen)
@@ -98,6 +100,7 @@ class KerasFacts:
     keras3_masked_values: bool = False
     keras3_spelling: Callable[[dict, str], tuple[str, dict]] | None = None
     explicit_mask: Callable[[dict], tuple[float, bool] | None] | None = None
+    keras2_spelling: Callable[[dict], dict] | None = None
 
 
 @dataclass(frozen=True)

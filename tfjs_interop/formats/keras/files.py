@@ -87,7 +87,7 @@ def legacy_h5_bytes(export: KerasExport) -> bytes:
     it differently (``hard_sigmoid``, explicit masks): then in Keras 3's form, as Keras 3 writes it."""
     config, version = export.config, KERAS_VERSION
     if keras2_expressible(config):
-        config, version = keras2_form(config), KERAS2_VERSION
+        config, version = keras2_form(config, export.facts), KERAS2_VERSION
     import h5py  # only when writing
 
     buffer = io.BytesIO()

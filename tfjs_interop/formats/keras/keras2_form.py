@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 
+from ...facts import Catalog, facts_for
+
 KERAS2_VERSION = "2.15.0"  # the dialect this form is written in
 KERAS3_OPS = "keras.src.ops"  # the module of Keras 3's op layers, which Keras 2 has not
 
@@ -37,20 +39,21 @@ def _wraps_a_model(value: object) -> bool:
     return isinstance(value, list) and any(_wraps_a_model(v) for v in value)
 
 
-def keras2_form(model: dict) -> dict:
-    """A Keras 3 form model object (from :func:`keras_export`) rewritten in the Keras 2 form."""
+def keras2_form(model: dict, facts: Catalog) -> dict:
+    """A Keras 3 form model object (from :func:`keras_export`) rewritten in the Keras 2 form (each layer's config
+    in Keras 2's spelling where its facts give one, ``KerasFacts.keras2_spelling``)."""
     config = dict(model["config"])
     sequential = model["class_name"] == "Sequential"
-    config["layers"] = [_layer(entry, with_calls=not sequential) for entry in config["layers"]
+    config["layers"] = [_layer(entry, not sequential, facts) for entry in config["layers"]
                         if not entry.get("module", "").startswith(KERAS3_OPS)]
     return {"class_name": model["class_name"], "config": config}
 
 
-def _layer(entry: dict, with_calls: bool) -> dict:
+def _layer(entry: dict, with_calls: bool, facts: Catalog) -> dict:
     if entry["class_name"] in ("Sequential", "Functional"):
-        out = keras2_form(entry)
+        out = keras2_form(entry, facts)
     else:
-        out = {"class_name": entry["class_name"], "config": _input_config(entry)}
+        out = {"class_name": entry["class_name"], "config": _input_config(entry, facts)}
     if "name" in entry:
         out["name"] = entry["name"]
     if with_calls:
@@ -58,12 +61,13 @@ def _layer(entry: dict, with_calls: bool) -> dict:
     return out
 
 
-def _input_config(entry: dict) -> dict:
+def _input_config(entry: dict, facts: Catalog) -> dict:
     config = dict(entry["config"])
     if entry["class_name"] == "InputLayer":
         config["batch_input_shape"] = config.pop("batch_shape")
-    if entry["class_name"] == "LeakyReLU" and "negative_slope" in config:
-        config["alpha"] = config.pop("negative_slope")  # Keras 2's name; Keras 3 takes it too
+    known = facts_for(facts, entry["class_name"])
+    if known is not None and known.keras.keras2_spelling is not None:
+        config = known.keras.keras2_spelling(config)
     return config
 
 

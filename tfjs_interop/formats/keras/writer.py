@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...facts import Catalog
 from ..contract import ModelParts
 from .config import KERAS3_ACTIVATIONS, RECURRENT, model_object, writes_explicit_mask
 from .hard_sigmoid import KERAS2_HARD_SIGMOID, HardSigmoid, rescale_hard_sigmoid
@@ -29,12 +30,14 @@ class KerasExport:
         legacy: the ``model_weights`` of a legacy ``.h5``: per top-level layer, its weight names and arrays in
             Keras's legacy order (trainable, then non-trainable).
         notes: what the conversion changed on the way (rescaled weights).
+        facts: the layer classes' facts the model was written with (the Keras 2 form reads its spellings).
     """
 
     config: dict
     groups: dict[str, tuple[str, list[np.ndarray]]]
     legacy: list[tuple[str, list[tuple[str, np.ndarray]]]]
     notes: list[str] = field(default_factory=list)
+    facts: Catalog = field(default_factory=dict)
 
 
 def keras_export(parts: ModelParts, hard_sigmoid: HardSigmoid = HardSigmoid.RESCALE) -> KerasExport:
@@ -52,7 +55,7 @@ def keras_export(parts: ModelParts, hard_sigmoid: HardSigmoid = HardSigmoid.RESC
     groups: dict[str, tuple[str, list[np.ndarray]]] = {"": (topology.name, [])}
     model_groups(parts, topology, "", groups)
     legacy = [(spec.name, named) for spec in parts.topology.layers if (named := legacy_weights(parts, spec.name))]
-    return KerasExport(config, groups, legacy, notes)
+    return KerasExport(config, groups, legacy, notes, parts.facts)
 
 
 __all__ = ["KERAS2_HARD_SIGMOID", "KERAS3_ACTIVATIONS", "RECURRENT", "HardSigmoid", "KerasExport", "keras_export",

@@ -87,7 +87,8 @@ class LeakyReLUOptions(Options):
 class LeakyReLU(ActivationLayer):
     """x if x > 0 else slope · x."""
     tfjs = TfjsFacts(spelling=lambda config: _leaky_tfjs(config))
-    keras = KerasFacts(keras3_spelling=lambda config, layer: (LEAKY, _renamed(config, "alpha", "negative_slope")))
+    keras = KerasFacts(keras3_spelling=lambda config, layer: (LEAKY, _renamed(config, "alpha", "negative_slope")),
+                       keras2_spelling=lambda config: _renamed(config, "negative_slope", "alpha"))
 
 
     Options = LeakyReLUOptions
