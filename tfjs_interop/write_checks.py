@@ -229,9 +229,10 @@ def _refuse_masks_keras3_drops(model: Model, names: set[str]) -> None:
     refuse one that gets a mask here which the writer cannot write (``writes_explicit_mask``), nor one in a nested
     model."""
     specs = {spec.name: spec for spec in model.topology.layers}
+    facts = catalog()
     for name in sorted(names):
         spec = specs.get(name)
-        if spec is None or any(len(call.args) > 1 and not writes_explicit_mask(model.topology, call.args[0], catalog())
+        if spec is None or any(len(call.args) > 1 and not writes_explicit_mask(model.topology, call.args[0], facts)
                                for call in spec.calls):
             raise UnsupportedLayerError(
                 f"layer {name!r} ({spec.class_name if spec else 'RNN'}): Keras 2 masks an RNN given initial states "

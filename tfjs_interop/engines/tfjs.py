@@ -73,7 +73,7 @@ TFJS = TfjsEngine()
 # --- the loader ---------------------------------------------------------------------------------------------
 
 def loader_order(layers: Sequence[tuple[str, Sequence[T]]], ready: Callable[[T, Mapping[str, list[T]]], bool],
-                 ) -> tuple[dict[str, list[T]], list[tuple[str, T]]]:
+                 source: str = "the model") -> tuple[dict[str, list[T]], list[tuple[str, T]]]:
     """The order TF.js's loader (``Container.fromConfig``) makes calls in: it walks the layers in file order, makes
     each listed call whose inputs exist (``ready``, given the calls made so far by layer), and defers the others to
     the next pass, so a shared layer's deferred call comes after a later one.
@@ -87,7 +87,7 @@ def loader_order(layers: Sequence[tuple[str, Sequence[T]]], ready: Callable[[T, 
     while pending:
         passes += 1
         if passes > MAX_DEPTH:
-            raise LimitError(f"the model's calls are nested more than {MAX_DEPTH} deep")
+            raise LimitError(f"{source}: the model's calls are nested more than {MAX_DEPTH} deep")
         waiting = []
         for name, call in pending:
             if ready(call, made):
@@ -110,7 +110,7 @@ def _order_calls_as_loaded(topology: Topology, source: str) -> None:
         return all(ref.layer in made and ref.node_index < preset[ref.layer] + len(made[ref.layer])
                    for ref in call.args)
 
-    made, stuck = loader_order([(spec.name, spec.calls) for spec in topology.layers], ready)
+    made, stuck = loader_order([(spec.name, spec.calls) for spec in topology.layers], ready, source)
     if stuck:
         counts = {name: preset[name] + len(calls) for name, calls in made.items()}
         _raise_unmade(stuck, counts, source)

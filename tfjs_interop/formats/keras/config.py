@@ -8,6 +8,7 @@ come from the writer contract's call shapes).
 
 from __future__ import annotations
 
+from ...dialects import batch_shape, plain_dtype
 from ...errors import UnsupportedLayerError
 from ...facts import Catalog, KerasFacts, facts_for
 from ...topology import MODEL_CLASSES, OP_PREFIX, Call, LayerSpec, TensorRef, Topology
@@ -99,7 +100,7 @@ def _keras_object(class_name: str, config: dict, layer: str, mode: HardSigmoid, 
     if known is not None and known.keras.keras3_spelling is not None:
         class_name, config = known.keras.keras3_spelling(config, layer)
     if class_name == "InputLayer":
-        config = {"batch_shape": list(config.get("batch_input_shape") or config.get("batch_shape")),
+        config = {"batch_shape": list(batch_shape(config)),
                   "dtype": _dtype(config.get("dtype")), "sparse": False, "name": config.get("name", layer)}
         return {"module": "keras.layers", "class_name": "InputLayer", "config": config, "registered_name": None}
     out = {}
@@ -155,9 +156,7 @@ def _activation(name: str, class_name: str, layer: str, mode: HardSigmoid) -> st
 
 
 def _dtype(value: object) -> str:
-    if isinstance(value, dict):
-        value = (value.get("config") or {}).get("name")
-    return value if isinstance(value, str) else "float32"
+    return plain_dtype(value) or "float32"
 
 
 def _refs_object(refs: list[TensorRef]) -> list:

@@ -125,11 +125,3 @@ def _output_and_state_used(topology: Topology) -> set[tuple[str, int]]:
         if r.layer in candidates:
             used.setdefault((r.layer, r.node_index), set()).add(r.tensor_index)
     return {node for node, indices in used.items() if 0 in indices and len(indices) > 1}
-
-
-def plain_dtype(dtype: object) -> str | None:
-    """A dtype as a plain string: Keras 3's DTypePolicy objects give their policy name."""
-    if isinstance(dtype, dict):
-        config = dtype.get("config")
-        dtype = config.get("name") if isinstance(config, dict) else dtype.get("name")
-    return dtype if isinstance(dtype, str) else None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ...dialects import batch_shape, plain_dtype
 from ...engines.tfjs import call_numbers
 from ...facts import Catalog
 from ...topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
-from .forms import plain_dtype
 from .naming import inner_name
 from .support import ACTIVATION_ALIASES, TFJS_VERSION, tfjs_facts
 
@@ -102,8 +102,7 @@ def layer_config(class_name: str, config: dict, facts: Catalog) -> dict:
 
 
 def _input_config(config: dict) -> dict:
-    shape = config.get("batch_input_shape") or config.get("batch_shape")
-    return {"batch_input_shape": list(shape), "dtype": plain_dtype(config.get("dtype")) or "float32",
+    return {"batch_input_shape": list(batch_shape(config)), "dtype": plain_dtype(config.get("dtype")) or "float32",
             "sparse": False, "name": config.get("name")}
 
 

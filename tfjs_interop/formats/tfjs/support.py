@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ...dialects import plain_dtype
 from ...errors import UnsupportedLayerError
 from ...facts import Catalog, TfjsFacts, facts_for
 from ...topology import MODEL_CLASSES, Call, LayerSpec, TensorRef, Topology
-from .forms import plain_dtype
 
 TFJS_VERSION = "4.22.0"
 
