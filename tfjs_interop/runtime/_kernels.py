@@ -3,7 +3,7 @@
 Two kinds, both over the rows ``b0:b1`` of a batch (so that threads can share a batch) and both releasing the GIL:
 
 - the whole time loop of a small batch (``lstm``, ``gru``, ``simple_rnn``): each sample's recurrent product is a
-  contiguous loop over the kernel's rows (``kernel[k, :]``, which LLVM vectorises into FMAs), summed in the
+  contiguous loop over the kernel's rows (``kernel[k, :]``, which LLVM vectorises), summed in the
   precision of the ``acc`` buffer the caller passes (float32, as BLAS and the NumPy loop sum; float64 is kept for
   measuring, see the README's Performance section);
 - one step's gates of a large batch (``*_gates``), after NumPy's BLAS has made the step's recurrent product: one
@@ -16,7 +16,9 @@ units) outputs, or empty when only the last is wanted.
 
 tanh (and sigmoid, as 0.5·tanh(x/2) + 0.5) is a rational approximation (Eigen's ``generic_fast_tanh_float``, as
 ONNX Runtime's MLAS uses), branch-free, so that the gate loops vectorise where a libm call would stay scalar.
-``fastmath={"contract"}`` lets LLVM fuse a·b + c into one FMA; nothing is reassociated.
+No fast-math flag, not even FMA contraction: LLVM runs a vector loop where the arrays cannot overlap and a scalar
+loop where they might, and with contraction allowed the two fused ``f·c + i·g`` differently, so the bits depended
+on where the heap put the arrays (``tests/unit/test_kernel_determinism.py``). Each operation rounds once.
 """
 
 import numpy as np
@@ -24,7 +26,7 @@ from numba import njit
 
 F32 = np.float32
 FUSED_UNITS = 128  # below, lstm_gates fuses each sample's gate loops (measured: 2x faster at 32 units, slower at 256)
-OPTIONS = {"cache": True, "nogil": True, "fastmath": {"contract"}, "error_model": "numpy"}
+OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**OPTIONS)

@@ -47,6 +47,7 @@ HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
 _forced: bool | None = None
+_environment: bool | None = None  # TFJS_INTEROP_COMPILED as read at import or by set_compiled(None)
 _load_lock = threading.Lock()
 _warmed = False  # warm_up() was called: every call uses the kernels (until set_compiled)
 
@@ -56,6 +57,8 @@ def set_compiled(enabled: bool | None) -> None:
     and the start-up rule decide (None)."""
     global _forced, _warmed
     _forced, _warmed = enabled, False
+    if enabled is None:
+        _read_environment()
     if enabled and compiled_available():
         _kernels()
 
@@ -77,13 +80,16 @@ def compiled_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def _switch() -> bool | None:
-    if _forced is not None:
-        return _forced
+def _read_environment() -> None:
+    """Read ``TFJS_INTEROP_COMPILED`` (at import, and by ``set_compiled(None)``; not per call)."""
+    global _environment
     value = os.environ.get(ENV_SWITCH, "").strip().lower()
-    if value in ("0", "false", "no", "off"):
-        return False
-    return True if value in ("1", "true", "yes", "on") else None
+    _environment = False if value in ("0", "false", "no", "off") else True if value in ("1", "true", "yes", "on") \
+        else None
+
+
+def _switch() -> bool | None:
+    return _forced if _forced is not None else _environment
 
 
 def compiled_enabled() -> bool:
@@ -133,7 +139,7 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
         steps: the number of time steps (for the start-up rule).
     """
     kind = getattr(cell, "compiled_kind", None)
-    switch = _switch()  # read once: the environment is read per call, and that costs ~1 µs
+    switch = _switch()
     if kind is None or switch is False or not compiled_available():
         return None
     options = cell.options
@@ -253,5 +259,6 @@ def _recurrent_bias(cell: Any) -> np.ndarray:
     return np.zeros(3 * cell.units, np.float32)
 
 
+_read_environment()
 threads.use_kernel_switch(compiled_enabled)
 threads.apply_environment()  # TFJS_INTEROP_THREADS limits BLAS from the start

@@ -22,6 +22,7 @@ ENV_VARIABLE = "TFJS_INTEROP_THREADS"
 
 _lock = threading.Lock()
 _setting: int | None = None  # set_num_threads's count, None: the environment's
+_environment: str = ""  # TFJS_INTEROP_THREADS as read at import or by set_num_threads(None)
 _applied: int | None = None  # the count BLAS was last limited to
 _blas_limiter: object | None = None
 
@@ -38,7 +39,8 @@ def _parse(value: object, source: str) -> int:
 
 
 def set_num_threads(n: int | None) -> None:
-    """Use ``n`` threads in BLAS and the compiled kernels (None: ``TFJS_INTEROP_THREADS``, else the defaults).
+    """Use ``n`` threads in BLAS and the compiled kernels (None: ``TFJS_INTEROP_THREADS``, read again now, else the
+    defaults).
 
     Raises:
         InputError: when ``n`` is not a positive integer.
@@ -47,15 +49,23 @@ def set_num_threads(n: int | None) -> None:
     count = None if n is None else _parse(n, "the number of threads")
     with _lock:
         _setting = count
+        if count is None:
+            read_environment()
     apply_blas_limit()
+
+
+def read_environment() -> None:
+    """Read ``TFJS_INTEROP_THREADS`` (at import, and by ``set_num_threads(None)``): a predict does not read the
+    environment, which costs about a microsecond a variable."""
+    global _environment
+    _environment = os.environ.get(ENV_VARIABLE, "").strip()
 
 
 def get_num_threads() -> int | None:
     """The count set by :func:`set_num_threads` or ``TFJS_INTEROP_THREADS``, or None when neither is."""
     if _setting is not None:
         return _setting
-    value = os.environ.get(ENV_VARIABLE, "").strip()
-    return _parse(value, ENV_VARIABLE) if value else None
+    return _parse(_environment, ENV_VARIABLE) if _environment else None
 
 
 def kernel_threads() -> int:
@@ -111,6 +121,7 @@ def apply_environment() -> None:
     """At import (of ``compiled``, which this module's BLAS share needs): a valid ``TFJS_INTEROP_THREADS`` limits
     BLAS at once; an invalid one is reported now by a warning and later, by an InputError, when a predict needs
     the count."""
+    read_environment()
     try:
         apply_blas_limit()
     except InputError as exc:
