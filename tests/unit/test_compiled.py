@@ -134,7 +134,7 @@ def test_in_place_activations_equal_the_plain_ones(name):
 
 @needs_numba
 @pytest.mark.usefixtures("restore_switch")
-@pytest.mark.parametrize("units", [8, 130])  # either side of _kernels.FUSED_UNITS
+@pytest.mark.parametrize("units", [8, 130])
 @pytest.mark.parametrize("class_name", ["LSTM", "GRU", "SimpleRNN"])
 def test_stepwise_gates_of_wide_and_narrow_layers_equal_numpy_loop(class_name, units, monkeypatch):
     monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)
