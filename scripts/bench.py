@@ -15,7 +15,7 @@ reported. This runtime is timed twice: as installed (the compiled loop when numb
 forced (``TFJS_INTEROP_COMPILED=0``). Cold start runs ``import + load + first predict`` of fixtures/tfjs/seed_lstm
 in fresh processes, ours against TensorFlow's (``keras.saving.load_model`` of the same model saved as .keras).
 
-    python scripts/bench.py [--quick] [--threads 1,2] [--out DIR] [--tf-python PATH]
+    python scripts/bench.py [--quick] [--threads 1,2] [--out DIR] [--tf-python PATH] [--openblas-coretype CORE]
 
 Writes DIR/bench.md (the tables) and DIR/bench.json (every number); prints the Markdown. Engines that are not
 installed are left out and said so. TensorFlow may live in another environment: ``--tf-python`` names its python.
@@ -395,9 +395,11 @@ def measure_sgemm(size: int, budget: float, env: dict) -> float:
                                 env={**os.environ, **env}).stdout)
 
 
-def start_workers(tf_python: str | None, env: dict) -> list[Worker]:
+def start_workers(tf_python: str | None, env: dict, coretype: str = "") -> list[Worker]:
     workers = [Worker("ours", "ours", sys.executable, env),
                Worker("ours_numpy", "ours", sys.executable, {**env, "TFJS_INTEROP_COMPILED": "0"})]
+    if coretype:  # OpenBLAS's kernels for another core (an AVX-512 machine it takes for Haswell: SkylakeX)
+        workers.append(Worker("ours_coretype", "ours", sys.executable, {**env, "OPENBLAS_CORETYPE": coretype}))
     if can_import(sys.executable, "onnx", "onnxruntime"):
         workers.append(Worker("onnxruntime", "onnxruntime", sys.executable, env))
     if tf_python and can_import(tf_python, "keras", "tensorflow"):
@@ -556,8 +558,19 @@ def machine() -> dict:
     import numpy
 
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": numpy.__version__,
-            "load_average": os.getloadavg(), "platform": platform.platform(),
+            "load_average": os.getloadavg(), "platform": platform.platform(), "blas": _blas(),
+            "avx512": "avx512f" in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else None,
             "numba": _version("numba"), "onnxruntime": _version("onnxruntime")}
+
+
+def _blas() -> str:
+    """NumPy's BLAS and the kernels it picked for this CPU (threadpoolctl), e.g. "openblas 0.3.31 Haswell"."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')}" for p in pools) or "none"
 
 
 def _version(module: str) -> str | None:
@@ -569,7 +582,8 @@ def _version(module: str) -> str | None:
         return None
 
 
-COLUMNS = [("ours", "ours"), ("ours_numpy", "ours, NumPy loop"), ("onnxruntime", "ONNX Runtime"),
+COLUMNS = [("ours", "ours"), ("ours_numpy", "ours, NumPy loop"), ("ours_coretype", "ours, OPENBLAS_CORETYPE"),
+           ("onnxruntime", "ONNX Runtime"),
            ("keras", "Keras predict"), ("keras_call", "Keras call")]
 
 
@@ -584,7 +598,8 @@ def markdown(report: dict) -> str:
                      f"{big['read_files_s']:.3f} s); peak RSS after loading {big['peak_rss_mb']:.0f} MB")
     m = report["machine"]
     lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start; "
-                  f"Python {m['python']}, NumPy {m['numpy']}, numba {m['numba']}, ONNX Runtime {m['onnxruntime']}"]
+                  f"Python {m['python']}, NumPy {m['numpy']}, numba {m['numba']}, ONNX Runtime {m['onnxruntime']}; "
+                  f"NumPy's BLAS: {m.get('blas')} kernels (CPU with AVX-512: {m.get('avx512')})"]
     return "\n".join(lines)
 
 
@@ -593,7 +608,9 @@ def markdown_run(run: dict) -> list[str]:
     peak = run["sgemm_gflops"]
     present = [(key, title) for key, title in COLUMNS if any(key in c["engines"] for c in run["cases"])]
     head = "| case | " + " | ".join(f"{title} ms" for _, title in present)
-    head += " | ours GFLOP/s (% peak) | ours / ORT | Keras predict / ours |"
+    coretype = any("ours_coretype" in c["engines"] for c in run["cases"])
+    head += " | ours GFLOP/s (% peak) | ours / ORT |" + (" ours, OPENBLAS_CORETYPE / ORT |" if coretype else "")
+    head += " Keras predict / ours |"
     start, end = run["load_average_start"][0], run["load_average_end"][0]
     lines = [f"**{run['threads']} thread(s) per engine** (load average {start:.1f} at the start, {end:.1f} at the "
              f"end); sgemm peak (NumPy matmul, float32): {peak:.0f} GFLOP/s", "", head,
@@ -608,9 +625,15 @@ def markdown_run(run: dict) -> list[str]:
         gflops = engines.get("ours", {}).get("gflops")
         cells.append(f"{gflops:.1f} ({100 * gflops / peak:.0f} %)" if gflops else "–")
         cells.append(f"{ours / ms('onnxruntime'):.2f}" if ours and ms("onnxruntime") else "–")
+        if coretype:
+            core = ms("ours_coretype")
+            cells.append(f"{core / ms('onnxruntime'):.2f}" if core and ms("onnxruntime") else "–")
         cells.append(f"{ms('keras') / ours:.1f}" if ours and ms("keras") else "–")
         flag = " ⚠" if c["problems"] else ""
         lines.append(f"| {c['case']['name']}{flag} | " + " | ".join(cells) + " |")
+    if coretype:
+        lines += ["", f"ours, OPENBLAS_CORETYPE: the same runtime with OPENBLAS_CORETYPE={run['openblas_coretype']} "
+                      "(not a default: see the README's Performance notes)"]
     rss = {k: max((c["engines"][k].get("peak_rss_mb", 0) for c in run["cases"] if k in c["engines"]),
                   default=0) for k, _ in present}
     lines += ["", "Peak RSS (VmHWM) of each engine's worker process over the whole grid: " +
@@ -640,8 +663,9 @@ def run_grid(grid: list[Case], threads: int, args: argparse.Namespace, tmp: Path
     rounds = args.rounds or (1 if args.quick else 5)
     budget = 0.02 if args.quick else 0.3
     run = {"sgemm_gflops": measure_sgemm(256 if args.quick else 2048, budget * 3, env), "cases": [],
+           "openblas_coretype": args.openblas_coretype,
            "threads": threads or "default", "load_average_start": os.getloadavg()}
-    workers = start_workers(args.tf_python, env)
+    workers = start_workers(args.tf_python, env, args.openblas_coretype)
     try:
         for i, case in enumerate(grid):
             folder = tmp / f"{case.name}_threads{threads}"
@@ -666,6 +690,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per case (engines take turns)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the cold-start measurement")
+    parser.add_argument("--openblas-coretype", default="", metavar="CORE",
+                        help="also time ours with OPENBLAS_CORETYPE=CORE (e.g. SkylakeX: OpenBLAS's AVX-512 kernels, "
+                             "where OpenBLAS takes an AVX-512 CPU for Haswell); the default run leaves it unset")
     parser.add_argument("--threads", default="1,2",
                         help="comma-separated thread counts; the grid runs once per count with every engine (BLAS, "
                              "ONNX Runtime, TensorFlow, ours) limited to it (0: the defaults). Default 1,2")
