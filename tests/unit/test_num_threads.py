@@ -41,6 +41,19 @@ def test_bad_thread_counts_are_refused(bad):
 
 @pytest.mark.needs("threadpoolctl")
 @pytest.mark.usefixtures("restore")
+def test_set_num_threads_none_gives_blas_back_its_own_count(monkeypatch):
+    monkeypatch.delenv(threads.ENV_VARIABLE, raising=False)
+    before = _blas_threads()
+    compiled.set_compiled(False)
+    tfjs_interop.set_num_threads(1)
+    tfjs_interop.set_num_threads(2 if max(before) != 2 else 3)  # a second limit: the first one's memory counts
+    assert _blas_threads() != before
+    tfjs_interop.set_num_threads(None)
+    assert _blas_threads() == before and tfjs_interop.get_num_threads() is None
+
+
+@pytest.mark.needs("threadpoolctl")
+@pytest.mark.usefixtures("restore")
 def test_set_num_threads_limits_blas_and_the_kernels():
     before = _blas_threads()
     try:

@@ -24,7 +24,7 @@ _lock = threading.Lock()
 _setting: int | None = None  # set_num_threads's count, None: the environment's
 _environment: str = ""  # TFJS_INTEROP_THREADS as read at import or by set_num_threads(None)
 _applied: int | None = None  # the count BLAS was last limited to
-_blas_limiter: object | None = None
+_blas_limiter: object | None = None  # the first limit set: it remembers BLAS's own setting, to restore it
 
 
 def _parse(value: object, source: str) -> int:
@@ -51,7 +51,17 @@ def set_num_threads(n: int | None) -> None:
         _setting = count
         if count is None:
             read_environment()
-    apply_blas_limit()
+    if apply_blas_limit() is None:
+        _restore_blas()
+
+
+def _restore_blas() -> None:
+    """Give BLAS back its own thread count, as it was before this module first limited it."""
+    global _applied, _blas_limiter
+    with _lock:
+        if _blas_limiter is not None:
+            _blas_limiter.restore_original_limits()
+        _blas_limiter, _applied = None, None
 
 
 def read_environment() -> None:
@@ -112,7 +122,8 @@ def apply_blas_limit() -> int | None:
             warnings.warn(f"threadpoolctl is not installed (pip install 'tfjs-interop[fast]'): {share} thread(s) "
                           "apply to the compiled kernels only; BLAS keeps its own setting", stacklevel=3)
         else:
-            _blas_limiter = threadpool_limits(limits=share, user_api="blas")
+            limiter = threadpool_limits(limits=share, user_api="blas")
+            _blas_limiter = _blas_limiter or limiter
         _applied = share
     return count
 
