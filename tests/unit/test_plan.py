@@ -52,7 +52,7 @@ def _executor_only(model):
     return model
 
 
-@pytest.mark.parametrize("name,planned", [("seed_lstm", True), ("multishard", True),
+@pytest.mark.parametrize("name,planned", [("seed_lstm", True), ("multishard", True), ("merge_concatenate", True),
                                           ("embedding_mask_lstm", False), ("masking_lstm_last", False),
                                           ("nested_sequential_shared", False)])
 def test_only_mask_free_models_are_planned(name, planned):

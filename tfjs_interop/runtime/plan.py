@@ -37,18 +37,25 @@ class MaskWatch:
 
     def call_mask(self, input_masks: list[Any]) -> Any:
         mask = self.policy.call_mask(input_masks)
-        self.saw_mask |= mask is not None or any(m is not None for m in input_masks)
+        self.saw_mask |= _some(mask) or _some(input_masks)
         return mask
 
     def output_masks(self, layer: Any, inputs: Any, input_masks: list[Any], count: int,
                      computed: Any = LAYER_RULE) -> list[Any]:
         masks = self.policy.output_masks(layer, inputs, input_masks, count, computed)
-        self.saw_mask |= any(m is not None for m in masks)
+        self.saw_mask |= _some(masks)
         return masks
 
     def for_nested(self, input_masks: list[Any]) -> tuple[MaskPolicy, list[Any]]:
         self.saw_mask = True  # a nested model's calls are not planned
         return self.policy.for_nested(input_masks)
+
+
+def _some(mask: Any) -> bool:
+    """Whether ``mask`` is a mask, or a list holding one (a call of several inputs gets a list of their masks)."""
+    if isinstance(mask, (list, tuple)):
+        return any(_some(m) for m in mask)
+    return mask is not None
 
 
 @dataclass(frozen=True)
