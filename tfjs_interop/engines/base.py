@@ -31,6 +31,9 @@ class MaskPolicy(Protocol):
     def for_nested(self, input_masks: list[Any]) -> tuple[MaskPolicy, list[Any]]:
         """The policy and input masks a nested model runs with."""
 
+    def cleared_masks(self, layer: Any, call: Call) -> list[TensorRef]:
+        """The tensors whose masks a layer's call removes for the calls after it (none, but in Keras 3)."""
+
 
 class Engine:
     """An engine's behaviour; subclasses are the TF.js and Keras engines (``engines.tfjs``, ``engines.keras``)."""

@@ -182,6 +182,9 @@ class TfjsMasks:
         mask = layer.compute_mask(inputs, pack(input_masks)) if computed is LAYER_RULE else computed
         return [mask[0] if isinstance(mask, list) else mask] * count
 
+    def cleared_masks(self, layer: Any, call: Call) -> list[TensorRef]:
+        return []
+
     def for_nested(self, input_masks: list[Any]) -> tuple[TfjsMasks, list[Any]]:
         # Layer.apply hands the nested model the same kwargs object, or a fresh one when there is none yet.
         return TfjsMasks(self.kwargs if self.kwargs is not None else _Kwargs()), [None] * len(input_masks)
