@@ -1,6 +1,6 @@
 """MultiHeadAttention against a float64 reference written from Keras's definition (loops over heads, query and key
 steps); the Keras fixtures (k*_mha_*) pin Keras's own numbers, and the tests here what they show of Keras 3 and
-tf_keras. TF.js has no such class."""
+tf_keras. TF.js has no such class (test_attention.py: save_tfjs refuses it)."""
 
 from __future__ import annotations
 
@@ -136,14 +136,6 @@ def test_inputs_it_cannot_take_are_refused():
         make("MultiHeadAttention", {"num_heads": 1, "key_dim": 2, "attention_axes": [3]}, [(None, 3, 4), (None, 3, 4)])
     with pytest.raises(tfjs_interop.ModelFormatError, match="value and key equal"):
         make("MultiHeadAttention", {"num_heads": 1, "key_dim": 2}, [(None, 3, 4), (None, 5, 4), (None, 6, 4)])
-
-
-@pytest.mark.parametrize("generation", ["k2", "k3"])
-def test_save_tfjs_refuses_multi_head_attention_clearly(generation, tmp_path):
-    model = tfjs_interop.load(KERAS_FIXTURES / f"{generation}_mha_causal_shapes" / "model.keras")
-    with pytest.raises(tfjs_interop.UnsupportedLayerError, match=r"\(MultiHeadAttention\).*TF.js cannot deserialise"):
-        tfjs_interop.save_tfjs(model, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
 
 
 def test_keras3_weights_sit_in_its_projection_groups(tmp_path):
