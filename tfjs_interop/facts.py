@@ -91,8 +91,9 @@ class KerasFacts:
             too).
         call_arguments: the names of its call's tensor arguments when it takes them as separate arguments, not
             one list (Keras 3 writes them positionally, tf_keras the first positionally and the others by name).
-        keras3_clears_input_masks: whether Keras 3 removes the masks of the tensors a call reads (its multi-head
-            attention does: ``set_keras_mask(query, None)``), so calls Keras 3 runs after it see them unmasked.
+        keras3_clears_input_masks: whether Keras 3's call reads its inputs' masks from the tensors as it runs and
+            then removes them (its multi-head attention: ``set_keras_mask(query, None)``), so such calls Keras 3
+            runs later on the same tensors see none.
         keras3_differs: why Keras 3 computes the class otherwise than Keras 2 on some inputs (the Keras writer
             refuses a Keras 2 model where that changes its outputs on probe inputs).
         keras3_children: weight path prefix -> the attribute Keras 3 saves that sublayer under in

@@ -21,19 +21,33 @@ def unpack_masks(mask: Any, count: int) -> list[Any]:
 
 
 class KerasMasks:
-    """Keras: a call gets the masks of its inputs; its outputs get the masks its layer computes. Under Keras 3, a
-    layer whose facts say so (``KerasFacts.keras3_clears_input_masks``) removes the masks of the tensors it reads:
-    calls after it see them unmasked unless the file gives their masks explicitly."""
+    """Keras: a call gets the masks of its inputs; its outputs get the masks its layer computes.
+
+    Keras 3 gives most calls their masks as graph arguments, fixed when the graph is built; a layer whose facts say
+    so (``KerasFacts.keras3_clears_input_masks``, its multi-head attention) instead reads them from its input
+    tensors when it runs, and then removes them: a later such call on the same tensors sees none, and the output
+    carries, as it runs, the mask its query had then. This policy keeps those run-time masks, for those layers only.
+    """
 
     def __init__(self, keras3: bool = False):
         self.keras3 = keras3
+        self._run_time: dict[TensorRef, Any] = {}  # the tensors whose mask at run time is not the graph's
 
     def call_mask(self, input_masks: list[Any]) -> Any:
         return pack(input_masks)
 
-    def cleared_masks(self, layer: Any, call: Call) -> list[TensorRef]:
-        """The tensors whose masks ``layer``'s ``call`` removes for the calls after it."""
-        return list(call.args) if self.keras3 and layer.keras.keras3_clears_input_masks else []
+    def _reads_at_run_time(self, layer: Any) -> bool:
+        return self.keras3 and layer.keras.keras3_clears_input_masks
+
+    def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
+        if not self._reads_at_run_time(layer):
+            return input_masks
+        return [self._run_time.get(ref, mask) for ref, mask in zip(call.args, input_masks)]
+
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+        if self._reads_at_run_time(layer):
+            self._run_time.update(dict.fromkeys(call.args))
+            self._run_time[TensorRef(node[0], node[1], 0)] = seen[0] if seen else None
 
     def output_masks(self, layer: Any, inputs: Any, input_masks: list[Any], count: int,
                      computed: Any = LAYER_RULE) -> list[Any]:

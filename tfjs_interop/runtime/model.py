@@ -329,16 +329,16 @@ class Model:
         for step in self._steps:
             inputs = pack([_lookup(values, ref) for ref in step.call.args])
             input_masks = [_lookup(out_masks, ref) for ref in step.call.args]
+            seen = policy.call_masks(step.layer, step.call, input_masks)
             kwargs = {key: _resolve(value, values) for key, value in step.call.kwargs.items()}
-            mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(input_masks)
+            mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(seen)
             outputs, computed = _call_layer(step.layer, inputs, mask, kwargs, policy)
             outputs = _unpack(outputs)
             latest[step.node] = outputs
             if step.node not in values:  # a repeated TF.js call feeds later layers its first results
                 values[step.node] = outputs
                 out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs), computed)
-            for ref in policy.cleared_masks(step.layer, step.call):
-                out_masks[(ref.layer, ref.node_index)][ref.tensor_index] = None
+            policy.after_call(step.layer, step.call, step.node, seen)
         return values, latest, out_masks
 
 

@@ -116,3 +116,19 @@ def mha_shared_encoder(keras, rng):
     h = L.MultiHeadAttention(num_heads=2, key_dim=3)(h, encoded)
     side = L.MultiHeadAttention(num_heads=1, key_dim=2)(embedded, encoded)
     return keras.Model([dec, enc], [h, side]), [tokens(rng, 5, 6, 20), tokens(rng, 5, 7, 25)]
+
+
+@case(2, 3, description="MultiHeadAttention calls sharing a masked embedding: a self-attention under three Dense "
+                        "layers (Keras 3 runs it first), a second one, one more on the second's output, and an LSTM "
+                        "on it. In Keras 3 an attention's output carries, as it runs, the mask its query had then "
+                        "(none once another attention removed it), while the layers given one tensor keep the masks "
+                        "fixed when the graph was built")
+def mha_parallel_chain(keras, rng):
+    L = keras.layers
+    ids = keras.Input((6,), dtype="int32", name="tokens")
+    embedded = L.Embedding(20, 4, mask_zero=True)(ids)
+    first = L.MultiHeadAttention(num_heads=2, key_dim=3)(embedded, embedded)
+    deep = L.Dense(3)(L.Dense(4)(L.Dense(4)(first)))
+    second = L.MultiHeadAttention(num_heads=2, key_dim=3)(embedded, embedded)
+    chained = L.MultiHeadAttention(num_heads=2, key_dim=3)(second, second)
+    return keras.Model(ids, [deep, chained, L.LSTM(3)(second)]), [tokens(rng, 5, 6, 20)]
