@@ -124,8 +124,8 @@ def test_a_batch_is_split_only_where_each_slice_pays_for_its_thread(batch, parts
     threads._setting = 2
     slices: list[tuple[int, int]] = []
     run_split = threads.run_split
-    monkeypatch.setattr(threads, "run_split", lambda f, rows, least: run_split(
-        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least))
+    monkeypatch.setattr(threads, "run_split", lambda f, rows, least, count: run_split(
+        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least, count))
     np.testing.assert_allclose(layer.call(x), one, rtol=1e-5, atol=2e-7)
     assert len(slices) == parts, slices
 

@@ -151,13 +151,16 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
          states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
     batch (samples are independent), so that the threads meet once per call, not once per step."""
-    threads.apply_blas_limit()
+    count = threads.apply_blas_limit() or 1  # the setting, read once per call
     steps, batch, units = x.shape[0], x.shape[1], cell.units
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
     seq = np.empty((steps if sequence else 0, batch, units), np.float32)
     last = np.zeros((batch, units), np.float32)
-    run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
-    threads.run_split(run, batch, _min_rows_per_thread(cell, steps))
+    if count == 1:
+        _run_rows(cell, kind, held, whole, x, keep, states, seq, last, 0, batch)
+    else:
+        run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
+        threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
     return (seq if sequence else None), last, states
 
 

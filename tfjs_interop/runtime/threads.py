@@ -83,26 +83,28 @@ def use_kernel_switch(enabled: Callable[[], bool]) -> None:
     _kernels_enabled = enabled
 
 
-def apply_blas_limit() -> None:
-    """Limit BLAS to its share of the set count, once per change (cheap otherwise: called before each run)."""
+def apply_blas_limit() -> int | None:
+    """Limit BLAS to its share of the set count, once per change (cheap otherwise: called before each run); return
+    the count (None when none is set), so that a run reads the setting once."""
     global _applied, _blas_limiter
     count = get_num_threads()
     if count is None:
-        return
-    count = blas_threads(count)
-    if count == _applied:
-        return
+        return None
+    share = blas_threads(count)
+    if share == _applied:
+        return count
     with _lock:
-        if count == _applied:
-            return
+        if share == _applied:
+            return count
         try:
             from threadpoolctl import threadpool_limits
         except ImportError:
-            warnings.warn(f"threadpoolctl is not installed (pip install 'tfjs-interop[fast]'): {count} thread(s) "
+            warnings.warn(f"threadpoolctl is not installed (pip install 'tfjs-interop[fast]'): {share} thread(s) "
                           "apply to the compiled kernels only; BLAS keeps its own setting", stacklevel=3)
         else:
-            _blas_limiter = threadpool_limits(limits=count, user_api="blas")
-        _applied = count
+            _blas_limiter = threadpool_limits(limits=share, user_api="blas")
+        _applied = share
+    return count
 
 
 def apply_environment() -> None:
@@ -115,11 +117,11 @@ def apply_environment() -> None:
         warnings.warn(str(exc), stacklevel=2)
 
 
-def run_split(function: Callable[[int, int], None], rows: int, min_rows: int) -> None:
-    """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (slices of at least ``min_rows``),
-    the last on the calling thread. The threads are started per call and joined: none outlives it (the process may
-    fork later, see ``formats.isolation``)."""
-    parts = max(1, min(kernel_threads(), rows // max(1, min_rows)))
+def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, count: int | None = None) -> None:
+    """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (``count`` of them, by default
+    ``kernel_threads()``; slices of at least ``min_rows``), the last on the calling thread. The threads are started
+    per call and joined: none outlives it (the process may fork later, see ``formats.isolation``)."""
+    parts = max(1, min(count or kernel_threads(), rows // max(1, min_rows)))
     if parts == 1:
         function(0, rows)
         return
