@@ -56,8 +56,8 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "k2_audit_merge_masks": {SAVE_KERAS: r"\(Add\).*Keras 3 the OR"},
     # Keras 3's MultiHeadAttention zeroes fully masked rows on its Softmax path (tf_keras averages them) and removes
     # the masks of the tensors it reads for the layers Keras 3 runs after it: these tf_keras models would change.
-    "k2_mha_bilstm_self": {SAVE_KERAS: _MHA_KERAS3},
     "k2_mha_cross_key": {SAVE_KERAS: _MHA_KERAS3},
+    "k2_mha_parallel_chain": {SAVE_KERAS: _MHA_KERAS3},
     "k2_mha_shared_encoder": {SAVE_KERAS: _MHA_KERAS3},
 }
 
