@@ -89,6 +89,15 @@ class KerasFacts:
             Keras 3 takes them (raising UnsupportedLayerError where it cannot), before the generic conversion.
         keras2_spelling: ``config -> config``: a Keras 3 config as Keras 2 (tf_keras) reads it (Keras 3 takes it
             too).
+        call_arguments: the names of its call's tensor arguments when it takes them as separate arguments, not
+            one list (Keras 3 writes them positionally, tf_keras the first positionally and the others by name).
+        keras3_clears_input_masks: whether Keras 3's call reads its inputs' masks from the tensors as it runs and
+            then removes them (its multi-head attention: ``set_keras_mask(query, None)``), so such calls Keras 3
+            runs later on the same tensors see none.
+        keras3_differs: why Keras 3 computes the class otherwise than Keras 2 on some inputs (the Keras writer
+            refuses a Keras 2 model where that changes its outputs on probe inputs).
+        keras3_children: weight path prefix -> the attribute Keras 3 saves that sublayer under in
+            ``model.weights.h5`` (its own variables otherwise sit in the layer's ``vars``).
     """
 
     behaviour: Mapping[str, Any] = field(default_factory=frozen)
@@ -101,6 +110,10 @@ class KerasFacts:
     keras3_spelling: Callable[[dict, str], tuple[str, dict]] | None = None
     explicit_mask: Callable[[dict], tuple[float, bool] | None] | None = None
     keras2_spelling: Callable[[dict], dict] | None = None
+    call_arguments: tuple[str, ...] = ()
+    keras3_clears_input_masks: bool = False
+    keras3_differs: str | None = None
+    keras3_children: Mapping[str, str] = field(default_factory=frozen)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,20 @@ class Call:
 
         return Call(tuple(map(fn, self.args)), {key: each(value) for key, value in self.kwargs.items()})
 
+    def positional(self, names: tuple[str, ...]) -> Call:
+        """This call with its tensor arguments ``names`` (a call signature's, in order) all positional: those a
+        file passes by name (``value=``) move after the positional ones; a ``mask`` of None, which a call with
+        several tensors gets from the parser, is dropped (such a call takes the masks of its tensors)."""
+        kwargs = dict(self.kwargs)
+        args = list(self.args)
+        for name in names[len(args):]:
+            if not isinstance(kwargs.get(name), TensorRef):
+                break
+            args.append(kwargs.pop(name))
+        if "mask" in kwargs and kwargs["mask"] is None:
+            del kwargs["mask"]
+        return Call(tuple(args), kwargs)
+
     def refs(self) -> list[TensorRef]:
         """Every tensor this call reads: its arguments, then tensors in its keyword arguments."""
         refs = list(self.args)

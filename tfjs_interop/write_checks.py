@@ -160,7 +160,9 @@ def _specs(topology: Topology):
 class _RecordedMasks(KerasMasks):
     """Keras's mask passing, recording the output masks of every merge call (nested models' included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keras3: bool = False) -> None:
+        super().__init__(keras3)
+        self.engine_differs: dict[str, str] = {}  # layer name -> why Keras 3 computes its class otherwise
         self.merges: dict[str, list[list]] = {}  # layer name -> output masks per call
         self.classes: dict[str, str] = {}
         self.masked_values: set[str] = set()  # merges whose values Keras 3 computes from their inputs' masks
@@ -174,6 +176,8 @@ class _RecordedMasks(KerasMasks):
             self.classes[layer.name] = layer.class_name
             if type(layer).keras.keras3_masked_values and any(m is not None for m in input_masks):
                 self.masked_values.add(layer.name)
+        if type(layer).keras.keras3_differs:
+            self.engine_differs[layer.name] = f"{layer.class_name}: {type(layer).keras.keras3_differs}"
         if layer.class_name in RECURRENT and len(input_masks) > 1 and input_masks[0] is not None:
             self.masked_with_states.add(layer.name)
         return masks
@@ -201,7 +205,7 @@ def check_keras3_masks(model: Model) -> None:
     source, keras3 = fresh_copy(model), fresh_copy(model, keras_rules(model.topology, catalog()), KERAS3)
     for inputs in probe_inputs(source):
         feeds = source.check_inputs(inputs)
-        theirs, mine = _RecordedMasks(), _RecordedMasks()
+        theirs, mine = _RecordedMasks(), _RecordedMasks(keras3=True)
         try:
             want, _ = source.run(feeds, None, theirs)
         except InputError:
@@ -220,8 +224,19 @@ def check_keras3_masks(model: Model) -> None:
                 "and Minimum skip masked entries); Keras 3's outputs would differ by up to "
                 f"{error:.3g} on probe inputs, and no Keras 3 file can carry Keras 2's rule; fix: mask the merge's "
                 "inputs alike (e.g. one Masking layer after it), or not at all")
+        _refuse_engine_differences(theirs.engine_differs, error, want)
         source.reset_states()
         keras3.reset_states()
+
+
+def _refuse_engine_differences(differs: dict[str, str], error: float, want: list[np.ndarray]) -> None:
+    """Refuse a Keras 2 model whose layers Keras 3 computes otherwise (``KerasFacts.keras3_differs``), where that
+    changes its outputs on a probe input."""
+    if differs and error > 1e-5 * max(1.0, *(float(np.max(np.abs(a), initial=0)) for a in want)):
+        layers = "; ".join(f"{name!r} ({why})" for name, why in sorted(differs.items()))
+        raise UnsupportedLayerError(
+            f"layer {layers}; Keras 3's outputs would differ from Keras 2's by up to {error:.3g} on probe inputs, "
+            "and no Keras 3 file can carry Keras 2's behaviour; fix: save it with tf_keras itself")
 
 
 def _refuse_masks_keras3_drops(model: Model, names: set[str]) -> None:

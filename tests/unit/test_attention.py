@@ -72,9 +72,11 @@ def test_options_attention_cannot_honour_are_refused():
         layer.call([rand(1, 3, 4), rand(1, 5, 4)], return_attention_scores=True)
 
 
-@pytest.mark.parametrize("generation", ["k2", "k3"])
-def test_save_tfjs_refuses_attention_clearly(generation, tmp_path):
-    model = tfjs_interop.load(KERAS_FIXTURES / f"{generation}_attention_plain" / "model.keras")
-    with pytest.raises(tfjs_interop.UnsupportedLayerError, match=r"\((Additive)?Attention\).*TF.js cannot deserialise"):
+@pytest.mark.parametrize("case", ["k2_attention_plain", "k3_attention_plain", "k2_mha_causal_shapes",
+                                  "k3_mha_causal_shapes"])
+def test_save_tfjs_refuses_attention_clearly(case, tmp_path):
+    model = tfjs_interop.load(KERAS_FIXTURES / case / "model.keras")
+    with pytest.raises(tfjs_interop.UnsupportedLayerError,
+                       match=r"\((Additive|MultiHead)?Attention\).*TF.js cannot deserialise"):
         tfjs_interop.save_tfjs(model, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -31,6 +31,12 @@ class MaskPolicy(Protocol):
     def for_nested(self, input_masks: list[Any]) -> tuple[MaskPolicy, list[Any]]:
         """The policy and input masks a nested model runs with."""
 
+    def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
+        """The masks a call itself sees of its inputs (those of the graph, but in Keras 3: see ``engines.keras``)."""
+
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+        """Note what a call did to the masks later calls see (``seen``: the masks it saw)."""
+
 
 class Engine:
     """An engine's behaviour; subclasses are the TF.js and Keras engines (``engines.tfjs``, ``engines.keras``)."""

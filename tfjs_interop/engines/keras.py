@@ -3,10 +3,11 @@ Keras 3 differ only where a layer class's facts say so (``KerasFacts.keras3_beha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .base import LAYER_RULE, Engine, pack
+from ..topology import Call, TensorRef
+from .base import LAYER_RULE, Engine, NodeKey, pack
 
 # Keras's defaults where the runtime's own (Keras >= 2.3) are not Keras's for every version.
 _CONFIG_DEFAULTS = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
@@ -20,10 +21,33 @@ def unpack_masks(mask: Any, count: int) -> list[Any]:
 
 
 class KerasMasks:
-    """Keras: a call gets the masks of its inputs; its outputs get the masks its layer computes."""
+    """Keras: a call gets the masks of its inputs; its outputs get the masks its layer computes.
+
+    Keras 3 gives most calls their masks as graph arguments, fixed when the graph is built; a layer whose facts say
+    so (``KerasFacts.keras3_clears_input_masks``, its multi-head attention) instead reads them from its input
+    tensors when it runs, and then removes them: a later such call on the same tensors sees none, and the output
+    carries, as it runs, the mask its query had then. This policy keeps those run-time masks, for those layers only.
+    """
+
+    def __init__(self, keras3: bool = False):
+        self.keras3 = keras3
+        self._run_time: dict[TensorRef, Any] = {}  # the tensors whose mask at run time is not the graph's
 
     def call_mask(self, input_masks: list[Any]) -> Any:
         return pack(input_masks)
+
+    def _reads_at_run_time(self, layer: Any) -> bool:
+        return self.keras3 and layer.keras.keras3_clears_input_masks
+
+    def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
+        if not self._reads_at_run_time(layer):
+            return input_masks
+        return [self._run_time.get(ref, mask) for ref, mask in zip(call.args, input_masks)]
+
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+        if self._reads_at_run_time(layer):
+            self._run_time.update(dict.fromkeys(call.args))
+            self._run_time[TensorRef(node[0], node[1], 0)] = seen[0] if seen else None
 
     def output_masks(self, layer: Any, inputs: Any, input_masks: list[Any], count: int,
                      computed: Any = LAYER_RULE) -> list[Any]:
@@ -31,7 +55,7 @@ class KerasMasks:
         return unpack_masks(mask, count)
 
     def for_nested(self, input_masks: list[Any]) -> tuple[KerasMasks, list[Any]]:
-        return KerasMasks(), input_masks
+        return KerasMasks(self.keras3), input_masks
 
 
 class KerasEngine(Engine):
@@ -54,7 +78,11 @@ class KerasEngine(Engine):
         return {**facts.behaviour, **facts.keras3_behaviour} if self.keras3 else dict(facts.behaviour)
 
     def mask_policy(self) -> KerasMasks:
-        return KerasMasks()
+        return KerasMasks(self.keras3)
+
+    def steps(self, outputs: Sequence[TensorRef], calls: dict[NodeKey, Call], feeds: Sequence[TensorRef],
+              keras_steps: list[NodeKey]) -> list[NodeKey]:
+        return keras3_order(outputs, calls) if self.keras3 else keras_steps
 
 
 KERAS2 = KerasEngine(keras3=False)
@@ -67,3 +95,43 @@ def _zero_masked_outputs(config: dict) -> None:
         inner = config.get(key)
         if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
             inner["config"]["zero_output_for_mask"] = bool(inner["config"].get("return_sequences"))
+
+
+def keras3_order(outputs: Sequence[TensorRef], calls: dict[NodeKey, Call]) -> list[NodeKey]:
+    """The order Keras 3's ``Function`` runs a graph's calls in (``map_graph``, ``_run_through_graph``): each call
+    gets a depth (0 for those making outputs, else one more than its deepest consumer; a shared layer's calls at
+    least its deepest so far); deepest first, and calls of one depth in the order the depths were first set,
+    walking the calls found depth-first from the outputs (each call's tensors as ``tree.flatten`` lists them: the
+    positional ones, then the keyword ones by name) from the last found back."""
+    found: list[NodeKey] = []
+    seen: set[NodeKey] = set()
+
+    def visit(node: NodeKey) -> None:
+        if node in seen or node not in calls:
+            return
+        seen.add(node)
+        for ref in _flat_refs(calls[node]):
+            visit((ref.layer, ref.node_index))
+        found.append(node)
+
+    for ref in outputs:
+        visit((ref.layer, ref.node_index))
+    depths: dict[NodeKey, int] = {}
+    layer_depths: dict[str, int] = {}
+    for node in reversed(found):
+        depth = max(depths.setdefault(node, 0), layer_depths.get(node[0], 0))
+        layer_depths[node[0]] = depths[node] = depth
+        for ref in _flat_refs(calls[node]):
+            parent = (ref.layer, ref.node_index)
+            if parent in seen:
+                depths[parent] = max(depth + 1, depths.get(parent, 0))
+    return sorted(depths, key=lambda node: -depths[node])  # stable: insertion order within a depth
+
+
+def _flat_refs(call: Call) -> list[TensorRef]:
+    refs = list(call.args)
+    for key in sorted(call.kwargs):
+        value = call.kwargs[key]
+        items = value if isinstance(value, list) else [value]
+        refs += [v for v in items if isinstance(v, TensorRef)]
+    return refs

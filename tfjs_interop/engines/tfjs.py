@@ -182,6 +182,12 @@ class TfjsMasks:
         mask = layer.compute_mask(inputs, pack(input_masks)) if computed is LAYER_RULE else computed
         return [mask[0] if isinstance(mask, list) else mask] * count
 
+    def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
+        return input_masks
+
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+        pass
+
     def for_nested(self, input_masks: list[Any]) -> tuple[TfjsMasks, list[Any]]:
         # Layer.apply hands the nested model the same kwargs object, or a fresh one when there is none yet.
         return TfjsMasks(self.kwargs if self.kwargs is not None else _Kwargs()), [None] * len(input_masks)

@@ -93,15 +93,19 @@ class Model:
                 raise ModelFormatError(f"input layer {node[0]!r} is used but is not one of the model's inputs "
                                        f"{[ref.layer for ref in self._input_refs]}")
 
-        return [_Step(self._layers[node[0]], node, calls[node])
-                for node in dependency_order(self._output_refs, calls, check_input)]
+        return [self._step(node, calls) for node in dependency_order(self._output_refs, calls, check_input)]
+
+    def _step(self, node: NodeKey, calls: dict[NodeKey, Call]) -> _Step:
+        """A call as its layer takes it (``Layer.arranged_call``; the engines order the calls as the file has them)."""
+        layer = self._layers[node[0]]
+        return _Step(layer, node, layer.arranged_call(calls[node]))
 
     def _engine_steps(self, calls: dict[NodeKey, Call]) -> list[_Step]:
         """The calls in the engine's order: TF.js repeats a call for each of its needed outputs
         (``engines.tfjs``): a repeat may see another stale mask, or advance a stateful layer, and the model returns
         the last one's results."""
         order = self.engine.steps(self._output_refs, calls, self._input_refs, [s.node for s in self._build_order])
-        return [_Step(self._layers[node[0]], node, calls[node]) for node in order]
+        return [self._step(node, calls) for node in order]
 
     def _infer_shapes(self) -> dict[NodeKey, list[Shape]]:
         shapes: dict[NodeKey, list[Shape]] = {}
@@ -110,7 +114,7 @@ class Model:
         for step in self._build_order:
             inputs = pack([_lookup(shapes, ref) for ref in step.call.args])
             step.layer.ensure_built(inputs)
-            shapes[step.node] = _unpack(step.layer.output_shape(inputs))
+            shapes[step.node] = _unpack(step.layer.call_output_shape(inputs, step.call.kwargs))
         for ref in self._output_refs:
             _lookup(shapes, ref)
         return shapes
@@ -209,7 +213,8 @@ class Model:
         shapes: dict[NodeKey, list[Shape]] = {(ref.layer, 0): [tuple(shape)] for ref, shape in
                                               zip(self._input_refs, input_shapes)}
         for step in self._build_order:
-            shapes[step.node] = _unpack(step.layer.output_shape(pack([_lookup(shapes, r) for r in step.call.args])))
+            inputs = pack([_lookup(shapes, r) for r in step.call.args])
+            shapes[step.node] = _unpack(step.layer.call_output_shape(inputs, step.call.kwargs))
         return [tuple(_lookup(shapes, ref)) for ref in self._output_refs]
 
     def _empty_outputs(self, feeds: list[np.ndarray]) -> list[np.ndarray]:
@@ -337,14 +342,16 @@ class Model:
         for step in self._steps:
             inputs = pack([_lookup(values, ref) for ref in step.call.args])
             input_masks = [_lookup(out_masks, ref) for ref in step.call.args]
+            seen = policy.call_masks(step.layer, step.call, input_masks)
             kwargs = {key: _resolve(value, values) for key, value in step.call.kwargs.items()}
-            mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(input_masks)
+            mask = kwargs.pop("mask") if "mask" in kwargs else policy.call_mask(seen)
             outputs, computed = _call_layer(step.layer, inputs, mask, kwargs, policy)
             outputs = _unpack(outputs)
             latest[step.node] = outputs
             if step.node not in values:  # a repeated TF.js call feeds later layers its first results
                 values[step.node] = outputs
                 out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs), computed)
+            policy.after_call(step.layer, step.call, step.node, seen)
         if watch is not None:
             self._plan = self._make_plan(watch)
         return values, latest, out_masks

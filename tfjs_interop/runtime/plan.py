@@ -50,6 +50,12 @@ class MaskWatch:
         self.saw_mask = True  # a nested model's calls are not planned
         return self.policy.for_nested(input_masks)
 
+    def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
+        return self.policy.call_masks(layer, call, input_masks)
+
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+        self.policy.after_call(layer, call, node, seen)
+
 
 def _some(mask: Any) -> bool:
     """Whether ``mask`` is a mask, or a list holding one (a call of several inputs gets a list of their masks)."""

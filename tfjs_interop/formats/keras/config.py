@@ -91,7 +91,9 @@ def _layer_object(spec: LayerSpec, parts: ModelParts, mode: HardSigmoid, with_ca
     obj["name"] = spec.name
     if with_calls:
         recurrent = spec.class_name in RECURRENT
-        obj["inbound_nodes"] = [_call_object(call, parts, recurrent) for call in spec.calls]
+        names = _keras_facts(parts.facts, spec.class_name).call_arguments
+        obj["inbound_nodes"] = [_call_object(call.positional(names) if names else call, parts, recurrent,
+                                             bool(names)) for call in spec.calls]
     return obj
 
 
@@ -183,7 +185,9 @@ def _shape_of(ref: TensorRef, parts: ModelParts) -> tuple | None:
     return shapes[ref.node_index][ref.tensor_index] if ref.node_index < len(shapes) else None
 
 
-def _call_object(call: Call, parts: ModelParts, recurrent: bool) -> dict:
+def _call_object(call: Call, parts: ModelParts, recurrent: bool, separate: bool = False) -> dict:
+    """A call as Keras 3 records it: several tensors as one list argument, or (``separate``: a call taking them as
+    separate arguments, ``KerasFacts.call_arguments``) each its own positional argument."""
     def tensor(ref: TensorRef) -> dict:
         return _tensor(ref, parts)
 
@@ -198,7 +202,7 @@ def _call_object(call: Call, parts: ModelParts, recurrent: bool) -> dict:
             kwargs[key] = value
     if recurrent and len(args) > 1:  # TF.js and Keras 2 pass an RNN's initial states as extra inputs
         args, kwargs["initial_state"] = args[:1], args[1:]
-    return {"args": [args] if len(args) > 1 else args, "kwargs": kwargs}
+    return {"args": [args] if len(args) > 1 and not separate else args, "kwargs": kwargs}
 
 
 def _with_explicit_masks(topology: Topology, parts: ModelParts, objects: list[dict]) -> list[dict]:

@@ -23,11 +23,29 @@ def keras2_expressible(config: dict) -> bool:
     """Whether Keras 2 and Keras 3 read the model the same in the Keras 2 form: no activation named hard_sigmoid
     (nor a custom function), no explicit masks made by Keras 3's ops (Keras 3 would drop them), and no RNN given
     initial states (the Keras 2 form passes them as extra inputs, which Keras 3's loader refuses: "expects 1
-    input(s), but it received 3"), and no model inside a wrapper (Keras 3's loader deserialises a TimeDistributed's
+    input(s), but it received 3"), no call given separate tensors (``_tensors_apart``), and no model inside a
+    wrapper (Keras 3's loader deserialises a TimeDistributed's
     inner model by its ``module``, which the Keras 2 form has not)."""
     text = json.dumps(config)
     signs = ('"hard_sigmoid"', '"class_name": "function"', f'"{KERAS3_OPS}', '"initial_state"')
-    return not any(sign in text for sign in signs) and not _wraps_a_model(config)
+    return not any(sign in text for sign in signs) and not _wraps_a_model(config) and not _tensors_apart(config)
+
+
+def _tensors_apart(value: object) -> bool:
+    """Whether a call takes several tensors as separate arguments, or one by keyword (but its mask or initial
+    state): Keras 3's loader reads no tensor in the Keras 2 form's kwargs, and calls a layer given several tensors
+    on the list of them."""
+    if isinstance(value, dict):
+        if set(value) >= {"args", "kwargs"} and isinstance(value["args"], list):
+            kwargs = value["kwargs"] if isinstance(value["kwargs"], dict) else {}
+            named = [v for k, v in kwargs.items() if k not in ("mask", "initial_state")]
+            return sum(map(_is_tensor, value["args"])) > 1 or any(map(_is_tensor, named))
+        return any(_tensors_apart(v) for v in value.values())
+    return isinstance(value, list) and any(_tensors_apart(v) for v in value)
+
+
+def _is_tensor(value: object) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
 
 
 def _wraps_a_model(value: object) -> bool:

@@ -20,7 +20,11 @@ from ...errors import ModelFormatError
 from ..hdf5 import child, read_dataset, text_attr
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
-_CHILD_ORDER = ("forward_layer", "backward_layer", "layer", "cell", "cells")
+# Children in Keras's weight order (others follow by name); an attention layer's projections are saved as
+# query_dense... by Keras 3, _query_dense... by tf_keras.
+_PROJECTIONS = ("query_dense", "key_dense", "value_dense", "output_dense")
+_CHILD_ORDER = ("forward_layer", "backward_layer", "layer", "cell", "cells", *_PROJECTIONS,
+                *(f"_{name}" for name in _PROJECTIONS))
 _CHILD_CONFIG = {"forward_layer": "layer", "layer": "layer", "cell": "cell"}
 
 

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
+from ...facts import facts_for
 from ...topology import MODEL_CLASSES, Topology
 from ..contract import ModelParts
 from .config import is_sequential, nested_is_sequential
@@ -41,7 +44,23 @@ def model_groups(parts: ModelParts, topology: Topology, base: str, groups: dict[
                          nested_is_sequential(wrapped))
         else:
             weights = {w.path: w.value for w in parts.weights.get(spec.name, [])}
-            _layer_groups(spec.class_name, spec.config, spec.name, weights, path, groups)
+            children = facts_for(parts.facts, spec.class_name)
+            children = children.keras.keras3_children if children is not None else {}
+            if children:
+                _sublayer_groups(spec.name, weights, path, children, groups)
+            else:
+                _layer_groups(spec.class_name, spec.config, spec.name, weights, path, groups)
+
+
+def _sublayer_groups(name: str, weights: dict[str, np.ndarray], path: str, children: Mapping[str, str],
+                     groups: dict[str, tuple[str, list[np.ndarray]]]) -> None:
+    """A layer made of sublayers (``KerasFacts.keras3_children``): each sublayer's weights (``query/kernel``...)
+    in its own group (``<path>/query_dense/vars``), named as Keras names the sublayer (``query``)."""
+    groups[path] = (name, [])
+    for prefix, attribute in children.items():
+        own = _strip(weights, f"{prefix}/")
+        if own:
+            groups[_join(path, attribute)] = (prefix, list(own.values()))
 
 
 def _layer_groups(class_name: str, config: dict, name: str, weights: dict[str, np.ndarray], path: str,

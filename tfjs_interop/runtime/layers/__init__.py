@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registration)
     core,
     depthwise,
     merge,
+    multi_head_attention,
     norm,
     ops,
     pooling2d,

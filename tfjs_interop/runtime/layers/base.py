@@ -12,6 +12,7 @@ import numpy as np
 from ...dialects import plain_dtype
 from ...errors import ModelFormatError, UnsupportedLayerError, WeightsError
 from ...facts import Catalog, KerasFacts, LayerFacts, TfjsFacts
+from ...topology import Call
 
 Shape = tuple  # a tensor shape; None stands for an unknown size (the batch, or free time steps)
 
@@ -71,7 +72,7 @@ NOT_IMPLEMENTED = frozenset("""
     EinsumDense Equalization GlobalAveragePooling3D GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D
     GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D GlobalMaxPooling3D GroupNormalization GroupQueryAttention
     GRUCell HashedCrossing Hashing Identity IntegerLookup LocallyConnected1D LocallyConnected2D LSTMCell
-    MaxPool1D MaxPool2D MaxPool3D MaxPooling3D MelSpectrogram MixUp MultiHeadAttention Normalization RandAugment
+    MaxPool1D MaxPool2D MaxPool3D MaxPooling3D MelSpectrogram MixUp Normalization RandAugment
     RandomBrightness RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop RandomFlip
     RandomGrayscale RandomHeight RandomHue RandomPerspective RandomPosterization RandomRotation RandomSaturation
     RandomSharpness RandomShear RandomTranslation RandomWidth RandomZoom RMSNormalization SeparableConv1D
@@ -243,6 +244,14 @@ class Layer:
     def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
         """The shape(s) of the outputs for inputs of ``input_shape``."""
         return input_shape
+
+    def call_output_shape(self, input_shape: Shape | list[Shape], kwargs: dict) -> Shape | list[Shape]:
+        """The output shape(s) of a call with keyword arguments ``kwargs`` (by default: ``output_shape``)."""
+        return self.output_shape(input_shape)
+
+    def arranged_call(self, call: Call) -> Call:
+        """A call of the graph as this layer's ``call`` takes it (by default as the file gives it)."""
+        return call
 
     def call(self, inputs: np.ndarray | list[np.ndarray], mask: Any = None, **kwargs: Any) -> Any:
         """Compute the outputs (an array, or a list for several)."""
