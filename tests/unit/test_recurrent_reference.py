@@ -36,7 +36,7 @@ def _softmax(x):
 
 # The reference applies a recurrent activation to each gate alone: softmax rows are one gate's units. (log_softmax
 # gates, whose values are negative, make the cell state grow and amplify float32 rounding past any tolerance here:
-# the TF.js fixture rnn_softmax_gates pins them.)
+# the TF.js fixture td_lstm_softmax_gates pins them.)
 REC = {"sigmoid": _sigmoid, "hard_sigmoid": _hard_sigmoid, "tanh": np.tanh, "softmax": _softmax}
 
 
