@@ -965,7 +965,16 @@ function generateRecipe(tf, seed, k, attempt) {
       inp.pad = true;
       g.add({spec: {cls: 'masking', cfg: {name: g.name('masking'), maskValue: 0}}, in: [t.id]});
     }
-    if (kind === 'ids') {
+    if (kind === 'ids' && r.chance(0.2)) {
+      // CategoryEncoding writes its output size into its input's shape: it reads a Reshape of its own.
+      inp.pad = r.chance(0.5);
+      const [flat] = g.add({spec: {cls: 'reshape', cfg: {name: g.name('reshape'), targetShape: [steps]}},
+        in: [t.id]});
+      flat.spent = true;
+      const cfg = {name: g.name('categoryEncoding'), numTokens: inp.vocab};
+      if (r.chance(0.5)) cfg.outputMode = r.pick(['multiHot', 'count']);
+      g.add({spec: {cls: 'categoryEncoding', cfg}, in: [flat.id]});
+    } else if (kind === 'ids') {
       const maskZero = r.chance(0.7);
       inp.pad = maskZero || r.chance(0.3);
       const cfg = {name: g.name('embedding'), inputDim: inp.vocab, outputDim: r.int(1, 5)};

@@ -31,7 +31,7 @@ SUPPORTED = frozenset({
     "GlobalAveragePooling1D", "GlobalMaxPooling1D", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
     "ThresholdedReLU", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D",
-    "Rescaling", "CenterCrop",
+    "Rescaling", "CenterCrop", "CategoryEncoding",
 })
 
 
