@@ -415,6 +415,26 @@ function image2dSpec(g, shape) {
   return {cls: 'upSampling2d', cfg};
 }
 
+// The 2-D layers whose output shape TF.js builds as a new array. TF.js's CenterCrop writes its output size into
+// its input's shape array, so it reads only a tensor one of these made, that nothing else reads before or after.
+const FRESH_2D = new Set(['conv2d', 'depthwiseConv2d', 'separableConv2d', 'conv2dTranspose', 'maxPooling2d',
+  'averagePooling2d', 'zeroPadding2d', 'cropping2D', 'upSampling2d']);
+
+/** Rescaling, or CenterCrop where TF.js can run it (a box no larger than the image), over an image t [H, W, C]. */
+function preprocessSpec(g, t) {
+  const r = g.rng;
+  const [H, W] = t.shape;
+  const producer = t.input ? null : g.ops.find((op) => `${op.id}:0` === t.id);
+  const canCrop = producer != null && producer.reuse == null && FRESH_2D.has(producer.spec.cls) && t.uses === 0;
+  if (canCrop && r.chance(0.8)) {
+    t.spent = true;
+    return {cls: 'centerCrop', cfg: {name: g.name('centerCrop'), height: r.int(1, H), width: r.int(1, W)}};
+  }
+  const cfg = {name: g.name('rescaling'), scale: r.pick([1 / 255, 2, 0.5, -1.5])};
+  if (r.chance(0.5)) cfg.offset = r.pick([-1, 0.25]);
+  return {cls: 'rescaling', cfg};
+}
+
 function poolSpec(g, steps) {
   const r = g.rng;
   const cls = r.pick(['maxPooling1d', 'averagePooling1d']);
@@ -541,7 +561,7 @@ function isIdsTensor(g, t) {
 }
 
 function usable(g, t) {
-  return !isIdsTensor(g, t);
+  return !t.spent && !isIdsTensor(g, t);
 }
 
 /** One random op for a rank-2 (sequence) tensor. */
@@ -661,7 +681,7 @@ function op4d(g, t) {
   const [, T2] = t.shape;
   const kind = r.weighted([['tdRnn', 3], ['tdDense', 1], ['tdConv', 0.5], ['dense', 0.6], ['reshape', 0.8],
     ['flatten', 0.5], ['permute', 0.3], ['norm', 0.3], ['adv', 0.3], ['masking', 0.3], ['conv2d', 1.5],
-    ['image2d', 1.5]]);
+    ['image2d', 1.5], ['preprocess', 0.8]]);
   switch (kind) {
     case 'tdRnn': {
       const inner = r.chance(0.2) ? rnnCellsSpec(g, {returnState: false}) :
@@ -699,6 +719,8 @@ function op4d(g, t) {
       return {spec: conv2dSpec(g, t.shape), in: [t.id]};
     case 'image2d':
       return {spec: image2dSpec(g, t.shape), in: [t.id]};
+    case 'preprocess':
+      return {spec: preprocessSpec(g, t), in: [t.id]};
     default:
       return null;
   }
@@ -943,7 +965,16 @@ function generateRecipe(tf, seed, k, attempt) {
       inp.pad = true;
       g.add({spec: {cls: 'masking', cfg: {name: g.name('masking'), maskValue: 0}}, in: [t.id]});
     }
-    if (kind === 'ids') {
+    if (kind === 'ids' && r.chance(0.2)) {
+      // CategoryEncoding writes its output size into its input's shape: it reads a Reshape of its own.
+      inp.pad = r.chance(0.5);
+      const [flat] = g.add({spec: {cls: 'reshape', cfg: {name: g.name('reshape'), targetShape: [steps]}},
+        in: [t.id]});
+      flat.spent = true;
+      const cfg = {name: g.name('categoryEncoding'), numTokens: inp.vocab};
+      if (r.chance(0.5)) cfg.outputMode = r.pick(['multiHot', 'count']);
+      g.add({spec: {cls: 'categoryEncoding', cfg}, in: [flat.id]});
+    } else if (kind === 'ids') {
       const maskZero = r.chance(0.7);
       inp.pad = maskZero || r.chance(0.3);
       const cfg = {name: g.name('embedding'), inputDim: inp.vocab, outputDim: r.int(1, 5)};

@@ -29,7 +29,9 @@ SUPPORTED = frozenset({
     "GaussianDropout", "AlphaDropout", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
     "Minimum", "Dot", "LayerNormalization", "BatchNormalization", "Conv1D", "MaxPooling1D", "AveragePooling1D",
     "GlobalAveragePooling1D", "GlobalMaxPooling1D", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
-    "ThresholdedReLU",
+    "ThresholdedReLU", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
+    "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D",
+    "Rescaling", "CenterCrop", "CategoryEncoding",
 })
 
 

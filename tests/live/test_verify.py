@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.exclusions import LOAD, kept
+from tests.support.exclusions import LOAD, VERIFY, excluded_from, kept
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, cases, expected
 from tests.support.keras_live import keras  # noqa: F401  (TensorFlow's import, once, quietly)
 from tfjs_interop.runtime.layers.cells import LSTMCell
@@ -27,7 +27,8 @@ def test_fixture_verifies_against_tensorflow(case):
 
 
 KERAS_FILES = [(case, "model.keras" if (case / "model.keras").exists() else "model.h5")
-               for case in cases(KERAS_FIXTURES) if not expected(case).get("refused") and (case / "model.h5").exists()]
+               for case in kept(cases(KERAS_FIXTURES), VERIFY)
+               if not expected(case).get("refused") and (case / "model.h5").exists()]
 
 
 @pytest.mark.parametrize(("case", "file"), KERAS_FILES, ids=[f"{c.name}/{f}" for c, f in KERAS_FILES])
@@ -37,6 +38,12 @@ def test_keras_fixture_verifies_against_tensorflow(case, file):
     for report in (tfjs_interop.verify(model, inputs), tfjs_interop.verify(model)):
         assert report.passed, report.table()
         assert not report.notes or "TF.js" not in " ".join(report.notes)
+
+
+@pytest.mark.parametrize("name", sorted(excluded_from(VERIFY)))
+def test_what_keras_3_cannot_express_is_refused_by_verify(name):
+    with pytest.raises(tfjs_interop.UnsupportedLayerError, match=excluded_from(VERIFY)[name]):
+        tfjs_interop.verify(tfjs_interop.load(KERAS_FIXTURES / name / "model.h5"))
 
 
 def test_fixture_verifies_on_its_recorded_inputs():

@@ -1,5 +1,5 @@
-"""Rescaling, Resizing, CenterCrop and CategoryEncoding: references from the definitions, TF.js's own ways (pinned
-by fixtures/tfjs/center_crop and the probes), and what the writers refuse."""
+"""Rescaling, Resizing, CenterCrop, CategoryEncoding and RandomWidth: references from the definitions, TF.js's own
+ways (pinned by fixtures/tfjs/center_crop and the probes), and what the writers refuse."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES
 from tests.support.layers import close, make, rand
+from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, UnsupportedLayerError
 from tfjs_interop.parsing import normalise_config
@@ -93,3 +94,43 @@ def test_keras_preprocessing_tfjs_cannot_run_is_refused(generation, case, why):
     model = tfjs_interop.load(KERAS_FIXTURES / f"{generation}_{case}" / "model.h5")
     with pytest.raises(UnsupportedLayerError, match=why):
         tfjs_artifacts(model)
+
+
+@pytest.mark.parametrize("factor,why", [
+    (0, "a positive number or a list of 2 numbers"), ([0.2], "a positive number or a list of 2 numbers"),
+    ("a", "a positive number or a list of 2 numbers"), (2, "values of at least -1"),
+    ([-1.5, 0.2], "values of at least -1"), ([0.3, 0.2], "a lower bound not above the upper bound")])
+def test_random_width_factor_is_checked_as_tfjs_checks_it(factor, why):
+    # The values TF.js 4.22's constructor refuses (probed with the real TF.js; tf_keras's rules are the same).
+    with pytest.raises(tfjs_interop.ModelFormatError, match=f"`factor`, expected {why}"):
+        build_layer("RandomWidth", "rw", {"factor": factor})
+
+
+def test_random_width_is_the_identity_at_inference_and_refused_in_tfjs_files():
+    x = rand(2, 4, 6, 3)
+    layer = make("RandomWidth", {"factor": [-0.2, 0.4], "interpolation": "nearest", "seed": 5}, (None, 4, 6, 3))
+    assert layer.call(x) is x and layer.output_shape((None, 4, 6, 3)) == (None, 4, 6, 3)
+    with pytest.raises(tfjs_interop.ModelFormatError, match="`interpolation`"):
+        build_layer("RandomWidth", "rw", {"factor": 0.2, "interpolation": "cubic"})
+    with pytest.raises(tfjs_interop.ModelFormatError, match="`seed`"):
+        build_layer("RandomWidth", "rw", {"factor": 0.2, "seed": 1.5})
+    with pytest.raises(UnsupportedLayerError, match="RandomWidth in a TF.js model: TF.js 4.22 fails here in predict"):
+        build_layer("RandomWidth", "rw", {"factor": 0.2}, TFJS)
+
+
+def test_keras_random_width_is_refused_by_both_writers(tmp_path):
+    model = tfjs_interop.load(KERAS_FIXTURES / "k2_random_width" / "model.h5")
+    with pytest.raises(UnsupportedLayerError, match=r"\(RandomWidth\).*fails in predict.*fix: drop the layer"):
+        tfjs_artifacts(model)
+    with pytest.raises(UnsupportedLayerError, match="Keras 3 has no RandomWidth class"):
+        tfjs_interop.save_keras(model, tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_tfjs_file_with_random_width_is_refused_at_load(tmp_path):
+    # As TF.js 4.22 writes it (probe_random_width: its predict fails on the list of inputs).
+    topology = functional([input_layer("x", [None, 4, 6, 2]),
+                           layer("RandomWidth", "rw", [["x", 0, 0]], factor=0.5, interpolation="bilinear", seed=1)],
+                          ["x"], ["rw"])
+    with pytest.raises(UnsupportedLayerError, match="'rw'.*RandomWidth in a TF.js model: TF.js 4.22 fails here"):
+        tfjs_interop.load(write_model(tmp_path, topology, {}))

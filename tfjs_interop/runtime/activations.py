@@ -111,6 +111,11 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+# Activations whose value at one element depends on its whole row (the last axis): a cell applies them to each
+# gate's block alone, as TF.js and Keras do (they split the gates first), never to gates side by side.
+ROW_WISE = frozenset({"softmax", "log_softmax"})
+
+
 def _sigmoid_(x: np.ndarray) -> np.ndarray:
     # 0.5·tanh(x/2) + 0.5: the same function, in place, without exp overflowing; within 1 ulp of ``sigmoid``.
     x *= _F32(0.5)

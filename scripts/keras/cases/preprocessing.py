@@ -28,3 +28,15 @@ def category_encoding(keras, rng):
             L.CategoryEncoding(7, output_mode="one_hot")(one)]
     return keras.Model([ids, one], outs), [rng.integers(0, 7, (4, 5)).astype(np.int32),
                                           rng.integers(0, 7, (4, 1)).astype(np.int32)]
+
+
+@case(2, description="RandomWidth (tf_keras only: Keras 3 removed the class): factor 0.3 bilinear with a seed, "
+                     "[-0.2, 0.4] nearest, the identity at inference, between a Conv2D and a pooling head")
+def random_width(keras, rng):
+    L = keras.layers
+    x = keras.Input((6, 7, 2), name="image")
+    y = L.Conv2D(3, 3, padding="same", name="conv")(x)
+    y = L.RandomWidth(0.3, seed=5, name="widen")(y)
+    y = L.RandomWidth([-0.2, 0.4], interpolation="nearest", name="narrow")(y)
+    y = L.GlobalAveragePooling2D(name="pool")(y)
+    return keras.Model(x, L.Dense(2, name="head")(y)), [rng.uniform(-1, 1, (3, 6, 7, 2)).astype(np.float32)]

@@ -3,7 +3,7 @@ stacking, biases."""
 
 from __future__ import annotations
 
-from .inputs import floats
+from .inputs import floats, padded
 from .registry import case
 
 
@@ -62,3 +62,20 @@ def simple_rnn(keras, rng):
     y = L.SimpleRNN(10, activation="relu", return_sequences=True)(x)
     y = L.SimpleRNN(6)(y)
     return keras.Model(x, y), [floats(rng, 5, 6, 4)]
+
+
+@case(2, 3, description="Softmax-family recurrent activations act on each gate alone: Masking -> LSTM "
+                        "recurrent_activation softmax, GRU (reset_after both ways) softmax and log_softmax; "
+                        "TimeDistributed(LSTM recurrent_activation log_softmax, activation softmax); pre-, post- "
+                        "and inner padding; two inputs, four outputs")
+def rnn_softmax_gates(keras, rng):
+    L = keras.layers
+    seq, grid = keras.Input((6, 3), name="seq"), keras.Input((2, 5, 3), name="grid")
+    masked = L.Masking(name="masking")(seq)
+    outs = [L.LSTM(4, recurrent_activation="softmax", return_sequences=True, name="lstm")(masked),
+            L.GRU(3, recurrent_activation="softmax", return_sequences=True, name="gru_after")(masked),
+            L.GRU(3, recurrent_activation="log_softmax", reset_after=False, return_sequences=True,
+                  name="gru_before")(masked),
+            L.TimeDistributed(L.LSTM(3, recurrent_activation="log_softmax", activation="softmax",
+                                     return_sequences=True, name="inner"), name="td")(grid)]
+    return keras.Model([seq, grid], outs), [padded(rng, 6, 6, 3), floats(rng, 6, 2, 5, 3)]

@@ -119,6 +119,21 @@ module.exports = family('probes', (tf, defProbe) => {
         inputs: [{dtype: 'float32', shape: [1, 3], data: Float32Array.from([0, 1, 4])}],
       }));
 
+  defProbe('probe_random_width',
+      'RandomWidth factor 0.5 (seed 1) on the model input [4,6,2] (its output shape is TF.js\'s [null,-1,6]).',
+      (h) => {
+        const x = tf.input({shape: [4, 6, 2]});
+        return {model: funcModel(tf, x, L.randomWidth({factor: 0.5, seed: 1}).apply(x)), inputs: [h.x([2, 4, 6, 2])]};
+      });
+
+  defProbe('probe_random_width_then_conv2d',
+      'Sequential RandomWidth factor [-0.2, 0.3] nearest on input [4,6,2] -> Conv2D(2, 1).',
+      (h) => ({
+        model: seqModel(tf, [L.randomWidth({factor: [-0.2, 0.3], interpolation: 'nearest', inputShape: [4, 6, 2]}),
+          L.conv2d({filters: 2, kernelSize: 1})]),
+        inputs: [h.x([2, 4, 6, 2])],
+      }));
+
   defProbe('probe_elu_alpha',
       'ELU layer with alpha 0.7.',
       (h) => ({

@@ -57,6 +57,28 @@ module.exports = family('recurrent', (tf, defCase) => {
         inputs: [h.x([3, 6, 4])],
       }), {weightRange: 1.2});
 
+  defCase('rnn_softmax_gates',
+      'Softmax-family recurrent activations act on each gate alone (TF.js splits the gates first): ' +
+      'Masking -> LSTM(4) recurrentActivation softmax and GRU(3) recurrentActivation softmax over [6,3] ' +
+      '(pre- and post-padded rows); two outputs.',
+      (h) => {
+        const seq = tf.input({shape: [6, 3]});
+        const masked = L.masking({maskValue: 0}).apply(seq);
+        const outs = [L.lstm({units: 4, recurrentActivation: 'softmax', returnSequences: true}).apply(masked),
+          L.gru({units: 3, recurrentActivation: 'softmax', returnSequences: true}).apply(masked)];
+        return {model: funcModel(tf, seq, outs), inputs: [h.maskedSeq([4, 6, 3], MASK_ROWS_6)]};
+      });
+
+  defCase('td_lstm_softmax_gates',
+      'TimeDistributed(LSTM(3) recurrentActivation logSoftmax, activation softmax, returnSequences) over ' +
+      '[2,5,3]: each gate normalised alone inside the wrapped cell too (a case of its own: after a masked RNN, ' +
+      'TF.js\'s stale mask would mask it).',
+      (h) => ({
+        model: seqModel(tf, [L.timeDistributed({layer: L.lstm({units: 3, recurrentActivation: 'logSoftmax',
+          activation: 'softmax', returnSequences: true}), inputShape: [2, 5, 3]})]),
+        inputs: [h.x([4, 2, 5, 3])],
+      }));
+
   defCase('lstm_go_backwards_seq',
       'LSTM(4) goBackwards:true, returnSequences:true (outputs stay in reversed time order), input [6,3].',
       (h) => ({

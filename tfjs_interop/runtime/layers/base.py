@@ -75,7 +75,7 @@ NOT_IMPLEMENTED = frozenset("""
     MaxPool1D MaxPool2D MaxPool3D MaxPooling3D MelSpectrogram MixUp Normalization RandAugment
     RandomBrightness RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop RandomFlip
     RandomGrayscale RandomHeight RandomHue RandomPerspective RandomPosterization RandomRotation RandomSaturation
-    RandomSharpness RandomShear RandomTranslation RandomWidth RandomZoom RMSNormalization SeparableConv1D
+    RandomSharpness RandomShear RandomTranslation RandomZoom RMSNormalization SeparableConv1D
     SeparableConvolution1D SeparableConvolution2D SimpleRNNCell Solarization SpatialDropout2D SpatialDropout3D
     SpectralNormalization StackedRNNCells STFTSpectrogram StringLookup TextVectorization UnitNormalization
     UpSampling1D UpSampling3D ZeroPadding1D ZeroPadding3D

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import get_in_place_activation
+from ..activations import ROW_WISE, get_in_place_activation
 from .base import Layer, Options, invalid, positive_int, unsupported
 
 States = list[np.ndarray]
@@ -46,6 +46,7 @@ class Cell:
         self.units = self.options.units
         self.act = get_in_place_activation(self.options.activation, layer)
         self.rec_act = get_in_place_activation(self.options.recurrent_activation, layer, "recurrent_activation")
+        self.rec_row_wise = self.options.recurrent_activation in ROW_WISE
 
     @property
     def state_sizes(self) -> list[int]:
@@ -81,6 +82,15 @@ class Cell:
         """One step from the projected input (batch, gates * units); writes ``out``, returns the output."""
         raise NotImplementedError
 
+    def gate_activation(self, gates: np.ndarray) -> None:
+        """The recurrent activation, in place, of gates side by side in ``gates`` (batch, k * units): all at once
+        where it acts element by element, each gate's block alone where it acts on rows (softmax)."""
+        if not self.rec_row_wise:
+            self.rec_act(gates)
+            return
+        for start in range(0, gates.shape[1], self.units):
+            self.rec_act(gates[:, start:start + self.units])
+
 
 class SimpleRNNCell(Cell):
     """h' = act(x·W + b + h·U)."""
@@ -104,8 +114,8 @@ class LSTMCell(Cell):
         (h, c), (h_new, c_new), u = states, out, self.units
         z = np.matmul(h, self.recurrent_kernel.value, out=work["z"])  # (batch, 4u)
         z += projected
-        self.rec_act(z[:, :2 * u])  # i, f
-        self.rec_act(z[:, 3 * u:])  # o
+        self.gate_activation(z[:, :2 * u])  # i, f
+        self.gate_activation(z[:, 3 * u:])  # o
         zi, zf, zc, zo = z[:, :u], z[:, u:2 * u], self.act(z[:, 2 * u:3 * u]), z[:, 3 * u:]
         np.multiply(zf, c, out=c_new)
         zi *= zc
@@ -148,12 +158,12 @@ class GRUCell(Cell):
             if self.bias is not None:
                 inner += self.bias.value[1]
             np.add(projected[:, :2 * u], inner[:, :2 * u], out=zr)
-            self.rec_act(zr)
+            self.gate_activation(zr)
             np.multiply(zr[:, u:], inner[:, 2 * u:], out=hh)
         else:  # zr = gates z, r; hh = (r·h)·U_h
             np.matmul(h, kernel[:, :2 * u], out=zr)  # (batch, 2u)
             zr += projected[:, :2 * u]
-            self.rec_act(zr)
+            self.gate_activation(zr)
             rh = np.multiply(zr[:, u:], h, out=work["rh"])
             np.matmul(rh, kernel[:, 2 * u:], out=hh)
         hh += projected[:, 2 * u:]

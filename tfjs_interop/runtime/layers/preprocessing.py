@@ -1,9 +1,12 @@
-"""Preprocessing layers browser and Keras models carry: Rescaling, Resizing, CenterCrop, CategoryEncoding.
+"""Preprocessing layers browser and Keras models carry: Rescaling, Resizing, CenterCrop, CategoryEncoding,
+RandomWidth.
 
 TF.js 4.22 computes two of them otherwise than Keras, and the normaliser says so for TF.js files:
 CenterCrop samples its box with ``cropAndResize`` (nearest) and moves a one-column margin to the left edge
 (``tfjs_crop_and_resize``); Resizing, and CenterCrop to a larger size, fail in TF.js's ``predict`` (their call
 hands ``resizeBilinear`` the list of inputs), so TF.js files holding them are refused with that reason.
+RandomWidth fails there the same way (called alone on a tensor it resizes at random, training or not); in Keras
+it is the identity at inference, and Keras 3 has no such class any more (tf_keras has).
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InputError
-from ...facts import TfjsFacts, frozen
+from ...errors import InputError, UnsupportedLayerError
+from ...facts import KerasFacts, TfjsFacts, frozen
 from .base import (
     InputValues,
     Layer,
@@ -249,3 +252,69 @@ class CategoryEncoding(Layer):
             return one_hot
         counts = one_hot.sum(axis=-2)
         return counts if self.options.output_mode == "count" else np.minimum(counts, 1)
+
+
+# tf_keras's interpolations (image_utils.get_interpolation); TF.js 4.22's RandomWidth takes the first two only.
+KERAS_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+                        "mitchellcubic")
+TFJS_INTERPOLATIONS = ("bilinear", "nearest")
+
+
+@dataclass(frozen=True)
+class RandomWidthOptions(Options):
+    factor: Any = None
+    interpolation: str = "bilinear"
+    seed: Any = None
+    fails_in_tfjs: bool = engine_option(False)
+
+    def validate(self, layer: str, class_name: str) -> None:
+        _check_width_factor(self.factor, layer, class_name)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise invalid(layer, class_name, "seed", "an integer or null", self.seed)
+        check_choice(self.interpolation, KERAS_INTERPOLATIONS, layer, class_name, "interpolation")
+        if self.fails_in_tfjs:
+            raise unsupported(layer, class_name, f"RandomWidth in a TF.js model: {TFJS_LIST_BUG}",
+                              "RandomWidth in Keras 2 (tf_keras) files")
+
+
+def _check_width_factor(factor: Any, layer: str, class_name: str) -> None:
+    """TF.js's (and tf_keras's) rules: a positive number f (the range [-f, f]) or two numbers [lower, upper],
+    neither below -1, lower not above upper."""
+    if isinstance(factor, list) and len(factor) == 2 and all(is_number(v) for v in factor):
+        lower, upper = factor
+    elif is_number(factor) and factor > 0:
+        lower, upper = -factor, factor
+    else:
+        raise invalid(layer, class_name, "factor", "a positive number or a list of 2 numbers", factor)
+    if lower < -1 or upper < -1:
+        raise invalid(layer, class_name, "factor", "values of at least -1 (the range is [-factor, factor] for one "
+                      "number)", factor)
+    if upper < lower:
+        raise invalid(layer, class_name, "factor", "a lower bound not above the upper bound", factor)
+
+
+def _no_keras3_random_width(config: dict, layer: str) -> tuple[str, dict]:
+    raise UnsupportedLayerError(
+        f"layer {layer!r} (RandomWidth): Keras 3 has no RandomWidth class (tf_keras 2.x has; Keras 3 removed it), "
+        "so no Keras 3 file can hold it; it is the identity at inference: rebuild the model without it")
+
+
+@register("RandomWidth")
+class RandomWidth(Layer):
+    """Keras's inference form: the identity (``training`` is false in ``predict``; the random width resize runs in
+    training only). TF.js 4.22 cannot run it in ``predict``: TF.js files holding it are refused."""
+    tfjs = TfjsFacts(behaviour=frozen({"fails_in_tfjs": True}), allowed=frozen({"interpolation": TFJS_INTERPOLATIONS}),
+                     cannot_run="TF.js 4.22's RandomWidth fails in predict (its call hands resizeBilinear the list "
+                                "of inputs), builds a rank-3 output shape [null, -1, width] that no later layer "
+                                "takes, and called alone on a tensor resizes at random, training or not",
+                     fix="drop the layer (it is the identity at inference in Keras)")
+    keras = KerasFacts(keras3_spelling=_no_keras3_random_width)
+
+    Options = RandomWidthOptions
+
+    def build(self, input_shape: Shape) -> None:
+        if len(input_shape) not in (3, 4):
+            raise shape_error(self, "images of rank 4 (batch, rows, cols, channels), or 3", input_shape)
+
+    def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
+        return inputs
