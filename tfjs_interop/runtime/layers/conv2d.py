@@ -86,6 +86,20 @@ def sample_blocks(batch: int, bytes_per_sample: int) -> list[slice]:
     return [slice(i, min(i + step, batch)) for i in range(0, batch, step)]
 
 
+def convolve2d(x: np.ndarray, kernel: np.ndarray, strides: tuple, padding: str, dilation: tuple) -> np.ndarray:
+    """The 2-D convolution of a channels-last image batch (B, H, W, C) with a (kh, kw, C, F) kernel, no bias:
+    (B, oh, ow, F), one im2col GEMM per block of samples."""
+    w = kernel.reshape(-1, kernel.shape[-1])  # (kh·kw·C, F), rows in (kh, kw, C) order
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:2], dilation)]
+    out = [output_length(n, s, st, padding) for n, s, st in zip(x.shape[1:3], spans, strides)]
+    blocks, per_sample = [], 4 * out[0] * out[1] * w.shape[0]
+    for part in sample_blocks(x.shape[0], per_sample):
+        cols, _ = gather_windows(x[part], kernel.shape[:2], strides, padding, dilation)
+        b, oh, ow = cols.shape[:3]
+        blocks.append((cols.reshape(b * oh * ow, -1) @ w).reshape(b, oh, ow, -1))  # (b, oh, ow, F)
+    return np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+
+
 @dataclass(frozen=True)
 class Conv2DOptions(Options):
     filters: int | None = None
@@ -164,15 +178,7 @@ class Conv2D(WindowedConv2D):
         if any(n < s for n, s in zip(x.shape[1:3], self.spans())) and self.options.padding == "valid":
             raise InputError(f"layer {self.name!r} (Conv2D): an image of {x.shape[1:3]} is smaller than the "
                              f"dilated kernel {self.spans()}")
-        w = self.kernel.value.reshape(-1, self.options.filters)  # (kh·kw·C, F), rows in (kh, kw, C) order
-        out = [output_length(n, s, st, self.options.padding) for n, s, st in zip(x.shape[1:3], self.spans(),
-                                                                                  self.strides)]
-        blocks, per_sample = [], 4 * out[0] * out[1] * w.shape[0]
-        for part in sample_blocks(x.shape[0], per_sample):
-            cols, _ = gather_windows(x[part], self.kernel_size, self.strides, self.options.padding, self.dilation)
-            b, oh, ow = cols.shape[:3]
-            blocks.append((cols.reshape(b * oh * ow, -1) @ w).reshape(b, oh, ow, -1))  # (b, oh, ow, F)
-        y = np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+        y = convolve2d(x, self.kernel.value, self.strides, self.options.padding, self.dilation)
         if self.bias is not None:
             y = y + self.bias.value
         return from_channels_last(self.activation(y.astype(np.float32, copy=False)), self.channels_first)

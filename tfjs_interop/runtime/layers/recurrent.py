@@ -6,6 +6,7 @@ its cell computes each step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ class RNNOptions(Options):
     zero_output_for_mask: bool = False
     masked_output_from_state: bool = engine_option(False)  # TF.js: a masked step outputs states[0], not the previous
     reverse_state_order: bool = engine_option(False)  # TF.js: a cell stack's states listed last cell first
+    step_mask_rank_rule: bool = engine_option(False)  # TF.js: a mask must be one rank below the input, or of it
     unroll: bool = False  # no effect on the numbers
     batch_input_shape: tuple | list | None = None
     batch_shape: tuple | list | None = None
@@ -65,11 +67,16 @@ class RNN(Layer):
 
     def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
-        batch, steps = shape[0], shape[1]
-        output = (batch, steps, self.cell.units) if self.options.return_sequences else (batch, self.cell.units)
+        batch, steps, dims = shape[0], shape[1], self.cell.output_dims(tuple(shape[2:]))
+        output = (batch, steps, *dims) if self.options.return_sequences else (batch, *dims)
         if self.options.return_state:
-            return [output] + [(batch, size) for size in self.cell.state_sizes]
+            return [output] + [(batch, *d) for d in self.state_dims(tuple(shape[2:]))]
         return output
+
+    def state_dims(self, step_shape: tuple) -> list[tuple]:
+        """The shape of one sample's states for inputs of ``step_shape`` per sample and step."""
+        spatial = self.cell.output_dims(step_shape)[:-1]
+        return [(*spatial, size) for size in self.cell.state_sizes]
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         mask = mask[0] if isinstance(mask, list) else mask
@@ -98,13 +105,12 @@ class RNN(Layer):
     def initial_states(self, x: np.ndarray, given: Any) -> States:
         """The states to start from: given ones, those kept by a stateful layer, or zeros."""
         batch = x.shape[0]
-        sizes = self.cell.state_sizes
+        expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
         if given is not None:
             given = given if isinstance(given, list) else [given]
-            expected = [(batch, size) for size in sizes]
             found = [tuple(np.shape(s)) for s in given]
             if found != expected:
-                raise InputError(f"layer {self.name!r}: initial_state must be {len(sizes)} array(s) of shapes "
+                raise InputError(f"layer {self.name!r}: initial_state must be {len(expected)} array(s) of shapes "
                                  f"{expected}, found {found}")
             return [np.asarray(s, dtype=np.float32) for s in given]
         if self.options.stateful and self.states is not None:
@@ -113,7 +119,7 @@ class RNN(Layer):
                                  f"{self.states[0].shape[0]}, received a batch of {batch}; call reset_states() "
                                  "to start over")
             return self.states
-        return [np.zeros((batch, size), np.float32) for size in sizes]
+        return [np.zeros(shape, np.float32) for shape in expected]
 
     def _step_masks(self, mask: Any, shape: tuple) -> np.ndarray:
         """The mask of each step, time first: (time, batch, 1) for the usual (batch, time) mask.
@@ -126,6 +132,8 @@ class RNN(Layer):
         step_masks = np.asarray(mask).astype(bool)
         if step_masks.ndim == len(shape) - 1:
             step_masks = step_masks[..., None]
+        elif step_masks.ndim == 2 and not self.options.step_mask_rank_rule:  # Keras: one flag per sample and step
+            step_masks = step_masks.reshape(*step_masks.shape, *[1] * (len(shape) - 2))
         if step_masks.ndim != len(shape) or step_masks.shape[1] < 1 or step_masks.shape[0] < 1:
             raise InputError(f"layer {self.name!r} ({self.class_name}) received a mask of shape {np.shape(mask)} "
                              f"for inputs of shape {shape}; expected {shape[:2]}")
@@ -178,11 +186,11 @@ class RNN(Layer):
     def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States,
               sequence: bool) -> tuple[np.ndarray | None, np.ndarray, States]:
         """The NumPy time loop over time-major ``x``, starting from ``states`` (which it overwrites)."""
-        steps, batch, units = x.shape[0], x.shape[1], self.cell.units
+        steps, batch, dims = x.shape[0], x.shape[1], self.cell.output_dims(x.shape[2:])
         drop = None if step_masks is None else ~step_masks
-        outputs = np.empty((steps, batch, units), np.float32) if sequence else None
-        emitted = [np.zeros((batch, units), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
-        last = np.zeros((batch, units), np.float32)
+        outputs = np.empty((steps, batch, *dims), np.float32) if sequence else None
+        emitted = [np.zeros((batch, *dims), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
+        last = np.zeros((batch, *dims), np.float32)
         spare, work = [np.empty_like(s) for s in states], self.cell.workspace(batch)
         for start, projected in self._projections(x):
             for t in range(start, start + projected.shape[0]):
@@ -201,7 +209,8 @@ class RNN(Layer):
         """The input side of the time-major ``x``, in blocks of steps that keep the buffer near
         ``PROJECTION_BYTES`` (a huge batch is never projected all at once)."""
         steps, batch = x.shape[0], x.shape[1]
-        block = max(1, PROJECTION_BYTES // max(1, batch * self.cell.projected_width * 4))
+        width = math.prod(self.cell.output_dims(x.shape[2:])[:-1]) * self.cell.projected_width
+        block = max(1, PROJECTION_BYTES // max(1, batch * width * 4))
         for start in range(0, steps, block):
             yield start, self.cell.project(x[start:start + block])  # (block, batch, width)
 
