@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
-from .base import Layer, Options, Shape, engine_option, invalid, positive_int, register, shape_error, unsupported
-from .cells import CELLS, LSTMCell, States
+from .base import Layer, Options, Shape, invalid, positive_int, register, shape_error, unsupported
+from .cells import CELLS, LSTMCell
 from .conv import check_choice, output_length
 from .conv2d import DATA_FORMATS, check_int_tuple, convolve2d, int_tuple
 from .recurrent import RNN, RNNOptions
@@ -96,7 +96,6 @@ CELLS["ConvLSTM2DCell"] = ConvLSTM2DCell  # TF.js registers the cell (its RNN ca
 @dataclass(frozen=True)
 class ConvLSTM2DOptions(RNNOptions):
     data_format: str = "channels_last"
-    step_mask_rank_rule: bool = engine_option(False)  # TF.js: a mask must be one rank below the input, or of it
 
 
 @register("ConvLSTM2D")

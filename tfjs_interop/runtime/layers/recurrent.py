@@ -127,7 +127,9 @@ class RNN(Layer):
         This is TF.js's ``rnn()`` rule, of which Keras's masks are the usual case: a mask one rank below the input
         gains a last axis, the first two axes swap, go_backwards reverses time, and step t takes row t. A mask from
         elsewhere (TF.js hands an RNN the last mask it saw, or a merged mask of shape (1, batch, time)) is then read
-        as TF.js reads it, and one with too few rows is refused where TF.js fails.
+        as TF.js reads it, and one with too few rows is refused where TF.js fails. On images (ConvLSTM2D) a
+        (batch, time) mask is one flag per image in Keras, and fails in TF.js (``step_mask_rank_rule``); a per-pixel
+        mask (batch, time, rows, cols), Masking's, holds each pixel in both.
         """
         step_masks = np.asarray(mask).astype(bool)
         if step_masks.ndim == len(shape) - 1:
@@ -135,8 +137,11 @@ class RNN(Layer):
         elif step_masks.ndim == 2 and not self.options.step_mask_rank_rule:  # Keras: one flag per sample and step
             step_masks = step_masks.reshape(*step_masks.shape, *[1] * (len(shape) - 2))
         if step_masks.ndim != len(shape) or step_masks.shape[1] < 1 or step_masks.shape[0] < 1:
+            expected = shape[:2] if len(shape) == 3 else f"{shape[:2]} or {shape[:-1]}"
+            if len(shape) > 3 and self.options.step_mask_rank_rule:
+                expected = f"{shape[:-1]} (TF.js's rnn() takes a mask one rank below its inputs only)"
             raise InputError(f"layer {self.name!r} ({self.class_name}) received a mask of shape {np.shape(mask)} "
-                             f"for inputs of shape {shape}; expected {shape[:2]}")
+                             f"for inputs of shape {shape}; expected {expected}")
         step_masks = np.swapaxes(step_masks, 0, 1)
         if self.options.go_backwards:
             step_masks = step_masks[::-1]
