@@ -157,8 +157,8 @@ module.exports = family('probes', (tf, defProbe) => {
       }));
 
   defProbe('probe_convlstm2d_step_mask',
-      'ConvLSTM2D(2, 3, same) after Masking(0) -> TimeDistributed(Flatten) -> TimeDistributed(Reshape) (a [B,T] ' +
-      'mask on images): TF.js\'s rnn() transposes the mask with the images\' 5 axes.',
+      'Masking(0) on [3,50] -> TimeDistributed(Reshape [5,5,2]) -> ConvLSTM2D(2, 3, same): a [B,T] mask on ' +
+      'images (TF.js\'s rnn() transposes the mask with the images\' 5 axes).',
       (h) => ({
         model: seqModel(tf, [L.masking({maskValue: 0, inputShape: [3, 50]}),
           L.timeDistributed({layer: L.reshape({targetShape: [5, 5, 2]})}),
