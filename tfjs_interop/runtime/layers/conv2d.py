@@ -86,6 +86,18 @@ def sample_blocks(batch: int, bytes_per_sample: int) -> list[slice]:
     return [slice(i, min(i + step, batch)) for i in range(0, batch, step)]
 
 
+def check_conv2d_options(options: Any, layer: str, class_name: str) -> None:
+    """Raise for the options of a 2-D convolution (``filters``, ``kernel_size``, ``strides``, ``dilation_rate``,
+    ``padding``, ``data_format``) that cannot be right, in Keras's words."""
+    positive_int(options.filters, layer, class_name, "filters")
+    for key in ("kernel_size", "strides", "dilation_rate"):
+        check_int_tuple(getattr(options, key), 2, layer, class_name, key)
+    check_choice(options.padding, ("valid", "same"), layer, class_name, "padding")
+    check_choice(options.data_format, DATA_FORMATS, layer, class_name, "data_format")
+    if max(int_tuple(options.strides, 2)) > 1 and max(int_tuple(options.dilation_rate, 2)) > 1:
+        raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", options.strides)
+
+
 def convolve2d(x: np.ndarray, kernel: np.ndarray, strides: tuple, padding: str, dilation: tuple) -> np.ndarray:
     """The 2-D convolution of a channels-last image batch (B, H, W, C) with a (kh, kw, C, F) kernel, no bias:
     (B, oh, ow, F), one im2col GEMM per block of samples."""
@@ -114,13 +126,7 @@ class Conv2DOptions(Options):
     lora_rank: int | None = None
 
     def validate(self, layer: str, class_name: str) -> None:
-        positive_int(self.filters, layer, class_name, "filters")
-        for key in ("kernel_size", "strides", "dilation_rate"):
-            check_int_tuple(getattr(self, key), 2, layer, class_name, key)
-        check_choice(self.padding, ("valid", "same"), layer, class_name, "padding")
-        check_choice(self.data_format, DATA_FORMATS, layer, class_name, "data_format")
-        if max(int_tuple(self.strides, 2)) > 1 and max(int_tuple(self.dilation_rate, 2)) > 1:
-            raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", self.strides)
+        check_conv2d_options(self, layer, class_name)
         if self.groups != 1:
             raise unsupported(layer, class_name, f"groups={self.groups!r}", "groups=1")
         refuse_lora(self.lora_rank, layer, class_name)

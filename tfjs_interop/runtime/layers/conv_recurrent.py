@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
-from .base import Layer, Options, Shape, invalid, positive_int, register, shape_error, unsupported
+from .base import Layer, Options, Shape, register, shape_error, unsupported
 from .cells import CELLS, LSTMCell
-from .conv import check_choice, output_length
-from .conv2d import DATA_FORMATS, check_int_tuple, convolve2d, int_tuple
+from .conv import output_length
+from .conv2d import check_conv2d_options, convolve2d, int_tuple
 from .recurrent import RNN, RNNOptions
 
 
@@ -41,13 +41,7 @@ class ConvLSTM2DCellOptions(Options):
         return self.filters
 
     def validate(self, layer: str, class_name: str) -> None:
-        positive_int(self.filters, layer, class_name, "filters")
-        for key in ("kernel_size", "strides", "dilation_rate"):
-            check_int_tuple(getattr(self, key), 2, layer, class_name, key)
-        check_choice(self.padding, ("valid", "same"), layer, class_name, "padding")
-        check_choice(self.data_format, DATA_FORMATS, layer, class_name, "data_format")
-        if max(int_tuple(self.strides, 2)) > 1 and max(int_tuple(self.dilation_rate, 2)) > 1:
-            raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", self.strides)
+        check_conv2d_options(self, layer, class_name)
 
 
 class ConvLSTM2DCell(LSTMCell):
