@@ -63,7 +63,7 @@ TFJS_RUNS_AS_KERAS = [f"{g}_{name}/{file}" for name in (
     "chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked", "lstm_seq_dense", "masking_recurrent_stack",
     "simple_rnn", "timedistributed_masked", "conv2d_front_ends", "image_ops_channels_first", "crnn_spectrogram",
     "td_conv2d_gru", "depthwise_separable", "conv_transpose", "convlstm2d_return_state", "convlstm2d_masked",
-    "convlstm2d_stack")
+    "convlstm2d_stack", "convlstm2d_bidirectional")
                       for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
 TFJS_RUNS_AS_KERAS += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before", "convlstm2d_options")
                        for file in ("model.h5", "model.keras")]

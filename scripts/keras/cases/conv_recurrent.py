@@ -97,3 +97,13 @@ def convlstm2d_stack(keras, rng):
     head1 = L.Dense(2)(L.LSTM(3)(L.TimeDistributed(L.GlobalAveragePooling2D())(seq)))
     head2 = L.Dense(3, activation="softmax")(L.Flatten()(L.ConvLSTM2D(2, 3, activation="tanh")(seq)))
     return keras.Model(x, [head1, head2]), [floats(rng, 3, 5, 6, 6, 1)]
+
+
+@case(2, 3, description="Bidirectional(ConvLSTM2D(2, 3, same, return_sequences)), merge concat, and "
+                        "Bidirectional(ConvLSTM2D(2, 2)) merge sum of its last outputs")
+def convlstm2d_bidirectional(keras, rng):
+    L = keras.layers
+    x = keras.Input((3, 4, 4, 2))
+    y1 = L.Bidirectional(L.ConvLSTM2D(2, 3, padding="same", return_sequences=True))(x)
+    y2 = L.Bidirectional(L.ConvLSTM2D(2, 2), merge_mode="sum")(x)
+    return keras.Model(x, [y1, y2]), [floats(rng, 2, 3, 4, 4, 2)]

@@ -107,4 +107,14 @@ module.exports = family('conv_recurrent', (tf, defCase) => {
           L.dense({units: 3, activation: 'softmax'})]),
         inputs: [h.x([3, 3, 5, 5, 2])],
       }));
+  defCase('convlstm2d_bidirectional',
+      'Bidirectional(ConvLSTM2D(2, 3, same, returnSequences)) merge concat, and Bidirectional(ConvLSTM2D(2, 2)) ' +
+      'merge sum of the last outputs; input [3,4,4,2].',
+      (h) => {
+        const x = tf.input({shape: [3, 4, 4, 2]});
+        const o1 = L.bidirectional({layer: L.convLstm2d({filters: 2, kernelSize: 3, padding: 'same',
+          returnSequences: true})}).apply(x);
+        const o2 = L.bidirectional({layer: L.convLstm2d({filters: 2, kernelSize: 2}), mergeMode: 'sum'}).apply(x);
+        return {model: funcModel(tf, x, [o1, o2]), inputs: [h.x([2, 3, 4, 4, 2])]};
+      });
 });

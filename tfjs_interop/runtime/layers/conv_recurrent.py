@@ -21,7 +21,7 @@ from .base import Layer, Options, Shape, register, shape_error, unsupported
 from .cells import CELLS, LSTMCell
 from .conv import output_length
 from .conv2d import check_conv2d_options, convolve2d, int_tuple
-from .recurrent import RNN, RNNOptions
+from .recurrent import RNN
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,6 @@ class ConvLSTM2DCell(LSTMCell):
 CELLS["ConvLSTM2DCell"] = ConvLSTM2DCell  # TF.js registers the cell (its RNN cannot run it on images: see README)
 
 
-@dataclass(frozen=True)
-class ConvLSTM2DOptions(RNNOptions):
-    data_format: str = "channels_last"
-
-
 @register("ConvLSTM2D")
 class ConvLSTM2D(RNN):
     """An RNN of ConvLSTM2DCell over (batch, time, rows, cols, channels) inputs (or channels first)."""
@@ -99,8 +94,6 @@ class ConvLSTM2D(RNN):
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER,
                      behaviour=frozen({"masked_output_from_state": True, "step_mask_rank_rule": True}),
                      allowed=frozen({"unroll": (False,)}))
-
-    Options = ConvLSTM2DOptions
 
     def __init__(self, name: str, class_name: str, config: dict, engine: Any = None):
         super().__init__(name, class_name, config, engine)
