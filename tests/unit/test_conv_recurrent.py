@@ -176,3 +176,13 @@ def test_inputs_of_another_rank_or_too_small_are_refused():
         build_layer("ConvLSTM2D", "c", {"filters": 2, "kernel_size": 3}).ensure_built((None, 3, 5, 2))
     with pytest.raises(ModelFormatError, match="at least as large"):
         build_layer("ConvLSTM2D", "c", {"filters": 2, "kernel_size": 3}).ensure_built((None, 3, 2, 5, 2))
+
+
+def test_unroll_is_refused_for_tfjs(tmp_path):
+    """TF.js's ConvRNN2D throws "Unrolling is not possible with convolutional RNNs" (probe_convlstm2d_unroll);
+    Keras ignores unroll at inference."""
+    model = _model(tmp_path, {"unroll": True, "padding": "same"}, "3.6.0", Dialect.KERAS3, Engine.KERAS)
+    model.predict(RNG.uniform(-1, 1, (2, 3, 4, 4, 2)).astype(np.float32))
+    with pytest.raises(UnsupportedLayerError, match=r"\(ConvLSTM2D\).*unroll"):
+        tfjs_interop.save_tfjs(model, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

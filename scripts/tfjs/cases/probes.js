@@ -165,4 +165,10 @@ module.exports = family('probes', (tf, defProbe) => {
           L.convLstm2d({filters: 2, kernelSize: 3, padding: 'same'})]),
         inputs: [h.maskedSeq([4, 3, 50], ['111', '110', '011', '101'])],
       }));
+  defProbe('probe_convlstm2d_unroll',
+      'ConvLSTM2D(2, 3) with unroll: true.',
+      (h) => ({
+        model: seqModel(tf, [L.convLstm2d({filters: 2, kernelSize: 3, unroll: true, inputShape: [3, 5, 5, 2]})]),
+        inputs: [h.x([2, 3, 5, 5, 2])],
+      }));
 });
