@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: this runtime vs Keras 3 (``predict`` and a direct call) vs ONNX Runtime.
 
-Every case is one recurrent layer (LSTM or GRU, return_sequences=True), a Bidirectional LSTM (concat) or two
-stacked LSTMs, with the same random weights in every engine: written as a TF.js model.json for this runtime, set
-into a Keras model, and built into an ONNX graph with ``onnx.helper`` (LSTM gates i,f,c,o reordered to ONNX's
-i,o,f,c; GRU's z,r,h kept, reset_after as ``linear_before_reset``; Bidirectional as ``direction="bidirectional"``).
-Before timing, each engine's output is checked against this runtime's. The grid is issue 14's.
+Every case is one recurrent layer (LSTM or GRU, return_sequences=True), a Bidirectional LSTM (concat), two
+stacked LSTMs, or a CRNN (a Conv2D front end, 3x3 same relu, reshaped into frames for an LSTM), with the same
+random weights in every engine: written as a TF.js model.json for this runtime, set into a Keras model, and built
+into an ONNX graph with ``onnx.helper`` (LSTM gates i,f,c,o reordered to ONNX's i,o,f,c; GRU's z,r,h kept,
+reset_after as ``linear_before_reset``; Bidirectional as ``direction="bidirectional"``; the CRNN's Conv2D as an
+NCHW ``Conv`` between transposes). Before timing, each engine's output is checked against this runtime's. The grid
+is issue 14's, plus two CRNN cases (issue 15).
 
 Each engine runs in its own worker process (so its peak RSS is its own) that stays alive for the whole grid; the
 engines are timed in turn within each round, so machine noise hits them alike, and the median of all samples is
@@ -43,6 +45,9 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 AGREEMENT = 1e-4  # max abs difference between engines' float32 outputs that counts as "the same numbers"
 
 
+FILTERS = 8  # the CRNN front end's Conv2D filters (3x3, same padding, relu)
+
+
 @dataclass(frozen=True)
 class Case:
     kind: str  # "lstm" or "gru"
@@ -51,7 +56,8 @@ class Case:
     features: int
     units: int
     reset_after: bool = False  # GRU only; TF.js's GRU is reset_after=False, Keras's default True
-    model: str = "single"  # "single" layer, "bidi" (Bidirectional, concat) or "stacked" (two layers)
+    model: str = "single"  # "single" layer, "bidi" (Bidirectional, concat), "stacked" (two layers) or "crnn"
+    # (a Conv2D front end: (batch, time, features, 1) -> Conv2D(FILTERS, 3x3, same, relu) -> Reshape -> the layer)
 
     @property
     def name(self) -> str:
@@ -62,14 +68,21 @@ class Case:
     @property
     def layer_inputs(self) -> list[int]:
         """The input width of each recurrent layer's weights."""
-        return {"single": [self.features], "bidi": [self.features] * 2,
-                "stacked": [self.features, self.units]}[self.model]
+        return {"single": [self.features], "bidi": [self.features] * 2, "stacked": [self.features, self.units],
+                "crnn": [self.features * FILTERS]}[self.model]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        rest = (self.features, 1) if self.model == "crnn" else (self.features,)
+        return (self.batch, self.steps, *rest)
 
     @property
     def flops(self) -> float:
-        """Multiply-adds x2 of the input and recurrent products (the activations are not counted)."""
+        """Multiply-adds x2 of the input, recurrent and convolution products (the activations are not counted)."""
         gates = 4 if self.kind == "lstm" else 3
-        return sum(2.0 * self.batch * self.steps * gates * self.units * (f + self.units) for f in self.layer_inputs)
+        conv = 2.0 * self.batch * self.steps * self.features * FILTERS * 9 if self.model == "crnn" else 0.0
+        return conv + sum(2.0 * self.batch * self.steps * gates * self.units * (f + self.units)
+                          for f in self.layer_inputs)
 
 
 FULL_GRID = [  # issue 14's grid
@@ -84,10 +97,12 @@ FULL_GRID = [  # issue 14's grid
     Case("lstm", 256, 50, 64, 256, model="bidi"),
     Case("lstm", 1, 10, 8, 32, model="stacked"),
     Case("lstm", 256, 50, 64, 256, model="stacked"),
+    Case("lstm", 1, 50, 32, 64, model="crnn"),  # issue 15: a Conv2D front end (a spectrogram of 50 frames x 32 bins)
+    Case("lstm", 64, 50, 32, 64, model="crnn"),
 ]
 QUICK_GRID = [Case("lstm", 1, 10, 8, 32), Case("lstm", 4, 6, 5, 16), Case("gru", 3, 6, 5, 16),
               Case("gru", 3, 6, 5, 16, reset_after=True), Case("lstm", 3, 6, 5, 16, model="bidi"),
-              Case("lstm", 3, 6, 5, 16, model="stacked")]
+              Case("lstm", 3, 6, 5, 16, model="stacked"), Case("lstm", 2, 6, 5, 16, model="crnn")]
 
 
 # --- weights and model files (main process) -------------------------------------------------------------------
@@ -107,13 +122,22 @@ def make_weights(case: Case, seed: int) -> list[dict[str, np.ndarray]]:
              "bias": rng.uniform(-0.5, 0.5, bias_shape)} for features in case.layer_inputs]
 
 
+def make_conv(seed: int) -> dict[str, np.ndarray]:
+    """The CRNN front end's Conv2D weights, Keras layout: kernel (3, 3, 1, FILTERS), bias (FILTERS,)."""
+    rng = np.random.default_rng(seed + 2)
+    return {"kernel": rng.uniform(-0.6, 0.6, (3, 3, 1, FILTERS)).astype(np.float32),
+            "bias": rng.uniform(-0.3, 0.3, (FILTERS,)).astype(np.float32)}
+
+
 def write_case(case: Case, folder: Path, seed: int) -> None:
     """model.json + shard (this runtime), weights.npz + case.json (the others), input.npy."""
     folder.mkdir(parents=True)
     layers = [{k: v.astype(np.float32) for k, v in w.items()} for w in make_weights(case, seed)]
-    np.savez(folder / "weights.npz", **{f"{i}/{k}": v for i, w in enumerate(layers) for k, v in w.items()})
+    conv = make_conv(seed) if case.model == "crnn" else {}
+    np.savez(folder / "weights.npz", **{f"{i}/{k}": v for i, w in enumerate(layers) for k, v in w.items()},
+             **{f"conv/{k}": v for k, v in conv.items()})
     (folder / "case.json").write_text(json.dumps(asdict(case)))
-    x = np.random.default_rng(seed + 1).standard_normal((case.batch, case.steps, case.features)).astype(np.float32)
+    x = np.random.default_rng(seed + 1).standard_normal(case.input_shape).astype(np.float32)
     np.save(folder / "input.npy", x)
     def rnn_config(name: str) -> dict:
         config = {"name": name, "units": case.units, "activation": "tanh", "recurrent_activation": "sigmoid",
@@ -128,12 +152,22 @@ def write_case(case: Case, folder: Path, seed: int) -> None:
                                                                         "config": rnn_config(case.kind)}}}]
         prefixes = [f"bidi/forward_{case.kind}", f"bidi/backward_{case.kind}"]
     else:
-        prefixes = [case.kind] if case.model == "single" else [f"{case.kind}1", f"{case.kind}2"]
+        prefixes = [f"{case.kind}1", f"{case.kind}2"] if case.model == "stacked" else [case.kind]
         specs = [{"class_name": rnn_class, "config": rnn_config(name)} for name in prefixes]
         specs[0]["config"] |= batch_shape
+    entries, shard = [], b""
+    if case.model == "crnn":
+        specs = [{"class_name": "Conv2D", "config": {"name": "conv", "filters": FILTERS, "kernel_size": [3, 3],
+                                                     "padding": "same", "activation": "relu", "use_bias": True,
+                                                     "batch_input_shape": [None, case.steps, case.features, 1]}},
+                 {"class_name": "Reshape", "config": {"name": "frames",
+                                                      "target_shape": [case.steps, case.features * FILTERS]}},
+                 {"class_name": rnn_class, "config": rnn_config(case.kind)}]
+        for key in ("kernel", "bias"):
+            entries.append({"name": f"conv/{key}", "shape": list(conv[key].shape), "dtype": "float32"})
+            shard += conv[key].astype("<f4").tobytes()
     topology = {"class_name": "Sequential", "keras_version": "tfjs-layers 4.22.0", "backend": "tensor_flow.js",
                 "config": {"name": "bench", "layers": specs}}
-    entries, shard = [], b""
     for prefix, weights in zip(prefixes, layers):
         for key in KEYS:
             entries.append({"name": f"{prefix}/{key}", "shape": list(weights[key].shape), "dtype": "float32"})
@@ -147,9 +181,12 @@ def write_case(case: Case, folder: Path, seed: int) -> None:
 # --- engines (worker processes) -----------------------------------------------------------------------------
 
 def load_case(folder: Path) -> tuple[Case, list[dict[str, np.ndarray]], np.ndarray]:
+    """The case, each recurrent layer's weights (and the CRNN's front end as ``conv/...``), the input."""
     case = Case(**json.loads((folder / "case.json").read_text()))
     with np.load(folder / "weights.npz") as data:
         layers = [{k: data[f"{i}/{k}"] for k in KEYS} for i in range(len(case.layer_inputs))]
+        if case.model == "crnn":
+            layers[0] |= {f"conv/{k}": data[f"conv/{k}"] for k in ("kernel", "bias")}
     return case, layers, np.load(folder / "input.npy")
 
 
@@ -178,9 +215,13 @@ def keras_engine(folder: Path) -> dict:
     def rnn():
         return layer_class(case.units, recurrent_activation="sigmoid", return_sequences=True, **options)
 
-    stack = {"single": [rnn()], "bidi": [keras.layers.Bidirectional(rnn())], "stacked": [rnn(), rnn()]}[case.model]
-    model = keras.Sequential([keras.Input((case.steps, case.features)), *stack])
-    model.set_weights([w[k] for w in layers for k in KEYS])
+    front = [keras.layers.Conv2D(FILTERS, 3, padding="same", activation="relu"),
+             keras.layers.Reshape((case.steps, case.features * FILTERS))] if case.model == "crnn" else []
+    stack = {"single": [rnn()], "bidi": [keras.layers.Bidirectional(rnn())], "stacked": [rnn(), rnn()],
+             "crnn": [rnn()]}[case.model]
+    model = keras.Sequential([keras.Input(case.input_shape[1:]), *front, *stack])
+    conv = [layers[0]["conv/kernel"], layers[0]["conv/bias"]] if case.model == "crnn" else []
+    model.set_weights(conv + [w[k] for w in layers for k in KEYS])
     return {"predict": lambda: model.predict(x, batch_size=case.batch, verbose=0),
             "call": lambda: np.asarray(model(x, training=False))}
 
@@ -205,6 +246,8 @@ def onnx_model(case: Case, layers: list[dict[str, np.ndarray]]):
     attributes = {"linear_before_reset": int(case.reset_after)} if case.kind == "gru" else {}
     initializers = [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     nodes = [helper.make_node("Transpose", ["x"], ["x0"], perm=[1, 0, 2])]  # ONNX RNNs are time-major
+    if case.model == "crnn":  # (batch, time, features, 1) -> NCHW Conv -> (time, batch, features·FILTERS)
+        nodes, initializers = onnx_front_end(case, layers[0], initializers)
     groups = [layers] if case.model == "bidi" else [[w] for w in layers]  # the directions of each node
     for i, group in enumerate(groups):
         for name, arrays in zip("WRB", zip(*(onnx_weights(case, w) for w in group))):
@@ -222,9 +265,28 @@ def onnx_model(case: Case, layers: list[dict[str, np.ndarray]]):
         nodes.append(helper.make_node("Transpose", [f"x{len(groups)}"], ["y"], perm=[1, 0, 2]))
     width = 2 * u if case.model == "bidi" else u
     graph = helper.make_graph(
-        nodes, "bench", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, case.steps, case.features])],
+        nodes, "bench", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, *case.input_shape[1:]])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, case.steps, width])], initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def onnx_front_end(case: Case, weights: dict[str, np.ndarray], initializers: list) -> tuple[list, list]:
+    """The CRNN's Conv2D in ONNX: NHWC -> NCHW, Conv (pads 1), Relu, back to (time, batch, features·FILTERS)."""
+    from onnx import helper, numpy_helper
+
+    kernel = weights["conv/kernel"].transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
+    initializers = initializers + [
+        numpy_helper.from_array(np.ascontiguousarray(kernel), "conv_w"),
+        numpy_helper.from_array(weights["conv/bias"], "conv_b"),
+        numpy_helper.from_array(np.array([0, case.steps, case.features * FILTERS], np.int64), "frames")]
+    nodes = [helper.make_node("Transpose", ["x"], ["x_nchw"], perm=[0, 3, 1, 2]),
+             helper.make_node("Conv", ["x_nchw", "conv_w", "conv_b"], ["conv"], kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["conv"], ["relu"]),
+             helper.make_node("Transpose", ["relu"], ["nhwc"], perm=[0, 2, 3, 1]),
+             helper.make_node("Reshape", ["nhwc", "frames"], ["frames_bt"]),
+             helper.make_node("Transpose", ["frames_bt"], ["x0"], perm=[1, 0, 2])]
+    return nodes, initializers
 
 
 def onnx_engine(folder: Path) -> dict:

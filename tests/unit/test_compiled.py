@@ -113,11 +113,12 @@ def test_when_the_compiled_loop_is_chosen(monkeypatch):
     assert compiled.compiled_loop(_layer("LSTM", 8, 3, seed=1, activation="selu").cell, 1, None, "state") is None
     stacked = RNN("rnn", "RNN", {"cell": [{"class_name": "LSTMCell", "config": {"units": 4}}] * 2})
     assert compiled.compiled_loop(stacked.cell, 1, None, "state") is None
-    compiled.set_compiled(None)
     monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    compiled.set_compiled(None)  # reads the environment again
     assert compiled.compiled_loop(small.cell, 1, None, "state") is None
     compiled.set_compiled(True)  # the API switch wins over the environment
     assert compiled.compiled_loop(small.cell, 1, None, "state") is not None
+    monkeypatch.undo()
 
 
 @pytest.mark.parametrize("name", [*IN_PLACE, "selu", "softsign"])
@@ -133,7 +134,7 @@ def test_in_place_activations_equal_the_plain_ones(name):
 
 @needs_numba
 @pytest.mark.usefixtures("restore_switch")
-@pytest.mark.parametrize("units", [8, 130])  # either side of _kernels.FUSED_UNITS
+@pytest.mark.parametrize("units", [8, 130])
 @pytest.mark.parametrize("class_name", ["LSTM", "GRU", "SimpleRNN"])
 def test_stepwise_gates_of_wide_and_narrow_layers_equal_numpy_loop(class_name, units, monkeypatch):
     monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)

@@ -62,10 +62,15 @@ def test_set_num_threads_limits_blas_and_the_kernels():
 
 def test_environment_variable_sets_the_count(monkeypatch):
     monkeypatch.setenv(threads.ENV_VARIABLE, "3")
+    assert tfjs_interop.get_num_threads() is None, "the environment is read at import, not per call"
+    tfjs_interop.set_num_threads(None)  # ... and again here
     assert tfjs_interop.get_num_threads() == 3 and threads.kernel_threads() == 3
     monkeypatch.setenv(threads.ENV_VARIABLE, "lots")
+    threads.read_environment()
     with pytest.raises(tfjs_interop.InputError, match="TFJS_INTEROP_THREADS must be a positive integer"):
         threads.kernel_threads()
+    monkeypatch.undo()
+    threads.read_environment()
 
 
 def test_run_split_covers_every_row_once_and_reraises(monkeypatch):
@@ -124,8 +129,8 @@ def test_a_batch_is_split_only_where_each_slice_pays_for_its_thread(batch, parts
     threads._setting = 2
     slices: list[tuple[int, int]] = []
     run_split = threads.run_split
-    monkeypatch.setattr(threads, "run_split", lambda f, rows, least: run_split(
-        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least))
+    monkeypatch.setattr(threads, "run_split", lambda f, rows, least, count: run_split(
+        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least, count))
     np.testing.assert_allclose(layer.call(x), one, rtol=1e-5, atol=2e-7)
     assert len(slices) == parts, slices
 

@@ -57,14 +57,10 @@ def _as_list(value) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("case", _stateless_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_predict_from_many_threads_is_bit_identical_to_serial(case, each_loop, tiny_switch_interval, request):
+def test_predict_from_many_threads_is_bit_identical_to_serial(case, each_loop, tiny_switch_interval):
     model = tfjs_interop.load(_model_file(case))
     if model.stateful:
         pytest.skip("a stateful model serialises its calls: test_a_stateful_model_serialises_its_calls")
-    if each_loop == "compiled_stepwise" and case.name == "multishard":
-        # Known, not yet understood (README "Server use"): in full-suite runs only, a threaded call of this fixture
-        # under the BLAS + compiled-gates path has differed from the serial call by 4 ulp; alone it passes.
-        request.applymarker(pytest.mark.xfail(reason="threaded bits differ by 4 ulp in full-suite runs", strict=False))
     recorded = [[np.load(case / name) for name in call["inputs"]] for call in expected(case)["calls"]]
     calls = [variant for inputs in recorded for variant in _variants(inputs)]
     serial = [_as_list(model.predict(inputs)) for inputs in calls]

@@ -47,6 +47,7 @@ HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
 _forced: bool | None = None
+_environment: bool | None = None  # TFJS_INTEROP_COMPILED as read at import or by set_compiled(None)
 _load_lock = threading.Lock()
 _warmed = False  # warm_up() was called: every call uses the kernels (until set_compiled)
 
@@ -56,6 +57,8 @@ def set_compiled(enabled: bool | None) -> None:
     and the start-up rule decide (None)."""
     global _forced, _warmed
     _forced, _warmed = enabled, False
+    if enabled is None:
+        _read_environment()
     if enabled and compiled_available():
         _kernels()
 
@@ -77,13 +80,16 @@ def compiled_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def _switch() -> bool | None:
-    if _forced is not None:
-        return _forced
+def _read_environment() -> None:
+    """Read ``TFJS_INTEROP_COMPILED`` (at import, and by ``set_compiled(None)``; not per call)."""
+    global _environment
     value = os.environ.get(ENV_SWITCH, "").strip().lower()
-    if value in ("0", "false", "no", "off"):
-        return False
-    return True if value in ("1", "true", "yes", "on") else None
+    _environment = False if value in ("0", "false", "no", "off") else True if value in ("1", "true", "yes", "on") \
+        else None
+
+
+def _switch() -> bool | None:
+    return _forced if _forced is not None else _environment
 
 
 def compiled_enabled() -> bool:
@@ -133,7 +139,7 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
         steps: the number of time steps (for the start-up rule).
     """
     kind = getattr(cell, "compiled_kind", None)
-    switch = _switch()  # read once: the environment is read per call, and that costs ~1 µs
+    switch = _switch()
     if kind is None or switch is False or not compiled_available():
         return None
     options = cell.options
@@ -151,13 +157,16 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
          states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
     batch (samples are independent), so that the threads meet once per call, not once per step."""
-    threads.apply_blas_limit()
+    count = threads.apply_blas_limit() or 1  # the setting, read once per call
     steps, batch, units = x.shape[0], x.shape[1], cell.units
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
     seq = np.empty((steps if sequence else 0, batch, units), np.float32)
     last = np.zeros((batch, units), np.float32)
-    run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
-    threads.run_split(run, batch, _min_rows_per_thread(cell, steps))
+    if count == 1:
+        _run_rows(cell, kind, held, whole, x, keep, states, seq, last, 0, batch)
+    else:
+        run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
+        threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
     return (seq if sequence else None), last, states
 
 
@@ -250,5 +259,6 @@ def _recurrent_bias(cell: Any) -> np.ndarray:
     return np.zeros(3 * cell.units, np.float32)
 
 
+_read_environment()
 threads.use_kernel_switch(compiled_enabled)
 threads.apply_environment()  # TFJS_INTEROP_THREADS limits BLAS from the start

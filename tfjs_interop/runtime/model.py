@@ -18,9 +18,11 @@ from .layers import build_layer
 from .layers.base import Layer, Shape, assign
 from .layers.core import InputLayer
 from .pickling import reduce_model
+from .plan import MaskWatch, Plan
 from .summary import summary_text
 
 NodeKey = tuple[str, int]  # (layer name, call index)
+_UNDECIDED = object()  # a model's plan before its first run
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Model:
         self._output_refs = list(topology.outputs)
         self._check_inputs()
         self._input_specs = self.inputs  # checked against on every call
+        self._fixed_batch = next((s for s in self._input_specs if s.shape and s.shape[0] is not None), None)
         calls = {(spec.name, i): call for spec in topology.layers for i, call in enumerate(spec.calls)}
         self._build_order = self._dependency_order(calls)
         self._steps = self._engine_steps(calls)
@@ -69,6 +72,7 @@ class Model:
         # Stateful layers carry state from call to call: their model serialises calls (see the class docstring).
         self.stateful = any(layer.stateful for layer in self._layers.values())
         self._serial = threading.RLock() if self.stateful else nullcontext()
+        self._plan: Plan | None | object = _UNDECIDED  # made by the first run that can tell (runtime/plan.py)
 
     # -- construction ----------------------------------------------------------------------------------------
     def _check_inputs(self) -> None:
@@ -181,12 +185,15 @@ class Model:
         feeds = self._feeds(x)
         n = feeds[0].shape[0]
         step = _batch_size(batch_size) or max(n, 1)
-        fixed = [s for s in self._input_specs if s.shape and s.shape[0] is not None]
-        if fixed and step < n:
-            raise InputError(f"input {fixed[0].name!r} has a fixed batch size of {fixed[0].shape[0]} (its "
+        if self._fixed_batch and step < n:
+            fixed = self._fixed_batch
+            raise InputError(f"input {fixed.name!r} has a fixed batch size of {fixed.shape[0]} (its "
                              f"batch_input_shape), so the model cannot run batches of {step}; pass batch_size=None")
         if n == 0:
             outputs = self._empty_outputs(feeds)
+            return outputs[0] if len(outputs) == 1 else outputs
+        if step >= n and verbose in ("auto", 0):  # one batch, no bar: "auto" shows none for one
+            outputs = self.run(feeds)[0]
             return outputs[0] if len(outputs) == 1 else outputs
         starts = range(0, n, step)
         chunks = []
@@ -297,6 +304,9 @@ class Model:
             policy: how masks travel (see ``engines``); by default that of the model's engine.
         """
         with self._serial:
+            plan = self._plan if masks is None and policy is None else None
+            if isinstance(plan, Plan):
+                return plan.run(feeds), [None] * len(self._output_refs)
             values, latest, out_masks = self._execute(feeds, masks, policy)
         return ([_lookup(latest, ref) for ref in self._output_refs],  # a repeated TF.js call: the model returns
                 [_lookup(out_masks, ref) for ref in self._output_refs])  # its last results
@@ -314,8 +324,11 @@ class Model:
     def _execute(self, feeds: list[np.ndarray], masks: list[Any] | None,
                  policy: MaskPolicy | None) -> tuple[dict, dict, dict]:
         """Every call's outputs (first pass), latest outputs and output masks, by node."""
+        watch = None
         if policy is None:
             policy = self.engine.mask_policy()
+            if masks is None and self._plan is _UNDECIDED:
+                policy = watch = MaskWatch(policy)
         values: dict[NodeKey, list[np.ndarray]] = {}
         out_masks: dict[NodeKey, list[Any]] = {}
         for ref, feed, mask in zip(self._input_refs, feeds, masks or [None] * len(feeds)):
@@ -332,7 +345,18 @@ class Model:
             if step.node not in values:  # a repeated TF.js call feeds later layers its first results
                 values[step.node] = outputs
                 out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs), computed)
+        if watch is not None:
+            self._plan = self._make_plan(watch)
         return values, latest, out_masks
+
+    def _make_plan(self, watch: MaskWatch) -> Plan | None:
+        """The plan of a model whose run ``watch`` followed, or None where the executor must keep running it:
+        a mask was seen, a call is handed a mask explicitly, or a nested model runs (see ``runtime/plan.py``)."""
+        if watch.saw_mask or any("mask" in step.call.kwargs or hasattr(step.layer, "call_with_masks")
+                                 for step in self._steps):
+            return None
+        return Plan([(step.layer, step.node, step.call) for step in self._steps], self._input_refs,
+                    self._output_refs, _call_planned)
 
 
 def _batch_size(batch_size: Any) -> int | None:
@@ -357,6 +381,11 @@ def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: Mask
         shapes = [getattr(x, "shape", type(x).__name__) for x in (inputs if isinstance(inputs, list) else [inputs])]
         raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}) cannot run on inputs of shapes {shapes}"
                                f" with the arguments the model's graph gives it: {type(exc).__name__}: {exc}") from exc
+
+
+def _call_planned(layer: Layer, inputs: Any, kwargs: dict) -> Any:
+    """One call of a plan: no mask, the executor's error handling."""
+    return _call_layer(layer, inputs, None, kwargs, None)[0]
 
 
 def _feed(value: Any, spec: TensorSpec) -> np.ndarray:

@@ -22,6 +22,7 @@ ENV_VARIABLE = "TFJS_INTEROP_THREADS"
 
 _lock = threading.Lock()
 _setting: int | None = None  # set_num_threads's count, None: the environment's
+_environment: str = ""  # TFJS_INTEROP_THREADS as read at import or by set_num_threads(None)
 _applied: int | None = None  # the count BLAS was last limited to
 _blas_limiter: object | None = None
 
@@ -38,7 +39,8 @@ def _parse(value: object, source: str) -> int:
 
 
 def set_num_threads(n: int | None) -> None:
-    """Use ``n`` threads in BLAS and the compiled kernels (None: ``TFJS_INTEROP_THREADS``, else the defaults).
+    """Use ``n`` threads in BLAS and the compiled kernels (None: ``TFJS_INTEROP_THREADS``, read again now, else the
+    defaults).
 
     Raises:
         InputError: when ``n`` is not a positive integer.
@@ -47,15 +49,23 @@ def set_num_threads(n: int | None) -> None:
     count = None if n is None else _parse(n, "the number of threads")
     with _lock:
         _setting = count
+        if count is None:
+            read_environment()
     apply_blas_limit()
+
+
+def read_environment() -> None:
+    """Read ``TFJS_INTEROP_THREADS`` (at import, and by ``set_num_threads(None)``): a predict does not read the
+    environment, which costs about a microsecond a variable."""
+    global _environment
+    _environment = os.environ.get(ENV_VARIABLE, "").strip()
 
 
 def get_num_threads() -> int | None:
     """The count set by :func:`set_num_threads` or ``TFJS_INTEROP_THREADS``, or None when neither is."""
     if _setting is not None:
         return _setting
-    value = os.environ.get(ENV_VARIABLE, "").strip()
-    return _parse(value, ENV_VARIABLE) if value else None
+    return _parse(_environment, ENV_VARIABLE) if _environment else None
 
 
 def kernel_threads() -> int:
@@ -83,43 +93,46 @@ def use_kernel_switch(enabled: Callable[[], bool]) -> None:
     _kernels_enabled = enabled
 
 
-def apply_blas_limit() -> None:
-    """Limit BLAS to its share of the set count, once per change (cheap otherwise: called before each run)."""
+def apply_blas_limit() -> int | None:
+    """Limit BLAS to its share of the set count, once per change (cheap otherwise: called before each run); return
+    the count (None when none is set), so that a run reads the setting once."""
     global _applied, _blas_limiter
     count = get_num_threads()
     if count is None:
-        return
-    count = blas_threads(count)
-    if count == _applied:
-        return
+        return None
+    share = blas_threads(count)
+    if share == _applied:
+        return count
     with _lock:
-        if count == _applied:
-            return
+        if share == _applied:
+            return count
         try:
             from threadpoolctl import threadpool_limits
         except ImportError:
-            warnings.warn(f"threadpoolctl is not installed (pip install 'tfjs-interop[fast]'): {count} thread(s) "
+            warnings.warn(f"threadpoolctl is not installed (pip install 'tfjs-interop[fast]'): {share} thread(s) "
                           "apply to the compiled kernels only; BLAS keeps its own setting", stacklevel=3)
         else:
-            _blas_limiter = threadpool_limits(limits=count, user_api="blas")
-        _applied = count
+            _blas_limiter = threadpool_limits(limits=share, user_api="blas")
+        _applied = share
+    return count
 
 
 def apply_environment() -> None:
     """At import (of ``compiled``, which this module's BLAS share needs): a valid ``TFJS_INTEROP_THREADS`` limits
     BLAS at once; an invalid one is reported now by a warning and later, by an InputError, when a predict needs
     the count."""
+    read_environment()
     try:
         apply_blas_limit()
     except InputError as exc:
         warnings.warn(str(exc), stacklevel=2)
 
 
-def run_split(function: Callable[[int, int], None], rows: int, min_rows: int) -> None:
-    """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (slices of at least ``min_rows``),
-    the last on the calling thread. The threads are started per call and joined: none outlives it (the process may
-    fork later, see ``formats.isolation``)."""
-    parts = max(1, min(kernel_threads(), rows // max(1, min_rows)))
+def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, count: int | None = None) -> None:
+    """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (``count`` of them, by default
+    ``kernel_threads()``; slices of at least ``min_rows``), the last on the calling thread. The threads are started
+    per call and joined: none outlives it (the process may fork later, see ``formats.isolation``)."""
+    parts = max(1, min(count or kernel_threads(), rows // max(1, min_rows)))
     if parts == 1:
         function(0, rows)
         return

@@ -103,7 +103,8 @@ class RNN(Layer):
         return [output, *states] if self.options.return_state else output
 
     def initial_states(self, x: np.ndarray, given: Any) -> States:
-        """The states to start from: given ones, those kept by a stateful layer, or zeros."""
+        """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a
+        stateful layer, or zeros."""
         batch = x.shape[0]
         expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
         if given is not None:
@@ -112,13 +113,13 @@ class RNN(Layer):
             if found != expected:
                 raise InputError(f"layer {self.name!r}: initial_state must be {len(expected)} array(s) of shapes "
                                  f"{expected}, found {found}")
-            return [np.asarray(s, dtype=np.float32) for s in given]
+            return [np.array(s, np.float32, order="C") for s in given]
         if self.options.stateful and self.states is not None:
             if self.states[0].shape[0] != batch:
                 raise InputError(f"stateful layer {self.name!r} holds states for a batch of "
                                  f"{self.states[0].shape[0]}, received a batch of {batch}; call reset_states() "
                                  "to start over")
-            return self.states
+            return [np.array(s, np.float32, order="C") for s in self.states]
         return [np.zeros(shape, np.float32) for shape in expected]
 
     def _step_masks(self, mask: Any, shape: tuple) -> np.ndarray:
@@ -175,13 +176,12 @@ class RNN(Layer):
     def run(self, x: np.ndarray, mask: Any, states: States,
             sequence: bool = True) -> tuple[np.ndarray | None, np.ndarray, States]:
         """The time loop: (batch, time, features) -> all outputs (batch, time, units) (None unless
-        ``sequence``), the last one, and the final states."""
+        ``sequence``), the last one, and the final states (``states``, from ``initial_states``, are overwritten)."""
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
         x = np.swapaxes(x, 0, 1)  # (time, batch, features): each step's rows are contiguous
         if self.options.go_backwards:
             x = x[::-1]
         x = np.ascontiguousarray(x, dtype=np.float32)
-        states = [np.array(s, np.float32, order="C") for s in states]  # the loop overwrites its own copies
         loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind(), x.shape[0]) or self._loop
         outputs, last, states = loop(x, step_masks, states, sequence)  # (time, batch, units), (batch, units)
         if outputs is not None:

@@ -1,0 +1,87 @@
+"""The execution plan (runtime/plan.py): a model the executor ran without seeing a mask is run from its plan from
+then on, with the executor's bits and the real libraries' numbers; a model with masks or nested models is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfjs_interop
+from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
+from tfjs_interop.runtime.plan import Plan
+
+MODEL_FILES = ("model.json", "model.keras", "model.h5")
+
+
+def _model_file(case: Path) -> Path | None:
+    return next((case / name for name in MODEL_FILES if (case / name).exists()), None)
+
+
+def _runnable_cases() -> list[Path]:
+    found = []
+    for case in cases(TFJS_FIXTURES) + cases(KERAS_FIXTURES):
+        record = expected(case)
+        refused = case.name.startswith(("unsupported_", "k2_lambda", "k3_lambda")) or record.get("error")
+        if record.get("calls") and not refused and _model_file(case):
+            found.append(case)
+    return found
+
+
+@pytest.mark.parametrize("case", _runnable_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_planned_run_gives_the_executors_bits_and_the_librarys_numbers(case, each_loop):
+    model = tfjs_interop.load(_model_file(case))
+    assert_matches(model, case)  # the first call runs the executor (and decides), the others the plan if any
+    first = run_calls(_reset(model), case)
+    executor = _executor_only(model)
+    again = run_calls(_reset(executor), case)
+    for (c, k, ours, _), (_, _, theirs, _) in zip(first, again):
+        assert np.array_equal(ours, theirs), f"{case.name} call {c} output {k}: the plan's bits differ"
+    assert model._plan is None or isinstance(model._plan, Plan)
+
+
+def _reset(model):
+    model.reset_states()
+    return model
+
+
+def _executor_only(model):
+    """The model, made to run every call through the executor."""
+    model._plan = None
+    return model
+
+
+@pytest.mark.parametrize("name,planned", [("seed_lstm", True), ("multishard", True),
+                                          ("embedding_mask_lstm", False), ("masking_lstm_last", False),
+                                          ("nested_sequential_shared", False)])
+def test_only_mask_free_models_are_planned(name, planned):
+    case = TFJS_FIXTURES / name
+    if not case.exists():
+        pytest.fail(f"fixture {name} is missing")
+    model = tfjs_interop.load(case / "model.json")
+    assert model._plan is not None and not isinstance(model._plan, Plan)  # undecided until a run
+    x = [np.load(case / n) for n in expected(case)["calls"][0]["inputs"]]
+    model.predict(x)
+    assert isinstance(model._plan, Plan) is planned
+
+
+def test_a_repeated_tfjs_call_returns_its_last_results_from_the_plan():
+    """TF.js runs a call once per needed output (a stateful layer advances each time): the plan repeats it too."""
+    repeats = [c for c in cases(TFJS_FIXTURES) if _repeats(c)]
+    assert repeats, "no TF.js fixture repeats a call"
+    for case in repeats:
+        model = tfjs_interop.load(case / "model.json")
+        assert_matches(model, case)
+        assert_matches(_reset(model), case)
+
+
+def _repeats(case: Path) -> bool:
+    if not (case / "model.json").exists() or expected(case).get("error") or case.name.startswith("unsupported_"):
+        return False
+    try:
+        model = tfjs_interop.load(case / "model.json")
+    except tfjs_interop.TfjsInteropError:
+        return False
+    nodes = [step.node for step in model._steps]
+    return len(nodes) != len(set(nodes))

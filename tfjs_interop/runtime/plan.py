@@ -1,0 +1,140 @@
+"""The execution plan: a model's calls with the executor's bookkeeping worked out once.
+
+The graph executor (``Model._execute``) looks every input up by node, asks the engine's mask policy for each call's
+mask and each output's masks, and resolves the call's keyword arguments, on every call: at batch 1 that is most of
+the time a small model takes. Most models carry no mask at all (no Embedding with ``mask_zero``, no Masking, no
+mask given), and for them all of that comes to nothing. A ``Plan`` is the steps of such a model with their inputs,
+keyword arguments and outputs as positions in one flat list, made once; running it calls the layers in the
+engine's order (repeats included) and nothing else.
+
+A plan is made only from a run of the executor that saw no mask anywhere (``MaskWatch``), and only for models
+without nested models (whose calls compute masks of their own). Whether a mask exists never depends on the values
+of the inputs, only on the graph, so the executor's first run decides for every later one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engines import LAYER_RULE, MaskPolicy
+from ..errors import ModelFormatError
+from ..topology import Call, TensorRef
+from .layers.base import Layer
+
+NodeKey = tuple[str, int]
+
+
+class MaskWatch:
+    """A mask policy that passes everything to another and notes whether any mask was made or handed on."""
+
+    def __init__(self, policy: MaskPolicy):
+        self.policy = policy
+        self.saw_mask = False
+
+    def call_mask(self, input_masks: list[Any]) -> Any:
+        mask = self.policy.call_mask(input_masks)
+        self.saw_mask |= mask is not None or any(m is not None for m in input_masks)
+        return mask
+
+    def output_masks(self, layer: Any, inputs: Any, input_masks: list[Any], count: int,
+                     computed: Any = LAYER_RULE) -> list[Any]:
+        masks = self.policy.output_masks(layer, inputs, input_masks, count, computed)
+        self.saw_mask |= any(m is not None for m in masks)
+        return masks
+
+    def for_nested(self, input_masks: list[Any]) -> tuple[MaskPolicy, list[Any]]:
+        self.saw_mask = True  # a nested model's calls are not planned
+        return self.policy.for_nested(input_masks)
+
+
+@dataclass(frozen=True)
+class _Step:
+    layer: Layer
+    args: tuple[int, ...]  # slots of its inputs
+    packed: bool  # several inputs: the layer takes them as a list
+    kwargs: tuple[tuple[str, Any], ...]  # (key, slot) for tensors, else (key, _Constant(value))
+    writes: tuple[tuple[int, int], ...]  # (output index, slot): its first results that later calls read
+    returns: tuple[tuple[int, int], ...]  # (output index, model output position): the model's results
+
+
+@dataclass(frozen=True)
+class _Constant:
+    value: Any
+
+
+class Plan:
+    """A mask-free model's calls, ready to run (see the module's docstring). Immutable: threads share it."""
+
+    def __init__(self, steps: Sequence[tuple[Layer, NodeKey, Call]], feeds: Sequence[TensorRef],
+                 outputs: Sequence[TensorRef], call_layer: Callable[[Layer, Any, dict], Any]):
+        """``steps``: (layer, node, call) in the engine's order; ``call_layer(layer, inputs, kwargs)`` runs one
+        call (the executor's error handling)."""
+        slots: dict[tuple[NodeKey, int], int] = {}
+
+        def slot(ref: TensorRef) -> int:
+            return slots.setdefault(((ref.layer, ref.node_index), ref.tensor_index), len(slots))
+
+        self._feed_slots = tuple(slot(ref) for ref in feeds)
+        planned, seen = [], set()
+        last = {node: i for i, (_, node, _) in enumerate(steps)}
+        for i, (layer, node, call) in enumerate(steps):
+            args = tuple(slot(ref) for ref in call.args)
+            kwargs = tuple((key, self._argument(value, slot)) for key, value in call.kwargs.items())
+            planned.append([layer, args, len(call.args) > 1, kwargs, node, i == last[node], node in seen])
+            seen.add(node)
+        self._steps = tuple(self._finish(step, slots, outputs) for step in planned)
+        self._output_count = len(outputs)
+        self._slot_count = len(slots)
+        self._call_layer = call_layer
+
+    @staticmethod
+    def _argument(value: Any, slot: Callable[[TensorRef], int]) -> Any:
+        if isinstance(value, TensorRef):
+            return slot(value)
+        if isinstance(value, list) and value and all(isinstance(v, TensorRef) for v in value):
+            return [slot(v) for v in value]
+        return _Constant(value)
+
+    @staticmethod
+    def _finish(step: list, slots: dict, outputs: Sequence[TensorRef]) -> _Step:
+        layer, args, packed, kwargs, node, is_last, repeat = step
+        writes = () if repeat else tuple((index, s) for (n, index), s in slots.items() if n == node)
+        returns = tuple((ref.tensor_index, position) for position, ref in enumerate(outputs)
+                        if is_last and (ref.layer, ref.node_index) == node)
+        return _Step(layer, args, packed, kwargs, writes, returns)
+
+    def run(self, feeds: list[np.ndarray]) -> list[np.ndarray]:
+        """The model's outputs for checked ``feeds`` (one array per input)."""
+        values: list[Any] = [None] * self._slot_count
+        for slot, feed in zip(self._feed_slots, feeds):
+            values[slot] = feed
+        results: list[Any] = [None] * self._output_count
+        for step in self._steps:
+            inputs = [values[i] for i in step.args] if step.packed else values[step.args[0]]
+            kwargs = {key: _value(arg, values) for key, arg in step.kwargs} if step.kwargs else {}
+            outputs = self._call_layer(step.layer, inputs, kwargs)
+            if not isinstance(outputs, list):
+                outputs = [outputs]
+            for index, slot in step.writes:
+                values[slot] = _output(outputs, index, step.layer)
+            for index, position in step.returns:
+                results[position] = _output(outputs, index, step.layer)
+        return results
+
+
+def _value(arg: Any, values: list[Any]) -> Any:
+    if isinstance(arg, _Constant):
+        return arg.value
+    return [values[i] for i in arg] if isinstance(arg, list) else values[arg]
+
+
+def _output(outputs: list[Any], index: int, layer: Layer) -> Any:
+    if index >= len(outputs):
+        raise ModelFormatError(f"a reference asks for output {index} of layer {layer.name!r}, which has "
+                               f"{len(outputs)} output(s)")
+    return outputs[index]
+
