@@ -31,7 +31,7 @@ from .topology import MODEL_CLASSES, Dialect, Engine, Origin, Topology
 PROBE_SEED = 20250101
 
 
-RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
+RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "RNN", "Bidirectional")
 
 
 def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:

@@ -380,6 +380,21 @@ function conv2dSpec(g, shape) {
   return {cls, cfg};
 }
 
+/** A ConvLSTM2D over a sequence of one-channel images [T, H, W, 1], returning its last output [h, w, filters]. */
+function convLstm2dSpec(g, H, W) {
+  const r = g.rng;
+  const cfg = {name: g.name('convLstm2d'), filters: r.int(1, 3), padding: r.pick(['valid', 'same'])};
+  const w = window2d(g, H, W, cfg.padding);
+  cfg.kernelSize = w.kernel;
+  if (w.strides.some((v) => v > 1)) cfg.strides = w.strides;
+  if (w.dilation.some((v) => v > 1)) cfg.dilationRate = w.dilation;
+  if (r.chance(0.4)) cfg.activation = act(g);
+  if (r.chance(0.4)) cfg.recurrentActivation = r.pick(['sigmoid', 'hardSigmoid']);
+  if (r.chance(0.2)) cfg.goBackwards = true;
+  if (r.chance(0.1)) cfg.useBias = false;
+  return {cls: 'convLstm2d', cfg};
+}
+
 /** Pooling, padding, cropping or upsampling over an image [H, W, C]. */
 function image2dSpec(g, shape) {
   const r = g.rng;
@@ -681,7 +696,7 @@ function op4d(g, t) {
   const [, T2] = t.shape;
   const kind = r.weighted([['tdRnn', 3], ['tdDense', 1], ['tdConv', 0.5], ['dense', 0.6], ['reshape', 0.8],
     ['flatten', 0.5], ['permute', 0.3], ['norm', 0.3], ['adv', 0.3], ['masking', 0.3], ['conv2d', 1.5],
-    ['image2d', 1.5], ['preprocess', 0.8]]);
+    ['image2d', 1.5], ['preprocess', 0.8], ['convLstm2d', 0.5]]);
   switch (kind) {
     case 'tdRnn': {
       const inner = r.chance(0.2) ? rnnCellsSpec(g, {returnState: false}) :
@@ -721,6 +736,12 @@ function op4d(g, t) {
       return {spec: image2dSpec(g, t.shape), in: [t.id]};
     case 'preprocess':
       return {spec: preprocessSpec(g, t), in: [t.id]};
+    case 'convLstm2d': {  // [T1, T2, F] read as T1 steps of one-channel images T2 x F
+      const [T1, , F] = t.shape;
+      const target = [T1, T2, F, 1];
+      const [images] = g.add({spec: {cls: 'reshape', cfg: {name: g.name('reshape'), targetShape: target}}, in: [t.id]});
+      return {spec: convLstm2dSpec(g, T2, F), in: [images.id]};
+    }
     default:
       return null;
   }

@@ -67,13 +67,15 @@ EXCLUDED: dict[str, dict[str, str]] = {
 
 # The Keras fixture files TF.js runs as Keras does, written by save_tfjs and run in the real TF.js. save_tfjs
 # refuses the others (GRU reset_after, Keras 3 hard_sigmoid, causal padding, Subtract, masked Bidirectional
-# sequences, masks into nested models: tests/unit/test_tfjs_writer.py), or TF.js would compute them otherwise.
+# sequences, masks into nested models, a (batch, time) mask on images: tests/unit/test_tfjs_writer.py), or TF.js
+# would compute them otherwise.
 TFJS_RUNS_AS_KERAS = [f"{g}_{name}/{file}" for name in (
     "chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked", "lstm_seq_dense", "masking_recurrent_stack",
     "simple_rnn", "timedistributed_masked", "conv2d_front_ends", "image_ops_channels_first", "crnn_spectrogram",
-    "td_conv2d_gru", "depthwise_separable", "conv_transpose")
+    "td_conv2d_gru", "depthwise_separable", "conv_transpose", "convlstm2d_return_state", "convlstm2d_masked",
+    "convlstm2d_stack", "convlstm2d_bidirectional")
                       for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
-TFJS_RUNS_AS_KERAS += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before")
+TFJS_RUNS_AS_KERAS += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before", "convlstm2d_options")
                        for file in ("model.h5", "model.keras")]
 
 

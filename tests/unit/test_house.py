@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tfjs_interop"
 MAX_LINES = 450
 # Layers whose names other modules may spell: the recurrent family and wrappers, which engines and writers
 # rewrite by name, and the classes every graph has.
-NOT_SIMPLE = {"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "TimeDistributed", "InputLayer", "Sequential",
-              "Model", "Functional"}
+NOT_SIMPLE = {"LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "RNN", "Bidirectional", "TimeDistributed", "InputLayer",
+              "Sequential", "Model", "Functional"}
 
 
 def _modules() -> dict[str, Path]:

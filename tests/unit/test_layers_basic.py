@@ -469,4 +469,4 @@ def test_a_class_the_runtime_implements_is_not_listed_as_missing():
 
     assert not NOT_IMPLEMENTED & set(LAYERS)
     with pytest.raises(UnsupportedLayerError, match="does not implement yet"):
-        build_layer("ConvLSTM2D", "c", {})
+        build_layer("ConvLSTM3D", "c", {})

@@ -11,6 +11,8 @@ from .base import LAYER_RULE, Engine, NodeKey, pack
 
 # Keras's defaults where the runtime's own (Keras >= 2.3) are not Keras's for every version.
 _CONFIG_DEFAULTS = {"GRU": {"reset_after": True}, "GRUCell": {"reset_after": True}}
+# Keras 2's where Keras 3's are the runtime's: tf_keras's ConvLSTM2D kept hard_sigmoid (Keras 3's is sigmoid).
+_KERAS2_DEFAULTS = {"ConvLSTM2D": {"recurrent_activation": "hard_sigmoid"}}
 
 
 def unpack_masks(mask: Any, count: int) -> list[Any]:
@@ -67,7 +69,8 @@ class KerasEngine(Engine):
         self.global_name = self.name.upper()
 
     def config_defaults(self, class_name: str) -> Mapping[str, Any]:
-        return _CONFIG_DEFAULTS.get(class_name, {})
+        keras2 = {} if self.keras3 else _KERAS2_DEFAULTS.get(class_name, {})
+        return {**_CONFIG_DEFAULTS.get(class_name, {}), **keras2}
 
     def normalise_wrapped(self, class_name: str, config: dict) -> None:
         if class_name == "Bidirectional":

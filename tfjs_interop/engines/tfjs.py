@@ -39,6 +39,8 @@ _CONFIG_DEFAULTS = {
     "GRU": {"recurrent_activation": "hard_sigmoid", "reset_after": False},
     "LSTMCell": {"recurrent_activation": "hard_sigmoid"},
     "GRUCell": {"recurrent_activation": "hard_sigmoid", "reset_after": False},
+    "ConvLSTM2D": {"recurrent_activation": "hard_sigmoid"},
+    "ConvLSTM2DCell": {"recurrent_activation": "hard_sigmoid"},
 }
 
 T = TypeVar("T")

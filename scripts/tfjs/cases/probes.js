@@ -154,4 +154,36 @@ module.exports = family('probes', (tf, defProbe) => {
         model: seqModel(tf, [L.gru({units: 3, resetAfter: true, inputShape: [4, 2]})]),
         inputs: [h.x([3, 4, 2])],
       }));
+
+  defProbe('probe_rnn_convlstm2d_cell',
+      'RNN over a ConvLSTM2DCell (TF.js registers the cell) on images [3,5,5,2].',
+      (h) => {
+        const [ConvLSTM2DCell] = tf.serialization.SerializationMap.getMap().classNameMap.ConvLSTM2DCell;
+        const cell = new ConvLSTM2DCell({filters: 2, kernelSize: 3, padding: 'same'});
+        return {model: seqModel(tf, [L.rnn({cell, inputShape: [3, 5, 5, 2]})]), inputs: [h.x([2, 3, 5, 5, 2])]};
+      });
+
+  defProbe('probe_convlstm2d_masked_valid',
+      'Masking(0) -> ConvLSTM2D(2, 3, padding valid): the per-pixel mask is larger than the output images.',
+      (h) => ({
+        model: seqModel(tf, [L.masking({maskValue: 0, inputShape: [3, 5, 5, 2]}),
+          L.convLstm2d({filters: 2, kernelSize: 3})]),
+        inputs: [h.x([2, 3, 5, 5, 2])],
+      }));
+
+  defProbe('probe_convlstm2d_step_mask',
+      'Masking(0) on [3,50] -> TimeDistributed(Reshape [5,5,2]) -> ConvLSTM2D(2, 3, same): a [B,T] mask on ' +
+      'images (TF.js\'s rnn() transposes the mask with the images\' 5 axes).',
+      (h) => ({
+        model: seqModel(tf, [L.masking({maskValue: 0, inputShape: [3, 50]}),
+          L.timeDistributed({layer: L.reshape({targetShape: [5, 5, 2]})}),
+          L.convLstm2d({filters: 2, kernelSize: 3, padding: 'same'})]),
+        inputs: [h.maskedSeq([4, 3, 50], ['111', '110', '011', '101'])],
+      }));
+  defProbe('probe_convlstm2d_unroll',
+      'ConvLSTM2D(2, 3) with unroll: true.',
+      (h) => ({
+        model: seqModel(tf, [L.convLstm2d({filters: 2, kernelSize: 3, unroll: true, inputShape: [3, 5, 5, 2]})]),
+        inputs: [h.x([2, 3, 5, 5, 2])],
+      }));
 });

@@ -28,7 +28,7 @@ _RNN_KEYS = ("name", "trainable", "dtype", "cell", "return_sequences", "return_s
              "unroll", "zero_output_for_mask")
 
 
-RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional")
+RECURRENT = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "RNN", "Bidirectional")
 
 
 # Activations Keras 3 knows by the same name and meaning (tests/live/test_keras_writer.py checks each).

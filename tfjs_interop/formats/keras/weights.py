@@ -13,7 +13,9 @@ from ..contract import ModelParts
 from .config import is_sequential, nested_is_sequential
 from .v3_weights import keras_snake_case, unique_key
 
-RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN")
+RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D")
+# The cell object Keras 3 keeps a recurrent layer's weights in, where it is not <snake_case class>_cell.
+_CELL_NAMES = {"ConvLSTM2D": "conv_lstm_cell"}
 
 
 WRAPPERS = ("Bidirectional", "TimeDistributed")
@@ -69,7 +71,8 @@ def _layer_groups(class_name: str, config: dict, name: str, weights: dict[str, n
     ``layer``; recurrent layers their cell under ``cell``, a stack its cells under ``cell/cells/<class>``."""
     groups[path] = (name, [] if class_name in RNN_LAYERS + ("RNN",) + WRAPPERS else list(weights.values()))
     if class_name in RNN_LAYERS:
-        groups[_join(path, "cell")] = (f"{keras_snake_case(class_name)}_cell", list(weights.values()))
+        cell = _CELL_NAMES.get(class_name, f"{keras_snake_case(class_name)}_cell")
+        groups[_join(path, "cell")] = (cell, list(weights.values()))
     elif class_name == "RNN":
         _cell_groups(config.get("cell"), weights, _join(path, "cell"), groups)
     elif class_name == "Bidirectional":

@@ -12,7 +12,7 @@ from ..contract import LayerWeights
 _INVALID_NAME_CHARACTERS = re.compile(r"[^-A-Za-z0-9._/]")
 
 
-_RECURRENT_LAYERS = ("LSTM", "GRU", "SimpleRNN")
+_RECURRENT_LAYERS = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D")
 
 
 def tensor_name(name: str) -> str:

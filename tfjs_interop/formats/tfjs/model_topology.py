@@ -35,7 +35,7 @@ DROPPED_KEYS = frozenset({"module", "registered_name", "build_config", "compile_
 SHAPE_KEYS = frozenset({"batch_input_shape", "batch_shape", "input_shape", "batch_size", "input_dtype"})
 
 
-RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell")
+RECURRENT_CELLS = ("LSTM", "GRU", "LSTMCell", "GRUCell", "ConvLSTM2D", "ConvLSTM2DCell")
 
 
 def encode_topology(topology: Topology, facts: Catalog) -> dict:

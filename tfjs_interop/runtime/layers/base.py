@@ -67,7 +67,7 @@ def engine_option(default: Any) -> Any:
 # this list (tests/unit/test_layers_basic.py checks the two are apart).
 NOT_IMPLEMENTED = frozenset("""
     ActivityRegularization AugMix AutoContrast AveragePooling3D AvgPool1D AvgPool2D AvgPool3D Conv1DTranspose
-    Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM2D ConvLSTM3D Convolution1D Convolution2D Convolution2DTranspose
+    Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM3D Convolution1D Convolution2D Convolution2DTranspose
     Convolution3D Cropping1D Cropping3D CuDNNGRU CuDNNLSTM CutMix DenseFeatures DepthwiseConv1D Discretization
     EinsumDense Equalization GlobalAveragePooling3D GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D
     GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D GlobalMaxPooling3D GroupNormalization GroupQueryAttention

@@ -39,10 +39,11 @@ class Cell:
     gates = 1
     state_count = 1
     compiled_kind: str | None = None  # the kernel of ``compiled`` that can run this cell
+    Options: type[CellOptions] = CellOptions
 
     def __init__(self, layer: str, class_name: str, config: dict):
         self.layer = layer
-        self.options = CellOptions.parse(config, layer, class_name)
+        self.options = self.Options.parse(config, layer, class_name)
         self.units = self.options.units
         self.act = get_in_place_activation(self.options.activation, layer)
         self.rec_act = get_in_place_activation(self.options.recurrent_activation, layer, "recurrent_activation")
@@ -51,6 +52,11 @@ class Cell:
     @property
     def state_sizes(self) -> list[int]:
         return [self.units] * self.state_count
+
+    def output_dims(self, step_shape: tuple) -> tuple:
+        """The shape of one sample's output at one step, for inputs of ``step_shape`` per sample and step; the
+        states have its leading axes and their own sizes last."""
+        return (self.units,)
 
     def build(self, layer: Layer, input_dim: int, prefix: str) -> None:
         width = self.gates * self.units
@@ -83,13 +89,14 @@ class Cell:
         raise NotImplementedError
 
     def gate_activation(self, gates: np.ndarray) -> None:
-        """The recurrent activation, in place, of gates side by side in ``gates`` (batch, k * units): all at once
-        where it acts element by element, each gate's block alone where it acts on rows (softmax)."""
+        """The recurrent activation, in place, of gates side by side on the last axis of ``gates`` (batch, ...,
+        k * units): all at once where it acts element by element, each gate's block alone where it acts on rows
+        (softmax)."""
         if not self.rec_row_wise:
             self.rec_act(gates)
             return
-        for start in range(0, gates.shape[1], self.units):
-            self.rec_act(gates[:, start:start + self.units])
+        for start in range(0, gates.shape[-1], self.units):
+            self.rec_act(gates[..., start:start + self.units])
 
 
 class SimpleRNNCell(Cell):
@@ -110,13 +117,17 @@ class LSTMCell(Cell):
     state_count = 2
     compiled_kind = "lstm"
 
+    def recurrent_side(self, h: np.ndarray, work: dict) -> np.ndarray:
+        """The recurrent side of every gate, ``h·U``: (batch, u) -> (batch, 4u), in ``work``'s buffer."""
+        return np.matmul(h, self.recurrent_kernel.value, out=work["z"])
+
     def step(self, projected: np.ndarray, states: States, out: States, work: dict) -> np.ndarray:
         (h, c), (h_new, c_new), u = states, out, self.units
-        z = np.matmul(h, self.recurrent_kernel.value, out=work["z"])  # (batch, 4u)
+        z = self.recurrent_side(h, work)  # (batch, ..., 4u): gates on the last axis
         z += projected
-        self.gate_activation(z[:, :2 * u])  # i, f
-        self.gate_activation(z[:, 3 * u:])  # o
-        zi, zf, zc, zo = z[:, :u], z[:, u:2 * u], self.act(z[:, 2 * u:3 * u]), z[:, 3 * u:]
+        self.gate_activation(z[..., :2 * u])  # i, f
+        self.gate_activation(z[..., 3 * u:])  # o
+        zi, zf, zc, zo = z[..., :u], z[..., u:2 * u], self.act(z[..., 2 * u:3 * u]), z[..., 3 * u:]
         np.multiply(zf, c, out=c_new)
         zi *= zc
         c_new += zi
@@ -197,6 +208,9 @@ class StackedCells:
     @property
     def units(self) -> int:
         return self.cells[-1].units
+
+    def output_dims(self, step_shape: tuple) -> tuple:
+        return (self.units,)
 
     @property
     def projected_width(self) -> int:

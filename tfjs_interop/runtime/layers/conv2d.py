@@ -86,6 +86,32 @@ def sample_blocks(batch: int, bytes_per_sample: int) -> list[slice]:
     return [slice(i, min(i + step, batch)) for i in range(0, batch, step)]
 
 
+def check_conv2d_options(options: Any, layer: str, class_name: str) -> None:
+    """Raise for the options of a 2-D convolution (``filters``, ``kernel_size``, ``strides``, ``dilation_rate``,
+    ``padding``, ``data_format``) that cannot be right, in Keras's words."""
+    positive_int(options.filters, layer, class_name, "filters")
+    for key in ("kernel_size", "strides", "dilation_rate"):
+        check_int_tuple(getattr(options, key), 2, layer, class_name, key)
+    check_choice(options.padding, ("valid", "same"), layer, class_name, "padding")
+    check_choice(options.data_format, DATA_FORMATS, layer, class_name, "data_format")
+    if max(int_tuple(options.strides, 2)) > 1 and max(int_tuple(options.dilation_rate, 2)) > 1:
+        raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", options.strides)
+
+
+def convolve2d(x: np.ndarray, kernel: np.ndarray, strides: tuple, padding: str, dilation: tuple) -> np.ndarray:
+    """The 2-D convolution of a channels-last image batch (B, H, W, C) with a (kh, kw, C, F) kernel, no bias:
+    (B, oh, ow, F), one im2col GEMM per block of samples."""
+    w = kernel.reshape(-1, kernel.shape[-1])  # (kh·kw·C, F), rows in (kh, kw, C) order
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:2], dilation)]
+    out = [output_length(n, s, st, padding) for n, s, st in zip(x.shape[1:3], spans, strides)]
+    blocks, per_sample = [], 4 * out[0] * out[1] * w.shape[0]
+    for part in sample_blocks(x.shape[0], per_sample):
+        cols, _ = gather_windows(x[part], kernel.shape[:2], strides, padding, dilation)
+        b, oh, ow = cols.shape[:3]
+        blocks.append((cols.reshape(b * oh * ow, -1) @ w).reshape(b, oh, ow, -1))  # (b, oh, ow, F)
+    return np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+
+
 @dataclass(frozen=True)
 class Conv2DOptions(Options):
     filters: int | None = None
@@ -100,13 +126,7 @@ class Conv2DOptions(Options):
     lora_rank: int | None = None
 
     def validate(self, layer: str, class_name: str) -> None:
-        positive_int(self.filters, layer, class_name, "filters")
-        for key in ("kernel_size", "strides", "dilation_rate"):
-            check_int_tuple(getattr(self, key), 2, layer, class_name, key)
-        check_choice(self.padding, ("valid", "same"), layer, class_name, "padding")
-        check_choice(self.data_format, DATA_FORMATS, layer, class_name, "data_format")
-        if max(int_tuple(self.strides, 2)) > 1 and max(int_tuple(self.dilation_rate, 2)) > 1:
-            raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", self.strides)
+        check_conv2d_options(self, layer, class_name)
         if self.groups != 1:
             raise unsupported(layer, class_name, f"groups={self.groups!r}", "groups=1")
         refuse_lora(self.lora_rank, layer, class_name)
@@ -164,15 +184,7 @@ class Conv2D(WindowedConv2D):
         if any(n < s for n, s in zip(x.shape[1:3], self.spans())) and self.options.padding == "valid":
             raise InputError(f"layer {self.name!r} (Conv2D): an image of {x.shape[1:3]} is smaller than the "
                              f"dilated kernel {self.spans()}")
-        w = self.kernel.value.reshape(-1, self.options.filters)  # (kh·kw·C, F), rows in (kh, kw, C) order
-        out = [output_length(n, s, st, self.options.padding) for n, s, st in zip(x.shape[1:3], self.spans(),
-                                                                                  self.strides)]
-        blocks, per_sample = [], 4 * out[0] * out[1] * w.shape[0]
-        for part in sample_blocks(x.shape[0], per_sample):
-            cols, _ = gather_windows(x[part], self.kernel_size, self.strides, self.options.padding, self.dilation)
-            b, oh, ow = cols.shape[:3]
-            blocks.append((cols.reshape(b * oh * ow, -1) @ w).reshape(b, oh, ow, -1))  # (b, oh, ow, F)
-        y = np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+        y = convolve2d(x, self.kernel.value, self.strides, self.options.padding, self.dilation)
         if self.bias is not None:
             y = y + self.bias.value
         return from_channels_last(self.activation(y.astype(np.float32, copy=False)), self.channels_first)

@@ -6,6 +6,7 @@ its cell computes each step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ class RNNOptions(Options):
     zero_output_for_mask: bool = False
     masked_output_from_state: bool = engine_option(False)  # TF.js: a masked step outputs states[0], not the previous
     reverse_state_order: bool = engine_option(False)  # TF.js: a cell stack's states listed last cell first
+    step_mask_rank_rule: bool = engine_option(False)  # TF.js: a mask must be one rank below the input, or of it
     unroll: bool = False  # no effect on the numbers
     batch_input_shape: tuple | list | None = None
     batch_shape: tuple | list | None = None
@@ -65,11 +67,16 @@ class RNN(Layer):
 
     def output_shape(self, input_shape: Shape | list[Shape]) -> Shape | list[Shape]:
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
-        batch, steps = shape[0], shape[1]
-        output = (batch, steps, self.cell.units) if self.options.return_sequences else (batch, self.cell.units)
+        batch, steps, dims = shape[0], shape[1], self.cell.output_dims(tuple(shape[2:]))
+        output = (batch, steps, *dims) if self.options.return_sequences else (batch, *dims)
         if self.options.return_state:
-            return [output] + [(batch, size) for size in self.cell.state_sizes]
+            return [output] + [(batch, *d) for d in self.state_dims(tuple(shape[2:]))]
         return output
+
+    def state_dims(self, step_shape: tuple) -> list[tuple]:
+        """The shape of one sample's states for inputs of ``step_shape`` per sample and step."""
+        spatial = self.cell.output_dims(step_shape)[:-1]
+        return [(*spatial, size) for size in self.cell.state_sizes]
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         mask = mask[0] if isinstance(mask, list) else mask
@@ -99,13 +106,12 @@ class RNN(Layer):
         """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a
         stateful layer, or zeros."""
         batch = x.shape[0]
-        sizes = self.cell.state_sizes
+        expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
         if given is not None:
             given = given if isinstance(given, list) else [given]
-            expected = [(batch, size) for size in sizes]
             found = [tuple(np.shape(s)) for s in given]
             if found != expected:
-                raise InputError(f"layer {self.name!r}: initial_state must be {len(sizes)} array(s) of shapes "
+                raise InputError(f"layer {self.name!r}: initial_state must be {len(expected)} array(s) of shapes "
                                  f"{expected}, found {found}")
             return [np.array(s, np.float32, order="C") for s in given]
         if self.options.stateful and self.states is not None:
@@ -114,7 +120,7 @@ class RNN(Layer):
                                  f"{self.states[0].shape[0]}, received a batch of {batch}; call reset_states() "
                                  "to start over")
             return [np.array(s, np.float32, order="C") for s in self.states]
-        return [np.zeros((batch, size), np.float32) for size in sizes]
+        return [np.zeros(shape, np.float32) for shape in expected]
 
     def _step_masks(self, mask: Any, shape: tuple) -> np.ndarray:
         """The mask of each step, time first: (time, batch, 1) for the usual (batch, time) mask.
@@ -122,14 +128,21 @@ class RNN(Layer):
         This is TF.js's ``rnn()`` rule, of which Keras's masks are the usual case: a mask one rank below the input
         gains a last axis, the first two axes swap, go_backwards reverses time, and step t takes row t. A mask from
         elsewhere (TF.js hands an RNN the last mask it saw, or a merged mask of shape (1, batch, time)) is then read
-        as TF.js reads it, and one with too few rows is refused where TF.js fails.
+        as TF.js reads it, and one with too few rows is refused where TF.js fails. On images (ConvLSTM2D) a
+        (batch, time) mask is one flag per image in Keras, and fails in TF.js (``step_mask_rank_rule``); a per-pixel
+        mask (batch, time, rows, cols), Masking's, holds each pixel in both.
         """
         step_masks = np.asarray(mask).astype(bool)
         if step_masks.ndim == len(shape) - 1:
             step_masks = step_masks[..., None]
+        elif step_masks.ndim == 2 and not self.options.step_mask_rank_rule:  # Keras: one flag per sample and step
+            step_masks = step_masks.reshape(*step_masks.shape, *[1] * (len(shape) - 2))
         if step_masks.ndim != len(shape) or step_masks.shape[1] < 1 or step_masks.shape[0] < 1:
+            expected = shape[:2] if len(shape) == 3 else f"{shape[:2]} or {shape[:-1]}"
+            if len(shape) > 3 and self.options.step_mask_rank_rule:
+                expected = f"{shape[:-1]} (TF.js's rnn() takes a mask one rank below its inputs only)"
             raise InputError(f"layer {self.name!r} ({self.class_name}) received a mask of shape {np.shape(mask)} "
-                             f"for inputs of shape {shape}; expected {shape[:2]}")
+                             f"for inputs of shape {shape}; expected {expected}")
         step_masks = np.swapaxes(step_masks, 0, 1)
         if self.options.go_backwards:
             step_masks = step_masks[::-1]
@@ -178,11 +191,11 @@ class RNN(Layer):
     def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States,
               sequence: bool) -> tuple[np.ndarray | None, np.ndarray, States]:
         """The NumPy time loop over time-major ``x``, starting from ``states`` (which it overwrites)."""
-        steps, batch, units = x.shape[0], x.shape[1], self.cell.units
+        steps, batch, dims = x.shape[0], x.shape[1], self.cell.output_dims(x.shape[2:])
         drop = None if step_masks is None else ~step_masks
-        outputs = np.empty((steps, batch, units), np.float32) if sequence else None
-        emitted = [np.zeros((batch, units), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
-        last = np.zeros((batch, units), np.float32)
+        outputs = np.empty((steps, batch, *dims), np.float32) if sequence else None
+        emitted = [np.zeros((batch, *dims), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
+        last = np.zeros((batch, *dims), np.float32)
         spare, work = [np.empty_like(s) for s in states], self.cell.workspace(batch)
         for start, projected in self._projections(x):
             for t in range(start, start + projected.shape[0]):
@@ -201,7 +214,8 @@ class RNN(Layer):
         """The input side of the time-major ``x``, in blocks of steps that keep the buffer near
         ``PROJECTION_BYTES`` (a huge batch is never projected all at once)."""
         steps, batch = x.shape[0], x.shape[1]
-        block = max(1, PROJECTION_BYTES // max(1, batch * self.cell.projected_width * 4))
+        width = math.prod(self.cell.output_dims(x.shape[2:])[:-1]) * self.cell.projected_width
+        block = max(1, PROJECTION_BYTES // max(1, batch * width * 4))
         for start in range(0, steps, block):
             yield start, self.cell.project(x[start:start + block])  # (block, batch, width)
 
