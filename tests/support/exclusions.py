@@ -22,7 +22,6 @@ _CROP_AND_RESIZE = r"\(CenterCrop\).*cropAndResize"  # TF.js's CenterCrop goes t
 
 EXCLUDED: dict[str, dict[str, str]] = {
     # TF.js fixtures
-    "unsupported_conv3d": {LOAD: "Conv3D"},  # a real layer the runtime does not implement
     "upsampling2d_bilinear": {SAVE_KERAS: r"\(UpSampling2D\).*pixel corners"},  # TF.js's bilinear: pixel corners
     "center_crop": {SAVE_KERAS: _CROP_AND_RESIZE},
     "preprocessing_front_end": {SAVE_KERAS: _CROP_AND_RESIZE},

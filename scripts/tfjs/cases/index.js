@@ -11,6 +11,7 @@ const FAMILIES = [
   require('./normalization'),
   require('./conv1d'),
   require('./conv2d'),
+  require('./conv3d'),
   require('./preprocessing'),
   require('./pooling1d'),
   require('./activation_layers'),
