@@ -60,7 +60,8 @@ EXCLUDED: dict[str, dict[str, str]] = {
 TFJS_RUNS_AS_KERAS = [f"{g}_{name}/{file}" for name in (
     "chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked", "lstm_seq_dense", "masking_recurrent_stack",
     "simple_rnn", "timedistributed_masked", "conv2d_front_ends", "image_ops_channels_first", "crnn_spectrogram",
-    "td_conv2d_gru", "depthwise_separable", "conv_transpose")
+    "td_conv2d_gru", "depthwise_separable", "conv_transpose", "conv3d_options", "conv3d_transpose",
+    "conv3d_channels_first", "conv3d_video_lstm")
                       for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
 TFJS_RUNS_AS_KERAS += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before")
                        for file in ("model.h5", "model.keras")]
