@@ -113,7 +113,7 @@ def _undilated(value: object, facts: Catalog) -> object:
     if isinstance(value, dict):
         known = facts.get(value.get("class_name"))
         if known and known.tfjs.behaviour.get("dilation_ignored") and isinstance(value.get("config"), dict):
-            value = {**value, "config": {**value["config"], "dilation_rate": [1, 1]}}
+            value = {**value, "config": {**value["config"], "dilation_rate": 1}}  # 1 along each axis, any rank
         return {k: _undilated(v, facts) for k, v in value.items()}
     if isinstance(value, list):
         return [_undilated(v, facts) for v in value]
