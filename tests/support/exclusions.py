@@ -24,6 +24,7 @@ EXCLUDED: dict[str, dict[str, str]] = {
     # TF.js fixtures
     "upsampling2d_bilinear": {SAVE_KERAS: r"\(UpSampling2D\).*pixel corners"},  # TF.js's bilinear: pixel corners
     "center_crop": {SAVE_KERAS: _CROP_AND_RESIZE},
+    "conv3d_same_unclamped": {SAVE_KERAS: r"\(Conv3D\).*do not clamp same padding"},  # TF.js's 3-D same padding
     "preprocessing_front_end": {SAVE_KERAS: _CROP_AND_RESIZE},
     "batch_norm_axis1": {KERAS_DIFFERS: "TF.js applies BatchNormalization parameters by flat position on a "
                                         "non-last axis"},

@@ -159,6 +159,26 @@ def test_conv3d_configs_it_cannot_run_are_refused():
         free.call(np.zeros((1, 4, 2, 5, 2), np.float32))
 
 
+@pytest.mark.parametrize("class_name,config,weights", [
+    ("Conv3D", {"filters": 2, "kernel_size": 1, "strides": 2, "padding": "same"}, [(1, 1, 1, 2, 2), (2,)]),
+    ("Conv3DTranspose", {"filters": 2, "kernel_size": 1, "strides": 2, "padding": "same"}, [(1, 1, 1, 2, 2), (2,)]),
+    ("MaxPooling3D", {"pool_size": 1, "strides": 2, "padding": "same"}, []),
+    ("AveragePooling3D", {"pool_size": [1, 2, 1], "strides": 2, "padding": "same"}, []),
+])
+def test_tfjs_starts_3d_windows_smaller_than_their_strides_later(class_name, config, weights):
+    """TF.js's 3-D same padding is not clamped at 0: on 4 steps, a window of 1 with stride 2 needs -1 (TF: 0),
+    half of which (rounded down: -1) goes first, so TF.js reads steps 1 and 3 where Keras reads 0 and 2."""
+    values = [rand(*s, low=-0.6, high=0.6) for s in weights]
+    tfjs = make(class_name, config, (None, 4, 4, 4, 2), values, engine=TFJS)
+    keras = make(class_name, config, (None, 4, 4, 4, 2), values)
+    x = rand(2, 4, 4, 4, 2)
+    assert tfjs.options.unclamped_same and not keras.options.unclamped_same
+    if class_name == "MaxPooling3D":
+        np.testing.assert_array_equal(tfjs.call(x), x[:, 1::2, 1::2, 1::2])
+        np.testing.assert_array_equal(keras.call(x), x[:, ::2, ::2, ::2])
+    assert tfjs.call(x).shape == keras.call(x).shape and np.max(np.abs(tfjs.call(x) - keras.call(x))) > 0.1
+
+
 def test_tfjs_computes_conv3d_transpose_without_its_dilation():
     """TF.js 4.22's Conv3DTranspose passes no dilation to its kernel (and its config drops dilationRate)."""
     config = {"filters": 2, "kernel_size": 2, "dilation_rate": 2}
@@ -175,11 +195,10 @@ def test_keras_3d_convolutions_tfjs_cannot_run_are_refused(generation):
     model = tfjs_interop.load(KERAS_FIXTURES / f"{generation}_conv3d_keras_only" / "model.h5")
     with pytest.raises(UnsupportedLayerError, match=r"\(Conv3DTranspose\).*output_padding"):
         tfjs_artifacts(model)
-    for spec in model.topology.layers:
+    transposes = [spec for spec in model.topology.layers if spec.class_name == "Conv3DTranspose"]
+    for spec in transposes:
         spec.config.pop("output_padding", None)
-    if generation == "k2":  # tf_keras drops a Conv3DTranspose's dilation_rate, and computes without it, as TF.js
-        assert all("dilation_rate" not in spec.config for spec in model.topology.layers[1:])
-        tfjs_artifacts(model)
-        return
+    # tf_keras drops a Conv3DTranspose's dilation_rate (and computes without it, as TF.js); Keras 3 keeps it
+    assert ("dilation_rate" in transposes[1].config) == (generation == "k3")
     with pytest.raises(UnsupportedLayerError, match="would run this keras model differently"):
-        tfjs_artifacts(model)  # without output_padding, TF.js would still ignore the dilation
+        tfjs_artifacts(model)  # TF.js would ignore the dilation (Keras 3), and shift the same-padded windows

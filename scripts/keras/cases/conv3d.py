@@ -62,10 +62,14 @@ def conv3d_video_lstm(keras, rng):
 
 
 @case(2, 3, description="What TF.js cannot compute: Conv3DTranspose with output_padding and with dilation (which "
-                        "tf_keras, like TF.js, drops from the config and computes without); two outputs")
+                        "tf_keras, like TF.js, drops from the config and computes without); same-padded Conv3D and "
+                        "MaxPooling3D windows smaller than their strides (Keras pads nothing where TF.js's negative "
+                        "padding starts them later); four outputs")
 def conv3d_keras_only(keras, rng):
     L = keras.layers
     x = keras.Input((3, 4, 3, 2))
     a = L.Conv3DTranspose(3, 3, strides=2, padding="same", output_padding=1)(x)
     b = L.Conv3DTranspose(2, 2, dilation_rate=2)(x)
-    return keras.Model(x, [a, b]), [floats(rng, 3, 3, 4, 3, 2)]
+    c = L.Conv3D(2, 1, strides=2, padding="same")(x)
+    d = L.MaxPooling3D((1, 1, 2), strides=(2, 2, 3), padding="same")(x)
+    return keras.Model(x, [a, b, c, d]), [floats(rng, 3, 3, 4, 3, 2)]

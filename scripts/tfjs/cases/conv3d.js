@@ -78,6 +78,23 @@ module.exports = family('conv3d', (tf, defCase) => {
         return {model: funcModel(tf, x, [o1, o2, o3]), inputs: [h.x([2, 5, 7, 6, 2])]};
       });
 
+  defCase('conv3d_same_unclamped',
+      'Same padding where a window is smaller than its stride, on input [4,7,6,2]: TF.js\'s 3-D kernels ' +
+      '(tfjs-core get3DPadAndOutInfo) do not clamp the padding at 0 as TF and TF.js\'s 2-D kernels do, so a ' +
+      'negative total starts each window later: Conv3D(2, [1,2,1], strides [2,3,2]), Conv3D(2, 1, strides 3), ' +
+      'MaxPooling3D([1,1,2], strides [2,3,3]), AveragePooling3D(1, strides 2), Conv3DTranspose(2, [1,2,1], ' +
+      'strides 2), all same; five outputs (Keras computes other numbers).',
+      (h) => {
+        const x = tf.input({shape: [4, 7, 6, 2]});
+        const outs = [L.conv3d({filters: 2, kernelSize: [1, 2, 1], strides: [2, 3, 2], padding: 'same'}),
+          L.conv3d({filters: 2, kernelSize: 1, strides: 3, padding: 'same'}),
+          L.maxPooling3d({poolSize: [1, 1, 2], strides: [2, 3, 3], padding: 'same'}),
+          L.averagePooling3d({poolSize: 1, strides: 2, padding: 'same'}),
+          L.conv3dTranspose({filters: 2, kernelSize: [1, 2, 1], strides: 2, padding: 'same'}),
+        ].map((l) => l.apply(x));
+        return {model: funcModel(tf, x, outs), inputs: [h.x([2, 4, 7, 6, 2])]};
+      });
+
   defCase('conv3d_video_lstm',
       'A clip classifier on video [6 frames, 8, 8, 1]: Conv3D(4, 3, same, relu) -> MaxPooling3D([1,2,2]) -> ' +
       'Conv3D(6, [3,3,3], same, relu) -> AveragePooling3D([1,2,2]) -> Reshape([6, 24]) -> LSTM(5, ' +

@@ -53,6 +53,7 @@ class WindowOptions(Options):
     activation: str | None = None
     use_bias: bool = True
     data_format: str = "channels_last"
+    unclamped_same: bool = engine_option(False)  # TF.js's 3-D kernels: see windows.same_padding_before
 
     def validate(self, layer: str, class_name: str) -> None:
         for key in ("kernel_size", "strides", "dilation_rate"):
@@ -117,6 +118,7 @@ class PoolOptions(Options):
     strides: int | list | None = None
     padding: str = "valid"
     data_format: str = "channels_last"
+    unclamped_same: bool = engine_option(False)  # TF.js's 3-D kernels: see windows.same_padding_before
 
     def validate(self, layer: str, class_name: str) -> None:
         check_int_tuple(self.pool_size, self.rank, layer, class_name, "pool_size")
@@ -203,7 +205,7 @@ class Conv(WindowedConv):
 
     def _gemm(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         cols, _ = gather_windows(x.astype(self.gemm_dtype), self.kernel_size, self.strides, self.options.padding,
-                                 self.dilation)  # (b, *out, *k, C)
+                                 self.dilation, clamp=not self.options.unclamped_same)  # (b, *out, *k, C)
         out = cols.shape[1:1 + len(self.kernel_size)]
         return (cols.reshape(cols.shape[0] * math.prod(out), -1) @ w).reshape(cols.shape[0], *out, -1)
 
@@ -238,7 +240,8 @@ class ConvTranspose(WindowedConv):
 
     def _col2im(self, x: np.ndarray, w: np.ndarray, out: tuple) -> np.ndarray:
         taps = (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], *self.kernel_size, self.options.filters)
-        return scatter_windows(taps, self.strides, self.dilation, out, self.options.padding)
+        return scatter_windows(taps, self.strides, self.dilation, out, self.options.padding,
+                               not self.options.unclamped_same)
 
 
 class Pooling(Layer):
@@ -277,7 +280,8 @@ class Pooling(Layer):
     def _pool(self, x: np.ndarray) -> np.ndarray:
         rank = self.Options.rank
         values, inside = gather_windows(x, self.pool, self.strides, self.options.padding, (1,) * rank,
-                                        fill=self.fill)  # (b, *out, *pool, C), (*out, *pool)
+                                        fill=self.fill, clamp=not self.options.unclamped_same)
+        # values (b, *out, *pool, C), inside (*out, *pool)
         return self.reduce(values, inside[None, ..., None], tuple(range(1 + rank, 1 + 2 * rank)))
 
     def reduce(self, values: np.ndarray, inside: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:

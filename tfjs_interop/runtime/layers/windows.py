@@ -90,34 +90,43 @@ def spans(kernel: tuple, dilation: tuple) -> tuple[int, ...]:
     return tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation))
 
 
-def _pad_left(length: int, window: int, stride: int, padding: str) -> int:
-    """Steps added before the first: TF puts the smaller half of the padding first; causal pads only before."""
+def same_padding_before(total: int, clamp: bool = True) -> int:
+    """The padding put before the first step of ``total``: TF puts the smaller half first. A window smaller than
+    its stride can leave a negative total; TF pads nothing then, where TF.js's 3-D kernels (``clamp`` False) put
+    the negative half first, starting each window later."""
+    return (max(total, 0) if clamp else total) // 2
+
+
+def _pad_left(length: int, window: int, stride: int, padding: str, clamp: bool = True) -> int:
+    """Steps added before the first (``same``: see :func:`same_padding_before`); causal pads only before."""
     if padding == "causal":
         return window - 1
     if padding == "same":
         out = -(-length // stride)
-        return max((out - 1) * stride + window - length, 0) // 2
+        return same_padding_before((out - 1) * stride + window - length, clamp)
     return 0
 
 
-def windows(length: int, window: int, stride: int, padding: str, dilation: int = 1) -> np.ndarray:
+def windows(length: int, window: int, stride: int, padding: str, dilation: int = 1, clamp: bool = True
+            ) -> np.ndarray:
     """Input indices (out, k) of each tap of each window; out-of-range ones stand for padding."""
     span = (window - 1) * dilation + 1
     out = output_length(length, span, stride, padding)
-    start = np.arange(out) * stride - _pad_left(length, span, stride, padding)
+    start = np.arange(out) * stride - _pad_left(length, span, stride, padding, clamp)
     return start[:, None] + np.arange(window)[None, :] * dilation
 
 
 def gather_windows(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, dilation: tuple,
-                   fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                   fill: float = 0.0, clamp: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The windows of a channels-last batch (B, *spatial, C): values (B, *out, *kernel, C) and a (*out, *kernel)
-    mask of the taps inside the input (taps in the padding read ``fill``)."""
+    mask of the taps inside the input (taps in the padding read ``fill``; ``clamp``: see
+    :func:`same_padding_before`)."""
     rank, spatial = len(kernel), x.shape[1:-1]
     padded = np.full((x.shape[0], *(n + 1 for n in spatial), x.shape[-1]), fill, dtype=x.dtype)
     padded[(slice(None), *[slice(1, None)] * rank)] = x  # index 0 of each axis stands for every padding tap
     index, inside = [], np.ones((1,) * 2 * rank, bool)
     for axis, (n, k, s, d) in enumerate(zip(spatial, kernel, strides, dilation)):
-        taps = windows(n, k, s, padding, d)  # (out, k) along this axis
+        taps = windows(n, k, s, padding, d, clamp)  # (out, k) along this axis
         real = (taps >= 0) & (taps < n)
         shape = [1] * (2 * rank)
         shape[axis], shape[rank + axis] = taps.shape
@@ -152,17 +161,20 @@ def transposed_length(size: int | None, kernel: int, stride: int, padding: str, 
     return (size - 1) * stride + span - 2 * pad + output_padding
 
 
-def scatter_windows(taps: np.ndarray, strides: tuple, dilation: tuple, out: tuple, padding: str) -> np.ndarray:
+def scatter_windows(taps: np.ndarray, strides: tuple, dilation: tuple, out: tuple, padding: str,
+                    clamp: bool = True) -> np.ndarray:
     """col2im: add each tap of (B, *in, *kernel, F) into the output it maps to, one strided slice per tap, and cut
-    the (B, *out, F) output from the full result (TF's ``same`` cuts the smaller half before)."""
+    the (B, *out, F) output from the full result (``same`` cuts as :func:`same_padding_before` pads: a negative
+    cut, TF.js's 3-D one, starts the output before the full result, on zeros)."""
     rank = len(strides)
     spatial, kernel = taps.shape[1:1 + rank], taps.shape[1 + rank:1 + 2 * rank]
     full = [(n - 1) * s + (k - 1) * d + 1 for n, k, s, d in zip(spatial, kernel, strides, dilation)]
-    before = [0 if padding == "valid" else max(f - o, 0) // 2 for f, o in zip(full, out)]
-    result = np.zeros((taps.shape[0], *(max(f, b + o) for f, b, o in zip(full, before, out)), taps.shape[-1]),
-                      taps.dtype)
+    before = [0 if padding == "valid" else same_padding_before(f - o, clamp) for f, o in zip(full, out)]
+    lead = [max(-b, 0) for b in before]  # zeros ahead of the full result
+    result = np.zeros((taps.shape[0], *(a + max(f, b + o) for a, f, b, o in zip(lead, full, before, out)),
+                       taps.shape[-1]), taps.dtype)
     for tap in np.ndindex(*kernel):
-        target = (slice(None), *(slice(p * d, p * d + (n - 1) * s + 1, s)
-                                 for p, d, n, s in zip(tap, dilation, spatial, strides)))
+        target = (slice(None), *(slice(a + p * d, a + p * d + (n - 1) * s + 1, s)
+                                 for a, p, d, n, s in zip(lead, tap, dilation, spatial, strides)))
         result[target] += taps[(slice(None), *[slice(None)] * rank, *tap)]
-    return result[(slice(None), *(slice(b, b + o) for b, o in zip(before, out)))]
+    return result[(slice(None), *(slice(a + b, a + b + o) for a, b, o in zip(lead, before, out)))]
