@@ -29,7 +29,7 @@ SUPPORTED = frozenset({
     "GaussianDropout", "AlphaDropout", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
     "Minimum", "Dot", "LayerNormalization", "BatchNormalization", "Conv1D", "MaxPooling1D", "AveragePooling1D",
     "GlobalAveragePooling1D", "GlobalMaxPooling1D", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
-    "ThresholdedReLU",
+    "ThresholdedReLU", "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D",
 })
 
 
