@@ -14,27 +14,19 @@ import pytest
 
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES
-from tests.support.layers import close, make, rand
+from tests.support.layers import close, make, rand, tf_pads
 from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, windows
 from tfjs_interop.saving import tfjs_artifacts
 
 
-def _pads(size: int, span: int, stride: int, padding: str) -> tuple[int, int]:
-    """(output size, padding before) by TF's rule, from its definition."""
-    if padding == "valid":
-        return (size - span) // stride + 1, 0
-    out = math.ceil(size / stride)
-    return out, max((out - 1) * stride + span - size, 0) // 2
-
-
 def conv2d_reference(x, kernel, bias, strides, padding, dilation):
     """Channels-last 2-D convolution, one output pixel and one tap at a time, in float64."""
     batch, height, width, _ = x.shape
     kh, kw, _, filters = kernel.shape
-    oh, top = _pads(height, (kh - 1) * dilation[0] + 1, strides[0], padding)
-    ow, left = _pads(width, (kw - 1) * dilation[1] + 1, strides[1], padding)
+    oh, top = tf_pads(height, (kh - 1) * dilation[0] + 1, strides[0], padding)
+    ow, left = tf_pads(width, (kw - 1) * dilation[1] + 1, strides[1], padding)
     y = np.zeros((batch, oh, ow, filters))
     for b, i, j in np.ndindex(batch, oh, ow):
         for p, q in np.ndindex(kh, kw):
@@ -100,8 +92,8 @@ def test_conv2d_configs_it_cannot_run_are_refused():
 def pool_reference(x, pool, strides, padding, mode):
     """Channels-last pooling over the real pixels of each window only, in float64."""
     batch, height, width, channels = x.shape
-    oh, top = _pads(height, pool[0], strides[0], padding)
-    ow, left = _pads(width, pool[1], strides[1], padding)
+    oh, top = tf_pads(height, pool[0], strides[0], padding)
+    ow, left = tf_pads(width, pool[1], strides[1], padding)
     y = np.zeros((batch, oh, ow, channels))
     for b, i, j in np.ndindex(batch, oh, ow):
         r0, c0 = i * strides[0] - top, j * strides[1] - left

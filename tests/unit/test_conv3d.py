@@ -7,32 +7,22 @@ the maths on options the fixtures do not reach, and the bounded blocks.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES
-from tests.support.layers import close, make, rand
+from tests.support.layers import close, make, rand, tf_pads
 from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
 from tfjs_interop.runtime.layers import build_layer, windows
 from tfjs_interop.saving import tfjs_artifacts
 
 
-def _pads(size: int, span: int, stride: int, padding: str) -> tuple[int, int]:
-    """(output size, padding before) by TF's rule, from its definition."""
-    if padding == "valid":
-        return (size - span) // stride + 1, 0
-    out = math.ceil(size / stride)
-    return out, max((out - 1) * stride + span - size, 0) // 2
-
-
 def conv3d_reference(x, kernel, bias, strides, padding, dilation):
     """Channels-last 3-D convolution, one output voxel and one tap at a time, in float64."""
     spatial, taps = x.shape[1:4], kernel.shape[:3]
-    sizes = [_pads(n, (k - 1) * d + 1, s, padding) for n, k, s, d in zip(spatial, taps, strides, dilation)]
+    sizes = [tf_pads(n, (k - 1) * d + 1, s, padding) for n, k, s, d in zip(spatial, taps, strides, dilation)]
     y = np.zeros((x.shape[0], *(o for o, _ in sizes), kernel.shape[-1]))
     for b, *out in np.ndindex(*y.shape[:4]):
         for tap in np.ndindex(*taps):
@@ -99,7 +89,7 @@ def test_conv3d_transpose_matches_the_reference(kernel_size, strides, padding):
 def pool3d_reference(x, pool, strides, padding, mode):
     """Channels-last 3-D pooling over the real voxels of each window only, in float64."""
     spatial = x.shape[1:4]
-    sizes = [_pads(n, k, s, padding) for n, k, s in zip(spatial, pool, strides)]
+    sizes = [tf_pads(n, k, s, padding) for n, k, s in zip(spatial, pool, strides)]
     y = np.zeros((x.shape[0], *(o for o, _ in sizes), x.shape[-1]))
     for b, *out in np.ndindex(*y.shape[:4]):
         lo = [o * s - before for o, s, (_, before) in zip(out, strides, sizes)]
