@@ -76,6 +76,9 @@ class DepthwiseConv2D(WindowedConv):
 
     def _depthwise(self, x: np.ndarray) -> np.ndarray:
         cols, _ = gather_windows(x, self.kernel_size, self.strides, self.options.padding, self.dilation)
+        # The im2col copy, batch second-innermost in memory: einsum's summation order on that layout is the one
+        # the fixtures pinned (when the windows were gathered by fancy indexing, which laid them out so).
+        cols = np.moveaxis(np.ascontiguousarray(np.moveaxis(cols, 0, -2)), -2, 0)
         y = np.einsum("bijpqc,pqcm->bijcm", cols, self.depthwise_kernel.value, optimize=True)  # (b, oh, ow, C, M)
         return y.reshape(*y.shape[:3], -1)
 

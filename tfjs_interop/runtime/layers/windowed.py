@@ -207,7 +207,8 @@ class Conv(WindowedConv):
         cols, _ = gather_windows(x.astype(self.gemm_dtype), self.kernel_size, self.strides, self.options.padding,
                                  self.dilation, clamp=not self.options.unclamped_same)  # (b, *out, *k, C)
         out = cols.shape[1:1 + len(self.kernel_size)]
-        return (cols.reshape(cols.shape[0] * math.prod(out), -1) @ w).reshape(cols.shape[0], *out, -1)
+        cols = np.ascontiguousarray(cols.reshape(cols.shape[0] * math.prod(out), -1))  # the im2col copy
+        return (cols @ w).reshape(x.shape[0], *out, -1)
 
 
 class ConvTranspose(WindowedConv):
@@ -302,4 +303,4 @@ class AveragePooling(Pooling):
     """The mean of each window's real taps (summed in float64, as TF.js's CPU kernel sums in doubles)."""
 
     def reduce(self, values: np.ndarray, inside: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-        return values.sum(axis=axes, dtype=np.float64) / inside.sum(axis=axes)
+        return np.ascontiguousarray(values).sum(axis=axes, dtype=np.float64) / inside.sum(axis=axes)

@@ -118,21 +118,27 @@ def windows(length: int, window: int, stride: int, padding: str, dilation: int =
 
 def gather_windows(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, dilation: tuple,
                    fill: float = 0.0, clamp: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The windows of a channels-last batch (B, *spatial, C): values (B, *out, *kernel, C) and a (*out, *kernel)
-    mask of the taps inside the input (taps in the padding read ``fill``; ``clamp``: see
-    :func:`same_padding_before`)."""
+    """The windows of a channels-last batch (B, *spatial, C): values (B, *out, *kernel, C), a strided view of the
+    padded input (reshaping it makes the im2col copy), and a (*out, *kernel) mask of the taps inside the input
+    (taps in the padding read ``fill``; ``clamp``: see :func:`same_padding_before`)."""
     rank, spatial = len(kernel), x.shape[1:-1]
-    padded = np.full((x.shape[0], *(n + 1 for n in spatial), x.shape[-1]), fill, dtype=x.dtype)
-    padded[(slice(None), *[slice(1, None)] * rank)] = x  # index 0 of each axis stands for every padding tap
-    index, inside = [], np.ones((1,) * 2 * rank, bool)
-    for axis, (n, k, s, d) in enumerate(zip(spatial, kernel, strides, dilation)):
-        taps = windows(n, k, s, padding, d, clamp)  # (out, k) along this axis
-        real = (taps >= 0) & (taps < n)
+    taps = [windows(n, k, s, padding, d, clamp) for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+    inside = np.ones((1,) * 2 * rank, bool)
+    for axis, (n, t) in enumerate(zip(spatial, taps)):
         shape = [1] * (2 * rank)
-        shape[axis], shape[rank + axis] = taps.shape
-        index.append(np.where(real, taps + 1, 0).reshape(shape))
-        inside = inside & real.reshape(shape)
-    return padded[(slice(None), *index)], inside
+        shape[axis], shape[rank + axis] = t.shape
+        inside = inside & ((t >= 0) & (t < n)).reshape(shape)
+    if any(t.size == 0 for t in taps):
+        return np.zeros((x.shape[0], *(t.shape[0] for t in taps), *kernel, x.shape[-1]), x.dtype), inside
+    first, last = [int(t[0, 0]) for t in taps], [int(t[-1, -1]) for t in taps]  # the taps' extent per axis
+    x = x[(slice(None), *(slice(max(a, 0), min(b, n - 1) + 1) for a, b, n in zip(first, last, spatial)))]
+    pads = [(max(-a, 0), max(b - n + 1, 0)) for a, b, n in zip(first, last, spatial)]
+    if any(p != (0, 0) for p in pads):
+        x = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(x, spans(kernel, dilation), axis=tuple(range(1, 1 + rank)))
+    view = view[(slice(None), *(slice(None, None, s) for s in strides), slice(None),
+                 *(slice(None, None, d) for d in dilation))]  # (B, *out, C, *kernel)
+    return np.moveaxis(view, 1 + rank, -1), inside
 
 
 def sample_blocks(batch: int, bytes_per_sample: int) -> list[slice]:
