@@ -47,7 +47,8 @@ class TfjsFacts:
         overwrites_input_shape: whether TF.js's call writes its output size into its input's shape array (which a
             ``fresh_shape`` layer must have made).
         keras_inexpressible: why no Keras layer computes what TF.js computes for the class (a TF.js model with it
-            cannot be written to a Keras file), when its config holds ``keras_inexpressible_when``'s values.
+            cannot be written to a Keras file), when its config holds ``keras_inexpressible_when``'s values (or
+            when ``keras_inexpressible_when``, a ``config -> bool``, says so).
         refusal: ``(config, input rank or None) -> (reason, fix) or None``: a config TF.js cannot run.
         spelling: ``config -> config``: the written config in TF.js's spelling (after the generic conversion).
     """
@@ -62,7 +63,7 @@ class TfjsFacts:
     dropped_keys: tuple[str, ...] = ()
     overwrites_input_shape: bool = False
     keras_inexpressible: str | None = None
-    keras_inexpressible_when: Mapping[str, Any] = field(default_factory=frozen)
+    keras_inexpressible_when: Mapping[str, Any] | Callable[[dict], bool] = field(default_factory=frozen)
     refusal: Callable[[dict, int | None], tuple[str, str | None] | None] | None = None
     spelling: Callable[[dict], dict] | None = None
 

@@ -395,6 +395,33 @@ function convLstm2dSpec(g, H, W) {
   return {cls: 'convLstm2d', cfg};
 }
 
+/** Conv3D, Conv3DTranspose, MaxPooling3D or AveragePooling3D over a volume [D, H, W, C]. */
+function volumeSpec(g, shape) {
+  const r = g.rng;
+  const cls = r.weighted([['conv3d', 2], ['conv3dTranspose', 1], ['maxPooling3d', 1], ['averagePooling3d', 1]]);
+  const cfg = {name: g.name(cls), padding: r.pick(['valid', 'same'])};
+  const fit = cls !== 'conv3dTranspose' && cfg.padding === 'valid'; // a valid window must fit inside
+  const kernel = shape.slice(0, 3).map((n) => Math.min(r.int(1, 3), fit ? n : 3));
+  const which = r.weighted([['plain', 2], ['stride', 1], ['dilation', cls === 'conv3d' ? 1 : 0]]);
+  if (which === 'stride') cfg.strides = kernel.map(() => r.int(1, 2));
+  if (which === 'dilation') cfg.dilationRate = kernel.map((k, i) => (!fit || 2 * k - 1 <= shape[i] ? r.int(1, 2) : 1));
+  if (cls.endsWith('Pooling3d')) return {cls, cfg: Object.assign(cfg, {poolSize: kernel})};
+  Object.assign(cfg, {kernelSize: kernel, filters: r.int(1, 4)});
+  if (r.chance(0.4)) cfg.activation = act(g);
+  if (r.chance(0.1)) cfg.useBias = false;
+  return {cls, cfg};
+}
+
+/** One random op for a rank-4 tensor [D, H, W, C] (batch excluded): a 3-D layer, or back to a sequence. */
+function op5d(g, t) {
+  const kind = g.rng.weighted([['volume', 3], ['reshape', 1], ['flatten', 0.3]]);
+  if (kind === 'volume') return {spec: volumeSpec(g, t.shape), in: [t.id]};
+  const cls = kind === 'flatten' ? 'flatten' : 'reshape';
+  const cfg = {name: g.name(cls)};
+  if (kind === 'reshape') cfg.targetShape = [t.shape[0], t.shape[1] * t.shape[2] * t.shape[3]];
+  return {spec: {cls, cfg}, in: [t.id]};
+}
+
 /** Pooling, padding, cropping or upsampling over an image [H, W, C]. */
 function image2dSpec(g, shape) {
   const r = g.rng;
@@ -893,6 +920,7 @@ function unaryOpFor(g, t) {
   if (rank === 2) return seqOp(g, t);
   if (rank === 1) return vecOp(g, t);
   if (rank === 3) return op4d(g, t);
+  if (rank === 4) return op5d(g, t);
   return null;
 }
 
@@ -968,7 +996,7 @@ function generateRecipe(tf, seed, k, attempt) {
   const nIn = mode === 'sequential' ? 1 : r.weighted([[1, 6], [2, 3], [3, 1]]);
   for (let i = 0; i < nIn; i++) {
     const kind = r.weighted([['seq', 5], ['masked', 3], ['ids', 2.5], ['vector', 1.5], ['seq4d', 0.7],
-      ['image', 1.2]]);
+      ['image', 1.2], ['volume', 0.6]]);
     const inp = {name: `input${i}`, dtype: 'float32', kind: kind === 'masked' ? 'seq' : kind};
     if (stateful) inp.batch = batch;
     const steps = r.chance(0.7) ? T : r.int(3, 7);
@@ -976,6 +1004,7 @@ function generateRecipe(tf, seed, k, attempt) {
     if (kind === 'vector') inp.shape = [r.int(2, 6)];
     if (kind === 'seq4d') inp.shape = [r.int(2, 4), r.int(2, 5), r.int(1, 4)];
     if (kind === 'image') inp.shape = [r.int(3, 8), r.int(3, 8), r.int(1, 3)]; // rows, cols, channels
+    if (kind === 'volume') inp.shape = [r.int(2, 5), r.int(2, 6), r.int(2, 6), r.int(1, 3)]; // depth, rows, cols, C
     if (kind === 'ids') {
       inp.shape = [steps];
       inp.vocab = r.int(4, 12);

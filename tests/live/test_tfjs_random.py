@@ -32,6 +32,7 @@ SUPPORTED = frozenset({
     "ThresholdedReLU", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
     "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D",
     "Rescaling", "CenterCrop", "CategoryEncoding",
+    "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D",
 })
 
 

@@ -24,9 +24,9 @@ _CROP_AND_RESIZE = r"\(CenterCrop\).*cropAndResize"  # TF.js's CenterCrop goes t
 
 EXCLUDED: dict[str, dict[str, str]] = {
     # TF.js fixtures
-    "unsupported_conv3d": {LOAD: "Conv3D"},  # a real layer the runtime does not implement
     "upsampling2d_bilinear": {SAVE_KERAS: r"\(UpSampling2D\).*pixel corners"},  # TF.js's bilinear: pixel corners
     "center_crop": {SAVE_KERAS: _CROP_AND_RESIZE},
+    "conv3d_same_unclamped": {SAVE_KERAS: r"\(Conv3D\).*do not clamp same padding"},  # TF.js's 3-D same padding
     "preprocessing_front_end": {SAVE_KERAS: _CROP_AND_RESIZE},
     "batch_norm_axis1": {KERAS_DIFFERS: "TF.js applies BatchNormalization parameters by flat position on a "
                                         "non-last axis"},
@@ -73,7 +73,8 @@ TFJS_RUNS_AS_KERAS = [f"{g}_{name}/{file}" for name in (
     "chunked_layer_names", "encoder_decoder", "lstm_backwards_stacked", "lstm_seq_dense", "masking_recurrent_stack",
     "simple_rnn", "timedistributed_masked", "conv2d_front_ends", "image_ops_channels_first", "crnn_spectrogram",
     "td_conv2d_gru", "depthwise_separable", "conv_transpose", "convlstm2d_return_state", "convlstm2d_masked",
-    "convlstm2d_stack", "convlstm2d_bidirectional")
+    "convlstm2d_stack", "convlstm2d_bidirectional", "conv3d_options", "conv3d_transpose", "conv3d_channels_first",
+    "conv3d_video_lstm")
                       for g in ("k2", "k3") for file in ("model.h5", "model.keras")]
 TFJS_RUNS_AS_KERAS += [f"k2_{name}/{file}" for name in ("lstm_hard_sigmoid", "gru_reset_before", "convlstm2d_options")
                        for file in ("model.h5", "model.keras")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tfjs_interop.runtime.layers import build_layer
@@ -32,3 +34,12 @@ def close(ours, reference, atol=ATOL):
     assert ours.shape == np.shape(reference), (ours.shape, np.shape(reference))
     err = float(np.max(np.abs(ours.astype(np.float64) - reference))) if ours.size else 0.0
     assert err <= atol, f"max abs difference {err:.3g} > {atol:g}"
+
+
+def tf_pads(size: int, span: int, stride: int, padding: str) -> tuple[int, int]:
+    """(output size, padding before) of a window of ``span`` sliding over ``size`` steps, by TF's rule, from its
+    definition (the float64 references of the windowed layers)."""
+    if padding == "valid":
+        return (size - span) // stride + 1, 0
+    out = math.ceil(size / stride)
+    return out, max((out - 1) * stride + span - size, 0) // 2

@@ -14,27 +14,19 @@ import pytest
 
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES
-from tests.support.layers import close, make, rand
+from tests.support.layers import close, make, rand, tf_pads
 from tfjs_interop.engines import TFJS
 from tfjs_interop.errors import InputError, ModelFormatError, UnsupportedLayerError
-from tfjs_interop.runtime.layers import build_layer, conv2d
+from tfjs_interop.runtime.layers import build_layer, windows
 from tfjs_interop.saving import tfjs_artifacts
-
-
-def _pads(size: int, span: int, stride: int, padding: str) -> tuple[int, int]:
-    """(output size, padding before) by TF's rule, from its definition."""
-    if padding == "valid":
-        return (size - span) // stride + 1, 0
-    out = math.ceil(size / stride)
-    return out, max((out - 1) * stride + span - size, 0) // 2
 
 
 def conv2d_reference(x, kernel, bias, strides, padding, dilation):
     """Channels-last 2-D convolution, one output pixel and one tap at a time, in float64."""
     batch, height, width, _ = x.shape
     kh, kw, _, filters = kernel.shape
-    oh, top = _pads(height, (kh - 1) * dilation[0] + 1, strides[0], padding)
-    ow, left = _pads(width, (kw - 1) * dilation[1] + 1, strides[1], padding)
+    oh, top = tf_pads(height, (kh - 1) * dilation[0] + 1, strides[0], padding)
+    ow, left = tf_pads(width, (kw - 1) * dilation[1] + 1, strides[1], padding)
     y = np.zeros((batch, oh, ow, filters))
     for b, i, j in np.ndindex(batch, oh, ow):
         for p, q in np.ndindex(kh, kw):
@@ -57,13 +49,13 @@ CONV_OPTIONS = [
 @pytest.mark.parametrize("options", CONV_OPTIONS, ids=lambda o: "-".join(f"{k}{v}" for k, v in o.items()))
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_conv2d_matches_the_reference(options, data_format):
-    kh, kw = conv2d.int_tuple(options["kernel_size"], 2)
+    kh, kw = windows.int_tuple(options["kernel_size"], 2)
     kernel, bias, x = rand(kh, kw, 3, 4, low=-0.6, high=0.6), rand(4), rand(2, 9, 8, 3)
     config = {"filters": 4, "activation": "linear", "data_format": data_format, **options}
     first = data_format == "channels_first"
     layer = make("Conv2D", config, (None, 3, 9, 8) if first else (None, 9, 8, 3), [kernel, bias])
-    reference = conv2d_reference(x, kernel, bias, conv2d.int_tuple(options["strides"], 2), options["padding"],
-                                 conv2d.int_tuple(options["dilation_rate"], 2))
+    reference = conv2d_reference(x, kernel, bias, windows.int_tuple(options["strides"], 2), options["padding"],
+                                 windows.int_tuple(options["dilation_rate"], 2))
     ours = layer.call(np.moveaxis(x, -1, 1) if first else x)
     close(np.moveaxis(ours, 1, -1) if first else ours, reference, atol=1e-5)
     assert layer.output_shape((None, 3, 9, 8) if first else (None, 9, 8, 3))[1:] == ours.shape[1:]
@@ -74,8 +66,8 @@ def test_conv2d_in_blocks_of_samples_gives_the_same_numbers(monkeypatch):
     layer = make("Conv2D", {"filters": 5, "kernel_size": 3, "padding": "same", "activation": "relu"},
                  (None, 6, 6, 2), [kernel, bias])
     whole = layer.call(x)
-    monkeypatch.setattr(conv2d, "IM2COL_BYTES", 1000)  # about one sample per GEMM
-    assert conv2d.sample_blocks(7, 36 * 18 * 4) == [slice(i, i + 1) for i in range(7)]
+    monkeypatch.setattr(windows, "IM2COL_BYTES", 1000)  # about one sample per GEMM
+    assert windows.sample_blocks(7, 36 * 18 * 4) == [slice(i, i + 1) for i in range(7)]
     np.testing.assert_array_equal(layer.call(x), whole)
     close(whole, np.maximum(conv2d_reference(x, kernel, bias, (1, 1), "same", (1, 1)), 0), atol=1e-5)
 
@@ -100,8 +92,8 @@ def test_conv2d_configs_it_cannot_run_are_refused():
 def pool_reference(x, pool, strides, padding, mode):
     """Channels-last pooling over the real pixels of each window only, in float64."""
     batch, height, width, channels = x.shape
-    oh, top = _pads(height, pool[0], strides[0], padding)
-    ow, left = _pads(width, pool[1], strides[1], padding)
+    oh, top = tf_pads(height, pool[0], strides[0], padding)
+    ow, left = tf_pads(width, pool[1], strides[1], padding)
     y = np.zeros((batch, oh, ow, channels))
     for b, i, j in np.ndindex(batch, oh, ow):
         r0, c0 = i * strides[0] - top, j * strides[1] - left
@@ -116,8 +108,8 @@ def pool_reference(x, pool, strides, padding, mode):
 def test_pooling2d_matches_the_reference(class_name, mode, pool, strides, padding):
     x = rand(2, 7, 9, 3)
     layer = make(class_name, {"pool_size": pool, "strides": strides, "padding": padding}, (None, 7, 9, 3))
-    pool_t = conv2d.int_tuple(pool, 2)
-    strides_t = pool_t if strides is None else conv2d.int_tuple(strides, 2)
+    pool_t = windows.int_tuple(pool, 2)
+    strides_t = pool_t if strides is None else windows.int_tuple(strides, 2)
     close(layer.call(x), pool_reference(x, pool_t, strides_t, padding, mode))
     first = make(class_name, {"pool_size": pool, "strides": strides, "padding": padding,
                               "data_format": "channels_first"}, (None, 3, 7, 9))

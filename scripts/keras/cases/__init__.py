@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import (
     attention,
     conv,
+    conv3d,
     conv_recurrent,
     engine_differences,
     foreign_files,
@@ -24,7 +25,7 @@ from .registry import CASES, Case
 
 FAMILIES = tuple(module.__name__.rpartition(".")[2] for module in (
     recurrent, masking, seq2seq, conv, preprocessing, attention, conv_recurrent, structure, storage,
-    engine_differences, foreign_files))
+    engine_differences, foreign_files, conv3d))
 
 
 def in_order() -> list[Case]:

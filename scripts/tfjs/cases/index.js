@@ -12,6 +12,7 @@ const FAMILIES = [
   require('./conv1d'),
   require('./conv2d'),
   require('./conv_recurrent'),
+  require('./conv3d'),
   require('./preprocessing'),
   require('./pooling1d'),
   require('./activation_layers'),

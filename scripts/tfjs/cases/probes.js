@@ -58,6 +58,21 @@ module.exports = family('probes', (tf, defProbe) => {
         inputs: [h.x([2, 5, 5, 2])],
       }));
 
+  defProbe('probe_conv3d_strides_and_dilation',
+      'Conv3D with strides 2 and dilationRate 2 together.',
+      (h) => ({
+        model: seqModel(tf, [L.conv3d({filters: 2, kernelSize: 2, strides: 2, dilationRate: 2,
+          inputShape: [6, 6, 6, 1]})]),
+        inputs: [h.x([2, 6, 6, 6, 1])],
+      }));
+
+  defProbe('probe_conv3d_causal',
+      'Conv3D padding causal.',
+      (h) => ({
+        model: seqModel(tf, [L.conv3d({filters: 2, kernelSize: 2, padding: 'causal', inputShape: [4, 4, 4, 1]})]),
+        inputs: [h.x([2, 4, 4, 4, 1])],
+      }));
+
   defProbe('probe_upsampling2d_bicubic',
       'UpSampling2D interpolation bicubic (Keras has it).',
       (h) => ({

@@ -1,6 +1,6 @@
 'use strict';
 // How the file is written: several shards, quantized weights (uint8, uint16, float16), the Python
-// converter's topology wrapper, an included optimizer; and a layer TF.js runs that the runtime refuses.
+// converter's topology wrapper, an included optimizer.
 
 const {family, seqModel} = require('../lib/cases');
 
@@ -41,13 +41,4 @@ module.exports = family('storage', (tf, defCase) => {
         const model = seqModel(tf, [L.lstm({units: 4, inputShape: [5, 3]}), L.dense({units: 2})]);
         return {model, inputs: [h.x([3, 5, 3])], fit: {x: h.x([4, 5, 3]), y: h.x([4, 2], -1, 1)}};
       }, {save: {includeOptimizer: true}});
-
-  defCase('unsupported_conv3d',
-      'Conv3D(2, 2x2x2) -> Flatten -> Dense(3) on input [4,4,4,1]: a layer TF.js runs but our runtime does ' +
-      'not support (expect a clear "unsupported layer" error).',
-      (h) => ({
-        model: seqModel(tf, [L.conv3d({filters: 2, kernelSize: 2, inputShape: [4, 4, 4, 1]}),
-          L.flatten(), L.dense({units: 3})]),
-        inputs: [h.x([3, 4, 4, 4, 1])],
-      }));
 });

@@ -14,7 +14,7 @@ from ...topology import MODEL_CLASSES, Call, Engine, LayerSpec, Origin, TensorRe
 
 def check_tfjs_only_behaviour(topology: Topology, facts: Catalog) -> None:
     """Refuse what TF.js computes and no Keras layer can (``TfjsFacts.keras_inexpressible``: bilinear UpSampling2D
-    at pixel corners, CenterCrop by cropAndResize)."""
+    at pixel corners, CenterCrop by cropAndResize, 3-D windows smaller than their strides shifted by same padding)."""
     if topology.origin.engine is not Engine.TFJS:
         return
     for spec in topology.layers:
@@ -24,9 +24,14 @@ def check_tfjs_only_behaviour(topology: Topology, facts: Catalog) -> None:
         for class_name, config in _nested_configs(spec.class_name, spec.config):
             known = facts_for(facts, class_name)
             why = known.tfjs.keras_inexpressible if known else None
-            if why and all(config.get(k) == v for k, v in known.tfjs.keras_inexpressible_when.items()):
+            if why and _holds(known.tfjs.keras_inexpressible_when, config):
                 raise UnsupportedLayerError(f"layer {spec.name!r} ({class_name}): {why}; it cannot be written to a "
                                             "Keras file")
+
+
+def _holds(when: object, config: dict) -> bool:
+    """Whether a layer's config is one ``keras_inexpressible_when`` names (its values, or a ``config -> bool``)."""
+    return when(config) if callable(when) else all(config.get(k) == v for k, v in when.items())
 
 
 def _nested_configs(class_name: str, config: dict) -> list[tuple[str, dict]]:
@@ -113,7 +118,7 @@ def _undilated(value: object, facts: Catalog) -> object:
     if isinstance(value, dict):
         known = facts.get(value.get("class_name"))
         if known and known.tfjs.behaviour.get("dilation_ignored") and isinstance(value.get("config"), dict):
-            value = {**value, "config": {**value["config"], "dilation_rate": [1, 1]}}
+            value = {**value, "config": {**value["config"], "dilation_rate": 1}}  # 1 along each axis, any rank
         return {k: _undilated(v, facts) for k, v in value.items()}
     if isinstance(value, list):
         return [_undilated(v, facts) for v in value]

@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (registration)
     attention,
     conv,
     conv2d,
+    conv3d,
     conv_recurrent,
     conv_transpose,
     core,

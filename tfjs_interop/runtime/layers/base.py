@@ -66,13 +66,13 @@ def engine_option(default: Any) -> Any:
 # implement: a file naming one is told so, rather than that it is a custom class. A class, once implemented, leaves
 # this list (tests/unit/test_layers_basic.py checks the two are apart).
 NOT_IMPLEMENTED = frozenset("""
-    ActivityRegularization AugMix AutoContrast AveragePooling3D AvgPool1D AvgPool2D AvgPool3D Conv1DTranspose
-    Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM3D Convolution1D Convolution2D Convolution2DTranspose
+    ActivityRegularization AugMix AutoContrast AvgPool1D AvgPool2D AvgPool3D Conv1DTranspose
+    ConvLSTM1D ConvLSTM3D Convolution1D Convolution2D Convolution2DTranspose
     Convolution3D Cropping1D Cropping3D CuDNNGRU CuDNNLSTM CutMix DenseFeatures DepthwiseConv1D Discretization
     EinsumDense Equalization GlobalAveragePooling3D GlobalAvgPool1D GlobalAvgPool2D GlobalAvgPool3D
     GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D GlobalMaxPooling3D GroupNormalization GroupQueryAttention
     GRUCell HashedCrossing Hashing Identity IntegerLookup LocallyConnected1D LocallyConnected2D LSTMCell
-    MaxPool1D MaxPool2D MaxPool3D MaxPooling3D MelSpectrogram MixUp Normalization RandAugment
+    MaxPool1D MaxPool2D MaxPool3D MelSpectrogram MixUp Normalization RandAugment
     RandomBrightness RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop RandomFlip
     RandomGrayscale RandomHeight RandomHue RandomPerspective RandomPosterization RandomRotation RandomSaturation
     RandomSharpness RandomShear RandomTranslation RandomZoom RMSNormalization SeparableConv1D

@@ -12,7 +12,7 @@ layer moves the channels axis at its boundaries.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from .recurrent import RNN
 
 @dataclass(frozen=True)
 class ConvLSTM2DCellOptions(Options):
+    rank: ClassVar[int] = 2  # WindowOptions's class variables: conv2d.check_conv2d_options reads them
+    paddings: ClassVar[tuple[str, ...]] = ("valid", "same")
+    strides_with_dilation: ClassVar[bool] = False
+
     filters: int | None = None
     kernel_size: int | list | None = None
     strides: int | list = 1

@@ -14,43 +14,21 @@ from typing import Any
 import numpy as np
 
 from ...facts import KerasFacts, TfjsFacts, frozen
-from .base import Options, Shape, engine_option, invalid, positive_int, register, shape_error
-from .conv import check_choice, output_length
-from .conv2d import (
-    DATA_FORMATS,
-    WindowedConv2D,
-    check_int_tuple,
-    from_channels_last,
-    gather_windows,
-    int_tuple,
-    sample_blocks,
-    spatial_shape,
-    to_channels_last,
-    with_spatial,
-)
+from .base import Shape, engine_option, positive_int, register
+from .windowed import WindowedConv, WindowOptions
+from .windows import gather_windows, in_blocks, spatial_shape, to_channels_last, with_spatial
 
 
 @dataclass(frozen=True)
-class DepthwiseConv2DOptions(Options):
-    kernel_size: int | list | None = None
-    strides: int | list = 1
-    padding: str = "valid"
+class DepthwiseConv2DOptions(WindowOptions):
+    rank = 2
+
     depth_multiplier: int = 1
-    dilation_rate: int | list = 1
-    activation: str | None = None
-    use_bias: bool = True
-    data_format: str = "channels_last"
     dilation_ignored: bool = engine_option(False)  # TF.js computes without the dilation it saves
 
     def validate(self, layer: str, class_name: str) -> None:
-        for key in ("kernel_size", "strides", "dilation_rate"):
-            check_int_tuple(getattr(self, key), 2, layer, class_name, key)
+        super().validate(layer, class_name)
         positive_int(self.depth_multiplier, layer, class_name, "depth_multiplier")
-        check_choice(self.padding, ("valid", "same"), layer, class_name, "padding")
-        check_choice(self.data_format, DATA_FORMATS, layer, class_name, "data_format")
-        if (max(int_tuple(self.strides, 2)) > 1 and max(int_tuple(self.dilation_rate, 2)) > 1
-                and not self.dilation_ignored):
-            raise invalid(layer, class_name, "strides", "1 when dilation_rate > 1", self.strides)
 
 
 @dataclass(frozen=True)
@@ -63,7 +41,7 @@ class SeparableConv2DOptions(DepthwiseConv2DOptions):
 
 
 @register("DepthwiseConv2D")
-class DepthwiseConv2D(WindowedConv2D):
+class DepthwiseConv2D(WindowedConv):
     """y = act(depthwise(x) + bias); kernel [kh, kw, C, M], bias [C·M]."""
     keras = KerasFacts(dropped_keys=("groups",))  # tf.keras writes Conv2D's groups (always 1); Keras 3 refuses it
     tfjs = TfjsFacts(behaviour=frozen({"dilation_ignored": True}), fresh_shape=True)
@@ -86,30 +64,27 @@ class DepthwiseConv2D(WindowedConv2D):
         return channels * self.options.depth_multiplier
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        spatial, channels = spatial_shape(input_shape, self.channels_first)
-        out = tuple(output_length(n, s, st, self.options.padding)
-                    for n, s, st in zip(spatial, self.spans(), self.strides))
-        if 0 in out:
-            raise shape_error(self, f"an image of at least {self.spans()}", input_shape)
-        return with_spatial(input_shape[0], out, self.out_channels(channels), self.channels_first)
+        _, channels = spatial_shape(input_shape, self.channels_first)
+        return with_spatial(input_shape[0], self.out_sizes(input_shape), self.out_channels(channels),
+                            self.channels_first)
 
     def depthwise(self, x: np.ndarray) -> np.ndarray:
         """The depthwise convolution of channels-last images: (B, oh, ow, C·M), float32."""
-        if self.options.padding == "valid" and any(n < s for n, s in zip(x.shape[1:3], self.spans())):
-            raise shape_error(self, f"an image of at least {self.spans()}", x.shape)
+        self.check_fits(x.shape[1:3])
         kernel = self.depthwise_kernel.value  # (kh, kw, C, M)
-        blocks = []
-        for part in sample_blocks(x.shape[0], 4 * x[0].size * kernel.shape[0] * kernel.shape[1]):
-            cols, _ = gather_windows(x[part], self.kernel_size, self.strides, self.options.padding, self.dilation)
-            y = np.einsum("bijpqc,pqcm->bijcm", cols, kernel, optimize=True)  # (b, oh, ow, C, M)
-            blocks.append(y.reshape(*y.shape[:3], -1))
-        return np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+        return in_blocks(x, 4 * x[0].size * kernel.shape[0] * kernel.shape[1], self._depthwise)
+
+    def _depthwise(self, x: np.ndarray) -> np.ndarray:
+        cols, _ = gather_windows(x, self.kernel_size, self.strides, self.options.padding, self.dilation)
+        # The im2col copy, batch second-innermost in memory: einsum's summation order on that layout is the one
+        # the fixtures pinned (when the windows were gathered by fancy indexing, which laid them out so).
+        cols = np.moveaxis(np.ascontiguousarray(np.moveaxis(cols, 0, -2)), -2, 0)
+        y = np.einsum("bijpqc,pqcm->bijcm", cols, self.depthwise_kernel.value, optimize=True)  # (b, oh, ow, C, M)
+        return y.reshape(*y.shape[:3], -1)
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
-        y = self.mix(self.depthwise(to_channels_last(np.asarray(inputs, dtype=np.float32), self.channels_first)))
-        if self.bias is not None:
-            y = y + self.bias.value
-        return from_channels_last(self.activation(y.astype(np.float32, copy=False)), self.channels_first)
+        return self.finish(self.mix(self.depthwise(to_channels_last(np.asarray(inputs, dtype=np.float32),
+                                                                    self.channels_first))))
 
     def mix(self, y: np.ndarray) -> np.ndarray:
         """What follows the depthwise step (nothing here)."""

@@ -32,9 +32,8 @@ from .base import (
     shape_error,
     unsupported,
 )
-from .conv import check_choice
-from .conv2d import DATA_FORMATS, from_channels_last, to_channels_last
 from .spatial2d import resize_bilinear
+from .windows import DATA_FORMATS, check_choice, from_channels_last, to_channels_last
 
 TFJS_LIST_BUG = ("TF.js 4.22 fails here in predict (its call hands resizeBilinear the list of inputs: \"Error in "
                  "resizeBilinear: x must be rank 3 or 4, but got rank 1\")")

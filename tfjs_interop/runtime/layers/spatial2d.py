@@ -10,8 +10,15 @@ import numpy as np
 
 from ...facts import TfjsFacts, frozen
 from .base import Layer, Options, Shape, engine_option, invalid, register, shape_error, unsupported
-from .conv import check_choice
-from .conv2d import DATA_FORMATS, check_int_tuple, from_channels_last, spatial_shape, to_channels_last, with_spatial
+from .windows import (
+    DATA_FORMATS,
+    check_choice,
+    check_int_tuple,
+    from_channels_last,
+    spatial_shape,
+    to_channels_last,
+    with_spatial,
+)
 
 INTERPOLATIONS = ("nearest", "bilinear")
 

@@ -1,0 +1,186 @@
+"""Window arithmetic of any rank (1-D steps, 2-D images, 3-D volumes), with TF's padding rules.
+
+Convolutions and pooling gather their windows by index (im2col: padding taps read one extra zero, or ``-inf``,
+row per axis) into (B, *out, *kernel, C); the convolutions then make one GEMM of them per block of samples, the
+blocks bounded by ``IM2COL_BYTES``. The transposed convolutions spread one GEMM's taps back over the output with
+one strided slice per kernel tap (col2im). Layers see channels-last arrays; the two data formats meet here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Shape, invalid
+
+DATA_FORMATS = ("channels_last", "channels_first")
+IM2COL_BYTES = 32 << 20  # the gathered windows of as many samples as fit here are one GEMM
+AXES = {1: "(batch, steps, channels)", 2: "(batch, rows, cols, channels)", 3: "(batch, depth, rows, cols, channels)"}
+
+
+def check_choice(value: Any, choices: tuple, layer: str, class_name: str, key: str) -> None:
+    """Raise the Keras-style error unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise invalid(layer, class_name, key, f"one of {list(choices)}", value)
+
+
+def int_tuple(value: Any, rank: int) -> tuple[int, ...] | None:
+    """``value`` as ``rank`` positive ints (configs write ``3``, ``[3]`` or ``[3, 3]``), or None when it is not."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(items) == 1:
+        items = items * rank
+    if len(items) != rank or not all(_positive(v) for v in items):
+        return None
+    return tuple(int(v) for v in items)
+
+
+def _positive(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and int(value) == value and value > 0
+
+
+def check_int_tuple(value: Any, rank: int, layer: str, class_name: str, key: str) -> tuple[int, ...]:
+    """``value`` as ``rank`` positive ints, or the Keras-style error."""
+    out = int_tuple(value, rank)
+    if out is None:
+        raise invalid(layer, class_name, key, f"a positive integer or a list of {rank}", value)
+    return out
+
+
+# --- data formats -------------------------------------------------------------------------------------------
+
+def to_channels_last(x: np.ndarray, channels_first: bool) -> np.ndarray:
+    """(B, C, *spatial) -> (B, *spatial, C) when ``channels_first``; else ``x`` itself."""
+    return np.moveaxis(x, 1, -1) if channels_first else x
+
+
+def from_channels_last(y: np.ndarray, channels_first: bool) -> np.ndarray:
+    """The inverse of :func:`to_channels_last`."""
+    return np.moveaxis(y, -1, 1) if channels_first else y
+
+
+def spatial_shape(shape: Shape, channels_first: bool) -> tuple[Shape, Any]:
+    """(spatial sizes, channels) of a (B, ..., C) or (B, C, ...) shape."""
+    return (tuple(shape[2:]), shape[1]) if channels_first else (tuple(shape[1:-1]), shape[-1])
+
+
+def with_spatial(batch: Any, spatial: tuple, channels: Any, channels_first: bool) -> Shape:
+    """The shape of a tensor with these spatial sizes and channels, in the layer's data format."""
+    return (batch, channels, *spatial) if channels_first else (batch, *spatial, channels)
+
+
+# --- sliding windows ----------------------------------------------------------------------------------------
+
+def output_length(length: int | None, window: int, stride: int, padding: str) -> int | None:
+    """Steps out of a window sliding over ``length`` steps: TF's conv_output_length."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    return (length - window) // stride + 1 if length >= window else 0
+
+
+def output_sizes(spatial: tuple, spans: tuple, strides: tuple, padding: str) -> tuple:
+    """:func:`output_length` along each spatial axis."""
+    return tuple(output_length(n, s, st, padding) for n, s, st in zip(spatial, spans, strides))
+
+
+def spans(kernel: tuple, dilation: tuple) -> tuple[int, ...]:
+    """The extent of a dilated kernel along each axis."""
+    return tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation))
+
+
+def same_padding_before(total: int, clamp: bool = True) -> int:
+    """The padding put before the first step of ``total``: TF puts the smaller half first. A window smaller than
+    its stride can leave a negative total; TF pads nothing then, where TF.js's 3-D kernels (``clamp`` False) put
+    the negative half first, starting each window later."""
+    return (max(total, 0) if clamp else total) // 2
+
+
+def _pad_left(length: int, window: int, stride: int, padding: str, clamp: bool = True) -> int:
+    """Steps added before the first (``same``: see :func:`same_padding_before`); causal pads only before."""
+    if padding == "causal":
+        return window - 1
+    if padding == "same":
+        out = -(-length // stride)
+        return same_padding_before((out - 1) * stride + window - length, clamp)
+    return 0
+
+
+def windows(length: int, window: int, stride: int, padding: str, dilation: int = 1, clamp: bool = True
+            ) -> np.ndarray:
+    """Input indices (out, k) of each tap of each window; out-of-range ones stand for padding."""
+    span = (window - 1) * dilation + 1
+    out = output_length(length, span, stride, padding)
+    start = np.arange(out) * stride - _pad_left(length, span, stride, padding, clamp)
+    return start[:, None] + np.arange(window)[None, :] * dilation
+
+
+def gather_windows(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, dilation: tuple,
+                   fill: float = 0.0, clamp: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of a channels-last batch (B, *spatial, C): values (B, *out, *kernel, C), a strided view of the
+    padded input (reshaping it makes the im2col copy), and a (*out, *kernel) mask of the taps inside the input
+    (taps in the padding read ``fill``; ``clamp``: see :func:`same_padding_before`)."""
+    rank, spatial = len(kernel), x.shape[1:-1]
+    taps = [windows(n, k, s, padding, d, clamp) for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+    inside = np.ones((1,) * 2 * rank, bool)
+    for axis, (n, t) in enumerate(zip(spatial, taps)):
+        shape = [1] * (2 * rank)
+        shape[axis], shape[rank + axis] = t.shape
+        inside = inside & ((t >= 0) & (t < n)).reshape(shape)
+    if any(t.size == 0 for t in taps):
+        return np.zeros((x.shape[0], *(t.shape[0] for t in taps), *kernel, x.shape[-1]), x.dtype), inside
+    first, last = [int(t[0, 0]) for t in taps], [int(t[-1, -1]) for t in taps]  # the taps' extent per axis
+    x = x[(slice(None), *(slice(max(a, 0), min(b, n - 1) + 1) for a, b, n in zip(first, last, spatial)))]
+    pads = [(max(-a, 0), max(b - n + 1, 0)) for a, b, n in zip(first, last, spatial)]
+    if any(p != (0, 0) for p in pads):
+        x = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(x, spans(kernel, dilation), axis=tuple(range(1, 1 + rank)))
+    view = view[(slice(None), *(slice(None, None, s) for s in strides), slice(None),
+                 *(slice(None, None, d) for d in dilation))]  # (B, *out, C, *kernel)
+    return np.moveaxis(view, 1 + rank, -1), inside
+
+
+def sample_blocks(batch: int, bytes_per_sample: int) -> list[slice]:
+    """Slices of the batch whose gathered windows stay within ``IM2COL_BYTES`` (at least one sample each)."""
+    step = max(1, IM2COL_BYTES // max(1, bytes_per_sample))
+    return [slice(i, min(i + step, batch)) for i in range(0, batch, step)]
+
+
+def in_blocks(x: np.ndarray, bytes_per_sample: int, compute: Any) -> np.ndarray:
+    """``compute`` over blocks of the samples of ``x`` (see :func:`sample_blocks`), concatenated."""
+    blocks = [compute(x[part]) for part in sample_blocks(x.shape[0], bytes_per_sample)]
+    return np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+
+
+# --- transposed windows -------------------------------------------------------------------------------------
+
+def transposed_length(size: int | None, kernel: int, stride: int, padding: str, output_padding: int | None,
+                      dilation: int = 1) -> int | None:
+    """The output size of a transposed convolution along one axis (Keras's ``deconv_output_length``)."""
+    if size is None:
+        return None
+    span = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        return size * stride + (max(span - stride, 0) if padding == "valid" else 0)
+    pad = span // 2 if padding == "same" else 0
+    return (size - 1) * stride + span - 2 * pad + output_padding
+
+
+def scatter_windows(taps: np.ndarray, strides: tuple, dilation: tuple, out: tuple, padding: str,
+                    clamp: bool = True) -> np.ndarray:
+    """col2im: add each tap of (B, *in, *kernel, F) into the output it maps to, one strided slice per tap, and cut
+    the (B, *out, F) output from the full result (``same`` cuts as :func:`same_padding_before` pads: a negative
+    cut, TF.js's 3-D one, starts the output before the full result, on zeros)."""
+    rank = len(strides)
+    spatial, kernel = taps.shape[1:1 + rank], taps.shape[1 + rank:1 + 2 * rank]
+    full = [(n - 1) * s + (k - 1) * d + 1 for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+    before = [0 if padding == "valid" else same_padding_before(f - o, clamp) for f, o in zip(full, out)]
+    lead = [max(-b, 0) for b in before]  # zeros ahead of the full result
+    result = np.zeros((taps.shape[0], *(a + max(f, b + o) for a, f, b, o in zip(lead, full, before, out)),
+                       taps.shape[-1]), taps.dtype)
+    for tap in np.ndindex(*kernel):
+        target = (slice(None), *(slice(a + p * d, a + p * d + (n - 1) * s + 1, s)
+                                 for a, p, d, n, s in zip(lead, tap, dilation, spatial, strides)))
+        result[target] += taps[(slice(None), *[slice(None)] * rank, *tap)]
+    return result[(slice(None), *(slice(a + b, a + b + o) for a, b, o in zip(lead, before, out)))]
