@@ -95,6 +95,9 @@ class KerasFacts:
         keras3_clears_input_masks: whether Keras 3's call reads its inputs' masks from the tensors as it runs and
             then removes them (its multi-head attention: ``set_keras_mask(query, None)``), so such calls Keras 3
             runs later on the same tensors see none.
+        keras3_mask_argument: whether Keras 3's ``call`` takes a ``mask`` argument. Keras 3 fixes such a call's mask
+            when it builds the graph; a call without one passes on, as it runs, the masks its input tensors then
+            carry (none where a multi-head attention removed them: see ``keras3_clears_input_masks``).
         keras3_differs: why Keras 3 computes the class otherwise than Keras 2 on some inputs (the Keras writer
             refuses a Keras 2 model where that changes its outputs on probe inputs).
         keras3_children: weight path prefix -> the attribute Keras 3 saves that sublayer under in
@@ -113,6 +116,7 @@ class KerasFacts:
     keras2_spelling: Callable[[dict], dict] | None = None
     call_arguments: tuple[str, ...] = ()
     keras3_clears_input_masks: bool = False
+    keras3_mask_argument: bool = False
     keras3_differs: str | None = None
     keras3_children: Mapping[str, str] = field(default_factory=frozen)
 

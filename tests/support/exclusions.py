@@ -60,6 +60,7 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "k2_mha_cross_key": {SAVE_KERAS: _MHA_KERAS3},
     "k2_mha_parallel_chain": {SAVE_KERAS: _MHA_KERAS3},
     "k2_mha_shared_encoder": {SAVE_KERAS: _MHA_KERAS3},
+    "k2_mha_through_dense": {SAVE_KERAS: _MHA_KERAS3},
     # Keras 3 removed RandomWidth (tf_keras has it).
     "k2_random_width": {SAVE_KERAS: r"\(RandomWidth\): Keras 3 has no RandomWidth",
                         VERIFY: r"\(RandomWidth\): Keras 3 has no RandomWidth"},

@@ -18,7 +18,8 @@ from tfjs_interop.runtime.model import Model
 
 def mha_reference(q, v, k, w, heads, key_dim, keep=None, fully_masked="uniform"):
     """Keras's MultiHeadAttention on (B, T, F) inputs, one head and step at a time; ``keep`` (B, Tq, Tv) the
-    allowed pairs; a fully masked row averages the values ("uniform") or gives zeros ("zeros")."""
+    allowed pairs; a fully masked row gives tf_keras's weights ("uniform": the scores plus -1e9 in float32, equal
+    where the scores lie within 32 of each other) or zeros ("zeros")."""
     wq, bq, wk, bk, wv, bv, wo, bo = (np.asarray(x, dtype=np.float64) for x in w)
     batch, tq, tv = q.shape[0], q.shape[1], v.shape[1]
     out = np.zeros((batch, tq, *wo.shape[2:]))
@@ -27,9 +28,12 @@ def mha_reference(q, v, k, w, heads, key_dim, keep=None, fully_masked="uniform")
         for n in range(heads):
             qi = (q[b, i] @ wq[:, n] + bq[n]) / math.sqrt(key_dim)
             allowed = [j for j in range(tv) if keep is None or keep[b, i, j]]
-            if not allowed:
+            if not allowed:  # tf_keras adds -1e9 to every score in float32, which keeps them apart by 64s
                 values = [v[b, j] @ wv[:, n] + bv[n] for j in range(tv)]
-                context[n] = np.mean(values, axis=0) if fully_masked == "uniform" else 0
+                scores = [np.float32(qi @ (k[b, j] @ wk[:, n] + bk[n])) + np.float32(-1e9) for j in range(tv)]
+                weights = [math.exp(float(s) - float(max(scores))) for s in scores]
+                uniform = sum(wt * x for wt, x in zip(weights, values)) / sum(weights)
+                context[n] = uniform if fully_masked == "uniform" else 0
                 continue
             scores = [qi @ (k[b, j] @ wk[:, n] + bk[n]) for j in allowed]
             top = max(scores)

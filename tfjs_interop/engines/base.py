@@ -34,8 +34,9 @@ class MaskPolicy(Protocol):
     def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
         """The masks a call itself sees of its inputs (those of the graph, but in Keras 3: see ``engines.keras``)."""
 
-    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
-        """Note what a call did to the masks later calls see (``seen``: the masks it saw)."""
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any], inputs: Any, count: int) -> None:
+        """Note what a call did to the masks later calls see (``seen``: the masks it saw; ``inputs``: its inputs;
+        ``count``: how many outputs it made)."""
 
 
 class Engine:

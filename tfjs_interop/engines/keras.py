@@ -28,7 +28,9 @@ class KerasMasks:
     Keras 3 gives most calls their masks as graph arguments, fixed when the graph is built; a layer whose facts say
     so (``KerasFacts.keras3_clears_input_masks``, its multi-head attention) instead reads them from its input
     tensors when it runs, and then removes them: a later such call on the same tensors sees none, and the output
-    carries, as it runs, the mask its query had then. This policy keeps those run-time masks, for those layers only.
+    carries, as it runs, the mask its query had then. A call whose Keras 3 ``call`` takes no ``mask`` argument
+    (``KerasFacts.keras3_mask_argument``: Dense, activations, merges) passes such run-time masks on to its outputs,
+    as Keras 3 sets them when it runs; calls with one keep the graph's. This policy keeps those run-time masks.
     """
 
     def __init__(self, keras3: bool = False):
@@ -46,10 +48,19 @@ class KerasMasks:
             return input_masks
         return [self._run_time.get(ref, mask) for ref, mask in zip(call.args, input_masks)]
 
-    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any], inputs: Any, count: int) -> None:
         if self._reads_at_run_time(layer):
             self._run_time.update(dict.fromkeys(call.args))
             self._run_time[TensorRef(node[0], node[1], 0)] = seen[0] if seen else None
+        elif self._passes_run_time_masks(layer, call):  # its outputs carry, as it runs, masks of its inputs' then
+            masks = [self._run_time.get(ref, mask) for ref, mask in zip(call.args, seen)]
+            outputs = unpack_masks(layer.compute_mask(inputs, pack(masks)), count)
+            self._run_time.update({TensorRef(node[0], node[1], i): mask for i, mask in enumerate(outputs)})
+
+    def _passes_run_time_masks(self, layer: Any, call: Call) -> bool:
+        """A Keras 3 call without a ``mask`` argument, of which an input's run-time mask is not the graph's."""
+        return (self.keras3 and not layer.keras.keras3_mask_argument
+                and any(ref in self._run_time for ref in call.args))
 
     def output_masks(self, layer: Any, inputs: Any, input_masks: list[Any], count: int,
                      computed: Any = LAYER_RULE) -> list[Any]:

@@ -187,7 +187,7 @@ class TfjsMasks:
     def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
         return input_masks
 
-    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any], inputs: Any, count: int) -> None:
         pass
 
     def for_nested(self, input_masks: list[Any]) -> tuple[TfjsMasks, list[Any]]:

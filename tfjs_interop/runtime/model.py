@@ -351,7 +351,7 @@ class Model:
             if step.node not in values:  # a repeated TF.js call feeds later layers its first results
                 values[step.node] = outputs
                 out_masks[step.node] = policy.output_masks(step.layer, inputs, input_masks, len(outputs), computed)
-            policy.after_call(step.layer, step.call, step.node, seen)
+            policy.after_call(step.layer, step.call, step.node, seen, inputs, len(outputs))
         if watch is not None:
             self._plan = self._make_plan(watch)
         return values, latest, out_masks

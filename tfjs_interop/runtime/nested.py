@@ -6,6 +6,7 @@ from typing import Any
 
 from ..engines import MaskPolicy, pack
 from ..errors import ModelFormatError
+from ..facts import KerasFacts
 from ..topology import MODEL_CLASSES
 from .layers.base import Layer, Shape, register
 from .model import Model
@@ -14,6 +15,7 @@ from .model import Model
 @register(*MODEL_CLASSES)
 class NestedModel(Layer):
     """A model used as a layer of another: its graph runs inside the outer one."""
+    keras = KerasFacts(keras3_mask_argument=True)  # Keras 3's Functional and Sequential take one
 
     supports_masking = True
 

@@ -53,8 +53,8 @@ class MaskWatch:
     def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
         return self.policy.call_masks(layer, call, input_masks)
 
-    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any]) -> None:
-        self.policy.after_call(layer, call, node, seen)
+    def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any], inputs: Any, count: int) -> None:
+        self.policy.after_call(layer, call, node, seen, inputs, count)
 
 
 def _some(mask: Any) -> bool:

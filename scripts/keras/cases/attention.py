@@ -132,3 +132,19 @@ def mha_parallel_chain(keras, rng):
     second = L.MultiHeadAttention(num_heads=2, key_dim=3)(embedded, embedded)
     chained = L.MultiHeadAttention(num_heads=2, key_dim=3)(second, second)
     return keras.Model(ids, [deep, chained, L.LSTM(3)(second)]), [tokens(rng, 5, 6, 20)]
+
+
+@case(2, 3, description="MultiHeadAttention through a layer whose call takes no mask: an attention that Keras 3 runs "
+                        "unmasked (an earlier one removed the embedding's mask) feeds a Dense, and a third attention "
+                        "reads the Dense (Keras 3: unmasked, as the Dense passed on the removed mask; tf_keras: "
+                        "masked); an LSTM over the Dense keeps the graph's mask")
+def mha_through_dense(keras, rng):
+    L = keras.layers
+    ids = keras.Input((6,), dtype="int32", name="tokens")
+    embedded = L.Embedding(20, 4, mask_zero=True)(ids)
+    first = L.MultiHeadAttention(num_heads=2, key_dim=3)(embedded, embedded)
+    deep = L.Dense(3)(L.Dense(4)(L.Dense(4)(L.Dense(4)(first))))  # deeper: Keras 3 runs this attention first
+    second = L.MultiHeadAttention(num_heads=2, key_dim=3)(embedded, embedded)
+    projected = L.Dense(4, activation="tanh")(second)
+    third = L.MultiHeadAttention(num_heads=2, key_dim=3)(projected, projected)
+    return keras.Model(ids, [deep, third, L.LSTM(3)(projected)]), [tokens(rng, 5, 6, 20)]

@@ -171,6 +171,7 @@ class SoftmaxOptions(Options):
 @register("Softmax")
 class Softmax(ActivationLayer):
     """exp(x) / sum(exp(x)) over ``axis`` (several axes at once when a list); masked logits get -1e9 first."""
+    keras = KerasFacts(keras3_mask_argument=True)
     tfjs = TfjsFacts(refusal=lambda config, rank: _softmax_refusal(config, rank),
                      spelling=lambda config: {**config, "axis": -1} if config.get("axis") == [-1] else config)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...facts import TfjsFacts
+from ...facts import KerasFacts, TfjsFacts
 from .base import Layer, Options, Shape, check_rate, register, shape_error, unsupported
 
 MASKED_SCORE = np.float32(1e9)  # Keras subtracts this from masked scores (65504 under float16, not supported)
@@ -95,6 +95,7 @@ class Attention(BaseAttention):
     """Luong attention: scores q · kᵀ (times ``scale`` with use_scale), or with ``score_mode="concat"``
     ``concat_score_weight · Σ tanh(scale · (q + k))``."""
     tfjs = TfjsFacts(registered=False)
+    keras = KerasFacts(keras3_mask_argument=True)
 
     Options = AttentionOptions
 
@@ -117,6 +118,7 @@ class Attention(BaseAttention):
 class AdditiveAttention(BaseAttention):
     """Bahdanau attention: scores Σ scale · tanh(q + k) over features (scale a weight per feature, or 1)."""
     tfjs = TfjsFacts(registered=False)
+    keras = KerasFacts(keras3_mask_argument=True)
 
     Options = AdditiveAttentionOptions
 

@@ -91,6 +91,7 @@ class GlobalPooling1D(Layer):
 class GlobalAveragePooling1D(GlobalPooling1D):
     """The mean over steps; with a mask, over the unmasked steps only (Keras; TF.js ignores masks here)."""
     tfjs = TfjsFacts(behaviour=frozen({"masked_mean": False}), allowed=frozen({"keepdims": (False,)}))
+    keras = KerasFacts(keras3_mask_argument=True)
 
     supports_masking = True
 

@@ -94,7 +94,8 @@ CELLS["ConvLSTM2DCell"] = ConvLSTM2DCell  # TF.js registers the cell (its RNN ca
 @register("ConvLSTM2D")
 class ConvLSTM2D(RNN):
     """An RNN of ConvLSTM2DCell over (batch, time, rows, cols, channels) inputs (or channels first)."""
-    keras = KerasFacts(gates=4, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1, 3)}), states=2)
+    keras = KerasFacts(gates=4, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1, 3)}), states=2,
+                       keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER,
                      behaviour=frozen({"masked_output_from_state": True, "step_mask_rank_rule": True}),
                      allowed=frozen({"unroll": (False,)}))

@@ -115,7 +115,8 @@ class BatchNormalizationOptions(Options):
 class BatchNormalization(Layer):
     """Inference-mode batch normalization with the moving mean and variance, along one feature axis."""
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"flat_parameter_index": True}))
-    keras = KerasFacts(keras3_spelling=lambda config, layer: _keras3_batch_norm(config, layer))
+    keras = KerasFacts(keras3_spelling=lambda config, layer: _keras3_batch_norm(config, layer),
+                       keras3_mask_argument=True)
 
     Options = BatchNormalizationOptions
     supports_masking = True

@@ -42,6 +42,7 @@ class RNNOptions(Options):
 @register("RNN")
 class RNN(Layer):
     """A recurrent layer over a cell: masking, direction, returned sequences and states, stateful batches."""
+    keras = KerasFacts(keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER,
                      behaviour=frozen({"masked_output_from_state": True, "reverse_state_order": True}))
 
@@ -231,7 +232,8 @@ class _BuiltInRNN(RNN):
 
 @register("LSTM")
 class LSTM(_BuiltInRNN):
-    keras = KerasFacts(gates=4, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1, 3)}), states=2)
+    keras = KerasFacts(gates=4, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1, 3)}), states=2,
+                       keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
 
     cell_class = LSTMCell
@@ -239,7 +241,8 @@ class LSTM(_BuiltInRNN):
 
 @register("GRU")
 class GRU(_BuiltInRNN):
-    keras = KerasFacts(gates=3, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1), "activation": (2,)}))
+    keras = KerasFacts(gates=3, hard_sigmoid_gates=frozen({"recurrent_activation": (0, 1), "activation": (2,)}),
+                       keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}),
                      allowed=frozen({"reset_after": (False,)}))
 
@@ -248,7 +251,7 @@ class GRU(_BuiltInRNN):
 
 @register("SimpleRNN")
 class SimpleRNN(_BuiltInRNN):
-    keras = KerasFacts(hard_sigmoid_gates=frozen({"activation": (0,)}))
+    keras = KerasFacts(hard_sigmoid_gates=frozen({"activation": (0,)}), keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"masked_output_from_state": True}))
 
     cell_class = SimpleRNNCell

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...facts import TfjsFacts, TfjsMasking, frozen
+from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from .base import Layer, Options, Shape, engine_option, invalid, layer_class, register, unsupported
 from .recurrent import RNN
 
@@ -42,6 +42,7 @@ class BidirectionalOptions(Options):
 @register("Bidirectional")
 class Bidirectional(Layer):
     """Runs an RNN forwards and a copy backwards, re-reverses the backward sequence and merges the two."""
+    keras = KerasFacts(keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
 
     supports_masking = True
@@ -159,6 +160,7 @@ class TimeDistributedOptions(Options):
 @register("TimeDistributed")
 class TimeDistributed(Layer):
     """Applies the inner layer to every time step: (batch, time, ...) -> (batch * time, ...) and back."""
+    keras = KerasFacts(keras3_mask_argument=True)
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER, behaviour=frozen({"mask_to_inner": True}))
 
     supports_masking = True
