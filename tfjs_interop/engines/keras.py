@@ -44,17 +44,18 @@ class KerasMasks:
         return self.keras3 and layer.keras.keras3_clears_input_masks
 
     def call_masks(self, layer: Any, call: Call, input_masks: list[Any]) -> list[Any]:
-        if not self._reads_at_run_time(layer):
-            return input_masks
-        return [self._run_time.get(ref, mask) for ref, mask in zip(call.args, input_masks)]
+        return self._at_run_time(call, input_masks) if self._reads_at_run_time(layer) else input_masks
+
+    def _at_run_time(self, call: Call, graph_masks: list[Any]) -> list[Any]:
+        """The masks of a call's tensors as they stand when it runs (the graph's, unless a call changed them)."""
+        return [self._run_time.get(ref, mask) for ref, mask in zip(call.args, graph_masks)]
 
     def after_call(self, layer: Any, call: Call, node: NodeKey, seen: list[Any], inputs: Any, count: int) -> None:
         if self._reads_at_run_time(layer):
             self._run_time.update(dict.fromkeys(call.args))
             self._run_time[TensorRef(node[0], node[1], 0)] = seen[0] if seen else None
         elif self._passes_run_time_masks(layer, call):  # its outputs carry, as it runs, masks of its inputs' then
-            masks = [self._run_time.get(ref, mask) for ref, mask in zip(call.args, seen)]
-            outputs = unpack_masks(layer.compute_mask(inputs, pack(masks)), count)
+            outputs = unpack_masks(layer.compute_mask(inputs, pack(self._at_run_time(call, seen))), count)
             self._run_time.update({TensorRef(node[0], node[1], i): mask for i, mask in enumerate(outputs)})
 
     def _passes_run_time_masks(self, layer: Any, call: Call) -> bool:

@@ -45,6 +45,8 @@ ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid
                     "relu": 5}
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 
+_SWITCH_VALUES = {"0": False, "false": False, "no": False, "off": False, "1": True, "true": True, "yes": True,
+                  "on": True}  # TFJS_INTEROP_COMPILED's spellings; anything else: the start-up rule
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
 _forced: bool | None = None
 _environment: bool | None = None  # TFJS_INTEROP_COMPILED as read at import or by set_compiled(None)
@@ -83,9 +85,7 @@ def compiled_available() -> bool:
 def _read_environment() -> None:
     """Read ``TFJS_INTEROP_COMPILED`` (at import, and by ``set_compiled(None)``; not per call)."""
     global _environment
-    value = os.environ.get(ENV_SWITCH, "").strip().lower()
-    _environment = False if value in ("0", "false", "no", "off") else True if value in ("1", "true", "yes", "on") \
-        else None
+    _environment = _SWITCH_VALUES.get(os.environ.get(ENV_SWITCH, "").strip().lower())
 
 
 def _switch() -> bool | None:

@@ -18,7 +18,7 @@ from .layers import build_layer
 from .layers.base import Layer, Shape, assign
 from .layers.core import InputLayer
 from .pickling import reduce_model
-from .plan import MaskWatch, Plan
+from .plan import MaskWatch, Plan, output_at
 from .summary import summary_text
 
 NodeKey = tuple[str, int]  # (layer name, call index)
@@ -195,10 +195,10 @@ class Model:
                              f"batch_input_shape), so the model cannot run batches of {step}; pass batch_size=None")
         if n == 0:
             outputs = self._empty_outputs(feeds)
-            return outputs[0] if len(outputs) == 1 else outputs
+            return _one_or_list(outputs)
         if step >= n and verbose in ("auto", 0):  # one batch, no bar: "auto" shows none for one
             outputs = self.run(feeds)[0]
-            return outputs[0] if len(outputs) == 1 else outputs
+            return _one_or_list(outputs)
         starts = range(0, n, step)
         chunks = []
         with self._serial, progress(len(starts), "predict", verbose) as bar:
@@ -206,7 +206,7 @@ class Model:
                 chunks.append(self.run([f[i:i + step] for f in feeds])[0])
                 bar.update(1)
         outputs = [np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0] for parts in zip(*chunks)]
-        return outputs[0] if len(outputs) == 1 else outputs
+        return _one_or_list(outputs)
 
     def output_shapes_for(self, input_shapes: list[Shape]) -> list[Shape]:
         """The output shapes for inputs of ``input_shapes``, from each layer's ``output_shape`` (nothing runs)."""
@@ -358,9 +358,9 @@ class Model:
 
     def _make_plan(self, watch: MaskWatch) -> Plan | None:
         """The plan of a model whose run ``watch`` followed, or None where the executor must keep running it:
-        a mask was seen, a call is handed a mask explicitly, or a nested model runs (see ``runtime/plan.py``)."""
-        if watch.saw_mask or any("mask" in step.call.kwargs or hasattr(step.layer, "call_with_masks")
-                                 for step in self._steps):
+        a mask was seen, a call is handed a mask explicitly, or a nested model runs (its call asks the policy
+        ``for_nested``, which the watch counts as a mask; see ``runtime/plan.py``)."""
+        if watch.saw_mask or any("mask" in step.call.kwargs for step in self._steps):
             return None
         return Plan([(step.layer, step.node, step.call) for step in self._steps], self._input_refs,
                     self._output_refs, _call_planned)
@@ -407,8 +407,9 @@ def _feed(value: Any, spec: TensorSpec) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=spec.dtype)
 
 
-def _one_or_list(shapes: list[Shape]) -> Shape | list[Shape]:
-    return shapes[0] if len(shapes) == 1 else shapes
+def _one_or_list(items: list[Any]) -> Any:
+    """One item as itself, several as the list (Keras's form of a model's outputs and their shapes)."""
+    return items[0] if len(items) == 1 else items
 
 
 def _shape_str(shape: Shape) -> str:
@@ -416,11 +417,7 @@ def _shape_str(shape: Shape) -> str:
 
 
 def _lookup(table: dict[NodeKey, list[Any]], ref: TensorRef) -> Any:
-    outputs = table[(ref.layer, ref.node_index)]
-    if ref.tensor_index >= len(outputs):
-        raise ModelFormatError(f"a reference asks for output {ref.tensor_index} of layer {ref.layer!r}, which has "
-                               f"{len(outputs)} output(s)")
-    return outputs[ref.tensor_index]
+    return output_at(table[(ref.layer, ref.node_index)], ref.tensor_index, ref.layer)
 
 
 def _resolve(value: Any, values: dict[NodeKey, list[np.ndarray]]) -> Any:

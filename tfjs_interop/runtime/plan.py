@@ -69,14 +69,14 @@ class _Step:
     layer: Layer
     args: tuple[int, ...]  # slots of its inputs
     packed: bool  # several inputs: the layer takes them as a list
-    kwargs: tuple[tuple[str, Any], ...]  # (key, slot) for tensors, else (key, _Constant(value))
+    kwargs: tuple[tuple[str, Any], ...]  # (key, value), tensors in it as _Slot
     writes: tuple[tuple[int, int], ...]  # (output index, slot): its first results that later calls read
     returns: tuple[tuple[int, int], ...]  # (output index, model output position): the model's results
 
 
 @dataclass(frozen=True)
-class _Constant:
-    value: Any
+class _Slot:
+    index: int  # a tensor's place in a run's values
 
 
 class Plan:
@@ -96,21 +96,13 @@ class Plan:
         last = {node: i for i, (_, node, _) in enumerate(steps)}
         for i, (layer, node, call) in enumerate(steps):
             args = tuple(slot(ref) for ref in call.args)
-            kwargs = tuple((key, self._argument(value, slot)) for key, value in call.kwargs.items())
+            kwargs = tuple(call.map_refs(lambda ref: _Slot(slot(ref))).kwargs.items())
             planned.append([layer, args, len(call.args) > 1, kwargs, node, i == last[node], node in seen])
             seen.add(node)
         self._steps = tuple(self._finish(step, slots, outputs) for step in planned)
         self._output_count = len(outputs)
         self._slot_count = len(slots)
         self._call_layer = call_layer
-
-    @staticmethod
-    def _argument(value: Any, slot: Callable[[TensorRef], int]) -> Any:
-        if isinstance(value, TensorRef):
-            return slot(value)
-        if isinstance(value, list) and value and all(isinstance(v, TensorRef) for v in value):
-            return [slot(v) for v in value]
-        return _Constant(value)
 
     @staticmethod
     def _finish(step: list, slots: dict, outputs: Sequence[TensorRef]) -> _Step:
@@ -133,21 +125,22 @@ class Plan:
             if not isinstance(outputs, list):
                 outputs = [outputs]
             for index, slot in step.writes:
-                values[slot] = _output(outputs, index, step.layer)
+                values[slot] = output_at(outputs, index, step.layer.name)
             for index, position in step.returns:
-                results[position] = _output(outputs, index, step.layer)
+                results[position] = output_at(outputs, index, step.layer.name)
         return results
 
 
 def _value(arg: Any, values: list[Any]) -> Any:
-    if isinstance(arg, _Constant):
-        return arg.value
-    return [values[i] for i in arg] if isinstance(arg, list) else values[arg]
+    if isinstance(arg, _Slot):
+        return values[arg.index]
+    return [_value(v, values) for v in arg] if isinstance(arg, list) else arg
 
 
-def _output(outputs: list[Any], index: int, layer: Layer) -> Any:
+def output_at(outputs: list[Any], index: int, layer: str) -> Any:
+    """Output ``index`` of a call of ``layer``, or the error of a graph that asks for one it does not make."""
     if index >= len(outputs):
-        raise ModelFormatError(f"a reference asks for output {index} of layer {layer.name!r}, which has "
+        raise ModelFormatError(f"a reference asks for output {index} of layer {layer!r}, which has "
                                f"{len(outputs)} output(s)")
     return outputs[index]
 
