@@ -1,7 +1,7 @@
 """Shared pytest set-up: what a test's markers need (``tensorflow``, ``node``, ``needs(...)``) is checked at
 collection and again before its fixtures: skipped where missing, failed where TFJS_INTEROP_REQUIRE_* says it must be
 here (tests/support/requires.py). ``each_loop`` runs a test under each RNN time loop (NumPy, compiled whole loop,
-compiled gate passes after BLAS products)."""
+compiled large-batch loop with the compiled GEMM and with BLAS products)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     requires.check_markers(item)
 
 
-@pytest.fixture(params=["numpy", "compiled", "compiled_stepwise"])
+@pytest.fixture(params=["numpy", "compiled", "compiled_stepwise", "compiled_blas"])
 def each_loop(request, monkeypatch):
     """Force the RNN time loop for the test: NumPy, or numba's where it applies (its whole-loop kernels, or its
-    per-step gate kernels after BLAS, whatever the size). The compiled ones need numba (the fast extra; the test
-    extra installs it, so CI runs all three)."""
+    large-batch loop whatever the size: with the compiled GEMM where the CPU has AVX-512, and with NumPy's BLAS
+    making each step's products, as on other CPUs). The compiled ones need numba (the fast extra; the test extra
+    installs it, so CI runs all four)."""
     if request.param != "numpy":
         requires.need("numba")
-    if request.param == "compiled_stepwise":
+    if request.param in ("compiled_stepwise", "compiled_blas"):
         monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 0)
+    if request.param == "compiled_blas":
+        monkeypatch.setattr(compiled._kernels(), "FAST", False)
     compiled.set_compiled(request.param != "numpy")
     yield request.param
     compiled.set_compiled(None)

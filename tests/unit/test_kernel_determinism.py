@@ -45,8 +45,10 @@ def _lstm_gates(kernels, arrays: dict, seq: np.ndarray) -> None:
 
 
 def _lstm_whole(kernels, arrays: dict, seq: np.ndarray) -> None:
-    kernels.lstm(arrays["projected"], arrays["kernel"], arrays["h"], arrays["c"], compiled._NO_MASK, 1, 1, 2, seq,
-                 arrays["last"], np.empty(4 * UNITS, np.float32), 0, BATCH)
+    width = 4 * UNITS
+    kernels.lstm(arrays["x"], kernels.pack(arrays["w"]), kernels.pack_bias(arrays["bias"], width),
+                 kernels.pack(arrays["kernel"]), kernels.pack_bias(None, width), arrays["h"], arrays["c"],
+                 compiled._NO_MASK, 1, 1, 2, seq, arrays["last"])
 
 
 def _gru_gates(kernels, arrays: dict, seq: np.ndarray) -> None:
@@ -62,10 +64,11 @@ def _values(rng: np.random.Generator) -> dict[str, np.ndarray]:
             "h": normal(BATCH, UNITS), "c": normal(BATCH, UNITS, scale=2), "last": np.zeros((BATCH, UNITS), np.float32),
             "kernel": normal(UNITS, 4 * UNITS, scale=0.2),
             "zr": rng.uniform(0, 1, (BATCH, 2 * UNITS)).astype(np.float32),
-            "hh": normal(BATCH, UNITS), "projected3": normal(STEPS, BATCH, 3 * UNITS)}
+            "hh": normal(BATCH, UNITS), "projected3": normal(STEPS, BATCH, 3 * UNITS),
+            "x": normal(STEPS, BATCH, 8), "w": normal(8, 4 * UNITS), "bias": normal(4 * UNITS)}
 
 
-USES = {_lstm_gates: ("z", "projected", "h", "c", "last"), _lstm_whole: ("projected", "kernel", "h", "c", "last"),
+USES = {_lstm_gates: ("z", "projected", "h", "c", "last"), _lstm_whole: ("x", "w", "bias", "kernel", "h", "c", "last"),
         _gru_gates: ("zr", "hh", "projected3", "h", "last")}
 
 

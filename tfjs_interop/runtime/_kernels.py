@@ -6,8 +6,9 @@ Two kinds, both over the rows ``b0:b1`` of a batch (so that threads can share a 
   contiguous loop over the kernel's rows (``kernel[k, :]``, which LLVM vectorises), summed in the
   precision of the ``acc`` buffer the caller passes (float32, as BLAS and the NumPy loop sum; float64 is kept for
   measuring, see the README's Performance section);
-- one step's gates of a large batch (``*_gates``), after NumPy's BLAS has made the step's recurrent product: one
-  pass over the gate array instead of NumPy's ~15.
+- one step's gates of a large batch (``*_gates``), after the step's recurrent product: one pass over the gate
+  array instead of NumPy's ~15. Where ``_gemm.FAST`` holds, ``*_steps`` run the whole loop of a large batch, each
+  step's product by ``_gemm.matmul``; elsewhere NumPy's BLAS makes it, one call per step.
 
 Values are float32 and the formulas are the NumPy loop's. Each sample's row is updated in place; a masked sample
 keeps its states and emits the held output (``held``: 0 zeros, 1 the previous state's first part, 2 the previous
@@ -23,6 +24,9 @@ on where the heap put the arrays (``tests/unit/test_kernel_determinism.py``). Ea
 
 import numpy as np
 from numba import njit
+
+# compiled reaches the GEMM (FAST, matmul, pack, pack_bias) through this module
+from ._gemm import FAST, PANEL, ROW_PANELS, matmul, matmul_row, pack, pack_bias  # noqa: F401
 
 F32 = np.float32
 OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -86,16 +90,16 @@ def activate(x, kind):
             x[j] = max(x[j], F32(0))
 
 
+PROJECTION_FLOATS = 1 << 21  # the whole loop projects blocks of steps of at most this many floats (8 MB)
+
+
 @njit(**OPTIONS)
-def recurrent_product(h, kernel, first, count, acc):
-    """acc[:count] = h · kernel[:, first:first + count], summed in acc's precision."""
-    for j in range(count):
-        acc[j] = 0
-    zero = acc[0]  # 0 in acc's type: h[k] + zero is h[k] in acc's precision
-    for k in range(h.shape[0]):
-        hk = h[k] + zero
-        for j in range(count):
-            acc[j] += hk * kernel[k, first + j]
+def projection_blocks(x, width):
+    """For the whole loop over time-major ``x``: the flat (time·batch, features) rows, the steps per block, and a
+    buffer for one block's x·W + b."""
+    steps, batch = x.shape[0], x.shape[1]
+    block = max(1, min(steps, PROJECTION_FLOATS // max(1, batch * width)))
+    return x.reshape(steps * batch, x.shape[2]), block, np.empty((block * batch, width), F32)
 
 
 @njit(**OPTIONS)
@@ -120,33 +124,22 @@ def emit(t, b, new_h, h, keep, held, seq, last):
 
 
 @njit(**OPTIONS)
-def lstm_row(z, c, new_c, new_h, act, rec):
-    """z = x·W + b + h·U of one sample (4u): the new c and h."""
-    units = c.shape[0]
-    activate(z[:2 * units], rec)
-    activate(z[2 * units:3 * units], act)
-    activate(z[3 * units:], rec)
-    for j in range(units):
-        new_c[j] = z[units + j] * c[j] + z[j] * z[2 * units + j]
-        new_h[j] = new_c[j]
-    activate(new_h, act)
-    for j in range(units):
-        new_h[j] *= z[3 * units + j]
-
-
-@njit(**OPTIONS)
-def lstm(projected, kernel, h, c, keep, held, act, rec, seq, last, acc, b0, b1):
-    steps, width = projected.shape[0], projected.shape[2]
-    units = width // 4
-    z, new_h, new_c = np.empty(width, F32), np.empty(units, F32), np.empty(units, F32)
+def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, last):
+    """The whole loop of a small batch over time-major ``x``: x·W + b for a block of steps by ``matmul``, then
+    each sample's h·U by ``matmul_row`` and its gates (``lstm_sample``); W, U and b packed."""
+    steps, batch, width = x.shape[0], x.shape[1], 4 * h.shape[1]
+    flat, block, projections = projection_blocks(x, width)
+    z, scratch = np.empty(width, F32), np.empty(PANEL * ROW_PANELS, F32)
     for t in range(steps):
-        for b in range(b0, b1):
-            recurrent_product(h[b], kernel, 0, width, acc)
-            for j in range(width):
-                z[j] = projected[t, b, j] + F32(acc[j])
-            lstm_row(z, c[b], new_c, new_h, act, rec)
-            if emit(t, b, new_h, h, keep, held, seq, last):
-                c[b] = new_c
+        if t % block == 0:
+            stop = min(steps, t + block)
+            matmul(flat[t * batch:stop * batch], packed_w, bias, projections[:(stop - t) * batch])
+        for b in range(batch):
+            matmul_row(h[b], packed_u, zeros, z, scratch)
+            lstm_sample(z, projections[(t % block) * batch + b], c[b], h[b], last[b], keep.shape[0] == 0 or keep[t, b],
+                        held, act, rec)
+            if seq.shape[0] > 0:
+                seq[t, b] = last[b]
 
 
 @njit(**OPTIONS)
@@ -161,31 +154,31 @@ def lstm_gates(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
 
 @njit(**OPTIONS)
 def lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
-    """``lstm_gates`` with one loop over each sample's units, every gate of unit j at once.
+    """``lstm_gates`` with one loop over each sample's units, every gate of unit j at once (``lstm_sample``)."""
+    for b in range(b0, b1):
+        lstm_sample(z[b], projected[t, b], c[b], h[b], last[b], keep.shape[0] == 0 or keep[t, b], held, act, rec)
+        if seq.shape[0] > 0:
+            seq[t, b] = last[b]
+
+
+@njit(inline="always", **OPTIONS)
+def lstm_sample(zb, pb, cb, hb, lb, kept, held, act, rec):
+    """One sample's step from z = h·U (zb) and x·W + b (pb): its c, h and output in place, or (masked) the held
+    output.
 
     The loop of a kept sample is compiled once for each usual pair of activations (tanh with sigmoid, TF.js's
     hard_sigmoid or Keras 3's), where the activations are constants and the loop has no branch, so that it
     vectorises (measured: 2.1x faster at 32 units); other pairs take the same loop with the kinds tested inside."""
-    units = c.shape[1]
-    for b in range(b0, b1):
-        zb, pb, cb, hb, lb = z[b], projected[t, b], c[b], h[b], last[b]
-        if not (keep.shape[0] == 0 or keep[t, b]):
-            for j in range(units):
-                if held == 0:
-                    lb[j] = F32(0)
-                elif held == 1:
-                    lb[j] = hb[j]
-        elif act == 1 and rec == 2:
-            lstm_units(zb, pb, cb, hb, lb, 1, 2)
-        elif act == 1 and rec == 3:
-            lstm_units(zb, pb, cb, hb, lb, 1, 3)
-        elif act == 1 and rec == 4:
-            lstm_units(zb, pb, cb, hb, lb, 1, 4)
-        else:
-            lstm_units(zb, pb, cb, hb, lb, act, rec)
-        if seq.shape[0] > 0:
-            for j in range(units):
-                seq[t, b, j] = lb[j]
+    if not kept:
+        hold(hb, lb, held)
+    elif act == 1 and rec == 2:
+        lstm_units(zb, pb, cb, hb, lb, 1, 2)
+    elif act == 1 and rec == 3:
+        lstm_units(zb, pb, cb, hb, lb, 1, 3)
+    elif act == 1 and rec == 4:
+        lstm_units(zb, pb, cb, hb, lb, 1, 4)
+    else:
+        lstm_units(zb, pb, cb, hb, lb, act, rec)
 
 
 @njit(inline="always", **OPTIONS)
@@ -224,30 +217,112 @@ def gru_new_h(x, zr, h, hh, new_h, act):
 
 
 @njit(**OPTIONS)
-def gru(projected, kernel, recurrent_bias, reset_after, h, keep, held, act, rec, seq, last, acc, b0, b1):
-    steps, width = projected.shape[0], projected.shape[2]
-    units = width // 3
-    inner, zr = np.empty(width, F32), np.empty(2 * units, F32)
-    hh, new_h = np.empty(units, F32), np.empty(units, F32)
-    count = width if reset_after else 2 * units
+def gru(x, packed_w, bias, packed_u, packed_h, zeros, recurrent_bias, reset_after, h, keep, held, act, rec, seq,
+        last):
+    """The whole loop of a small batch over time-major ``x``, as ``lstm``'s: ``packed_u`` is U
+    (reset_after) or its z and r columns, ``packed_h`` then U's h columns."""
+    steps, batch, units = x.shape[0], x.shape[1], h.shape[1]
+    flat, block, projections = projection_blocks(x, 3 * units)
+    inner, rh, hh = np.empty(3 * units, F32), np.empty(units, F32), np.empty(units, F32)
+    scratch = np.empty(PANEL * ROW_PANELS, F32)
     for t in range(steps):
-        for b in range(b0, b1):
-            x = projected[t, b]
-            recurrent_product(h[b], kernel, 0, count, acc)
-            for j in range(count):
-                inner[j] = F32(acc[j])
-            gru_gates_zr(x, inner, recurrent_bias, zr, rec)
+        if t % block == 0:
+            stop = min(steps, t + block)
+            matmul(flat[t * batch:stop * batch], packed_w, bias, projections[:(stop - t) * batch])
+        for b in range(batch):
+            projected = projections[(t % block) * batch + b]
+            kept = keep.shape[0] == 0 or keep[t, b]
             if reset_after:
-                for j in range(units):
-                    hh[j] = zr[units + j] * (inner[2 * units + j] + recurrent_bias[2 * units + j])
+                matmul_row(h[b], packed_u, zeros, inner, scratch)
+                gru_sample_reset_after(projected, inner, recurrent_bias, h[b], last[b], kept, held, act, rec)
             else:
-                for j in range(units):
-                    hh[j] = zr[units + j] * h[b, j]
-                recurrent_product(hh, kernel, 2 * units, units, acc)
-                for j in range(units):
-                    hh[j] = F32(acc[j])
-            gru_new_h(x, zr, h[b], hh, new_h, act)
-            emit(t, b, new_h, h, keep, held, seq, last)
+                matmul_row(h[b], packed_u, zeros, inner[:2 * units], scratch)
+                gru_sample_gates(projected, inner, h[b], rh, rec)
+                matmul_row(rh, packed_h, zeros, hh, scratch)
+                gru_sample_new_h(projected, inner, hh, h[b], last[b], kept, held, act)
+            if seq.shape[0] > 0:
+                seq[t, b] = last[b]
+
+
+@njit(inline="always", **OPTIONS)
+def gru_sample_reset_after(pb, ib, rb, hb, lb, kept, held, act, rec):
+    """One sample's reset_after step from x·W + b (pb) and h·U (ib): h' = z·h + (1 - z)·act(x_h + r·(h·U_h + b_rh))
+    with z, r = rec(x_zr + (h·U_zr + b_rzr)), in place; one loop over the units, compiled branch-free for the
+    usual activation pairs (as ``lstm_sample``)."""
+    if not kept:
+        hold(hb, lb, held)
+    elif act == 1 and rec == 2:
+        gru_units_reset_after(pb, ib, rb, hb, lb, 1, 2)
+    elif act == 1 and rec == 3:
+        gru_units_reset_after(pb, ib, rb, hb, lb, 1, 3)
+    elif act == 1 and rec == 4:
+        gru_units_reset_after(pb, ib, rb, hb, lb, 1, 4)
+    else:
+        gru_units_reset_after(pb, ib, rb, hb, lb, act, rec)
+
+
+@njit(inline="always", **OPTIONS)
+def gru_units_reset_after(pb, ib, rb, hb, lb, act, rec):
+    units = hb.shape[0]
+    for j in range(units):
+        z = activation(pb[j] + (ib[j] + rb[j]), rec)
+        r = activation(pb[units + j] + (ib[units + j] + rb[units + j]), rec)
+        hh = activation(r * (ib[2 * units + j] + rb[2 * units + j]) + pb[2 * units + j], act)
+        new_h = z * hb[j] + (F32(1) - z) * hh
+        hb[j] = new_h
+        lb[j] = new_h
+
+
+@njit(inline="always", **OPTIONS)
+def gru_sample_gates(pb, ib, hb, rh, rec):
+    """A sample's z and r without reset_after: ib[:2u] = rec(x_zr + h·U_zr) in place, rh = r·h."""
+    if rec == 2:
+        gru_units_gates(pb, ib, hb, rh, 2)
+    elif rec == 3:
+        gru_units_gates(pb, ib, hb, rh, 3)
+    elif rec == 4:
+        gru_units_gates(pb, ib, hb, rh, 4)
+    else:
+        gru_units_gates(pb, ib, hb, rh, rec)
+
+
+@njit(inline="always", **OPTIONS)
+def gru_units_gates(pb, ib, hb, rh, rec):
+    units = hb.shape[0]
+    for j in range(units):
+        ib[j] = activation(ib[j] + pb[j], rec)
+        r = activation(ib[units + j] + pb[units + j], rec)
+        ib[units + j] = r
+        rh[j] = r * hb[j]
+
+
+@njit(inline="always", **OPTIONS)
+def gru_sample_new_h(pb, ib, hh, hb, lb, kept, held, act):
+    """Then h' = z·h + (1 - z)·act(x_h + (r·h)·U_h) (hh), in place."""
+    if not kept:
+        hold(hb, lb, held)
+    elif act == 1:
+        gru_units_new_h(pb, ib, hh, hb, lb, 1)
+    else:
+        gru_units_new_h(pb, ib, hh, hb, lb, act)
+
+
+@njit(inline="always", **OPTIONS)
+def gru_units_new_h(pb, ib, hh, hb, lb, act):
+    units = hb.shape[0]
+    for j in range(units):
+        h_new = ib[j] * hb[j] + (F32(1) - ib[j]) * activation(hh[j] + pb[2 * units + j], act)
+        hb[j] = h_new
+        lb[j] = h_new
+
+
+@njit(inline="always", **OPTIONS)
+def hold(hb, lb, held):
+    """A masked sample's output: zeros (0), the previous state's first part (1) or the previous output (2)."""
+    if held == 0:
+        lb[:] = F32(0)
+    elif held == 1:
+        lb[:] = hb
 
 
 @njit(**OPTIONS)
@@ -289,14 +364,20 @@ def gru_gates_after(t, zr, hh, projected, h, keep, held, act, seq, last, b0, b1)
 
 
 @njit(**OPTIONS)
-def simple_rnn(projected, kernel, h, keep, held, act, seq, last, acc, b0, b1):
-    steps, units = projected.shape[0], projected.shape[2]
-    new_h = np.empty(units, F32)
+def simple_rnn(x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq, last):
+    """The whole loop of a small batch over time-major ``x``, as ``lstm``'s."""
+    steps, batch, units = x.shape[0], x.shape[1], h.shape[1]
+    flat, block, projections = projection_blocks(x, units)
+    new_h, scratch = np.empty(units, F32), np.empty(PANEL * ROW_PANELS, F32)
     for t in range(steps):
-        for b in range(b0, b1):
-            recurrent_product(h[b], kernel, 0, units, acc)
+        if t % block == 0:
+            stop = min(steps, t + block)
+            matmul(flat[t * batch:stop * batch], packed_w, bias, projections[:(stop - t) * batch])
+        for b in range(batch):
+            projected = projections[(t % block) * batch + b]
+            matmul_row(h[b], packed_u, zeros, new_h, scratch)
             for j in range(units):
-                new_h[j] = F32(acc[j]) + projected[t, b, j]
+                new_h[j] += projected[j]
             activate(new_h, act)
             emit(t, b, new_h, h, keep, held, seq, last)
 
@@ -311,3 +392,38 @@ def simple_rnn_gates(t, z, projected, h, keep, held, act, seq, last, b0, b1):
             zb[j] += projected[t, b, j]
         activate(zb, act)
         emit(t, b, zb, h, keep, held, seq, last)
+
+
+@njit(**OPTIONS)
+def lstm_steps(projected, packed, zeros, h, c, keep, held, act, rec, seq, last, z):
+    """The whole loop of a large batch: each step's z = h·U by ``matmul`` (U packed), then ``lstm_gates``."""
+    batch = h.shape[0]
+    for t in range(projected.shape[0]):
+        matmul(h, packed, zeros, z)
+        lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, 0, batch)
+
+
+@njit(**OPTIONS)
+def gru_steps_reset_after(projected, packed, zeros, recurrent_bias, h, keep, held, act, rec, seq, last, inner):
+    batch = h.shape[0]
+    for t in range(projected.shape[0]):
+        matmul(h, packed, zeros, inner)
+        gru_gates_reset_after(t, inner, projected, recurrent_bias, h, keep, held, act, rec, seq, last, 0, batch)
+
+
+@njit(**OPTIONS)
+def gru_steps_before(projected, packed_zr, packed_h, zeros, h, keep, held, act, rec, seq, last, zr, rh, hh):
+    batch = h.shape[0]
+    for t in range(projected.shape[0]):
+        matmul(h, packed_zr, zeros, zr)
+        gru_gates_before(t, zr, projected, h, rh, rec, 0, batch)
+        matmul(rh, packed_h, zeros, hh)
+        gru_gates_after(t, zr, hh, projected, h, keep, held, act, seq, last, 0, batch)
+
+
+@njit(**OPTIONS)
+def simple_rnn_steps(projected, packed, zeros, h, keep, held, act, seq, last, z):
+    batch = h.shape[0]
+    for t in range(projected.shape[0]):
+        matmul(h, packed, zeros, z)
+        simple_rnn_gates(t, z, projected, h, keep, held, act, seq, last, 0, batch)

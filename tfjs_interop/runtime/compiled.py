@@ -21,9 +21,11 @@ fresh CLI run) however long it has lived. ``warm_up()`` (a server, at start), ``
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
@@ -40,7 +42,6 @@ STEP_OVERHEAD_S = 15e-6  # what the NumPy loop spends per step in Python and Num
 ELEMENT_S = 2e-9  # what its gate passes spend per element of a step's gate array, beyond one fused pass
 MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least this many samples
 MIN_SLICE_WORK = 1 << 22  # ... and recurrent multiply-adds (~0.1-0.2 ms): less does not pay for starting a thread
-ACCUMULATOR = np.float32  # the recurrent product's sum (float64: TF.js's within a block; see the README)
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
                     "relu": 5}
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
@@ -162,94 +163,173 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
     seq = np.empty((steps if sequence else 0, batch, units), np.float32)
     last = np.zeros((batch, units), np.float32)
+    k = _kernels()
+    w = _cell_weights(k, cell, kind)
     if count == 1:
-        _run_rows(cell, kind, held, whole, x, keep, states, seq, last, 0, batch)
+        _run_rows(k, w, cell, kind, held, whole, x, keep, states, seq, last)
     else:
-        run = partial(_run_rows, cell, kind, held, whole, x, keep, states, seq, last)
+        run = partial(_run_slice, k, w, cell, kind, held, whole, x, keep, states, seq, last)
         threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
     return (seq if sequence else None), last, states
 
 
-def _run_rows(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, keep: np.ndarray,
-              states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int, b1: int) -> None:
-    """Samples ``b0:b1`` of the batch: their states, outputs and last outputs are written in place."""
-    part = b1 - b0 < x.shape[1]
-    if part:  # the kernels take contiguous arrays: rows of (batch, n) arrays are; slices of (time, batch, n) not
-        x = x[:, b0:b1]
-        keep = keep if keep.shape[0] == 0 else np.ascontiguousarray(keep[:, b0:b1])
-        states, last = [s[b0:b1] for s in states], last[b0:b1]
-        rows_seq = np.empty((seq.shape[0], b1 - b0, seq.shape[2]), np.float32)
-    else:
-        rows_seq = seq
-    codes = ACTIVATION_CODES[cell.options.activation], ACTIVATION_CODES[cell.options.recurrent_activation]
-    run_block = _WHOLE[kind] if whole else _STEPWISE[kind]
-    kernel = np.ascontiguousarray(cell.recurrent_kernel.value, dtype=np.float32)
-    bias = _recurrent_bias(cell) if kind == "gru" else None
-    steps, batch = x.shape[0], x.shape[1]
-    block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # the NumPy loop's projection blocks
-    for start in range(0, steps, block):
-        stop = min(steps, start + block)
-        projected = np.ascontiguousarray(cell.project(x[start:stop]), dtype=np.float32)  # (time, batch, width)
-        run_block(_kernels(), cell, projected, kernel, bias, states, keep[start:stop], held, codes,
-                  rows_seq[start:stop], last)
-    if part and seq.shape[0]:
+def _run_slice(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
+               keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int,
+               b1: int) -> None:
+    """Samples ``b0:b1`` of the batch (a thread's share): their states, outputs and last outputs, in place."""
+    x = x[:, b0:b1]  # the kernels take contiguous arrays: rows of (batch, n) arrays are; slices of (time, batch, n) not
+    keep = keep if keep.shape[0] == 0 else np.ascontiguousarray(keep[:, b0:b1])
+    rows_seq = np.empty((seq.shape[0], b1 - b0, seq.shape[2]), np.float32)
+    _run_rows(k, w, cell, kind, held, whole, x, keep, [s[b0:b1] for s in states], rows_seq, last[b0:b1])
+    if seq.shape[0]:
         seq[:, b0:b1] = rows_seq
 
 
-def _accumulator(width: int) -> np.ndarray:
-    return np.empty(width, ACCUMULATOR)
-
-
-def _whole_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    k.lstm(projected, kernel, states[0], states[1], keep, held, *codes, seq, last, _accumulator(kernel.shape[1]), 0,
-           projected.shape[1])
-
-
-def _whole_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    k.gru(projected, kernel, bias, cell.options.reset_after, states[0], keep, held, *codes, seq, last,
-          _accumulator(kernel.shape[1]), 0, projected.shape[1])
-
-
-def _whole_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    k.simple_rnn(projected, kernel, states[0], keep, held, codes[0], seq, last, _accumulator(kernel.shape[1]), 0,
-                 projected.shape[1])
-
-
-def _stepwise_lstm(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    (h, c), batch = states, projected.shape[1]
-    z = np.empty((batch, kernel.shape[1]), np.float32)
-    for t in range(projected.shape[0]):
-        np.matmul(h, kernel, out=z)
-        k.lstm_gates(t, z, projected, h, c, keep, held, *codes, seq, last, 0, batch)
-
-
-def _stepwise_gru(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
-    h, batch, units = states[0], projected.shape[1], cell.units
-    if cell.options.reset_after:
-        inner = np.empty((batch, 3 * units), np.float32)
-        for t in range(projected.shape[0]):
-            np.matmul(h, kernel, out=inner)
-            k.gru_gates_reset_after(t, inner, projected, bias, h, keep, held, *codes, seq, last, 0, batch)
+def _run_rows(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
+              keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray) -> None:
+    """The loop over all rows of ``x`` (time, batch, features): states, outputs and last outputs in place."""
+    if whole:  # the kernel makes the projections too
+        _WHOLE[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
         return
-    kernel_zr, kernel_h = np.ascontiguousarray(kernel[:, :2 * units]), np.ascontiguousarray(kernel[:, 2 * units:])
+    steps, batch = x.shape[0], x.shape[1]
+    block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # projection blocks of <= 32 MB
+    for start in range(0, steps, block):
+        stop = min(steps, start + block)
+        projected = _project(k, cell, w, x[start:stop])  # (time, batch, width)
+        _STEPWISE[kind](k, w, projected, states, keep[start:stop], held, seq[start:stop], last)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CellWeights:
+    """What the kernels take of a cell besides the data, made once per set of its weight arrays (``_cell_weights``).
+
+    ``u`` is the recurrent kernel (contiguous, for BLAS), or its z and r columns then ``u_h`` its h columns (a GRU
+    without reset_after); ``packed_*`` are the same for ``_gemm`` (``w``, the input kernel, and ``bias``, the input
+    bias, only there), None where the CPU lacks AVX-512."""
+
+    arrays: tuple  # the weight arrays these were made from
+    codes: tuple[int, int]  # ACTIVATION_CODES of the activation and the recurrent activation
+    u: np.ndarray
+    u_h: np.ndarray | None
+    recurrent_bias: np.ndarray | None  # GRU: its bias on the recurrent side (zeros without reset_after)
+    packed_w: np.ndarray | None
+    packed_bias: np.ndarray | None
+    packed_u: np.ndarray | None
+    packed_u_h: np.ndarray | None
+    zeros: np.ndarray | None  # a zero bias for the recurrent products
+
+
+_CELL_WEIGHTS: dict[int, tuple[weakref.ref, _CellWeights]] = {}  # id(cell) -> (the cell, its _CellWeights)
+
+
+def _weight_arrays(cell: Any) -> tuple:
+    return cell.kernel.value, cell.recurrent_kernel.value, None if cell.bias is None else cell.bias.value
+
+
+def _cell_weights(k: Any, cell: Any, kind: str) -> _CellWeights:
+    """``cell``'s ``_CellWeights``, made again only when one of its weight arrays was replaced (weights are never
+    written in place: ``layers.base.assign`` stores read-only arrays)."""
+    entry = _CELL_WEIGHTS.get(id(cell))
+    if entry is not None and entry[0]() is cell:
+        (kernel, recurrent, bias), made = entry[1].arrays, entry[1]
+        if kernel is cell.kernel.value and recurrent is cell.recurrent_kernel.value and (
+                bias is (None if cell.bias is None else cell.bias.value)):
+            return made
+    made = _make_cell_weights(k, cell, kind, _weight_arrays(cell))
+    key = id(cell)
+    _CELL_WEIGHTS[key] = (weakref.ref(cell, lambda _: _CELL_WEIGHTS.pop(key, None)), made)
+    return made
+
+
+def _make_cell_weights(k: Any, cell: Any, kind: str, arrays: tuple) -> _CellWeights:
+    options, units = cell.options, cell.units
+    kernel = np.ascontiguousarray(arrays[1], dtype=np.float32)
+    split = kind == "gru" and not options.reset_after  # two products per step: z and r, then h
+    u, u_h = (kernel[:, :2 * units], kernel[:, 2 * units:]) if split else (kernel, None)
+    u, u_h = np.ascontiguousarray(u), None if u_h is None else np.ascontiguousarray(u_h)
+    recurrent_bias = _recurrent_bias(cell) if kind == "gru" else None
+    codes = ACTIVATION_CODES[options.activation], ACTIVATION_CODES[options.recurrent_activation]
+    if not k.FAST:
+        return _CellWeights(arrays, codes, u, u_h, recurrent_bias, None, None, None, None, None)
+    width = cell.projected_width
+    return _CellWeights(arrays, codes, u, u_h, recurrent_bias, k.pack(np.asarray(arrays[0], np.float32)),
+                        k.pack_bias(cell.input_bias, width), k.pack(u), k.pack(u_h if split else u[:, :0]),
+                        k.pack_bias(None, width))
+
+
+def _whole_lstm(k, w, x, states, keep, held, seq, last) -> None:
+    k.lstm(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], states[1], keep, held, *w.codes, seq, last)
+
+
+def _whole_gru(k, w, x, states, keep, held, seq, last) -> None:
+    k.gru(x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, w.recurrent_bias, w.u_h is None,
+          states[0], keep, held, *w.codes, seq, last)
+
+
+def _whole_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
+    k.simple_rnn(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq, last)
+
+
+def _stepwise_lstm(k, w, projected, states, keep, held, seq, last) -> None:
+    (h, c), batch = states, projected.shape[1]
+    z = np.empty((batch, w.u.shape[1]), np.float32)
+    if k.FAST:
+        k.lstm_steps(projected, w.packed_u, w.zeros, h, c, keep, held, *w.codes, seq, last, z)
+        return
+    for t in range(projected.shape[0]):
+        np.matmul(h, w.u, out=z)
+        k.lstm_gates(t, z, projected, h, c, keep, held, *w.codes, seq, last, 0, batch)
+
+
+def _stepwise_gru(k, w, projected, states, keep, held, seq, last) -> None:
+    h, batch, units = states[0], projected.shape[1], states[0].shape[1]
+    if w.u_h is None:  # reset_after
+        inner = np.empty((batch, 3 * units), np.float32)
+        if k.FAST:
+            k.gru_steps_reset_after(projected, w.packed_u, w.zeros, w.recurrent_bias, h, keep, held, *w.codes, seq,
+                                    last, inner)
+            return
+        for t in range(projected.shape[0]):
+            np.matmul(h, w.u, out=inner)
+            k.gru_gates_reset_after(t, inner, projected, w.recurrent_bias, h, keep, held, *w.codes, seq, last, 0,
+                                    batch)
+        return
     zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
+    if k.FAST:
+        k.gru_steps_before(projected, w.packed_u, w.packed_u_h, w.zeros, h, keep, held, *w.codes, seq, last, zr, rh,
+                           hh)
+        return
     for t in range(projected.shape[0]):
-        np.matmul(h, kernel_zr, out=zr)
-        k.gru_gates_before(t, zr, projected, h, rh, codes[1], 0, batch)
-        np.matmul(rh, kernel_h, out=hh)
-        k.gru_gates_after(t, zr, hh, projected, h, keep, held, codes[0], seq, last, 0, batch)
+        np.matmul(h, w.u, out=zr)
+        k.gru_gates_before(t, zr, projected, h, rh, w.codes[1], 0, batch)
+        np.matmul(rh, w.u_h, out=hh)
+        k.gru_gates_after(t, zr, hh, projected, h, keep, held, w.codes[0], seq, last, 0, batch)
 
 
-def _stepwise_simple_rnn(k, cell, projected, kernel, bias, states, keep, held, codes, seq, last) -> None:
+def _stepwise_simple_rnn(k, w, projected, states, keep, held, seq, last) -> None:
     h, batch = states[0], projected.shape[1]
-    z = np.empty((batch, kernel.shape[1]), np.float32)
+    z = np.empty((batch, w.u.shape[1]), np.float32)
+    if k.FAST:
+        k.simple_rnn_steps(projected, w.packed_u, w.zeros, h, keep, held, w.codes[0], seq, last, z)
+        return
     for t in range(projected.shape[0]):
-        np.matmul(h, kernel, out=z)
-        k.simple_rnn_gates(t, z, projected, h, keep, held, codes[0], seq, last, 0, batch)
+        np.matmul(h, w.u, out=z)
+        k.simple_rnn_gates(t, z, projected, h, keep, held, w.codes[0], seq, last, 0, batch)
 
 
 _WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}
 _STEPWISE = {"lstm": _stepwise_lstm, "gru": _stepwise_gru, "simple_rnn": _stepwise_simple_rnn}
+
+
+def _project(k: Any, cell: Any, w: _CellWeights, x: np.ndarray) -> np.ndarray:
+    """The input side of every gate (``cell.project``) of a (time, batch, features) block, C-contiguous float32;
+    by ``_gemm.matmul`` where it is the fast product."""
+    if not k.FAST:
+        return np.ascontiguousarray(cell.project(x), dtype=np.float32)
+    flat = np.ascontiguousarray(x.reshape(-1, x.shape[-1]), dtype=np.float32)
+    out = np.empty((flat.shape[0], cell.projected_width), np.float32)
+    k.matmul(flat, w.packed_w, w.packed_bias, out)
+    return out.reshape(*x.shape[:-1], out.shape[1])
 
 
 def _recurrent_bias(cell: Any) -> np.ndarray:

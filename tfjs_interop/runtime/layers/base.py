@@ -328,7 +328,9 @@ def refuse_lora(rank: Any, layer: str, class_name: str) -> None:
 
 
 def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
-    """Check a value's shape against a layer's weight and store it as float32 (or its dtype)."""
+    """Check a value's shape against a layer's weight and store it as float32 (or its dtype), read-only: a
+    caller's writable array is copied, so that a weight never changes in place (the compiled kernels pack each
+    weight array once)."""
     value = np.asarray(value)
     if value.dtype.kind not in "biuf":
         raise WeightsError(f"{source}: layer {layer.name!r} weight {variable.path!r} must hold numbers, found an "
@@ -336,4 +338,8 @@ def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
     if tuple(value.shape) != tuple(variable.shape):
         raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
                            f"{list(variable.shape)}, found {list(value.shape)}")
-    variable.value = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
+    stored = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
+    if stored.flags.writeable:
+        stored = stored.copy()
+        stored.flags.writeable = False
+    variable.value = stored

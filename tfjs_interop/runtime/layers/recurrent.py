@@ -179,7 +179,7 @@ class RNN(Layer):
         """The time loop: (batch, time, features) -> all outputs (batch, time, units) (None unless
         ``sequence``), the last one, and the final states (``states``, from ``initial_states``, are overwritten)."""
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
-        x = np.swapaxes(x, 0, 1)  # (time, batch, features): each step's rows are contiguous
+        x = x.swapaxes(0, 1)  # (time, batch, features): each step's rows are contiguous
         if self.options.go_backwards:
             x = x[::-1]
         x = np.ascontiguousarray(x, dtype=np.float32)

@@ -1,0 +1,71 @@
+"""The compiled kernels' GEMM (``runtime/_gemm.py``): ``C = A·B + bias`` against float64, at every kind of edge
+(rows and columns beyond whole tiles, an empty depth, strided rows), and the same bits for a row wherever it lies
+in the batch (so a thread's slice or a padded tile never changes a sample's numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.needs("numba")
+
+
+@pytest.fixture(scope="module")
+def gemm():
+    from tfjs_interop.runtime import _gemm
+
+    return _gemm
+
+
+def _product(gemm, a: np.ndarray, b: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    c = np.full((a.shape[0], b.shape[1]), np.nan, np.float32)
+    gemm.matmul(a, gemm.pack(b), gemm.pack_bias(bias, b.shape[1]), c)
+    return c
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 5, 7), (7, 3, 32), (8, 16, 32), (9, 33, 40), (17, 64, 96), (3, 0, 20),
+                                   (40, 256, 1024), (0, 4, 8)])
+def test_matches_float64(gemm, m: int, k: int, n: int) -> None:
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    reference = a.astype(np.float64) @ b.astype(np.float64) + bias
+    bound = 4 * np.finfo(np.float32).eps * (np.abs(a).astype(np.float64) @ np.abs(b) + np.abs(bias) + 1)
+    c = _product(gemm, a, b, bias)
+    assert not np.isnan(c).any()
+    assert (np.abs(c - reference) <= bound).all()
+
+
+def test_strided_rows_write_only_their_columns(gemm) -> None:
+    rng = np.random.default_rng(3)
+    wide, b = rng.standard_normal((21, 50)).astype(np.float32), rng.standard_normal((30, 40)).astype(np.float32)
+    out = np.zeros((21, 60), np.float32)
+    gemm.matmul(wide[:, 5:35], gemm.pack(b), gemm.pack_bias(None, 40), out[:, 10:50])
+    np.testing.assert_allclose(out[:, 10:50], wide[:, 5:35] @ b, rtol=1e-5, atol=1e-5)
+    assert not out[:, :10].any() and not out[:, 50:].any()
+
+
+def test_a_row_has_the_same_bits_wherever_it_lies(gemm) -> None:
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((37, 64)).astype(np.float32), rng.standard_normal((64, 100)).astype(np.float32)
+    packed, zeros = gemm.pack(b), gemm.pack_bias(None, 100)
+    whole = np.empty((37, 100), np.float32)
+    gemm.matmul(a, packed, zeros, whole)
+    for first in range(0, 37, 5):  # slices starting at every offset within a tile
+        part = np.empty((min(37, first + 11) - first, 100), np.float32)
+        gemm.matmul(a[first:first + 11], packed, zeros, part)
+        assert np.array_equal(part, whole[first:first + 11])
+
+
+@pytest.mark.parametrize("k,n", [(8, 128), (32, 96), (5, 7), (64, 1024), (0, 40), (256, 300)])
+def test_one_row_matches_the_tiles(gemm, k: int, n: int) -> None:
+    rng = np.random.default_rng(k + n)
+    a, b = rng.standard_normal((3, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    packed, packed_bias = gemm.pack(b), gemm.pack_bias(bias, n)
+    tiles = _product(gemm, a, b, bias)
+    scratch = np.empty(gemm.PANEL * gemm.ROW_PANELS, np.float32)
+    for i in range(3):
+        row = np.full(n, np.nan, np.float32)
+        gemm.matmul_row(a[i], packed, packed_bias, row, scratch)
+        assert np.array_equal(row, tiles[i])

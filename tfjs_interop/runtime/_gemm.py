@@ -1,0 +1,180 @@
+"""A float32 GEMM for the compiled kernels, ``C = A·B + bias`` with ``B`` packed once: explicit SIMD vectors written
+as LLVM IR through a numba intrinsic. Imported only by ``_kernels`` (numba installed).
+
+Why not BLAS: NumPy's OpenBLAS picks its kernels by CPU model and takes an AVX-512 CPU it does not know for a
+Haswell (AMD Zen 5 on OpenBLAS 0.3.31 and 0.3.34: OpenMathLib/OpenBLAS#6029), so it runs 8-wide AVX2 kernels while
+ONNX Runtime's MLAS runs 16-wide ones; and a BLAS call per time step costs the Python round trip the whole-loop
+kernels avoid. This micro-kernel keeps a ``ROWS`` × ``PANEL`` tile of C in vector registers and streams ``B``'s packed
+panel (``pack``) from L1: measured on the 2-core Zen 5 VM, 255–262 GFLOP/s on one thread at the recurrent products'
+shapes (256×256·256×1024, 48×256·256×256, 1024×32·32×128) against NumPy's 108–124.
+
+Used only where the CPU has AVX-512 (``FAST``): elsewhere OpenBLAS's own kernels fit the CPU and BLAS stays.
+
+Every element of C is ``bias + Σ_k a_ik·b_kj`` summed in k order with one FMA per term, whatever its place in a tile
+and whatever the alignment (explicit vectors: no run-time alias check picks another loop), so a row's bits do not
+depend on the other rows of the batch, on how threads split it, or on the heap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import binding, ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+FAST = bool(binding.get_host_cpu_features().get("avx512f", False))  # see the module's docstring
+LANES = 16  # floats per vector (512 bits; LLVM splits them where the CPU has narrower registers)
+VECTORS = 2  # vectors per row of a tile
+ROWS = 8  # rows of a tile: 16 accumulators, 2 panel vectors and a broadcast fit AVX-512's 32 registers
+PANEL = LANES * VECTORS  # columns of a tile, and of a packed panel
+ROW_PANELS = 4  # panels a one-row tile (a small batch's sample) takes at once: 8 independent FMA chains
+OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+def pack(b: np.ndarray) -> np.ndarray:
+    """B (k, n) as panels (p, k, PANEL), each contiguous, padded with zeros to a whole number of ``ROW_PANELS``."""
+    k, n = b.shape
+    panels = -(-n // (PANEL * ROW_PANELS)) * ROW_PANELS
+    padded = np.zeros((k, panels * PANEL), np.float32)
+    padded[:, :n] = b
+    return np.ascontiguousarray(padded.reshape(k, panels, PANEL).transpose(1, 0, 2))
+
+
+def pack_bias(bias: np.ndarray | None, n: int) -> np.ndarray:
+    """The bias (n,), or zeros, padded as ``pack`` pads B's columns."""
+    padded = np.zeros(-(-n // (PANEL * ROW_PANELS)) * PANEL * ROW_PANELS, np.float32)
+    if bias is not None:
+        padded[:n] = bias
+    return padded
+
+
+def _tile_intrinsic(rows: int, panels: int):
+    """A numba intrinsic computing a tile of ``rows`` × ``panels`` panels at raw addresses: C = A·B + bias, over
+    A's first ``depth`` columns; ``lda``/``ldc`` in elements, ``stride`` the distance between panels in floats."""
+
+    @intrinsic
+    def tile(typingctx, a_addr, lda, b_addr, stride, bias_addr, c_addr, ldc, depth):
+        sig = types.void(*(types.intp,) * 8)
+
+        def codegen(context, builder, signature, args):
+            _emit_tile(builder, rows, panels, *args)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+def _emit_tile(builder: ir.IRBuilder, rows: int, panels: int, a_addr, lda, b_addr, stride, bias_addr, c_addr, ldc,
+               depth) -> None:
+    f32, i32, i64 = ir.FloatType(), ir.IntType(32), ir.IntType(64)
+    vector = ir.VectorType(f32, LANES)
+    fma = _declare_fma(builder.module, vector)
+    a, b, bias, c = (builder.inttoptr(p, f32.as_pointer()) for p in (a_addr, b_addr, bias_addr, c_addr))
+    zero = ir.Constant(vector, [0.0] * LANES)
+    columns = [(p, v) for p in range(panels) for v in range(VECTORS)]  # a row's vectors: panel p, vector v
+
+    def load(pointer, offset):
+        return builder.load(builder.bitcast(builder.gep(pointer, [offset]), vector.as_pointer()), align=4)
+
+    def at(*terms):  # sum of i64 terms (ints become constants)
+        total = ir.Constant(i64, 0)
+        for term in terms:
+            total = builder.add(total, ir.Constant(i64, term) if isinstance(term, int) else term)
+        return total
+
+    def scaled(value, factor: int):
+        return builder.mul(value, ir.Constant(i64, factor))
+
+    entry = builder.block
+    loop, done = builder.append_basic_block("tile_loop"), builder.append_basic_block("tile_done")
+    builder.cbranch(builder.icmp_signed(">", depth, ir.Constant(i64, 0)), loop, done)
+    builder.position_at_end(loop)
+    k = builder.phi(i64)
+    acc = [[builder.phi(vector) for _ in columns] for _ in range(rows)]
+    row = scaled(k, PANEL)
+    b_vectors = [load(b, at(builder.mul(stride, ir.Constant(i64, p)), row, v * LANES)) for p, v in columns]
+    broadcast = ir.Constant(ir.VectorType(i32, LANES), [0] * LANES)
+    undefined = ir.Constant(vector, ir.Undefined)
+    new = []
+    for r in range(rows):
+        value = builder.load(builder.gep(a, [at(scaled(lda, r), k)]), align=4)
+        splat = builder.shuffle_vector(builder.insert_element(undefined, value, ir.Constant(i32, 0)), undefined,
+                                       broadcast)
+        new.append([builder.call(fma, [splat, b_vectors[i], acc[r][i]]) for i in range(len(columns))])
+    k_next = builder.add(k, ir.Constant(i64, 1))
+    body_end = builder.block
+    k.add_incoming(ir.Constant(i64, 0), entry)
+    k.add_incoming(k_next, body_end)
+    for r in range(rows):
+        for i in range(len(columns)):
+            acc[r][i].add_incoming(zero, entry)
+            acc[r][i].add_incoming(new[r][i], body_end)
+    builder.cbranch(builder.icmp_signed("<", k_next, depth), loop, done)
+    builder.position_at_end(done)
+    sums = [[builder.phi(vector) for _ in columns] for _ in range(rows)]
+    for r in range(rows):
+        for i in range(len(columns)):
+            sums[r][i].add_incoming(zero, entry)
+            sums[r][i].add_incoming(new[r][i], body_end)
+    offsets = [load(bias, ir.Constant(i64, p * PANEL + v * LANES)) for p, v in columns]
+    for r in range(rows):
+        for i, (p, v) in enumerate(columns):
+            target = builder.gep(c, [at(scaled(ldc, r), p * PANEL + v * LANES)])
+            builder.store(builder.fadd(sums[r][i], offsets[i]), builder.bitcast(target, vector.as_pointer()),
+                          align=4)
+
+
+_tile = _tile_intrinsic(ROWS, 1)
+_row = _tile_intrinsic(1, ROW_PANELS)
+
+
+def _declare_fma(module: ir.Module, vector: ir.VectorType) -> ir.Function:
+    name = f"llvm.fma.v{LANES}f32"
+    existing = module.globals.get(name)
+    return existing if existing is not None else ir.Function(module, ir.FunctionType(vector, [vector] * 3), name)
+
+
+@njit(**OPTIONS)
+def matmul(a, packed, bias, c):
+    """c (m, n) = a (m, k)·B + bias, B and bias packed (``pack``, ``pack_bias``); a's and c's rows may be strided
+    (their last axis contiguous). Rows and columns beyond whole tiles go through a zero-padded scratch tile."""
+    m, depth = a.shape
+    n = c.shape[1]
+    lda, ldc = a.strides[0] // 4, c.strides[0] // 4
+    whole_rows = m - m % ROWS
+    scratch_a = np.zeros((ROWS, max(depth, 1)), np.float32)
+    scratch_c = np.empty((ROWS, PANEL), np.float32)
+    for i in range(m - whole_rows):
+        scratch_a[i, :depth] = a[whole_rows + i]
+    a0, c0, b0, bias0 = a.ctypes.data, c.ctypes.data, packed.ctypes.data, bias.ctypes.data
+    for p in range(-(-n // PANEL)):
+        column, width = p * PANEL, min(PANEL, n - p * PANEL)
+        panel, offsets = b0 + p * depth * PANEL * 4, bias0 + column * 4
+        for i in range(0, whole_rows, ROWS):
+            if width == PANEL:
+                _tile(a0 + i * lda * 4, lda, panel, 0, offsets, c0 + (i * ldc + column) * 4, ldc, depth)
+            else:
+                _tile(a0 + i * lda * 4, lda, panel, 0, offsets, scratch_c.ctypes.data, PANEL, depth)
+                c[i:i + ROWS, column:column + width] = scratch_c[:, :width]
+        if whole_rows < m:
+            _tile(scratch_a.ctypes.data, scratch_a.shape[1], panel, 0, offsets, scratch_c.ctypes.data, PANEL, depth)
+            c[whole_rows:m, column:column + width] = scratch_c[:m - whole_rows, :width]
+
+
+@njit(**OPTIONS)
+def matmul_row(a, packed, bias, c, scratch):
+    """c (n,) = a (k,)·B + bias for one row (a small batch's sample), ``ROW_PANELS`` panels at once; ``scratch``
+    holds PANEL·ROW_PANELS floats. The same bits as ``matmul``'s for that row."""
+    n, depth = c.shape[0], a.shape[0]
+    group = PANEL * ROW_PANELS
+    stride = depth * PANEL
+    a0, b0, bias0 = a.ctypes.data, packed.ctypes.data, bias.ctypes.data
+    for column in range(0, n, group):
+        width = min(group, n - column)
+        panel, offsets = b0 + column * depth * 4, bias0 + column * 4
+        if width == group:
+            _row(a0, 0, panel, stride, offsets, c.ctypes.data + column * 4, 0, depth)
+        else:
+            _row(a0, 0, panel, stride, offsets, scratch.ctypes.data, 0, depth)
+            c[column:column + width] = scratch[:width]
