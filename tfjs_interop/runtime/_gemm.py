@@ -17,12 +17,25 @@ depend on the other rows of the batch, on how threads split it, or on the heap.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from llvmlite import binding, ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-FAST = bool(binding.get_host_cpu_features().get("avx512f", False))  # see the module's docstring
+
+def _has_avx512() -> bool:
+    """Whether the CPU numba compiles for has AVX-512 (the host's, unless NUMBA_CPU_NAME names another)."""
+    if os.environ.get("NUMBA_CPU_NAME", "host") not in ("", "host"):
+        return False  # a portable build (e.g. NUMBA_CPU_NAME=generic): no 512-bit registers to count on
+    try:
+        return bool(binding.get_host_cpu_features().get("avx512f", False))
+    except RuntimeError:  # llvmlite cannot read the features here
+        return False
+
+
+FAST = _has_avx512()  # see the module's docstring
 LANES = 16  # floats per vector (512 bits; LLVM splits them where the CPU has narrower registers)
 VECTORS = 2  # vectors per row of a tile
 ROWS = 8  # rows of a tile: 16 accumulators, 2 panel vectors and a broadcast fit AVX-512's 32 registers
