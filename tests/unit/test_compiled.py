@@ -1,7 +1,8 @@
 """The compiled time loop (numba) against the NumPy loop, and when each is chosen.
 
-Both loops must give the same numbers within float32 rounding: the compiled one sums the recurrent product in
-float64 and evaluates activations with scalar libm calls, the NumPy one uses BLAS and NumPy's vector kernels.
+Both loops must give the same numbers within float32 rounding: the compiled one makes its products with one FMA
+per term (its own GEMM where the CPU has AVX-512, else BLAS) and evaluates tanh and sigmoid by a rational
+approximation, the NumPy one uses BLAS and NumPy's vector kernels.
 The fixture suites (test_tfjs_fixtures, test_recurrent_reference) also run under each loop against TF.js and
 float64 references.
 """
@@ -100,6 +101,30 @@ def test_stateful_layer_continues_across_loops():
     compiled.set_compiled(False)
     np.testing.assert_allclose(layer.call(x), first, rtol=1e-5, atol=2e-6)
     np.testing.assert_allclose(layer.call(x), second, rtol=1e-5, atol=2e-6)
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("path", ["whole", "stepwise"])
+def test_packed_weights_follow_the_weights_and_the_gemm(path, monkeypatch):
+    """The kernels' packed weights are made once per weight array: a replaced weight is packed again, and weights
+    first run where BLAS made the products are packed when the compiled GEMM runs them."""
+    monkeypatch.setattr(compiled, "WHOLE_LOOP_WORK", 1 << 30 if path == "whole" else 0)
+    layer = _layer("LSTM", 6, 3, seed=5, return_sequences=True)
+    x = np.random.default_rng(4).standard_normal((3, 5, 3)).astype(np.float32)
+    kernels = compiled._kernels()
+    compiled.set_compiled(True)
+    if kernels.FAST:
+        monkeypatch.setattr(kernels, "FAST", False)
+        blas = layer.call(x)
+        monkeypatch.setattr(kernels, "FAST", True)
+        np.testing.assert_allclose(layer.call(x), blas, rtol=1e-5, atol=2e-6)
+    before = layer.call(x)
+    layer.cell.recurrent_kernel.value = layer.cell.recurrent_kernel.value * np.float32(0.5)
+    after = layer.call(x)
+    compiled.set_compiled(False)
+    np.testing.assert_allclose(after, layer.call(x), rtol=1e-5, atol=2e-6)
+    assert not np.allclose(after, before)
 
 
 @needs_numba

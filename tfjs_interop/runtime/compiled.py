@@ -205,18 +205,19 @@ class _CellWeights:
 
     ``u`` is the recurrent kernel (contiguous, for BLAS), or its z and r columns then ``u_h`` its h columns (a GRU
     without reset_after); ``packed_*`` are the same for ``_gemm`` (``w``, the input kernel, and ``bias``, the input
-    bias, only there), None where the CPU lacks AVX-512."""
+    bias, only there): the whole loop of small batches uses them on every CPU, the large-batch loop where
+    ``_gemm.FAST`` holds."""
 
     arrays: tuple  # the weight arrays these were made from
     codes: tuple[int, int]  # ACTIVATION_CODES of the activation and the recurrent activation
     u: np.ndarray
     u_h: np.ndarray | None
     recurrent_bias: np.ndarray | None  # GRU: its bias on the recurrent side (zeros without reset_after)
-    packed_w: np.ndarray | None
-    packed_bias: np.ndarray | None
-    packed_u: np.ndarray | None
-    packed_u_h: np.ndarray | None
-    zeros: np.ndarray | None  # a zero bias for the recurrent products
+    packed_w: np.ndarray
+    packed_bias: np.ndarray
+    packed_u: np.ndarray
+    packed_u_h: np.ndarray
+    zeros: np.ndarray  # a zero bias for the recurrent products
 
 
 _CELL_WEIGHTS: dict[int, tuple[weakref.ref, _CellWeights]] = {}  # id(cell) -> (the cell, its _CellWeights)
@@ -249,8 +250,6 @@ def _make_cell_weights(k: Any, cell: Any, kind: str, arrays: tuple) -> _CellWeig
     u, u_h = np.ascontiguousarray(u), None if u_h is None else np.ascontiguousarray(u_h)
     recurrent_bias = _recurrent_bias(cell) if kind == "gru" else None
     codes = ACTIVATION_CODES[options.activation], ACTIVATION_CODES[options.recurrent_activation]
-    if not k.FAST:
-        return _CellWeights(arrays, codes, u, u_h, recurrent_bias, None, None, None, None, None)
     width = cell.projected_width
     return _CellWeights(arrays, codes, u, u_h, recurrent_bias, k.pack(np.asarray(arrays[0], np.float32)),
                         k.pack_bias(cell.input_bias, width), k.pack(u), k.pack(u_h if split else u[:, :0]),

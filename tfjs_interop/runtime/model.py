@@ -283,6 +283,8 @@ class Model:
     # -- execution -------------------------------------------------------------------------------------------
     def _feeds(self, x: Any) -> list[np.ndarray]:
         specs = self._input_specs
+        if type(x) is np.ndarray and len(specs) == 1:  # the usual call, without the general checks' ~1 µs
+            return [_feed(x, specs[0])]
         if isinstance(x, Mapping):
             names = [s.name for s in specs]
             missing, unknown = [n for n in names if n not in x], [k for k in x if k not in names]
@@ -402,7 +404,7 @@ def _feed(value: Any, spec: TensorSpec) -> np.ndarray:
         raise InputError(f"input {spec.name!r}: cannot make an array of it: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise InputError(f"input {spec.name!r}: expected numbers, found an array of {array.dtype}")
-    if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
+    if array.ndim != len(spec.shape) or not all(d is None or d == a for d, a in zip(spec.shape, array.shape)):
         raise InputError(f"input {spec.name!r}: expected shape {_shape_str(spec.shape)}, found {array.shape}")
     return np.ascontiguousarray(array, dtype=spec.dtype)
 

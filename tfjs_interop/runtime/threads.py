@@ -23,6 +23,7 @@ ENV_VARIABLE = "TFJS_INTEROP_THREADS"
 _lock = threading.Lock()
 _setting: int | None = None  # set_num_threads's count, None: the environment's
 _environment: str = ""  # TFJS_INTEROP_THREADS as read at import or by set_num_threads(None)
+_environment_count: int | None = None  # ... and its count, when valid
 _applied: int | None = None  # the count BLAS was last limited to
 _blas_limiter: object | None = None  # the first limit set: it remembers BLAS's own setting, to restore it
 
@@ -67,15 +68,21 @@ def _restore_blas() -> None:
 def read_environment() -> None:
     """Read ``TFJS_INTEROP_THREADS`` (at import, and by ``set_num_threads(None)``): a predict does not read the
     environment, which costs about a microsecond a variable."""
-    global _environment
+    global _environment, _environment_count
     _environment = os.environ.get(ENV_VARIABLE, "").strip()
+    try:
+        _environment_count = _parse(_environment, ENV_VARIABLE) if _environment else None
+    except InputError:
+        _environment_count = None  # reported when a predict needs the count (get_num_threads)
 
 
 def get_num_threads() -> int | None:
     """The count set by :func:`set_num_threads` or ``TFJS_INTEROP_THREADS``, or None when neither is."""
     if _setting is not None:
         return _setting
-    return _parse(_environment, ENV_VARIABLE) if _environment else None
+    if _environment_count is not None or not _environment:
+        return _environment_count
+    return _parse(_environment, ENV_VARIABLE)  # invalid: raises the InputError
 
 
 def kernel_threads() -> int:
