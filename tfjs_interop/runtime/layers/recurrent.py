@@ -79,6 +79,14 @@ class RNN(Layer):
         spatial = self.cell.output_dims(step_shape)[:-1]
         return [(*spatial, size) for size in self.cell.state_sizes]
 
+    def _state_dims_of(self, step_shape: tuple) -> tuple:
+        """``state_dims``, remembered per step shape (a layer's cell and config do not change)."""
+        memo = self.__dict__.setdefault("_state_dims_memo", {})
+        dims = memo.get(step_shape)
+        if dims is None:
+            dims = memo[step_shape] = tuple(self.state_dims(step_shape))
+        return dims
+
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         mask = mask[0] if isinstance(mask, list) else mask
         output_mask = mask if self.options.return_sequences else None
@@ -107,6 +115,8 @@ class RNN(Layer):
         """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a
         stateful layer, or zeros."""
         batch = x.shape[0]
+        if given is None and not self.options.stateful:  # the usual call: zeros
+            return [np.zeros((batch, *dims), np.float32) for dims in self._state_dims_of(x.shape[2:])]
         expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
         if given is not None:
             given = given if isinstance(given, list) else [given]
