@@ -69,3 +69,16 @@ def test_one_row_matches_the_tiles(gemm, k: int, n: int) -> None:
         row = np.full(n, np.nan, np.float32)
         gemm.matmul_row(a[i], packed, packed_bias, row, scratch)
         assert np.array_equal(row, tiles[i])
+
+
+def test_operands_it_cannot_read_are_refused(gemm) -> None:
+    a, b = np.ones((9, 4), np.float32), np.ones((4, 40), np.float32)
+    packed, bias, c = gemm.pack(b), gemm.pack_bias(None, 40), np.empty((9, 40), np.float32)
+    with pytest.raises(ValueError, match="contiguous"):
+        gemm.matmul(np.ones((9, 8), np.float32)[:, ::2], packed, bias, c)
+    with pytest.raises(ValueError, match="packed"):
+        gemm.matmul(np.ones((9, 5), np.float32), packed, bias, c)  # B packed for 4 rows
+    with pytest.raises(ValueError, match="packed"):
+        gemm.matmul(a, packed, bias, np.empty((9, 200), np.float32))  # more columns than B has
+    with pytest.raises(ValueError, match="float32"):
+        gemm.matmul(a.astype(np.float64), packed, bias, c)

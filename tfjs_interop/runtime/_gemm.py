@@ -149,11 +149,26 @@ def _declare_fma(module: ir.Module, vector: ir.VectorType) -> ir.Function:
 
 
 @njit(**OPTIONS)
+def check(a, packed, bias, c, depth, n):
+    """The tiles read raw memory: float32 operands whose last axis is contiguous, B packed for ``depth`` rows
+    and at least ``n`` columns, as many bias values."""
+    if a.itemsize != 4 or c.itemsize != 4 or packed.itemsize != 4 or bias.itemsize != 4:
+        raise ValueError("_gemm: float32 operands expected")
+    if (a.size > 0 and a.shape[-1] > 1 and a.strides[-1] != 4) or (
+            c.size > 0 and c.shape[-1] > 1 and c.strides[-1] != 4):
+        raise ValueError("_gemm: the operands' last axis must be contiguous")
+    if packed.shape[1] != depth or packed.shape[2] != PANEL or packed.shape[0] * PANEL < n or bias.shape[0] < (
+            -(-n // (PANEL * ROW_PANELS)) * PANEL * ROW_PANELS) or not packed.flags.c_contiguous:
+        raise ValueError("_gemm: B or the bias is not packed for these operands")
+
+
+@njit(**OPTIONS)
 def matmul(a, packed, bias, c):
     """c (m, n) = a (m, k)·B + bias, B and bias packed (``pack``, ``pack_bias``); a's and c's rows may be strided
     (their last axis contiguous). Rows and columns beyond whole tiles go through a zero-padded scratch tile."""
     m, depth = a.shape
     n = c.shape[1]
+    check(a, packed, bias, c, depth, n)
     lda, ldc = a.strides[0] // 4, c.strides[0] // 4
     whole_rows = m - m % ROWS
     scratch_a = np.zeros((ROWS, max(depth, 1)), np.float32)
@@ -180,6 +195,7 @@ def matmul_row(a, packed, bias, c, scratch):
     """c (n,) = a (k,)·B + bias for one row (a small batch's sample), ``ROW_PANELS`` panels at once; ``scratch``
     holds PANEL·ROW_PANELS floats. The same bits as ``matmul``'s for that row."""
     n, depth = c.shape[0], a.shape[0]
+    check(a, packed, bias, c, depth, n)
     group = PANEL * ROW_PANELS
     stride = depth * PANEL
     a0, b0, bias0 = a.ctypes.data, packed.ctypes.data, bias.ctypes.data
