@@ -26,6 +26,7 @@ from .windows import (
     check_int_tuple,
     from_channels_last,
     gather_windows,
+    im2col,
     in_blocks,
     int_tuple,
     output_sizes,
@@ -213,8 +214,7 @@ def convolve(x: np.ndarray, kernel: np.ndarray, strides: tuple, padding: str, di
     per_sample = np.dtype(dtype).itemsize * math.prod(out) * w.shape[0]
 
     def gemm(part: np.ndarray) -> np.ndarray:
-        cols, _ = gather_windows(part.astype(dtype), size, strides, padding, dilation, clamp=clamp)  # (b, *out, *k, C)
-        cols = np.ascontiguousarray(cols.reshape(part.shape[0] * math.prod(out), -1))  # the im2col copy
+        cols = im2col(part.astype(dtype), size, strides, padding, dilation, clamp=clamp)  # (b·prod(out), k·C)
         return (cols @ w).reshape(part.shape[0], *out, -1)
 
     return in_blocks(x, per_sample, gemm)

@@ -1,0 +1,30 @@
+"""``windows.im2col`` (the convolutions' GEMM rows, one strided copy per tap) holds exactly the values of
+``gather_windows``'s view, reshaped: for every rank, padding, stride, dilation and ``clamp``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfjs_interop.runtime.layers import windows
+
+PADDINGS = {1: ("valid", "same", "causal"), 2: ("valid", "same"), 3: ("valid", "same")}
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_im2col_equals_the_gathered_windows(rank: int) -> None:
+    rng = np.random.default_rng(rank)
+    checked = 0
+    for trial in range(60):
+        spatial, kernel = tuple(rng.integers(1, 9, rank).tolist()), tuple(rng.integers(1, 4, rank).tolist())
+        strides, dilation = tuple(rng.integers(1, 3, rank).tolist()), tuple(rng.integers(1, 3, rank).tolist())
+        padding, clamp = PADDINGS[rank][trial % len(PADDINGS[rank])], bool(trial % 4)
+        x = rng.standard_normal((2, *spatial, int(rng.integers(1, 4)))).astype(np.float32)
+        values, _ = windows.gather_windows(x, kernel, strides, padding, dilation, clamp=clamp)
+        rows = values.shape[0] * int(np.prod(values.shape[1:1 + rank]))
+        got = windows.im2col(x, kernel, strides, padding, dilation, clamp=clamp)
+        assert got.shape == (rows, int(np.prod(kernel)) * x.shape[-1])
+        assert got.flags.c_contiguous
+        assert np.array_equal(got, values.reshape(rows, got.shape[1]))
+        checked += values.size > 0
+    assert checked > 40  # most configurations have windows
