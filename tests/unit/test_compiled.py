@@ -105,6 +105,22 @@ def test_stateful_layer_continues_across_loops():
 
 @needs_numba
 @pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("class_name,config", CONFIGS, ids=lambda v: v if isinstance(v, str) else "-".join(
+    f"{k}={w}" for k, w in v.items()))
+def test_the_usual_call_gives_the_general_paths_bits(class_name, config):
+    """A call without mask or initial state goes straight to the compiled loop from zeros (``run_from_zeros``):
+    the same bits as the general path given zero states."""
+    layer = _layer(class_name, 5, 4, seed=11, return_sequences=True, return_state=True, **config)
+    x = np.random.default_rng(3).standard_normal((3, 6, 4)).astype(np.float32)
+    compiled.set_compiled(True)
+    assert compiled.zero_state_loop(layer.cell, 3, 6)
+    zeros = [np.zeros((3, 5), np.float32) for _ in layer.cell.state_sizes]
+    for quick, general in zip(layer.call(x), layer.call(x, initial_state=zeros)):
+        assert np.array_equal(quick, general)
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
 @pytest.mark.parametrize("path", ["whole", "stepwise"])
 def test_packed_weights_follow_the_weights_and_the_gemm(path, monkeypatch):
     """The kernels' packed weights are made once per weight array: a replaced weight is packed again, and weights

@@ -82,3 +82,19 @@ def test_operands_it_cannot_read_are_refused(gemm) -> None:
         gemm.matmul(a, packed, bias, np.empty((9, 200), np.float32))  # more columns than B has
     with pytest.raises(ValueError, match="float32"):
         gemm.matmul(a.astype(np.float64), packed, bias, c)
+
+
+def test_operands_out_of_bounds_are_refused(gemm) -> None:
+    """The cases a first ``check`` let through: each would have read or written past an array."""
+    a, b = np.ones((16, 4), np.float32), np.ones((4, 40), np.float32)
+    packed, bias = gemm.pack(b), gemm.pack_bias(None, 40)
+    with pytest.raises(ValueError, match="packed"):
+        gemm.matmul(a, packed, bias, np.empty((8, 40), np.float32))  # fewer rows in c than in a
+    with pytest.raises(ValueError, match="packed"):
+        gemm.matmul(a, packed[:2], bias, np.empty((16, 40), np.float32))  # fewer panels than a tile group reads
+    with pytest.raises(ValueError, match="contiguous"):
+        gemm.matmul(a, packed, np.zeros(256, np.float32)[::-2], np.empty((16, 40), np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        gemm.matmul(a.view(np.int32), packed, bias, np.empty((16, 40), np.float32))
+    with pytest.raises(ValueError, match="scratch"):
+        gemm.matmul_row(a[0], packed, bias, np.empty(40, np.float32), np.empty(16, np.float32))

@@ -28,3 +28,27 @@ def test_a_misaligned_tensor_is_copied_into_an_aligned_array():
     decoded = decode_group(group, data)
     assert decoded["f"].flags.aligned and np.array_equal(decoded["f"], values)
     assert decoded["b"].tolist() == [True]
+
+
+def test_a_stored_weight_never_changes_in_place():
+    """The compiled kernels pack each weight array once, so a stored weight must not change under them: a
+    caller's writable array, or a read-only view of one, is stored as a read-only copy; views of a file's
+    bytes stay views."""
+    from tfjs_interop.runtime.layers.base import Variable, assign
+
+    class Layer:
+        name = "dense"
+
+    writable = np.arange(6, dtype=np.float32).reshape(2, 3)
+    view = writable.view()
+    view.flags.writeable = False
+    shard = np.frombuffer(writable.tobytes(), np.float32).reshape(2, 3)
+    stored = []
+    for value, copied in ((writable, True), (view, True), (shard, False)):
+        variable = Variable("kernel", (2, 3))
+        assign(Layer(), variable, value, "test")
+        assert not variable.value.flags.writeable
+        assert np.shares_memory(variable.value, value) is not copied
+        stored.append(variable.value)
+    writable *= 2  # the caller changes its array (and so the view's values)
+    assert all(np.array_equal(value, np.arange(6).reshape(2, 3)) for value in stored)

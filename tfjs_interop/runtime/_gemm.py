@@ -8,7 +8,9 @@ kernels avoid. This micro-kernel keeps a ``ROWS`` × ``PANEL`` tile of C in vect
 panel (``pack``) from L1: measured on the 2-core Zen 5 VM, 255–262 GFLOP/s on one thread at the recurrent products'
 shapes (256×256·256×1024, 48×256·256×256, 1024×32·32×128) against NumPy's 108–124.
 
-Used only where the CPU has AVX-512 (``FAST``): elsewhere OpenBLAS's own kernels fit the CPU and BLAS stays.
+The large-batch loop uses it where the CPU has AVX-512 (``FAST``; elsewhere OpenBLAS's own kernels fit the CPU and
+its products stay BLAS's); the whole loop of small batches on every CPU. Where the CPU has no FMA the terms are a
+multiply and an add (an FMA there would be a libm call per lane, measured 3x slower than the old loop).
 
 Every element of C is ``bias + Σ_k a_ik·b_kj`` summed in k order with one FMA per term, whatever its place in a tile
 and whatever the alignment (explicit vectors: no run-time alias check picks another loop), so a row's bits do not
@@ -22,20 +24,22 @@ import os
 import numpy as np
 from llvmlite import binding, ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 
-def _has_avx512() -> bool:
-    """Whether the CPU numba compiles for has AVX-512 (the host's, unless NUMBA_CPU_NAME names another)."""
+def _host_has(feature: str) -> bool:
+    """Whether the CPU numba compiles for has ``feature`` (the host's, unless NUMBA_CPU_NAME names another: then
+    False, e.g. a portable NUMBA_CPU_NAME=generic build, which has neither AVX-512 nor FMA)."""
     if os.environ.get("NUMBA_CPU_NAME", "host") not in ("", "host"):
-        return False  # a portable build (e.g. NUMBA_CPU_NAME=generic): no 512-bit registers to count on
+        return False
     try:
-        return bool(binding.get_host_cpu_features().get("avx512f", False))
+        return bool(binding.get_host_cpu_features().get(feature, False))
     except RuntimeError:  # llvmlite cannot read the features here
         return False
 
 
-FAST = _has_avx512()  # see the module's docstring
+FAST = _host_has("avx512f")  # see the module's docstring (``compiled`` reads it as ``_kernels.FAST``)
+FMA = _host_has("fma")  # the tiles' multiply-add: fused where the CPU fuses, else (libm's fmaf per lane) two ops
 LANES = 16  # floats per vector (512 bits; LLVM splits them where the CPU has narrower registers)
 VECTORS = 2  # vectors per row of a tile
 ROWS = 8  # rows of a tile: 16 accumulators, 2 panel vectors and a broadcast fit AVX-512's 32 registers
@@ -114,7 +118,8 @@ def _emit_tile(builder: ir.IRBuilder, rows: int, panels: int, a_addr, lda, b_add
         value = builder.load(builder.gep(a, [at(scaled(lda, r), k)]), align=4)
         splat = builder.shuffle_vector(builder.insert_element(undefined, value, ir.Constant(i32, 0)), undefined,
                                        broadcast)
-        new.append([builder.call(fma, [splat, b_vectors[i], acc[r][i]]) for i in range(len(columns))])
+        new.append([builder.call(fma, [splat, b_vectors[i], acc[r][i]]) if FMA else
+                    builder.fadd(builder.fmul(splat, b_vectors[i]), acc[r][i]) for i in range(len(columns))])
     k_next = builder.add(k, ir.Constant(i64, 1))
     body_end = builder.block
     k.add_incoming(ir.Constant(i64, 0), entry)
@@ -148,17 +153,34 @@ def _declare_fma(module: ir.Module, vector: ir.VectorType) -> ir.Function:
     return existing if existing is not None else ir.Function(module, ir.FunctionType(vector, [vector] * 3), name)
 
 
+def is_float32(array) -> bool:
+    """Whether ``array`` holds float32 (decided when numba compiles the caller)."""
+    return array.dtype == np.float32
+
+
+@overload(is_float32)
+def _is_float32(array):
+    holds = isinstance(array, types.Array) and array.dtype == types.float32
+    return lambda array: holds
+
+
+@njit(inline="always", **OPTIONS)
+def contiguous(array) -> bool:
+    """Whether ``array``'s last axis is contiguous (the tiles read it as raw floats)."""
+    return array.size == 0 or array.shape[-1] < 2 or array.strides[-1] == 4
+
+
 @njit(**OPTIONS)
-def check(a, packed, bias, c, depth, n):
-    """The tiles read raw memory: float32 operands whose last axis is contiguous, B packed for ``depth`` rows
-    and at least ``n`` columns, as many bias values."""
-    if a.itemsize != 4 or c.itemsize != 4 or packed.itemsize != 4 or bias.itemsize != 4:
+def check(a, packed, bias, c, rows, depth, n):
+    """The tiles read and write raw memory: float32 operands whose last axis is contiguous, ``rows`` rows in ``c``,
+    B packed (``pack``) for ``depth`` rows and ``n`` columns, a contiguous bias padded as ``pack_bias`` pads it."""
+    if not (is_float32(a) and is_float32(packed) and is_float32(bias) and is_float32(c)):
         raise ValueError("_gemm: float32 operands expected")
-    if (a.size > 0 and a.shape[-1] > 1 and a.strides[-1] != 4) or (
-            c.size > 0 and c.shape[-1] > 1 and c.strides[-1] != 4):
+    if not (contiguous(a) and contiguous(c) and contiguous(bias) and bias.ndim == 1):
         raise ValueError("_gemm: the operands' last axis must be contiguous")
-    if packed.shape[1] != depth or packed.shape[2] != PANEL or packed.shape[0] * PANEL < n or bias.shape[0] < (
-            -(-n // (PANEL * ROW_PANELS)) * PANEL * ROW_PANELS) or not packed.flags.c_contiguous:
+    groups = -(-n // (PANEL * ROW_PANELS)) * ROW_PANELS  # the panels the tiles may read
+    if c.shape[0] != rows or packed.ndim != 3 or packed.shape[1] != depth or packed.shape[2] != PANEL or \
+            packed.shape[0] < groups or bias.shape[0] < groups * PANEL or not packed.flags.c_contiguous:
         raise ValueError("_gemm: B or the bias is not packed for these operands")
 
 
@@ -168,7 +190,7 @@ def matmul(a, packed, bias, c):
     (their last axis contiguous). Rows and columns beyond whole tiles go through a zero-padded scratch tile."""
     m, depth = a.shape
     n = c.shape[1]
-    check(a, packed, bias, c, depth, n)
+    check(a, packed, bias, c, m, depth, n)
     lda, ldc = a.strides[0] // 4, c.strides[0] // 4
     whole_rows = m - m % ROWS
     scratch_a = np.zeros((ROWS, max(depth, 1)), np.float32)
@@ -195,7 +217,9 @@ def matmul_row(a, packed, bias, c, scratch):
     """c (n,) = a (k,)·B + bias for one row (a small batch's sample), ``ROW_PANELS`` panels at once; ``scratch``
     holds PANEL·ROW_PANELS floats. The same bits as ``matmul``'s for that row."""
     n, depth = c.shape[0], a.shape[0]
-    check(a, packed, bias, c, depth, n)
+    check(a, packed, bias, c, c.shape[0], depth, n)
+    if scratch.shape[0] < PANEL * ROW_PANELS or not is_float32(scratch) or not contiguous(scratch):
+        raise ValueError("_gemm: the scratch row holds PANEL * ROW_PANELS contiguous float32s")
     group = PANEL * ROW_PANELS
     stride = depth * PANEL
     a0, b0, bias0 = a.ctypes.data, packed.ctypes.data, bias.ctypes.data

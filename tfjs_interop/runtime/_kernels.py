@@ -1,14 +1,13 @@
 """The compiled kernels (numba, cached on disk). Imported only by ``compiled`` when numba is installed.
 
-Two kinds, both over the rows ``b0:b1`` of a batch (so that threads can share a batch) and both releasing the GIL:
+Two kinds, both releasing the GIL (threads split a batch by handing each kernel its own rows):
 
-- the whole time loop of a small batch (``lstm``, ``gru``, ``simple_rnn``): each sample's recurrent product is a
-  contiguous loop over the kernel's rows (``kernel[k, :]``, which LLVM vectorises), summed in the
-  precision of the ``acc`` buffer the caller passes (float32, as BLAS and the NumPy loop sum; float64 is kept for
-  measuring, see the README's Performance section);
-- one step's gates of a large batch (``*_gates``), after the step's recurrent product: one pass over the gate
-  array instead of NumPy's ~15. Where ``_gemm.FAST`` holds, ``*_steps`` run the whole loop of a large batch, each
-  step's product by ``_gemm.matmul``; elsewhere NumPy's BLAS makes it, one call per step.
+- the whole time loop of a small batch (``lstm``, ``gru``, ``simple_rnn``): the input projections of a block of
+  steps by ``_gemm.matmul``, then each sample's recurrent product by ``_gemm.matmul_row`` (a one-row tile) and its
+  gates in one branch-free loop over its units;
+- one step's gates of a large batch (``*_gates``, over rows ``b0:b1``), after the step's recurrent product: one pass
+  over the gate array instead of NumPy's ~15. Where ``_gemm.FAST`` holds, ``*_steps`` run the whole loop of a
+  large batch, each step's product by ``_gemm.matmul``; elsewhere NumPy's BLAS makes it, one call per step.
 
 Values are float32 and the formulas are the NumPy loop's. Each sample's row is updated in place; a masked sample
 keeps its states and emits the held output (``held``: 0 zeros, 1 the previous state's first part, 2 the previous
@@ -144,7 +143,7 @@ def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, la
 
 @njit(**OPTIONS)
 def lstm_gates(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
-    """Step t of a large batch, from z = h·U (batch, 4u) made by BLAS; z is read only.
+    """Step t of a large batch, from z = h·U (batch, 4u) made by BLAS or ``_gemm``; z is read only.
 
     Each sample's gates in one loop over its units (``lstm_gates_fused``): measured at 8 to 1024 units as fast as
     or faster than ``lstm_row``'s loop per gate (its ~10 short loops cost more in overhead than in arithmetic at
@@ -327,7 +326,7 @@ def hold(hb, lb, held):
 
 @njit(**OPTIONS)
 def gru_gates_reset_after(t, inner, projected, recurrent_bias, h, keep, held, act, rec, seq, last, b0, b1):
-    """Step t of a large reset_after batch, from inner = h·U (batch, 3u) made by BLAS."""
+    """Step t of a large reset_after batch, from inner = h·U (batch, 3u) made by BLAS or ``_gemm``."""
     units = h.shape[1]
     zr, hh, new_h = np.empty(2 * units, F32), np.empty(units, F32), np.empty(units, F32)
     for b in range(b0, b1):
@@ -341,8 +340,8 @@ def gru_gates_reset_after(t, inner, projected, recurrent_bias, h, keep, held, ac
 
 @njit(**OPTIONS)
 def gru_gates_before(t, zr, projected, h, rh, rec, b0, b1):
-    """Step t of a large batch without reset_after, first half: zr = rec(x + h·U_zr) in place (BLAS made h·U_zr),
-    rh = r·h for the second product."""
+    """Step t of a large batch without reset_after, first half: zr = rec(x + h·U_zr) in place (h·U_zr made by BLAS
+    or ``_gemm``), rh = r·h for the second product."""
     units = h.shape[1]
     for b in range(b0, b1):
         zrb = zr[b]
@@ -355,7 +354,7 @@ def gru_gates_before(t, zr, projected, h, rh, rec, b0, b1):
 
 @njit(**OPTIONS)
 def gru_gates_after(t, zr, hh, projected, h, keep, held, act, seq, last, b0, b1):
-    """Second half: hh = (r·h)·U_h (made by BLAS, overwritten), the new h."""
+    """Second half: hh = (r·h)·U_h (made by BLAS or ``_gemm``, overwritten), the new h."""
     units = h.shape[1]
     new_h = np.empty(units, F32)
     for b in range(b0, b1):
@@ -384,7 +383,7 @@ def simple_rnn(x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq, last
 
 @njit(**OPTIONS)
 def simple_rnn_gates(t, z, projected, h, keep, held, act, seq, last, b0, b1):
-    """Step t of a large batch, from z = h·U made by BLAS."""
+    """Step t of a large batch, from z = h·U made by BLAS or ``_gemm``."""
     units = h.shape[1]
     for b in range(b0, b1):
         zb = z[b]

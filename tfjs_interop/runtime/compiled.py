@@ -2,10 +2,13 @@
 
 Two paths, both with the NumPy loop's float32 numbers (see ``_kernels``):
 
-- small batches (``WHOLE_LOOP_BATCH``, ``WHOLE_LOOP_WORK``): numba runs the whole time loop, the recurrent product as a
-  vectorised float32 FMA loop; at these sizes the NumPy loop spends its time in the ~15 NumPy calls each step makes;
-- larger steps: NumPy's BLAS makes each step's recurrent product, and one compiled pass over the gate array does
-  the rest of the step (instead of NumPy's ~15 passes).
+- small batches (``WHOLE_LOOP_BATCH``, ``WHOLE_LOOP_WORK``): numba runs the whole time loop, the products by the
+  compiled GEMM (``_gemm``: one-row tiles); at these sizes the NumPy loop spends its time in the ~15 NumPy calls
+  each step makes. ``run_from_zeros`` is its entry for the usual call (zero states, no mask), without the general
+  set-up;
+- larger batches: each step's recurrent product by the compiled GEMM where the CPU has AVX-512 (the whole loop in
+  numba), else by NumPy's BLAS, one call per step; then one compiled pass over the gate array does the rest of
+  the step (instead of NumPy's ~15 passes).
 
 They are used for a single LSTM, GRU or SimpleRNN cell with activations they know and the usual mask (one per
 sample and step). Anything else runs the NumPy loop.
@@ -139,19 +142,49 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
         held: what a masked step outputs, a key of ``HELD_OUTPUT``.
         steps: the number of time steps (for the start-up rule).
     """
-    kind = getattr(cell, "compiled_kind", None)
-    switch = _switch()
-    if kind is None or switch is False or not compiled_available():
-        return None
-    options = cell.options
-    if options.activation not in ACTIVATION_CODES or options.recurrent_activation not in ACTIVATION_CODES:
+    if not _applies(cell, batch, steps):
         return None
     if step_masks is not None and (step_masks.ndim != 3 or step_masks.shape[1:] != (batch, 1)):
         return None  # an odd mask from TF.js's executor: the NumPy loop reads it by rnn()'s rule
-    if not _worth_loading(batch, steps, cell.gates * cell.units, switch):
-        return None
-    whole = batch <= WHOLE_LOOP_BATCH and batch * cell.units**2 <= WHOLE_LOOP_WORK
-    return partial(_run, cell, kind, HELD_OUTPUT[held], whole)
+    return partial(_run, cell, cell.compiled_kind, HELD_OUTPUT[held], _whole(cell, batch))
+
+
+def zero_state_loop(cell: Any, batch: int, steps: int) -> bool:
+    """Whether ``run_from_zeros`` runs ``cell``: the compiled whole loop of a small batch, where it applies."""
+    return _whole(cell, batch) and _applies(cell, batch, steps)
+
+
+def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray | None, np.ndarray,
+                                                                        list[np.ndarray]]:
+    """``compiled_loop``'s whole loop from zero states without a mask, over time-major contiguous float32 ``x``,
+    with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11)."""
+    threads.apply_blas_limit()  # as every run does: the thread setting reaches BLAS before other layers use it
+    steps, batch, units = x.shape[0], x.shape[1], cell.units
+    states = [np.zeros((batch, units), np.float32) for _ in range(cell.state_count)]
+    seq = np.empty((steps if sequence else 0, batch, units), np.float32)
+    last = np.zeros((batch, units), np.float32)
+    k = _kernels()
+    kind = cell.compiled_kind
+    _WHOLE[kind](k, _cell_weights(k, cell, kind), x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
+    return (seq if sequence else None), last, states
+
+
+def _applies(cell: Any, batch: int, steps: int) -> bool:
+    """Whether the compiled loop runs ``cell``: a kernel for its kind and activations, compiled use not switched
+    off, and the start-up rule met."""
+    kind = getattr(cell, "compiled_kind", None)
+    switch = _switch()
+    if kind is None or switch is False or not compiled_available():
+        return False
+    options = cell.options
+    if options.activation not in ACTIVATION_CODES or options.recurrent_activation not in ACTIVATION_CODES:
+        return False
+    return _worth_loading(batch, steps, cell.gates * cell.units, switch)
+
+
+def _whole(cell: Any, batch: int) -> bool:
+    """The whole loop of a small batch, rather than the large-batch loop."""
+    return batch <= WHOLE_LOOP_BATCH and batch * cell.units**2 <= WHOLE_LOOP_WORK
 
 
 def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks: np.ndarray | None,

@@ -339,7 +339,19 @@ def assign(layer: Layer, variable: Any, value: Any, source: str) -> None:
         raise WeightsError(f"{source}: shape mismatch in layer {layer.name!r} weight {variable.path!r}: expected "
                            f"{list(variable.shape)}, found {list(value.shape)}")
     stored = np.ascontiguousarray(value, dtype=variable.dtype).reshape(variable.shape)  # 0-d stays 0-d
-    if stored.flags.writeable:
-        stored = stored.copy()
+    if not _immutable(stored):
+        private = stored.flags.owndata and not np.may_share_memory(stored, value)  # converted: a copy already
+        stored = stored if private else stored.copy()
         stored.flags.writeable = False
     variable.value = stored
+
+
+def _immutable(array: np.ndarray) -> bool:
+    """Whether nothing can change ``array``'s values: read-only views all the way down to a ``bytes`` object (a
+    weight file's bytes). A read-only view of a writable array, or of a bytearray, can still change."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        base = base.base
+    return isinstance(base.obj if isinstance(base, memoryview) else base, bytes)

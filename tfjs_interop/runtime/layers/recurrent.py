@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
-from ..compiled import compiled_loop
+from ..compiled import compiled_loop, run_from_zeros, zero_state_loop
 from .base import Layer, Options, Shape, engine_option, register, unsupported
 from .cells import Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedCells, States, make_cell
 
@@ -104,8 +104,14 @@ class RNN(Layer):
         if isinstance(inputs, list):  # Keras 2.2 / TF.js style: initial states follow the input
             inputs, initial_state = inputs[0], inputs[1:] or initial_state
         mask = mask[0] if isinstance(mask, list) else mask
-        states = self.initial_states(inputs, initial_state)
-        outputs, last, states = self.run(inputs, mask, states, sequence=self.options.return_sequences)
+        shape = np.shape(inputs)
+        if mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
+                zero_state_loop(self.cell, shape[0], shape[1]):  # the usual call: the compiled loop from zeros
+            outputs, last, states = run_from_zeros(self.cell, self._time_major(inputs), self.options.return_sequences)
+            outputs = None if outputs is None else self._batch_major(outputs)
+        else:
+            states = self.initial_states(inputs, initial_state)
+            outputs, last, states = self.run(inputs, mask, states, sequence=self.options.return_sequences)
         if self.options.stateful:
             self.states = states
         output = outputs if self.options.return_sequences else last
@@ -189,15 +195,22 @@ class RNN(Layer):
         """The time loop: (batch, time, features) -> all outputs (batch, time, units) (None unless
         ``sequence``), the last one, and the final states (``states``, from ``initial_states``, are overwritten)."""
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
-        x = x.swapaxes(0, 1)  # (time, batch, features): each step's rows are contiguous
-        if self.options.go_backwards:
-            x = x[::-1]
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        x = self._time_major(x)
         loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind(), x.shape[0]) or self._loop
         outputs, last, states = loop(x, step_masks, states, sequence)  # (time, batch, units), (batch, units)
-        if outputs is not None:
-            outputs = np.ascontiguousarray(outputs.swapaxes(0, 1))
-        return outputs, last, states
+        return (None if outputs is None else self._batch_major(outputs)), last, states
+
+    def _time_major(self, x: np.ndarray) -> np.ndarray:
+        """(batch, time, features) -> contiguous float32 (time, batch, features), time reversed for go_backwards:
+        each step's rows are contiguous."""
+        x = x.swapaxes(0, 1)
+        if self.options.go_backwards:
+            x = x[::-1]
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    @staticmethod
+    def _batch_major(outputs: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(outputs.swapaxes(0, 1))
 
     def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States,
               sequence: bool) -> tuple[np.ndarray | None, np.ndarray, States]:
