@@ -3,7 +3,7 @@
 Two kinds, both releasing the GIL (threads split a batch by handing each kernel its own rows):
 
 - the whole time loop of a small batch (``lstm``, ``gru``, ``simple_rnn``): the input projections of a block of
-  steps by ``_gemm.matmul``, then each sample's recurrent product by ``_gemm.matmul_row`` (a one-row tile) and its
+  steps by ``_gemm.matmul``, then each sample's recurrent product by ``_gemm.row_product`` (a one-row tile) and its
   gates in one branch-free loop over its units;
 - one step's gates of a large batch (``*_gates``, over rows ``b0:b1``), after the step's recurrent product: one pass
   over the gate array instead of NumPy's ~15. Where ``_gemm.FAST`` holds, ``*_steps`` run the whole loop of a
@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 # compiled reaches the GEMM (FAST, matmul, pack, pack_bias) through this module
-from ._gemm import FAST, PANEL, ROW_PANELS, matmul, matmul_row, pack, pack_bias  # noqa: F401
+from ._gemm import FAST, PANEL, ROW_PANELS, check_row, matmul, pack, pack_bias, row_product  # noqa: F401
 
 F32 = np.float32
 OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -125,16 +125,18 @@ def emit(t, b, new_h, h, keep, held, seq, last):
 @njit(**OPTIONS)
 def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, last):
     """The whole loop of a small batch over time-major ``x``: x·W + b for a block of steps by ``matmul``, then
-    each sample's h·U by ``matmul_row`` and its gates (``lstm_sample``); W, U and b packed."""
+    each sample's h·U by ``row_product`` and its gates (``lstm_sample``); W, U and b packed."""
     steps, batch, width = x.shape[0], x.shape[1], 4 * h.shape[1]
     flat, block, projections = projection_blocks(x, width)
     z, scratch = np.empty(width, F32), np.empty(PANEL * ROW_PANELS, F32)
+    if batch:
+        check_row(h[0], packed_u, zeros, z, scratch)  # every sample's operands have the same shapes
     for t in range(steps):
         if t % block == 0:
             stop = min(steps, t + block)
             matmul(flat[t * batch:stop * batch], packed_w, bias, projections[:(stop - t) * batch])
         for b in range(batch):
-            matmul_row(h[b], packed_u, zeros, z, scratch)
+            row_product(h[b], packed_u, zeros, z, scratch)
             lstm_sample(z, projections[(t % block) * batch + b], c[b], h[b], last[b], keep.shape[0] == 0 or keep[t, b],
                         held, act, rec)
             if seq.shape[0] > 0:
@@ -224,6 +226,10 @@ def gru(x, packed_w, bias, packed_u, packed_h, zeros, recurrent_bias, reset_afte
     flat, block, projections = projection_blocks(x, 3 * units)
     inner, rh, hh = np.empty(3 * units, F32), np.empty(units, F32), np.empty(units, F32)
     scratch = np.empty(PANEL * ROW_PANELS, F32)
+    if batch:  # every sample's operands have the same shapes
+        check_row(h[0], packed_u, zeros, inner if reset_after else inner[:2 * units], scratch)
+        if not reset_after:
+            check_row(rh, packed_h, zeros, hh, scratch)
     for t in range(steps):
         if t % block == 0:
             stop = min(steps, t + block)
@@ -232,12 +238,12 @@ def gru(x, packed_w, bias, packed_u, packed_h, zeros, recurrent_bias, reset_afte
             projected = projections[(t % block) * batch + b]
             kept = keep.shape[0] == 0 or keep[t, b]
             if reset_after:
-                matmul_row(h[b], packed_u, zeros, inner, scratch)
+                row_product(h[b], packed_u, zeros, inner, scratch)
                 gru_sample_reset_after(projected, inner, recurrent_bias, h[b], last[b], kept, held, act, rec)
             else:
-                matmul_row(h[b], packed_u, zeros, inner[:2 * units], scratch)
+                row_product(h[b], packed_u, zeros, inner[:2 * units], scratch)
                 gru_sample_gates(projected, inner, h[b], rh, rec)
-                matmul_row(rh, packed_h, zeros, hh, scratch)
+                row_product(rh, packed_h, zeros, hh, scratch)
                 gru_sample_new_h(projected, inner, hh, h[b], last[b], kept, held, act)
             if seq.shape[0] > 0:
                 seq[t, b] = last[b]
@@ -368,13 +374,15 @@ def simple_rnn(x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq, last
     steps, batch, units = x.shape[0], x.shape[1], h.shape[1]
     flat, block, projections = projection_blocks(x, units)
     new_h, scratch = np.empty(units, F32), np.empty(PANEL * ROW_PANELS, F32)
+    if batch:
+        check_row(h[0], packed_u, zeros, new_h, scratch)  # every sample's operands have the same shapes
     for t in range(steps):
         if t % block == 0:
             stop = min(steps, t + block)
             matmul(flat[t * batch:stop * batch], packed_w, bias, projections[:(stop - t) * batch])
         for b in range(batch):
             projected = projections[(t % block) * batch + b]
-            matmul_row(h[b], packed_u, zeros, new_h, scratch)
+            row_product(h[b], packed_u, zeros, new_h, scratch)
             for j in range(units):
                 new_h[j] += projected[j]
             activate(new_h, act)
