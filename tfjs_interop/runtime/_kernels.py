@@ -148,8 +148,8 @@ def lstm_gates(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
     """Step t of a large batch, from z = h·U (batch, 4u) made by BLAS or ``_gemm``; z is read only.
 
     Each sample's gates in one loop over its units (``lstm_gates_fused``): measured at 8 to 1024 units as fast as
-    or faster than ``lstm_row``'s loop per gate (its ~10 short loops cost more in overhead than in arithmetic at
-    32 units; the two are within 10 % from 256 on), with the same bits."""
+    or faster than the earlier loop per gate (its ~10 short loops cost more in overhead than in arithmetic at 32
+    units; the two are within 10 % from 256 on), with the same bits."""
     lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1)
 
 
