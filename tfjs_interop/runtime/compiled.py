@@ -159,10 +159,9 @@ def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray
     """``compiled_loop``'s whole loop from zero states without a mask, over time-major contiguous float32 ``x``,
     with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11)."""
     threads.apply_blas_limit()  # as every run does: the thread setting reaches BLAS before other layers use it
-    steps, batch, units = x.shape[0], x.shape[1], cell.units
+    batch, units = x.shape[1], cell.units
     states = [np.zeros((batch, units), np.float32) for _ in range(cell.state_count)]
-    seq = np.empty((steps if sequence else 0, batch, units), np.float32)
-    last = np.zeros((batch, units), np.float32)
+    seq, last = _output_buffers(cell, x, sequence)
     k = _kernels()
     kind = cell.compiled_kind
     _WHOLE[kind](k, _cell_weights(k, cell, kind), x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
@@ -192,10 +191,9 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
     """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
     batch (samples are independent), so that the threads meet once per call, not once per step."""
     count = threads.apply_blas_limit() or 1  # the setting, read once per call
-    steps, batch, units = x.shape[0], x.shape[1], cell.units
+    steps, batch = x.shape[0], x.shape[1]
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
-    seq = np.empty((steps if sequence else 0, batch, units), np.float32)
-    last = np.zeros((batch, units), np.float32)
+    seq, last = _output_buffers(cell, x, sequence)
     k = _kernels()
     w = _cell_weights(k, cell, kind)
     if count == 1:
@@ -204,6 +202,13 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
         run = partial(_run_slice, k, w, cell, kind, held, whole, x, keep, states, seq, last)
         threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
     return (seq if sequence else None), last, states
+
+
+def _output_buffers(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The outputs the kernels write for time-major ``x``: every step's (empty unless ``sequence``), the last."""
+    steps, batch = x.shape[0], x.shape[1]
+    return (np.empty((steps if sequence else 0, batch, cell.units), np.float32),
+            np.zeros((batch, cell.units), np.float32))
 
 
 def _run_slice(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
@@ -263,13 +268,13 @@ def _weight_arrays(cell: Any) -> tuple:
 def _cell_weights(k: Any, cell: Any, kind: str) -> _CellWeights:
     """``cell``'s ``_CellWeights``, made again only when one of its weight arrays was replaced (weights are never
     written in place: ``layers.base.assign`` stores read-only arrays)."""
+    arrays = _weight_arrays(cell)
     entry = _CELL_WEIGHTS.get(id(cell))
     if entry is not None and entry[0]() is cell:
-        (kernel, recurrent, bias), made = entry[1].arrays, entry[1]
-        if kernel is cell.kernel.value and recurrent is cell.recurrent_kernel.value and (
-                bias is (None if cell.bias is None else cell.bias.value)):
+        made = entry[1]
+        if made.arrays[0] is arrays[0] and made.arrays[1] is arrays[1] and made.arrays[2] is arrays[2]:
             return made
-    made = _make_cell_weights(k, cell, kind, _weight_arrays(cell))
+    made = _make_cell_weights(k, cell, kind, arrays)
     key = id(cell)
     _CELL_WEIGHTS[key] = (weakref.ref(cell, lambda _: _CELL_WEIGHTS.pop(key, None)), made)
     return made

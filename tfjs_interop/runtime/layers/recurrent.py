@@ -55,6 +55,7 @@ class RNN(Layer):
             raise unsupported(name, class_name, "time_major=True", "time_major=False")
         self.cell = self.make_cell(config)
         self.states: States | None = None
+        self._state_dims_memo: dict[tuple, tuple] = {}  # _state_dims_of's
 
     def make_cell(self, config: dict) -> Cell | StackedCells:
         return make_cell(config.get("cell"), self.name, self.options.reverse_state_order)
@@ -81,10 +82,9 @@ class RNN(Layer):
 
     def _state_dims_of(self, step_shape: tuple) -> tuple:
         """``state_dims``, remembered per step shape (a layer's cell and config do not change)."""
-        memo = self.__dict__.setdefault("_state_dims_memo", {})
-        dims = memo.get(step_shape)
+        dims = self._state_dims_memo.get(step_shape)
         if dims is None:
-            dims = memo[step_shape] = tuple(self.state_dims(step_shape))
+            dims = self._state_dims_memo[step_shape] = tuple(self.state_dims(step_shape))
         return dims
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
@@ -121,23 +121,21 @@ class RNN(Layer):
         """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a
         stateful layer, or zeros."""
         batch = x.shape[0]
-        if given is None and not self.options.stateful:  # the usual call: zeros
+        if given is None and (not self.options.stateful or self.states is None):
             return [np.zeros((batch, *dims), np.float32) for dims in self._state_dims_of(x.shape[2:])]
-        expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
         if given is not None:
+            expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
             given = given if isinstance(given, list) else [given]
             found = [tuple(np.shape(s)) for s in given]
             if found != expected:
                 raise InputError(f"layer {self.name!r}: initial_state must be {len(expected)} array(s) of shapes "
                                  f"{expected}, found {found}")
             return [np.array(s, np.float32, order="C") for s in given]
-        if self.options.stateful and self.states is not None:
-            if self.states[0].shape[0] != batch:
-                raise InputError(f"stateful layer {self.name!r} holds states for a batch of "
-                                 f"{self.states[0].shape[0]}, received a batch of {batch}; call reset_states() "
-                                 "to start over")
-            return [np.array(s, np.float32, order="C") for s in self.states]
-        return [np.zeros(shape, np.float32) for shape in expected]
+        if self.states[0].shape[0] != batch:  # a stateful layer's kept states
+            raise InputError(f"stateful layer {self.name!r} holds states for a batch of "
+                             f"{self.states[0].shape[0]}, received a batch of {batch}; call reset_states() "
+                             "to start over")
+        return [np.array(s, np.float32, order="C") for s in self.states]
 
     def _step_masks(self, mask: Any, shape: tuple) -> np.ndarray:
         """The mask of each step, time first: (time, batch, 1) for the usual (batch, time) mask.
