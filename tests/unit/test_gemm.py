@@ -57,6 +57,21 @@ def test_a_row_has_the_same_bits_wherever_it_lies(gemm) -> None:
         assert np.array_equal(part, whole[first:first + 11])
 
 
+def test_rows_past_one_cache_block_match_float64_and_keep_their_bits(gemm) -> None:
+    k = 256
+    block = gemm.A_BLOCK_BYTES // (4 * k)  # matmul's block of a's rows at this depth
+    m = 2 * block + 13  # two whole blocks, then whole tiles and a partial one
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, 100)).astype(np.float32)
+    bias = rng.standard_normal(100).astype(np.float32)
+    c = _product(gemm, a, b, bias)
+    reference = a.astype(np.float64) @ b.astype(np.float64) + bias
+    bound = 4 * np.finfo(np.float32).eps * (np.abs(a).astype(np.float64) @ np.abs(b) + np.abs(bias) + 1)
+    assert not np.isnan(c).any() and (np.abs(c - reference) <= bound).all()
+    for first in (0, block - 8, block, 2 * block - 3, 2 * block + 8):  # rows on either side of a block's edge
+        assert np.array_equal(_product(gemm, a[first:first + 16], b, bias), c[first:first + 16])
+
+
 @pytest.mark.parametrize("k,n", [(8, 128), (32, 96), (5, 7), (64, 1024), (0, 40), (256, 300)])
 def test_one_row_matches_the_tiles(gemm, k: int, n: int) -> None:
     rng = np.random.default_rng(k + n)

@@ -45,6 +45,7 @@ VECTORS = 2  # vectors per row of a tile
 ROWS = 8  # rows of a tile: 16 accumulators, 2 panel vectors and a broadcast fit AVX-512's 32 registers
 PANEL = LANES * VECTORS  # columns of a tile, and of a packed panel
 ROW_PANELS = 4  # panels a one-row tile (a small batch's sample) takes at once: 8 independent FMA chains
+A_BLOCK_BYTES = 1 << 17  # matmul sweeps the panels over blocks of a's rows of about this size, kept in L2
 OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
@@ -198,18 +199,30 @@ def matmul(a, packed, bias, c):
     for i in range(m - whole_rows):
         scratch_a[i, :depth] = a[whole_rows + i]
     a0, c0, b0, bias0 = a.ctypes.data, c.ctypes.data, packed.ctypes.data, bias.ctypes.data
+    block = max(ROWS, A_BLOCK_BYTES // (4 * max(depth, 1)) // ROWS * ROWS)
+    for r0 in range(0, whole_rows, block):  # a block of a's rows stays in cache while every panel passes over it
+        for p in range(-(-n // PANEL)):
+            _panel_rows(a0, lda, b0, bias0, c, c0, ldc, depth, scratch_c, p, r0, min(whole_rows, r0 + block))
     for p in range(-(-n // PANEL)):
         column, width = p * PANEL, min(PANEL, n - p * PANEL)
         panel, offsets = b0 + p * depth * PANEL * 4, bias0 + column * 4
-        for i in range(0, whole_rows, ROWS):
-            if width == PANEL:
-                _tile(a0 + i * lda * 4, lda, panel, 0, offsets, c0 + (i * ldc + column) * 4, ldc, depth)
-            else:
-                _tile(a0 + i * lda * 4, lda, panel, 0, offsets, scratch_c.ctypes.data, PANEL, depth)
-                c[i:i + ROWS, column:column + width] = scratch_c[:, :width]
         if whole_rows < m:
             _tile(scratch_a.ctypes.data, scratch_a.shape[1], panel, 0, offsets, scratch_c.ctypes.data, PANEL, depth)
             c[whole_rows:m, column:column + width] = scratch_c[:m - whole_rows, :width]
+
+
+@njit(inline="always", **OPTIONS)
+def _panel_rows(a0, lda, b0, bias0, c, c0, ldc, depth, scratch_c, p, r0, r1):
+    """Columns of panel ``p`` of c's whole tiles of rows ``r0:r1`` (a multiple of ROWS apart)."""
+    n = c.shape[1]
+    column, width = p * PANEL, min(PANEL, n - p * PANEL)
+    panel, offsets = b0 + p * depth * PANEL * 4, bias0 + column * 4
+    for i in range(r0, r1, ROWS):
+        if width == PANEL:
+            _tile(a0 + i * lda * 4, lda, panel, 0, offsets, c0 + (i * ldc + column) * 4, ldc, depth)
+        else:
+            _tile(a0 + i * lda * 4, lda, panel, 0, offsets, scratch_c.ctypes.data, PANEL, depth)
+            c[i:i + ROWS, column:column + width] = scratch_c[:, :width]
 
 
 @njit(**OPTIONS)
