@@ -160,8 +160,8 @@ def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray
     with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11)."""
     threads.apply_blas_limit()  # as every run does: the thread setting reaches BLAS before other layers use it
     batch, units = x.shape[1], cell.units
-    states = [np.zeros((batch, units), np.float32) for _ in range(cell.state_count)]
-    seq, last = _output_buffers(cell, x, sequence)
+    *states, last = np.zeros((cell.state_count + 1, batch, units), np.float32)  # one allocation for these
+    seq = np.empty((x.shape[0] if sequence else 0, batch, units), np.float32)
     k = _kernels()
     kind = cell.compiled_kind
     _WHOLE[kind](k, _cell_weights(k, cell, kind), x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
