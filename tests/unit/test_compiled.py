@@ -189,3 +189,33 @@ def test_stepwise_gates_of_wide_and_narrow_layers_equal_numpy_loop(class_name, u
     numpy_out, compiled_out = _both(layer, x, mask=mask)
     for a, b in zip(numpy_out, compiled_out):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=2e-6)
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("units,count", [(256, 2), (130, 2), (192, 3)])  # 3: more threads than cores here
+def test_a_single_samples_units_shared_by_threads_keep_one_threads_bits(units, count, monkeypatch):
+    """Batch 1 on several threads: each thread makes its units of every gate and the threads meet at every step
+    (``_kernels.lstm_part``); every output, h and c as on one thread, bit for bit, with units that do not divide
+    evenly."""
+    from tfjs_interop.runtime import threads
+
+    layer = _layer("LSTM", units, 9, seed=5, return_sequences=True, return_state=True,
+                   recurrent_activation="hard_sigmoid")
+    x = np.random.default_rng(8).standard_normal((1, 64, 9)).astype(np.float32)
+    compiled.set_compiled(True)
+    shared = []
+    original = compiled._run_unit_parts
+    monkeypatch.setattr(compiled, "_run_unit_parts", lambda *a: (shared.append(a[3]), original(*a)))
+    try:
+        threads.set_num_threads(1)
+        alone = layer.call(x)
+        threads.set_num_threads(count)
+        assert compiled._unit_parts(layer.cell, "lstm", 1, 64, count) == count
+        together = layer.call(x)
+    finally:
+        threads.set_num_threads(None)
+    assert shared == [count]
+    for one, many in zip(alone, together, strict=True):
+        assert np.array_equal(one, many)
+    assert not compiled._unit_parts(layer.cell, "lstm", 2, 64, count) > 1  # a batch: split by samples instead

@@ -26,6 +26,7 @@ from numba import njit
 
 # compiled reaches the GEMM (FAST, matmul, pack, pack_bias) through this module
 from ._gemm import FAST, PANEL, ROW_PANELS, check_row, matmul, pack, pack_bias, row_product  # noqa: F401
+from ._sync import meet
 
 F32 = np.float32
 OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -141,6 +142,30 @@ def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, la
                         held, act, rec)
             if seq.shape[0] > 0:
                 seq[t, b] = last[b]
+
+
+@njit(**OPTIONS)
+def lstm_part(x, packed_w, bias, packed_u, zeros, hs, c, act, rec, seq, last, sync, u0, parts):
+    """One of ``parts`` threads' share of one sample's whole loop from ``hs[0]`` (no mask): units ``u0:u0 + len(c)``
+    of every gate, W, U and b packed for those columns only (so each unit's numbers are ``lstm``'s bits). ``hs``
+    (2, units) holds this step's h and the next, in turn; after each step the parts meet at the counter at address
+    ``sync``, so none reads an h that another is still writing. False if the others did not come."""
+    steps, part = x.shape[0], c.shape[0]
+    u1 = u0 + part
+    flat, block, projections = projection_blocks(x, 4 * part)
+    z, scratch = np.empty(4 * part, F32), np.empty(PANEL * ROW_PANELS, F32)
+    check_row(hs[0], packed_u, zeros, z, scratch)
+    for t in range(steps):
+        if t % block == 0:
+            stop = min(steps, t + block)
+            matmul(flat[t:stop], packed_w, bias, projections[:stop - t])
+        row_product(hs[t % 2], packed_u, zeros, z, scratch)
+        lstm_sample(z, projections[t % block], c, hs[(t + 1) % 2, u0:u1], last[0, u0:u1], True, 0, act, rec)
+        if seq.shape[0] > 0:
+            seq[t, 0, u0:u1] = last[0, u0:u1]
+        if not meet(sync, parts * (t + 1)):
+            return False
+    return True
 
 
 @njit(**OPTIONS)

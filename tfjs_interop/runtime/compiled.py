@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import LimitError
 from . import threads
 
 ENV_SWITCH = "TFJS_INTEROP_COMPILED"
@@ -45,6 +46,8 @@ STEP_OVERHEAD_S = 15e-6  # what the NumPy loop spends per step in Python and Num
 ELEMENT_S = 2e-9  # what its gate passes spend per element of a step's gate array, beyond one fused pass
 MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least this many samples
 MIN_SLICE_WORK = 1 << 22  # ... and recurrent multiply-adds (~0.1-0.2 ms): less does not pay for starting a thread
+MIN_PART_STEP_WORK = 1 << 15  # one sample's units are shared by threads in parts of at least this many recurrent
+# multiply-adds per step (a 128-unit LSTM's halves: ~1 µs, against well under 1 µs for the threads to meet)
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
                     "relu": 5}
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
@@ -158,14 +161,51 @@ def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray
                                                                         list[np.ndarray]]:
     """``compiled_loop``'s whole loop from zero states without a mask, over time-major contiguous float32 ``x``,
     with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11)."""
-    threads.apply_blas_limit()  # as every run does: the thread setting reaches BLAS before other layers use it
+    count = threads.apply_blas_limit() or 1  # as every run does: the setting reaches BLAS before other layers use it
     batch, units = x.shape[1], cell.units
     *states, last = np.zeros((cell.state_count + 1, batch, units), np.float32)  # one allocation for these
     seq = np.empty((x.shape[0] if sequence else 0, batch, units), np.float32)
     k = _kernels()
     kind = cell.compiled_kind
-    _WHOLE[kind](k, _cell_weights(k, cell, kind), x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
+    parts = _unit_parts(cell, kind, batch, x.shape[0], count)
+    if parts > 1:
+        _run_unit_parts(k, _cell_weights(k, cell, kind), cell, parts, x, states, seq, last)
+    else:
+        _WHOLE[kind](k, _cell_weights(k, cell, kind), x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
     return (seq if sequence else None), last, states
+
+
+def _unit_parts(cell: Any, kind: str, batch: int, steps: int, count: int) -> int:
+    """The threads among which ``run_from_zeros`` shares the units of a single sample's LSTM (1: it runs on one).
+    A batch of one has no samples to split, and its steps are short: the threads meet at every step inside the
+    kernel (``_sync``), so the parts must be big enough to pay for that (``MIN_PART_STEP_WORK``) and the loop
+    for starting them (``MIN_SLICE_WORK``)."""
+    if kind != "lstm" or batch != 1 or count < 2:
+        return 1
+    per_step = cell.gates * cell.units**2
+    parts = min(count, per_step // MIN_PART_STEP_WORK, cell.units)
+    return parts if parts > 1 and steps * per_step >= MIN_SLICE_WORK else 1
+
+
+def _run_unit_parts(k: Any, w: _CellWeights, cell: Any, parts: int, x: np.ndarray, states: list[np.ndarray],
+                    seq: np.ndarray, last: np.ndarray) -> None:
+    """One sample's LSTM loop from zero states, its units shared by ``parts`` threads (``_kernels.lstm_part``):
+    the same bits as ``_whole_lstm``'s, each unit's sums made as there."""
+    (h, c), pieces = states, _part_weights(k, w, cell, parts)
+    hs = np.zeros((2, cell.units), np.float32)  # this step's h and the next, in turn
+    sync = np.zeros(1, np.int64)  # the counter the parts meet at
+    arrived = [False] * parts
+
+    def run(i: int, _: int) -> None:
+        u0, u1, packed_w, bias, packed_u, zeros = pieces[i]
+        arrived[i] = k.lstm_part(x, packed_w, bias, packed_u, zeros, hs, c[0, u0:u1], *w.codes, seq, last,
+                                 sync.ctypes.data, u0, parts)
+
+    threads.run_split(run, parts, 1, parts)
+    if not all(arrived):
+        raise LimitError(f"the {parts} threads sharing an LSTM's units did not all run (a thread could not start "
+                         "or was not scheduled for seconds); set fewer threads (TFJS_INTEROP_THREADS)")
+    h[0] = hs[x.shape[0] % 2]
 
 
 def _applies(cell: Any, batch: int, steps: int) -> bool:
@@ -256,6 +296,7 @@ class _CellWeights:
     packed_u: np.ndarray
     packed_u_h: np.ndarray
     zeros: np.ndarray  # a zero bias for the recurrent products
+    parts: dict = dataclasses.field(default_factory=dict)  # thread count -> each part's weights (_part_weights)
 
 
 _CELL_WEIGHTS: dict[int, tuple[weakref.ref, _CellWeights]] = {}  # id(cell) -> (the cell, its _CellWeights)
@@ -292,6 +333,23 @@ def _make_cell_weights(k: Any, cell: Any, kind: str, arrays: tuple) -> _CellWeig
     return _CellWeights(arrays, codes, u, u_h, recurrent_bias, k.pack(np.asarray(arrays[0], np.float32)),
                         k.pack_bias(cell.input_bias, width), k.pack(u), k.pack(u_h if split else u[:, :0]),
                         k.pack_bias(None, width))
+
+
+def _part_weights(k: Any, w: _CellWeights, cell: Any, parts: int) -> tuple:
+    """For each of ``parts`` threads (``_run_unit_parts``): its units u0:u1, and W, b and U packed for their
+    columns in every gate; made once per thread count."""
+    made = w.parts.get(parts)
+    if made is None:
+        units, bias, kernel = cell.units, cell.input_bias, np.asarray(w.arrays[0], np.float32)
+        made = []
+        for i in range(parts):
+            u0, u1 = units * i // parts, units * (i + 1) // parts
+            columns = np.concatenate([np.arange(g * units + u0, g * units + u1) for g in range(cell.gates)])
+            made.append((u0, u1, k.pack(kernel[:, columns]),
+                         k.pack_bias(None if bias is None else np.asarray(bias, np.float32)[columns], columns.size),
+                         k.pack(w.u[:, columns]), k.pack_bias(None, columns.size)))
+        w.parts[parts] = made = tuple(made)
+    return made
 
 
 def _whole_lstm(k, w, x, states, keep, held, seq, last) -> None:

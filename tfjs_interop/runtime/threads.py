@@ -11,6 +11,7 @@ warning says so. The kernels release the GIL, so a server's own threads also run
 
 from __future__ import annotations
 
+import _thread
 import os
 import threading
 import warnings
@@ -149,7 +150,9 @@ def apply_environment() -> None:
 def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, count: int | None = None) -> None:
     """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (``count`` of them, by default
     ``kernel_threads()``; slices of at least ``min_rows``), the last on the calling thread. The threads are started
-    per call and joined: none outlives it (the process may fork later, see ``formats.isolation``)."""
+    per call and waited for: none outlives it (the process may fork later, see ``formats.isolation``). They are
+    ``_thread``'s, not ``threading.Thread``s: ``Thread.start`` waits until the new thread runs, measured here at
+    ~100 µs a thread (against ~65 µs), while the calling thread could already be working on its slice."""
     parts = max(1, min(count or kernel_threads(), rows // max(1, min_rows)))
     if parts == 1:
         function(0, rows)
@@ -157,21 +160,24 @@ def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, co
     bounds = [rows * i // parts for i in range(parts + 1)]
     errors: list[BaseException] = []
 
-    def target(b0: int, b1: int) -> None:
+    def target(b0: int, b1: int, finished: _thread.LockType) -> None:
         try:
             function(b0, b1)
         except BaseException as exc:  # re-raised on the calling thread
             errors.append(exc)
+        finally:
+            finished.release()
 
-    workers = [threading.Thread(target=target, args=(bounds[i], bounds[i + 1]), daemon=True)
-               for i in range(parts - 1)]
-    for worker in workers:
-        worker.start()
+    waits = []
     try:
+        for i in range(parts - 1):
+            finished = _thread.allocate_lock()
+            finished.acquire()
+            _thread.start_new_thread(target, (bounds[i], bounds[i + 1], finished))
+            waits.append(finished)
         function(bounds[-2], bounds[-1])
     finally:
-        for worker in workers:
-            worker.join()
+        for finished in waits:
+            finished.acquire()
     if errors:
         raise errors[0]
-
