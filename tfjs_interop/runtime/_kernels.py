@@ -146,14 +146,12 @@ def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, la
 
 @njit(**OPTIONS)
 def lstm_part(x, packed_w, bias, packed_u, zeros, hs, c, act, rec, seq, last, sync, u0, parts):
-    """One of ``parts`` threads' share of one sample's whole loop from ``hs[0]`` (no mask): units ``u0:u0 + len(c)``
-    of every gate, W, U and b packed for those columns only (so each unit's numbers are ``lstm``'s bits). ``hs``
-    (2, units) holds this step's h and the next, in turn; after each step the parts meet at the counter at address
-    ``sync``, so none reads an h that another is still writing. False if the others did not come."""
-    steps, part = x.shape[0], c.shape[0]
-    u1 = u0 + part
-    flat, block, projections = projection_blocks(x, 4 * part)
-    z, scratch = np.empty(4 * part, F32), np.empty(PANEL * ROW_PANELS, F32)
+    """One of ``parts`` threads' share of one sample's whole loop from ``hs[0]``, no mask: units u0:u0 + len(c) of
+    every gate, W, U and b packed for those columns (so ``lstm``'s bits). ``hs`` holds this step's h and the next,
+    in turn; after each step the parts meet at the counter at ``sync``. False if the others did not come."""
+    steps, u1, width = x.shape[0], u0 + c.shape[0], 4 * c.shape[0]
+    flat, block, projections = projection_blocks(x, width)
+    z, scratch = np.empty(width, F32), np.empty(PANEL * ROW_PANELS, F32)
     check_row(hs[0], packed_u, zeros, z, scratch)
     for t in range(steps):
         if t % block == 0:
@@ -170,17 +168,8 @@ def lstm_part(x, packed_w, bias, packed_u, zeros, hs, c, act, rec, seq, last, sy
 
 @njit(**OPTIONS)
 def lstm_gates(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
-    """Step t of a large batch, from z = h·U (batch, 4u) made by BLAS or ``_gemm``; z is read only.
-
-    Each sample's gates in one loop over its units (``lstm_gates_fused``): measured at 8 to 1024 units as fast as
-    or faster than the earlier loop per gate (its ~10 short loops cost more in overhead than in arithmetic at 32
-    units; the two are within 10 % from 256 on), with the same bits."""
-    lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1)
-
-
-@njit(**OPTIONS)
-def lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, b0, b1):
-    """``lstm_gates`` with one loop over each sample's units, every gate of unit j at once (``lstm_sample``)."""
+    """Step t of a large batch, from z = h·U (batch, 4u) made by BLAS or ``_gemm`` (read only): each sample's gates
+    in one loop over its units (``lstm_sample``), at 8 to 1024 units as fast as a loop per gate or faster."""
     for b in range(b0, b1):
         lstm_sample(z[b], projected[t, b], c[b], h[b], last[b], keep.shape[0] == 0 or keep[t, b], held, act, rec)
         if seq.shape[0] > 0:
@@ -432,7 +421,7 @@ def lstm_steps(projected, packed, zeros, h, c, keep, held, act, rec, seq, last, 
     batch = h.shape[0]
     for t in range(projected.shape[0]):
         matmul(h, packed, zeros, z)
-        lstm_gates_fused(t, z, projected, h, c, keep, held, act, rec, seq, last, 0, batch)
+        lstm_gates(t, z, projected, h, c, keep, held, act, rec, seq, last, 0, batch)
 
 
 @njit(**OPTIONS)
