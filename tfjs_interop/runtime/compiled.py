@@ -163,15 +163,16 @@ def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray
     with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11)."""
     count = threads.apply_blas_limit() or 1  # as every run does: the setting reaches BLAS before other layers use it
     batch, units = x.shape[1], cell.units
-    *states, last = np.zeros((cell.state_count + 1, batch, units), np.float32)  # one allocation for these
-    seq = np.empty((x.shape[0] if sequence else 0, batch, units), np.float32)
+    states = [np.zeros((batch, units), np.float32) for _ in range(cell.state_count)]
+    seq, last = _output_buffers(cell, x, sequence)
     k = _kernels()
     kind = cell.compiled_kind
+    w = _cell_weights(k, cell, kind)
     parts = _unit_parts(cell, kind, batch, x.shape[0], count)
     if parts > 1:
-        _run_unit_parts(k, _cell_weights(k, cell, kind), cell, parts, x, states, seq, last)
+        _run_unit_parts(k, w, cell, parts, x, states, seq, last)
     else:
-        _WHOLE[kind](k, _cell_weights(k, cell, kind), x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
+        _WHOLE[kind](k, w, x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
     return (seq if sequence else None), last, states
 
 
