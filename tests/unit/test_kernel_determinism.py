@@ -40,7 +40,7 @@ def _layouts(sizes: list[int], rng: np.random.Generator):
 
 
 def _lstm_gates(kernels, arrays: dict, seq: np.ndarray) -> None:
-    kernels.lstm_gates(1, arrays["z"], arrays["projected"], arrays["h"], arrays["c"], compiled._NO_MASK, 1,
+    kernels.lstm_gates(1, arrays["z"], arrays["projected"][1], arrays["h"], arrays["c"], compiled._NO_MASK, 1,
                        1, 3, seq, arrays["last"], 0, BATCH)
 
 
@@ -52,7 +52,7 @@ def _lstm_whole(kernels, arrays: dict, seq: np.ndarray) -> None:
 
 
 def _gru_gates(kernels, arrays: dict, seq: np.ndarray) -> None:
-    kernels.gru_gates_after(1, arrays["zr"], arrays["hh"], arrays["projected3"], arrays["h"], compiled._NO_MASK,
+    kernels.gru_gates_after(1, arrays["zr"], arrays["hh"], arrays["projected3"][1], arrays["h"], compiled._NO_MASK,
                             1, 1, seq, arrays["last"], 0, BATCH)
 
 

@@ -160,11 +160,12 @@ def zero_state_loop(cell: Any, batch: int, steps: int) -> bool:
 def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray | None, np.ndarray,
                                                                         list[np.ndarray]]:
     """``compiled_loop``'s whole loop from zero states without a mask, over time-major contiguous float32 ``x``,
-    with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11)."""
+    with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11); the outputs
+    as ``_run``'s."""
     count = threads.apply_blas_limit() or 1  # as every run does: the setting reaches BLAS before other layers use it
     batch, units = x.shape[1], cell.units
     states = [np.zeros((batch, units), np.float32) for _ in range(cell.state_count)]
-    seq, last = _output_buffers(cell, x, sequence)
+    outputs, seq, last = _output_buffers(cell, x, sequence)
     k = _kernels()
     kind = cell.compiled_kind
     w = _cell_weights(k, cell, kind)
@@ -173,7 +174,7 @@ def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray
         _run_unit_parts(k, w, cell, parts, x, states, seq, last)
     else:
         _WHOLE[kind](k, w, x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
-    return (seq if sequence else None), last, states
+    return (outputs if sequence else None), last, states
 
 
 def _unit_parts(cell: Any, kind: str, batch: int, steps: int, count: int) -> int:
@@ -230,11 +231,12 @@ def _whole(cell: Any, batch: int) -> bool:
 def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks: np.ndarray | None,
          states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
-    batch (samples are independent), so that the threads meet once per call, not once per step."""
+    batch (samples are independent), so that the threads meet once per call, not once per step. The outputs are
+    batch-major, (batch, time, units), as the layer returns them: the kernels write them there."""
     count = threads.apply_blas_limit() or 1  # the setting, read once per call
     steps, batch = x.shape[0], x.shape[1]
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
-    seq, last = _output_buffers(cell, x, sequence)
+    outputs, seq, last = _output_buffers(cell, x, sequence)
     k = _kernels()
     w = _cell_weights(k, cell, kind)
     if count == 1:
@@ -242,40 +244,40 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
     else:
         run = partial(_run_slice, k, w, cell, kind, held, whole, x, keep, states, seq, last)
         threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
-    return (seq if sequence else None), last, states
+    return (outputs if sequence else None), last, states
 
 
-def _output_buffers(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The outputs the kernels write for time-major ``x``: every step's (empty unless ``sequence``), the last."""
+def _output_buffers(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For time-major ``x``: the batch-major outputs (batch, time, units) (no steps unless ``sequence``), the
+    time-major view of them the kernels write (``seq``: a batch-major copy of the time-major outputs cost as much
+    as 2 % of a whole call), and the last output."""
     steps, batch = x.shape[0], x.shape[1]
-    return (np.empty((steps if sequence else 0, batch, cell.units), np.float32),
-            np.zeros((batch, cell.units), np.float32))
+    outputs = np.empty((batch, steps if sequence else 0, cell.units), np.float32)
+    return outputs, outputs.swapaxes(0, 1), np.zeros((batch, cell.units), np.float32)
 
 
 def _run_slice(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
                keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int,
                b1: int) -> None:
     """Samples ``b0:b1`` of the batch (a thread's share): their states, outputs and last outputs, in place."""
-    x = x[:, b0:b1]  # the kernels take contiguous arrays: rows of (batch, n) arrays are; slices of (time, batch, n) not
+    x = x[:, b0:b1]  # the kernels take contiguous x: rows of (batch, n) arrays are; slices of (time, batch, n) not
     keep = keep if keep.shape[0] == 0 else np.ascontiguousarray(keep[:, b0:b1])
-    rows_seq = np.empty((seq.shape[0], b1 - b0, seq.shape[2]), np.float32)
-    _run_rows(k, w, cell, kind, held, whole, x, keep, [s[b0:b1] for s in states], rows_seq, last[b0:b1])
-    if seq.shape[0]:
-        seq[:, b0:b1] = rows_seq
+    _run_rows(k, w, cell, kind, held, whole, x, keep, [s[b0:b1] for s in states], seq[:, b0:b1], last[b0:b1])
 
 
 def _run_rows(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
               keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray) -> None:
     """The loop over all rows of ``x`` (time, batch, features): states, outputs and last outputs in place."""
-    if whole:  # the kernel makes the projections too
-        _WHOLE[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
+    if whole or k.FAST:  # numba runs the whole loop, the projections included
+        loops = _WHOLE if whole else _STEPS
+        loops[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
         return
     steps, batch = x.shape[0], x.shape[1]
     block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # projection blocks of <= 32 MB
     for start in range(0, steps, block):
         stop = min(steps, start + block)
-        projected = _project(k, cell, w, x[start:stop])  # (time, batch, width)
-        _STEPWISE[kind](k, w, projected, states, keep[start:stop], held, seq[start:stop], last)
+        projected = np.ascontiguousarray(cell.project(x[start:stop]), dtype=np.float32)  # (time, batch, width)
+        _BLAS_STEPS[kind](k, w, projected, states, keep[start:stop], held, seq[start:stop], last)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -366,66 +368,64 @@ def _whole_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
     k.simple_rnn(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq, last)
 
 
-def _stepwise_lstm(k, w, projected, states, keep, held, seq, last) -> None:
+def _steps_lstm(k, w, x, states, keep, held, seq, last) -> None:
+    z = np.empty((x.shape[1], w.u.shape[1]), np.float32)
+    k.lstm_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, *states, keep, held, *w.codes, seq, last, z)
+
+
+def _steps_gru(k, w, x, states, keep, held, seq, last) -> None:
+    batch, units = x.shape[1], states[0].shape[1]
+    if w.u_h is None:  # reset_after
+        k.gru_steps_reset_after(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, w.recurrent_bias, states[0], keep,
+                                held, *w.codes, seq, last, np.empty((batch, 3 * units), np.float32))
+        return
+    zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
+    k.gru_steps_before(x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, states[0], keep, held,
+                       *w.codes, seq, last, zr, rh, hh)
+
+
+def _steps_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
+    z = np.empty((x.shape[1], w.u.shape[1]), np.float32)
+    k.simple_rnn_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq,
+                       last, z)
+
+
+def _blas_lstm(k, w, projected, states, keep, held, seq, last) -> None:
     (h, c), batch = states, projected.shape[1]
     z = np.empty((batch, w.u.shape[1]), np.float32)
-    if k.FAST:
-        k.lstm_steps(projected, w.packed_u, w.zeros, h, c, keep, held, *w.codes, seq, last, z)
-        return
     for t in range(projected.shape[0]):
         np.matmul(h, w.u, out=z)
-        k.lstm_gates(t, z, projected, h, c, keep, held, *w.codes, seq, last, 0, batch)
+        k.lstm_gates(t, z, projected[t], h, c, keep, held, *w.codes, seq, last, 0, batch)
 
 
-def _stepwise_gru(k, w, projected, states, keep, held, seq, last) -> None:
+def _blas_gru(k, w, projected, states, keep, held, seq, last) -> None:
     h, batch, units = states[0], projected.shape[1], states[0].shape[1]
     if w.u_h is None:  # reset_after
         inner = np.empty((batch, 3 * units), np.float32)
-        if k.FAST:
-            k.gru_steps_reset_after(projected, w.packed_u, w.zeros, w.recurrent_bias, h, keep, held, *w.codes, seq,
-                                    last, inner)
-            return
         for t in range(projected.shape[0]):
             np.matmul(h, w.u, out=inner)
-            k.gru_gates_reset_after(t, inner, projected, w.recurrent_bias, h, keep, held, *w.codes, seq, last, 0,
+            k.gru_gates_reset_after(t, inner, projected[t], w.recurrent_bias, h, keep, held, *w.codes, seq, last, 0,
                                     batch)
         return
     zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
-    if k.FAST:
-        k.gru_steps_before(projected, w.packed_u, w.packed_u_h, w.zeros, h, keep, held, *w.codes, seq, last, zr, rh,
-                           hh)
-        return
     for t in range(projected.shape[0]):
         np.matmul(h, w.u, out=zr)
-        k.gru_gates_before(t, zr, projected, h, rh, w.codes[1], 0, batch)
+        k.gru_gates_before(t, zr, projected[t], h, rh, w.codes[1], 0, batch)
         np.matmul(rh, w.u_h, out=hh)
-        k.gru_gates_after(t, zr, hh, projected, h, keep, held, w.codes[0], seq, last, 0, batch)
+        k.gru_gates_after(t, zr, hh, projected[t], h, keep, held, w.codes[0], seq, last, 0, batch)
 
 
-def _stepwise_simple_rnn(k, w, projected, states, keep, held, seq, last) -> None:
+def _blas_simple_rnn(k, w, projected, states, keep, held, seq, last) -> None:
     h, batch = states[0], projected.shape[1]
     z = np.empty((batch, w.u.shape[1]), np.float32)
-    if k.FAST:
-        k.simple_rnn_steps(projected, w.packed_u, w.zeros, h, keep, held, w.codes[0], seq, last, z)
-        return
     for t in range(projected.shape[0]):
         np.matmul(h, w.u, out=z)
-        k.simple_rnn_gates(t, z, projected, h, keep, held, w.codes[0], seq, last, 0, batch)
+        k.simple_rnn_gates(t, z, projected[t], h, keep, held, w.codes[0], seq, last, 0, batch)
 
 
-_WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}
-_STEPWISE = {"lstm": _stepwise_lstm, "gru": _stepwise_gru, "simple_rnn": _stepwise_simple_rnn}
-
-
-def _project(k: Any, cell: Any, w: _CellWeights, x: np.ndarray) -> np.ndarray:
-    """The input side of every gate (``cell.project``) of a (time, batch, features) block, C-contiguous float32;
-    by ``_gemm.matmul`` where it is the fast product."""
-    if not k.FAST:
-        return np.ascontiguousarray(cell.project(x), dtype=np.float32)
-    flat = np.ascontiguousarray(x.reshape(-1, x.shape[-1]), dtype=np.float32)
-    out = np.empty((flat.shape[0], cell.projected_width), np.float32)
-    k.matmul(flat, w.packed_w, w.packed_bias, out)
-    return out.reshape(*x.shape[:-1], out.shape[1])
+_WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}  # small batches
+_STEPS = {"lstm": _steps_lstm, "gru": _steps_gru, "simple_rnn": _steps_simple_rnn}  # large, products by _gemm
+_BLAS_STEPS = {"lstm": _blas_lstm, "gru": _blas_gru, "simple_rnn": _blas_simple_rnn}  # large, by BLAS
 
 
 def _recurrent_bias(cell: Any) -> np.ndarray:

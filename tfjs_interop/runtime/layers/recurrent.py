@@ -108,7 +108,6 @@ class RNN(Layer):
         if mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
                 zero_state_loop(self.cell, shape[0], shape[1]):  # the usual call: the compiled loop from zeros
             outputs, last, states = run_from_zeros(self.cell, self._time_major(inputs), self.options.return_sequences)
-            outputs = None if outputs is None else self._batch_major(outputs)
         else:
             states = self.initial_states(inputs, initial_state)
             outputs, last, states = self.run(inputs, mask, states, sequence=self.options.return_sequences)
@@ -195,8 +194,7 @@ class RNN(Layer):
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
         x = self._time_major(x)
         loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind(), x.shape[0]) or self._loop
-        outputs, last, states = loop(x, step_masks, states, sequence)  # (time, batch, units), (batch, units)
-        return (None if outputs is None else self._batch_major(outputs)), last, states
+        return loop(x, step_masks, states, sequence)  # (batch, time, units), (batch, units), states
 
     def _time_major(self, x: np.ndarray) -> np.ndarray:
         """(batch, time, features) -> contiguous float32 (time, batch, features), time reversed for go_backwards:
@@ -206,16 +204,14 @@ class RNN(Layer):
             x = x[::-1]
         return np.ascontiguousarray(x, dtype=np.float32)
 
-    @staticmethod
-    def _batch_major(outputs: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(outputs.swapaxes(0, 1))
-
     def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States,
               sequence: bool) -> tuple[np.ndarray | None, np.ndarray, States]:
-        """The NumPy time loop over time-major ``x``, starting from ``states`` (which it overwrites)."""
+        """The NumPy time loop over time-major ``x``, starting from ``states`` (which it overwrites); the outputs
+        batch-major, as ``run`` returns them."""
         steps, batch, dims = x.shape[0], x.shape[1], self.cell.output_dims(x.shape[2:])
         drop = None if step_masks is None else ~step_masks
-        outputs = np.empty((steps, batch, *dims), np.float32) if sequence else None
+        batch_major = np.empty((batch, steps, *dims), np.float32) if sequence else None
+        outputs = None if batch_major is None else batch_major.swapaxes(0, 1)  # step t's outputs: outputs[t]
         emitted = [np.zeros((batch, *dims), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
         last = np.zeros((batch, *dims), np.float32)
         spare, work = [np.empty_like(s) for s in states], self.cell.workspace(batch)
@@ -230,7 +226,7 @@ class RNN(Layer):
                     output = out
                 last = output
                 states, spare = spare, states
-        return outputs, last, states
+        return batch_major, last, states
 
     def _projections(self, x: np.ndarray):
         """The input side of the time-major ``x``, in blocks of steps that keep the buffer near
