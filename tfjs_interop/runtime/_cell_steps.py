@@ -127,25 +127,6 @@ def lstm_units(zb, pb, cb, hb, lb, act, rec):
         lb[j] = new_h
 
 
-@njit(**OPTIONS)
-def gru_gates_zr(x, inner, recurrent_bias, zr, rec):
-    """Gates z and r of one sample: zr = rec(x·W + b + (h·U + b_r)) over the first 2u."""
-    for j in range(zr.shape[0]):
-        zr[j] = x[j] + (inner[j] + recurrent_bias[j])
-    activate(zr, rec)
-
-
-@njit(**OPTIONS)
-def gru_new_h(x, zr, h, hh, new_h, act):
-    """h' = z·h + (1 - z)·act(x_h + hh)."""
-    units = h.shape[0]
-    for j in range(units):
-        hh[j] = hh[j] + x[2 * units + j]
-    activate(hh, act)
-    for j in range(units):
-        new_h[j] = zr[j] * h[j] + (F32(1) - zr[j]) * hh[j]
-
-
 @njit(inline="always", **OPTIONS)
 def gru_sample_reset_after(pb, ib, rb, hb, lb, kept, held, act, rec):
     """One sample's reset_after step from x·W + b (pb) and h·U (ib): h' = z·h + (1 - z)·act(x_h + r·(h·U_h + b_rh))

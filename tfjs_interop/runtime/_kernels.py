@@ -30,8 +30,6 @@ from ._cell_steps import (  # noqa: F401 (scripts/activation_ulps.py takes tanh 
     OPTIONS,
     activate,
     emit,
-    gru_gates_zr,
-    gru_new_h,
     gru_sample_gates,
     gru_sample_new_h,
     gru_sample_reset_after,
@@ -148,40 +146,29 @@ def gru(x, packed_w, bias, packed_u, packed_h, zeros, recurrent_bias, reset_afte
 
 @njit(**OPTIONS)
 def gru_gates_reset_after(t, inner, projected, recurrent_bias, h, keep, held, act, rec, seq, last, b0, b1):
-    """Step t of a large reset_after batch, from inner = h·U (batch, 3u) made by BLAS or ``_gemm``."""
-    units = h.shape[1]
-    zr, hh, new_h = np.empty(2 * units, F32), np.empty(units, F32), np.empty(units, F32)
+    """Step t of a large reset_after batch, from inner = h·U (batch, 3u): each sample as the whole loop's."""
     for b in range(b0, b1):
-        x = projected[b]
-        gru_gates_zr(x, inner[b], recurrent_bias, zr, rec)
-        for j in range(units):
-            hh[j] = zr[units + j] * (inner[b, 2 * units + j] + recurrent_bias[2 * units + j])
-        gru_new_h(x, zr, h[b], hh, new_h, act)
-        emit(t, b, new_h, h, keep, held, seq, last)
+        gru_sample_reset_after(projected[b], inner[b], recurrent_bias, h[b], last[b], keep.shape[0] == 0 or keep[t, b],
+                               held, act, rec)
+        if seq.shape[0] > 0:
+            seq[t, b] = last[b]
 
 
 @njit(**OPTIONS)
 def gru_gates_before(t, zr, projected, h, rh, rec, b0, b1):
     """Step t of a large batch without reset_after, first half: zr = rec(x + h·U_zr) in place (h·U_zr made by BLAS
     or ``_gemm``), rh = r·h for the second product."""
-    units = h.shape[1]
     for b in range(b0, b1):
-        zrb = zr[b]
-        for j in range(2 * units):
-            zrb[j] += projected[b, j]
-        activate(zrb, rec)
-        for j in range(units):
-            rh[b, j] = zrb[units + j] * h[b, j]
+        gru_sample_gates(projected[b], zr[b], h[b], rh[b], rec)
 
 
 @njit(**OPTIONS)
 def gru_gates_after(t, zr, hh, projected, h, keep, held, act, seq, last, b0, b1):
-    """Second half: hh = (r·h)·U_h (made by BLAS or ``_gemm``, overwritten), the new h."""
-    units = h.shape[1]
-    new_h = np.empty(units, F32)
+    """Second half: from hh = (r·h)·U_h (made by BLAS or ``_gemm``), the new h."""
     for b in range(b0, b1):
-        gru_new_h(projected[b], zr[b], h[b], hh[b], new_h, act)
-        emit(t, b, new_h, h, keep, held, seq, last)
+        gru_sample_new_h(projected[b], zr[b], hh[b], h[b], last[b], keep.shape[0] == 0 or keep[t, b], held, act)
+        if seq.shape[0] > 0:
+            seq[t, b] = last[b]
 
 
 @njit(**OPTIONS)
