@@ -77,7 +77,7 @@ def candidate_sigmoid(x):
 
 @njit(**OPTIONS)
 def kernel_sigmoid(x):
-    return F32(0.5) * kernels.tanh(F32(0.5) * x) + F32(0.5)  # as _kernels.activate computes sigmoid
+    return kernels.sigmoid(x)
 
 
 @njit(**OPTIONS)

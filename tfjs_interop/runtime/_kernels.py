@@ -19,7 +19,8 @@ units) outputs, or empty when only the last is wanted.
 
 No fast-math flag, not even FMA contraction: LLVM runs a vector loop where the arrays cannot overlap and a scalar
 loop where they might, and with contraction allowed the two fused ``f·c + i·g`` differently, so the bits depended
-on where the heap put the arrays (``tests/unit/test_kernel_determinism.py``). Each operation rounds once.
+on where the heap put the arrays (``tests/unit/test_kernel_determinism.py``). Each operation rounds once; the fused
+multiply-adds of tanh's polynomials are explicit instructions (``_cell_steps.muladd``), the same in both loops.
 """
 
 import numpy as np
@@ -34,6 +35,7 @@ from ._cell_steps import (  # noqa: F401 (scripts/activation_ulps.py takes tanh 
     gru_sample_new_h,
     gru_sample_reset_after,
     lstm_sample,
+    sigmoid,
     tanh,
 )
 
