@@ -72,6 +72,19 @@ def test_conv2d_in_blocks_of_samples_gives_the_same_numbers(monkeypatch):
     close(whole, np.maximum(conv2d_reference(x, kernel, bias, (1, 1), "same", (1, 1)), 0), atol=1e-5)
 
 
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_conv2d_finishes_its_own_result_in_place_with_the_same_bits(activation, use_bias):
+    kernel, bias, x = rand(3, 3, 2, 5, low=-0.6, high=0.6), rand(5), rand(3, 6, 7, 2)
+    layer = make("Conv2D", {"filters": 5, "kernel_size": 3, "padding": "same", "activation": activation,
+                            "use_bias": use_bias}, (None, 6, 7, 2), [kernel, bias] if use_bias else [kernel])
+    y = windows.im2col(x, (3, 3), (1, 1), "same", (1, 1)) @ kernel.reshape(-1, 5)
+    expected = layer.finish(y.reshape(3, 6, 7, 5))  # the general form: a new array for the bias and activation
+    ours = layer.call(x)
+    np.testing.assert_array_equal(ours, expected)
+    assert not np.shares_memory(ours, x)
+
+
 def test_conv2d_configs_it_cannot_run_are_refused():
     base = {"filters": 2, "kernel_size": 3}
     with pytest.raises(UnsupportedLayerError, match="groups=2"):

@@ -151,6 +151,14 @@ IN_PLACE: dict[str, Activation] = {
 }
 
 
+def get_exact_in_place_activation(name: str | None, layer: str, key: str = "activation") -> Activation:
+    """The activation ``name`` in place where its in-place form gives :func:`get_activation`'s very bits (linear,
+    relu), else :func:`get_activation`'s function: for a caller that owns its argument and uses the result."""
+    if name in (None, "linear", "relu"):
+        return IN_PLACE[name or "linear"]
+    return get_activation(name, layer, key)
+
+
 def get_in_place_activation(name: str | None, layer: str, key: str = "activation") -> Activation:
     """Like :func:`get_activation`, but the function overwrites its argument with the result (and returns it)."""
     if name is None or name in IN_PLACE:
