@@ -14,6 +14,7 @@ from ..engines import LAYER_RULE, Engine, MaskPolicy, dependency_order, engine_f
 from ..errors import InputError, ModelFormatError, TfjsInteropError, WeightsError, api_boundary
 from ..progress import check_verbose, progress
 from ..topology import Call, TensorRef, Topology
+from .feeds import as_feed, shape_str
 from .layers import build_layer
 from .layers.base import Layer, Shape, assign
 from .layers.core import InputLayer
@@ -155,7 +156,7 @@ class Model:
 
     def __repr__(self) -> str:
         def specs(items: list[TensorSpec]) -> str:
-            return ", ".join(f"{s.name} {_shape_str(s.shape)} {s.dtype}" for s in items)
+            return ", ".join(f"{s.name} {shape_str(s.shape)} {s.dtype}" for s in items)
 
         source = f" from {self.source}" if self.source else ""
         return (f"<tfjs_interop.Model {self.name!r}: inputs [{specs(self.inputs)}], outputs [{specs(self.outputs)}], "
@@ -284,7 +285,7 @@ class Model:
     def _feeds(self, x: Any) -> list[np.ndarray]:
         specs = self._input_specs
         if type(x) is np.ndarray and len(specs) == 1:  # the usual call, without the general checks' ~1 µs
-            return [_feed(x, specs[0])]
+            return [as_feed(x, specs[0])]
         if isinstance(x, Mapping):
             names = [s.name for s in specs]
             missing, unknown = [n for n in names if n not in x], [k for k in x if k not in names]
@@ -296,7 +297,7 @@ class Model:
             x = [x]
         if len(x) != len(specs):
             raise InputError(f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, received {len(x)}")
-        feeds = [_feed(value, spec) for value, spec in zip(x, specs)]
+        feeds = [as_feed(value, spec) for value, spec in zip(x, specs)]
         if len({f.shape[0] for f in feeds}) > 1:
             raise InputError(f"all inputs must have the same batch size, got {[f.shape[0] for f in feeds]}")
         return feeds
@@ -310,8 +311,10 @@ class Model:
             masks: optional masks of the inputs (a nested model receives its caller's).
             policy: how masks travel (see ``engines``); by default that of the model's engine.
         """
+        plan = self._plan if masks is None and policy is None else None
+        if isinstance(plan, Plan) and not self.stateful:  # the usual call: no lock to take
+            return plan.run(feeds), [None] * len(self._output_refs)
         with self._serial:
-            plan = self._plan if masks is None and policy is None else None
             if isinstance(plan, Plan):
                 return plan.run(feeds), [None] * len(self._output_refs)
             values, latest, out_masks = self._execute(feeds, masks, policy)
@@ -386,36 +389,32 @@ def _call_layer(layer: Layer, inputs: Any, mask: Any, kwargs: dict, policy: Mask
         return layer.call(inputs, mask=mask, **kwargs), LAYER_RULE
     except TfjsInteropError:
         raise
-    except (ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
-        shapes = [getattr(x, "shape", type(x).__name__) for x in (inputs if isinstance(inputs, list) else [inputs])]
-        raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}) cannot run on inputs of shapes {shapes}"
-                               f" with the arguments the model's graph gives it: {type(exc).__name__}: {exc}") from exc
+    except _LAYER_FAULTS as exc:
+        raise _layer_failure(layer, inputs, exc) from exc
 
 
 def _call_planned(layer: Layer, inputs: Any, kwargs: dict) -> Any:
-    """One call of a plan: no mask, the executor's error handling."""
-    return _call_layer(layer, inputs, None, kwargs, None)[0]
-
-
-def _feed(value: Any, spec: TensorSpec) -> np.ndarray:
+    """One call of a plan (never a nested model: plans have none): no mask, the executor's error handling."""
     try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"input {spec.name!r}: cannot make an array of it: {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise InputError(f"input {spec.name!r}: expected numbers, found an array of {array.dtype}")
-    if array.ndim != len(spec.shape) or not all(d is None or d == a for d, a in zip(spec.shape, array.shape)):
-        raise InputError(f"input {spec.name!r}: expected shape {_shape_str(spec.shape)}, found {array.shape}")
-    return np.ascontiguousarray(array, dtype=spec.dtype)
+        return layer.call(inputs, mask=None, **kwargs)
+    except TfjsInteropError:
+        raise
+    except _LAYER_FAULTS as exc:
+        raise _layer_failure(layer, inputs, exc) from exc
+
+
+_LAYER_FAULTS = (ValueError, TypeError, IndexError, AttributeError, KeyError)  # NumPy's, on what a graph feeds it
+
+
+def _layer_failure(layer: Layer, inputs: Any, exc: Exception) -> ModelFormatError:
+    shapes = [getattr(x, "shape", type(x).__name__) for x in (inputs if isinstance(inputs, list) else [inputs])]
+    return ModelFormatError(f"layer {layer.name!r} ({layer.class_name}) cannot run on inputs of shapes {shapes} "
+                            f"with the arguments the model's graph gives it: {type(exc).__name__}: {exc}")
 
 
 def _one_or_list(items: list[Any]) -> Any:
     """One item as itself, several as the list (Keras's form of a model's outputs and their shapes)."""
     return items[0] if len(items) == 1 else items
-
-
-def _shape_str(shape: Shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _lookup(table: dict[NodeKey, list[Any]], ref: TensorRef) -> Any:

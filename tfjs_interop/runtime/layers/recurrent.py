@@ -104,7 +104,7 @@ class RNN(Layer):
         if isinstance(inputs, list):  # Keras 2.2 / TF.js style: initial states follow the input
             inputs, initial_state = inputs[0], inputs[1:] or initial_state
         mask = mask[0] if isinstance(mask, list) else mask
-        shape = np.shape(inputs)
+        shape = inputs.shape if type(inputs) is np.ndarray else np.shape(inputs)
         if mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
                 zero_state_loop(self.cell, shape[0], shape[1]):  # the usual call: the compiled loop from zeros
             outputs, last, states = run_from_zeros(self.cell, self._time_major(inputs), self.options.return_sequences)
