@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
+from tests.support.layers import make
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 
 pytestmark = pytest.mark.usefixtures("each_loop")  # every test with each RNN time loop
@@ -227,6 +228,24 @@ def test_bidirectional_merges_forward_and_reversed_backward(tmp_path, merge_mode
     result = model.predict(x)
     for got, want in zip(result if merge_mode is None else [result], expected if merge_mode is None else [expected]):
         np.testing.assert_allclose(got, want, atol=ATOL)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_bidirectional_concat_is_the_bits_of_its_two_directions(kind, masked):
+    """Each direction writes its half of the concatenated result (the backward one through a reversed view):
+    the very bits of the two layers' own calls, concatenated."""
+    gates = 4 if kind == "LSTM" else 3
+    inner = {"class_name": kind, "config": {"units": 5, "return_sequences": True, "recurrent_activation": "sigmoid"}}
+    weights = [RNG.normal(size=shape).astype(np.float32) for shape in [(3, 5 * gates), (5, 5 * gates),
+                                                                         (5 * gates,)] * 2]
+    bi = make("Bidirectional", {"layer": inner, "merge_mode": "concat"}, (None, 7, 3), weights)
+    x = RNG.normal(size=(6, 7, 3)).astype(np.float32)
+    mask = np.ones((6, 7), bool)
+    mask[1, :2] = mask[2, 5:] = mask[3, 3:] = False  # pre- and post-padding
+    mask = mask if masked else None
+    expected = np.concatenate([bi.forward.call(x, mask=mask), bi.backward.call(x, mask=mask)[:, ::-1]], axis=-1)
+    np.testing.assert_array_equal(bi.call(x, mask=mask), expected)
 
 
 def test_stacked_cells_feed_each_other(tmp_path):

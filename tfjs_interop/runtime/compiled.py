@@ -157,15 +157,15 @@ def zero_state_loop(cell: Any, batch: int, steps: int) -> bool:
     return _whole(cell, batch) and _applies(cell, batch, steps)
 
 
-def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray | None, np.ndarray,
-                                                                        list[np.ndarray]]:
+def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool, out: np.ndarray | None = None
+                   ) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     """``compiled_loop``'s whole loop from zero states without a mask, over time-major contiguous float32 ``x``,
     with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11); the outputs
     as ``_run``'s."""
     count = threads.apply_blas_limit() or 1  # as every run does: the setting reaches BLAS before other layers use it
     batch, units = x.shape[1], cell.units
     states = [np.zeros((batch, units), np.float32) for _ in range(cell.state_count)]
-    outputs, seq, last = _output_buffers(cell, x, sequence)
+    outputs, seq, last = _output_buffers(cell, x, sequence, out)
     k = _kernels()
     kind = cell.compiled_kind
     w = _cell_weights(k, cell, kind)
@@ -229,14 +229,15 @@ def _whole(cell: Any, batch: int) -> bool:
 
 
 def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks: np.ndarray | None,
-         states: list[np.ndarray], sequence: bool) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
+         states: list[np.ndarray], sequence: bool, out: np.ndarray | None = None
+         ) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
     """The loop over time-major ``x``; with several kernel threads, each runs the whole loop over a slice of the
     batch (samples are independent), so that the threads meet once per call, not once per step. The outputs are
     batch-major, (batch, time, units), as the layer returns them: the kernels write them there."""
     count = threads.apply_blas_limit() or 1  # the setting, read once per call
     steps, batch = x.shape[0], x.shape[1]
     keep = _NO_MASK if step_masks is None else np.ascontiguousarray(step_masks[:steps, :, 0])
-    outputs, seq, last = _output_buffers(cell, x, sequence)
+    outputs, seq, last = _output_buffers(cell, x, sequence, out)
     k = _kernels()
     w = _cell_weights(k, cell, kind)
     if count == 1:
@@ -247,13 +248,15 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
     return (outputs if sequence else None), last, states
 
 
-def _output_buffers(cell: Any, x: np.ndarray, sequence: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For time-major ``x``: the batch-major outputs (batch, time, units) (no steps unless ``sequence``), the
-    time-major view of them the kernels write (``seq``: a batch-major copy of the time-major outputs cost as much
-    as 2 % of a whole call), and the last output."""
+def _output_buffers(cell: Any, x: np.ndarray, sequence: bool,
+                    out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For time-major ``x``: the batch-major outputs (batch, time, units) (``out`` when given; no steps unless
+    ``sequence``), the time-major view of them the kernels write (``seq``: a batch-major copy of the time-major
+    outputs cost as much as 2 % of a whole call), and the last output."""
     steps, batch = x.shape[0], x.shape[1]
-    outputs = np.empty((batch, steps if sequence else 0, cell.units), np.float32)
-    return outputs, outputs.swapaxes(0, 1), np.zeros((batch, cell.units), np.float32)
+    if out is None or not sequence:
+        out = np.empty((batch, steps if sequence else 0, cell.units), np.float32)
+    return out, out.swapaxes(0, 1), np.zeros((batch, cell.units), np.float32)
 
 
 def _run_slice(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,

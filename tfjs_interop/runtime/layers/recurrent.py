@@ -101,16 +101,28 @@ class RNN(Layer):
              **kwargs: Any) -> Any:
         if kwargs.get("constants") is not None:
             raise unsupported(self.name, self.class_name, "constants", "inputs and initial_state")
+        return self.call_into(inputs, mask, initial_state, None)
+
+    @classmethod
+    def calls_into(cls) -> bool:
+        """Whether ``call`` is ``call_into`` (a subclass that reshapes inputs or outputs overrides ``call``)."""
+        return cls.call is RNN.call
+
+    def call_into(self, inputs: Any, mask: Any, initial_state: Any, out: np.ndarray | None) -> Any:
+        """``call``, with the output sequence (return_sequences) written into ``out`` when given: a float32
+        (batch, time, *dims) view, e.g. a Bidirectional's half of its concatenated result, which is then the
+        output."""
         if isinstance(inputs, list):  # Keras 2.2 / TF.js style: initial states follow the input
             inputs, initial_state = inputs[0], inputs[1:] or initial_state
         mask = mask[0] if isinstance(mask, list) else mask
         shape = inputs.shape if type(inputs) is np.ndarray else np.shape(inputs)
         if mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
                 zero_state_loop(self.cell, shape[0], shape[1]):  # the usual call: the compiled loop from zeros
-            outputs, last, states = run_from_zeros(self.cell, self._time_major(inputs), self.options.return_sequences)
+            outputs, last, states = run_from_zeros(self.cell, self._time_major(inputs), self.options.return_sequences,
+                                                   out)
         else:
             states = self.initial_states(inputs, initial_state)
-            outputs, last, states = self.run(inputs, mask, states, sequence=self.options.return_sequences)
+            outputs, last, states = self.run(inputs, mask, states, self.options.return_sequences, out)
         if self.options.stateful:
             self.states = states
         output = outputs if self.options.return_sequences else last
@@ -187,14 +199,15 @@ class RNN(Layer):
             raise InputError(f"layer {self.name!r} ({self.class_name}): a step mask of shape {drop.shape} does not "
                              f"broadcast against its outputs of shape {out.shape}") from None
 
-    def run(self, x: np.ndarray, mask: Any, states: States,
-            sequence: bool = True) -> tuple[np.ndarray | None, np.ndarray, States]:
+    def run(self, x: np.ndarray, mask: Any, states: States, sequence: bool = True,
+            out: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray, States]:
         """The time loop: (batch, time, features) -> all outputs (batch, time, units) (None unless
-        ``sequence``), the last one, and the final states (``states``, from ``initial_states``, are overwritten)."""
+        ``sequence``; written into ``out`` when given), the last one, and the final states (``states``, from
+        ``initial_states``, are overwritten)."""
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
         x = self._time_major(x)
         loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind(), x.shape[0]) or self._loop
-        return loop(x, step_masks, states, sequence)  # (batch, time, units), (batch, units), states
+        return loop(x, step_masks, states, sequence, out)  # (batch, time, units), (batch, units), states
 
     def _time_major(self, x: np.ndarray) -> np.ndarray:
         """(batch, time, features) -> contiguous float32 (time, batch, features), time reversed for go_backwards:
@@ -204,13 +217,13 @@ class RNN(Layer):
             x = x[::-1]
         return np.ascontiguousarray(x, dtype=np.float32)
 
-    def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States,
-              sequence: bool) -> tuple[np.ndarray | None, np.ndarray, States]:
+    def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States, sequence: bool,
+              out: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray, States]:
         """The NumPy time loop over time-major ``x``, starting from ``states`` (which it overwrites); the outputs
         batch-major, as ``run`` returns them."""
         steps, batch, dims = x.shape[0], x.shape[1], self.cell.output_dims(x.shape[2:])
         drop = None if step_masks is None else ~step_masks
-        batch_major = np.empty((batch, steps, *dims), np.float32) if sequence else None
+        batch_major = (np.empty((batch, steps, *dims), np.float32) if out is None else out) if sequence else None
         outputs = None if batch_major is None else batch_major.swapaxes(0, 1)  # step t's outputs: outputs[t]
         emitted = [np.zeros((batch, *dims), np.float32) for _ in range(2 if drop is not None and not sequence else 0)]
         last = np.zeros((batch, *dims), np.float32)

@@ -124,15 +124,32 @@ class Bidirectional(Layer):
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
-        forward = _as_list(self.forward.call(inputs, mask=mask, initial_state=forward_state))
-        backward = _as_list(self.backward.call(inputs, mask=mask, initial_state=backward_state))
-        y_f, y_b = forward[0], backward[0]
-        if self.rnn_options.return_sequences:
-            y_b = y_b[:, ::-1]
-        outputs = self._merge(y_f, y_b)
+        out, units = self._concatenated(inputs)
+        if out is not None:  # each direction writes its half (the backward one re-reversed): no concatenation
+            forward = _as_list(self.forward.call_into(inputs, mask, forward_state, out[..., :units]))
+            backward = _as_list(self.backward.call_into(inputs, mask, backward_state, out[:, ::-1, ..., units:]))
+            outputs = [out]
+        else:
+            forward = _as_list(self.forward.call(inputs, mask=mask, initial_state=forward_state))
+            backward = _as_list(self.backward.call(inputs, mask=mask, initial_state=backward_state))
+            y_f, y_b = forward[0], backward[0]
+            outputs = self._merge(y_f, y_b[:, ::-1] if self.rnn_options.return_sequences else y_b)
         if self.rnn_options.return_state:
             outputs += forward[1:] + backward[1:]
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _concatenated(self, inputs: Any) -> tuple[np.ndarray | None, int]:
+        """The buffer both directions write their sequences into (merge_mode concat) and the forward one's width,
+        or None where they cannot: inner layers that reshape their outputs (ConvLSTM2D), or halves that differ in
+        more than their width."""
+        if self.merge_mode != "concat" or not self.rnn_options.return_sequences or \
+                not (self.forward.calls_into() and self.backward.calls_into()) or np.ndim(inputs) < 3:
+            return None, 0
+        shape = np.shape(inputs)
+        forward, backward = (layer.cell.output_dims(tuple(shape[2:])) for layer in (self.forward, self.backward))
+        if forward[:-1] != backward[:-1]:
+            return None, 0
+        return np.empty((*shape[:2], *forward[:-1], forward[-1] + backward[-1]), np.float32), forward[-1]
 
     def _merge(self, y_f: np.ndarray, y_b: np.ndarray) -> list[np.ndarray]:
         if self.merge_mode == "concat":
