@@ -1,5 +1,6 @@
 """``windows.im2col`` (the convolutions' GEMM rows, one strided copy per tap) holds exactly the values of
-``gather_windows``'s view, reshaped: for every rank, padding, stride, dilation and ``clamp``."""
+``gather_windows``'s view, reshaped: for every rank, padding, stride, dilation and ``clamp``, gathered tap-major
+(few channels) or channels-last."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from tfjs_interop.runtime.layers import windows
 PADDINGS = {1: ("valid", "same", "causal"), 2: ("valid", "same"), 3: ("valid", "same")}
 
 
+@pytest.mark.parametrize("tap_major", [True, False])
 @pytest.mark.parametrize("rank", [1, 2, 3])
-def test_im2col_equals_the_gathered_windows(rank: int) -> None:
+def test_im2col_equals_the_gathered_windows(rank: int, tap_major: bool, monkeypatch) -> None:
+    monkeypatch.setattr(windows, "TAP_MAJOR_CHANNELS", 1 << 30 if tap_major else 0)
     rng = np.random.default_rng(rank)
     checked = 0
     for trial in range(60):
@@ -24,7 +27,7 @@ def test_im2col_equals_the_gathered_windows(rank: int) -> None:
         rows = values.shape[0] * int(np.prod(values.shape[1:1 + rank]))
         got = windows.im2col(x, kernel, strides, padding, dilation, clamp=clamp)
         assert got.shape == (rows, int(np.prod(kernel)) * x.shape[-1])
-        assert got.flags.c_contiguous
+        assert got.flags.f_contiguous if tap_major else got.flags.c_contiguous  # BLAS takes either as it is
         assert np.array_equal(got, values.reshape(rows, got.shape[1]))
         checked += values.size > 0
     assert checked > 40  # most configurations have windows
