@@ -177,11 +177,21 @@ class WindowedConv(Layer):
         allocation each: a CRNN's 3 MB of Conv2D outputs at batch 64 were 12 % of its predict)."""
         if owned:
             if self.bias is not None:
-                y += self.bias.value
+                _add_bias(y, self.bias.value)
             return from_channels_last(self._activate_owned(y), self.channels_first)
         if self.bias is not None:
             y = y + self.bias.value
         return from_channels_last(self.activation(y.astype(np.float32, copy=False)), self.channels_first)
+
+
+def _add_bias(y: np.ndarray, bias: np.ndarray) -> None:
+    """y += bias along y's last axis, in place, in rows of its last two axes: a bias of a few filters broadcast
+    alone makes NumPy's inner loop that short (a 50×32 image of 8 filters: 7.6 against 2.5 µs)."""
+    if y.ndim >= 3 and y.flags.c_contiguous:
+        rows = y.reshape(-1, y.shape[-2] * y.shape[-1])
+        rows += np.tile(bias, y.shape[-2])
+    else:
+        y += bias
 
 
 def _sizes(sizes: tuple) -> str:
@@ -216,12 +226,12 @@ def convolve(x: np.ndarray, kernel: np.ndarray, strides: tuple, padding: str, di
     """The convolution of a channels-last batch (B, *spatial, C) with a (*k, C, F) kernel, no bias: (B, *out, F),
     one im2col GEMM in ``dtype`` per block of samples (``clamp``: see ``windows.same_padding_before``)."""
     size = kernel.shape[:-2]
-    w = kernel.astype(dtype).reshape(-1, kernel.shape[-1])  # (prod(k)·C, F)
+    w = kernel.astype(dtype, copy=False).reshape(-1, kernel.shape[-1])  # (prod(k)·C, F)
     out = output_sizes(x.shape[1:-1], spans(size, dilation), strides, padding)
     per_sample = np.dtype(dtype).itemsize * math.prod(out) * w.shape[0]
 
     def gemm(part: np.ndarray) -> np.ndarray:
-        cols = im2col(part.astype(dtype), size, strides, padding, dilation, clamp=clamp)  # (b·prod(out), k·C)
+        cols = im2col(part.astype(dtype, copy=False), size, strides, padding, dilation, clamp=clamp)  # (b·out, k·C)
         return (cols @ w).reshape(part.shape[0], *out, -1)
 
     return in_blocks(x, per_sample, gemm)
