@@ -142,10 +142,10 @@ class Bidirectional(Layer):
         """The buffer both directions write their sequences into (merge_mode concat) and the forward one's width,
         or None where they cannot: inner layers that reshape their outputs (ConvLSTM2D), or halves that differ in
         more than their width."""
-        if self.merge_mode != "concat" or not self.rnn_options.return_sequences or \
-                not (self.forward.calls_into() and self.backward.calls_into()) or np.ndim(inputs) < 3:
-            return None, 0
         shape = np.shape(inputs)
+        if self.merge_mode != "concat" or not self.rnn_options.return_sequences or len(shape) < 3 or \
+                not (self.forward.calls_into() and self.backward.calls_into()):
+            return None, 0
         forward, backward = (layer.cell.output_dims(tuple(shape[2:])) for layer in (self.forward, self.backward))
         if forward[:-1] != backward[:-1]:
             return None, 0
