@@ -22,10 +22,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(params=["numpy", "compiled", "compiled_stepwise", "compiled_blas", "compiled_threads"])
 def each_loop(request, monkeypatch):
     """Force the RNN time loop for the test: NumPy, or numba's where it applies (its whole-loop kernels, or its
-    large-batch loop whatever the size: with the compiled GEMM where the CPU has AVX-512, and with NumPy's BLAS
-    making each step's products, as on other CPUs), or on two threads whatever the size (a batch split between
-    them, or a single sample's units shared, the threads meeting at every step). The compiled ones need numba (the
-    fast extra; the test extra installs it, so CI runs all five)."""
+    large-batch loop whatever the size: with the compiled GEMM where the CPU has AVX-512 or AVX2 with FMA, and with
+    NumPy's BLAS making each step's products, as on other CPUs), or on two threads whatever the size (a batch split
+    between them, or a single sample's units shared, the threads meeting at every step). The compiled ones need
+    numba (the fast extra; the test extra installs it, so CI runs all five)."""
     if request.param != "numpy":
         requires.need("numba")
     if request.param in ("compiled_stepwise", "compiled_blas"):

@@ -1,10 +1,9 @@
 """The compiled time loop (numba) against the NumPy loop, and when each is chosen.
 
-Both loops must give the same numbers within float32 rounding: the compiled one makes its products with one FMA
-per term (its own GEMM where the CPU has AVX-512, else BLAS) and evaluates tanh and sigmoid by a rational
-approximation, the NumPy one uses BLAS and NumPy's vector kernels.
-The fixture suites (test_tfjs_fixtures, test_recurrent_reference) also run under each loop against TF.js and
-float64 references.
+Both loops must give the same numbers within float32 rounding: the compiled one makes its products with one FMA per
+term (its own GEMM where the CPU has AVX-512 or AVX2 with FMA, else BLAS) and evaluates tanh and sigmoid by a rational
+approximation, the NumPy one uses BLAS and NumPy's vector kernels. The fixture suites (test_tfjs_fixtures,
+test_recurrent_reference) also run under each loop against TF.js and float64 references.
 """
 
 from __future__ import annotations

@@ -8,9 +8,13 @@ kernels avoid. This micro-kernel keeps a ``ROWS`` × ``PANEL`` tile of C in vect
 panel (``pack``) from L1: measured on the 2-core Zen 5 VM, 255–262 GFLOP/s on one thread at the recurrent products'
 shapes (256×256·256×1024, 48×256·256×256, 1024×32·32×128) against NumPy's 108–124.
 
-The large-batch loop uses it where the CPU has AVX-512 (``FAST``; elsewhere OpenBLAS's own kernels fit the CPU and
-its products stay BLAS's); the whole loop of small batches on every CPU. Where the CPU has no FMA the terms are a
-multiply and an add (an FMA there would be a libm call per lane, measured 3x slower than the old loop).
+The tile's vectors are the CPU's widest: 16 floats with AVX-512, 8 with AVX2 (``LANES``, ``ROWS``). The large-batch
+loop uses it where the CPU has AVX-512, or AVX2 with FMA (``FAST``): on a 2-core AMD EPYC VM with AVX2 (Zen 3), 84–94
+GFLOP/s on one thread at the shapes above against NumPy's OpenBLAS's 68–88, and 70 against 49 at 32×32·32×128, where
+the per-step BLAS call's overhead shows; the whole loop of a 32-sample, 10-step LSTM took 0.11 ms instead of 0.21 with
+BLAS making each step's product. Elsewhere the large-batch products stay BLAS's, and the whole loop of small batches
+uses it on every CPU. Where the CPU has no FMA the terms are a multiply and an add (an FMA there would be a libm call
+per lane, measured 3x slower than the old loop).
 
 Every element of C is ``bias + Σ_k a_ik·b_kj`` summed in k order with one FMA per term, whatever its place in a tile
 and whatever the alignment (explicit vectors: no run-time alias check picks another loop), so a row's bits do not
@@ -38,11 +42,14 @@ def _host_has(feature: str) -> bool:
         return False
 
 
-FAST = _host_has("avx512f")  # see the module's docstring (``compiled`` reads it as ``_kernels.FAST``)
+AVX512 = _host_has("avx512f")
 FMA = _host_has("fma")  # the tiles' multiply-add: fused where the CPU fuses, else (libm's fmaf per lane) two ops
-LANES = 16  # floats per vector (512 bits; LLVM splits them where the CPU has narrower registers)
+FAST = AVX512 or (FMA and _host_has("avx2"))  # see the module's docstring (``compiled`` reads it as ``_kernels.FAST``)
+LANES = 16 if AVX512 else 8  # floats per vector: the CPU's widest registers (LLVM splits wider ones)
 VECTORS = 2  # vectors per row of a tile
-ROWS = 8  # rows of a tile: 16 accumulators, 2 panel vectors and a broadcast fit AVX-512's 32 registers
+ROWS = 8 if AVX512 else 4  # rows of a tile: with AVX-512, 16 accumulators, 2 panel vectors and a broadcast fit its
+# 32 registers; with AVX2, 8 accumulators and 3 more fit its 16 (6 rows, BLIS's choice, measured no faster, and
+# slower where the batch is a multiple of 4 but not of 6)
 PANEL = LANES * VECTORS  # columns of a tile, and of a packed panel
 ROW_PANELS = 4  # panels a one-row tile (a small batch's sample) takes at once: 8 independent FMA chains
 A_BLOCK_BYTES = 1 << 17  # matmul sweeps the panels over blocks of a's rows of about this size, kept in L2

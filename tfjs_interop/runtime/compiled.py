@@ -6,9 +6,9 @@ Two paths, both with the NumPy loop's float32 numbers (see ``_kernels``):
   compiled GEMM (``_gemm``: one-row tiles); at these sizes the NumPy loop spends its time in the ~15 NumPy calls
   each step makes. ``run_from_zeros`` is its entry for the usual call (zero states, no mask), without the general
   set-up;
-- larger batches: each step's recurrent product by the compiled GEMM where the CPU has AVX-512 (the whole loop in
-  numba), else by NumPy's BLAS, one call per step; then one compiled pass over the gate array does the rest of
-  the step (instead of NumPy's ~15 passes).
+- larger batches: each step's recurrent product by the compiled GEMM where the CPU has AVX-512 or AVX2 with FMA
+  (``_gemm.FAST``: the whole loop in numba), else by NumPy's BLAS, one call per step; then one compiled pass over
+  the gate array does the rest of the step (instead of NumPy's ~15 passes).
 
 They are used for a single LSTM, GRU or SimpleRNN cell with activations they know and the usual mask (one per
 sample and step). Anything else runs the NumPy loop.
