@@ -23,9 +23,12 @@ on where the heap put the arrays (``tests/unit/test_kernel_determinism.py``). Ea
 multiply-adds of tanh's polynomials are explicit instructions (``_cell_steps.muladd``), the same in both loops.
 """
 
+import sys
+
 import numpy as np
 from numba import njit
 
+from . import _cell_steps, _gemm, _sync
 from ._cell_steps import (  # noqa: F401 (scripts/activation_ulps.py takes tanh and OPTIONS from here)
     F32,
     OPTIONS,
@@ -41,6 +44,7 @@ from ._cell_steps import (  # noqa: F401 (scripts/activation_ulps.py takes tanh 
 
 # compiled reaches the GEMM (FAST, matmul, pack, pack_bias) through this module
 from ._gemm import FAST, PANEL, ROW_PANELS, check_row, matmul, pack, pack_bias, row_product  # noqa: F401
+from ._kernel_cache import stamp_with_sources
 from ._sync import meet
 
 PROJECTION_FLOATS = 1 << 18  # x·W + b is made for blocks of steps of at most this many floats (1 MB), which are
@@ -247,3 +251,6 @@ def simple_rnn_steps(x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq
         projected = projected_step(t, flat, packed_w, bias, projections, block, batch)
         matmul(h, packed_u, zeros, z)
         simple_rnn_gates(t, z, projected, h, keep, held, act, seq, last, 0, batch)
+
+
+stamp_with_sources([_sync, _gemm, _cell_steps, sys.modules[__name__]])  # before any kernel loads from the cache

@@ -1,0 +1,69 @@
+"""numba's on-disk cache against edits of the files a kernel inlines (``runtime/_kernel_cache.py``): numba alone
+keeps serving a kernel compiled with an old helper; stamped with all the sources, the kernel is compiled again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.needs("numba")
+
+HELPER = "from numba import njit\n\n\n@njit(cache=True)\ndef value():\n    return {value}\n"
+KERNEL = textwrap.dedent("""
+    import sys
+
+    from numba import njit
+
+    import helper
+    from tfjs_interop.runtime._kernel_cache import stamp_with_sources
+
+
+    @njit(cache=True)
+    def kernel():
+        return helper.value() + 1000
+
+
+    if sys.argv[1] == "stamped":
+        stamp_with_sources([helper, sys.modules[__name__]])
+    print(kernel())
+""")
+
+
+def _run(folder: Path, mode: str) -> int:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), *sys.path])}
+    done = subprocess.run([sys.executable, str(folder / "kernel.py"), mode], capture_output=True, text=True, env=env,
+                          timeout=120, check=True)
+    return int(done.stdout.split()[-1])
+
+
+def _edit_helper(folder: Path, value: int) -> None:
+    helper = folder / "helper.py"
+    before = helper.stat().st_mtime
+    helper.write_text(HELPER.format(value=value))
+    os.utime(helper, (before + 10, before + 10))  # a later edit, whatever the file system's clock resolution
+
+
+@pytest.mark.parametrize("mode", ["numba", "stamped"])
+def test_an_edited_helper_reaches_a_cached_kernel_only_when_stamped(tmp_path: Path, mode: str) -> None:
+    (tmp_path / "helper.py").write_text(HELPER.format(value=1))
+    (tmp_path / "kernel.py").write_text(KERNEL)
+    assert _run(tmp_path, mode) == 1001  # compiled and cached
+    _edit_helper(tmp_path, 2)
+    result = _run(tmp_path, mode)
+    assert result == (1002 if mode == "stamped" else 1001)  # numba alone: the stale kernel, pinned as the fault
+
+
+def test_every_kernel_is_stamped_with_all_the_kernel_sources() -> None:
+    from tfjs_interop.runtime import _cell_steps, _gemm, _kernels, _sync
+    from tfjs_interop.runtime._kernel_cache import sources_stamp
+
+    stamp = sources_stamp([_sync, _gemm, _cell_steps, _kernels])
+    kernels = [f for module in (_sync, _gemm, _cell_steps, _kernels) for f in vars(module).values()
+               if getattr(getattr(f, "py_func", None), "__module__", None) == module.__name__]
+    assert len(kernels) > 30 and {_kernels.lstm, _gemm.matmul, _cell_steps.tanh} <= set(kernels)
+    assert all(f._cache._cache_file._source_stamp == stamp for f in kernels)
