@@ -113,3 +113,15 @@ def test_operands_out_of_bounds_are_refused(gemm) -> None:
         gemm.matmul(a.view(np.int32), packed, bias, np.empty((16, 40), np.float32))
     with pytest.raises(ValueError, match="scratch"):
         gemm.matmul_row(a[0], packed, bias, np.empty(40, np.float32), np.empty(16, np.float32))
+
+
+def test_the_cpu_features_are_numbas(gemm, monkeypatch) -> None:
+    """The tiles and the choice of the large-batch loop follow the features numba compiles for, not the host's
+    alone: NUMBA_ENABLE_AVX=0 turns the AVX ones off, NUMBA_CPU_FEATURES lists them (an AVX2 tile compiled without
+    AVX would be split into SSE halves and its FMA a libm call per lane)."""
+    import numba
+
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "+fma,+avx2,-avx512f")
+    assert gemm._host_has("fma") and gemm._host_has("avx2") and not gemm._host_has("avx512f")
+    monkeypatch.setattr(numba.config, "ENABLE_AVX", False)
+    assert not gemm._host_has("avx2") and gemm._host_has("fma")

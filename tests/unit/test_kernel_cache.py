@@ -1,5 +1,6 @@
 """numba's on-disk cache against edits of the files a kernel inlines (``runtime/_kernel_cache.py``): numba alone
-keeps serving a kernel compiled with an old helper; stamped with all the sources, the kernel is compiled again."""
+keeps serving a kernel compiled with an old helper; stamped with all the sources' contents, the kernel is compiled
+again, whatever the files' modification times say."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ KERNEL = textwrap.dedent("""
 
 
     if sys.argv[1] == "stamped":
-        stamp_with_sources([helper, sys.modules[__name__]])
+        stamp_with_sources(sys.modules[__name__], (helper.__file__, __file__))
     print(kernel())
 """)
 
@@ -41,29 +42,36 @@ def _run(folder: Path, mode: str) -> int:
     return int(done.stdout.split()[-1])
 
 
-def _edit_helper(folder: Path, value: int) -> None:
-    helper = folder / "helper.py"
-    before = helper.stat().st_mtime
-    helper.write_text(HELPER.format(value=value))
-    os.utime(helper, (before + 10, before + 10))  # a later edit, whatever the file system's clock resolution
-
-
 @pytest.mark.parametrize("mode", ["numba", "stamped"])
 def test_an_edited_helper_reaches_a_cached_kernel_only_when_stamped(tmp_path: Path, mode: str) -> None:
-    (tmp_path / "helper.py").write_text(HELPER.format(value=1))
+    helper = tmp_path / "helper.py"
+    helper.write_text(HELPER.format(value=1))
     (tmp_path / "kernel.py").write_text(KERNEL)
     assert _run(tmp_path, mode) == 1001  # compiled and cached
-    _edit_helper(tmp_path, 2)
-    result = _run(tmp_path, mode)
-    assert result == (1002 if mode == "stamped" else 1001)  # numba alone: the stale kernel, pinned as the fault
+    stat = helper.stat()
+    helper.write_text(HELPER.format(value=2))  # the same size ...
+    os.utime(helper, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ... and time (as cp -p, tar, rsync -a leave it)
+    # numba alone: the kernel compiled with the old helper, pinned as the fault; stamped: compiled again
+    assert _run(tmp_path, mode) == (1002 if mode == "stamped" else 1001)
 
 
 def test_every_kernel_is_stamped_with_all_the_kernel_sources() -> None:
     from tfjs_interop.runtime import _cell_steps, _gemm, _kernels, _sync
-    from tfjs_interop.runtime._kernel_cache import sources_stamp
+    from tfjs_interop.runtime._kernel_cache import kernel_sources_stamp
 
-    stamp = sources_stamp([_sync, _gemm, _cell_steps, _kernels])
+    stamp = kernel_sources_stamp()
+    assert stamp is not None and len(stamp) == 4
     kernels = [f for module in (_sync, _gemm, _cell_steps, _kernels) for f in vars(module).values()
                if getattr(getattr(f, "py_func", None), "__module__", None) == module.__name__]
-    assert len(kernels) > 30 and {_kernels.lstm, _gemm.matmul, _cell_steps.tanh} <= set(kernels)
+    assert len(kernels) > 30 and {_kernels.lstm, _gemm.matmul, _cell_steps.tanh, _sync.meet} <= set(kernels)
     assert all(f._cache._cache_file._source_stamp == stamp for f in kernels)
+
+
+def test_unreadable_sources_leave_numba_its_own_stamps(tmp_path: Path) -> None:
+    from tfjs_interop.runtime import _gemm
+    from tfjs_interop.runtime._kernel_cache import sources_stamp, stamp_with_sources
+
+    assert sources_stamp((str(tmp_path / "missing.py"),)) is None
+    before = _gemm.matmul._cache._cache_file._source_stamp
+    assert stamp_with_sources(_gemm, (str(tmp_path / "missing.py"),)) == 0
+    assert _gemm.matmul._cache._cache_file._source_stamp == before

@@ -6,12 +6,15 @@ ONNX Runtime's MLAS uses), branch-free, so that the loops over units vectorise w
 its polynomials, like Eigen's, are evaluated by fused multiply-adds where the CPU has FMA (``muladd``).
 """
 
+import sys
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
 from ._gemm import FMA
+from ._kernel_cache import stamp_with_sources
 
 F32 = np.float32
 OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -231,3 +234,6 @@ def hold(hb, lb, held):
         lb[:] = F32(0)
     elif held == 1:
         lb[:] = hb
+
+
+stamp_with_sources(sys.modules[__name__])  # before any kernel loads from the cache (``_kernel_cache``)

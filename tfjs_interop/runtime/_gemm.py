@@ -24,18 +24,27 @@ depend on the other rows of the batch, on how threads split it, or on the heap.
 from __future__ import annotations
 
 import os
+import sys
 
+import numba
 import numpy as np
 from llvmlite import binding, ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
+from ._kernel_cache import stamp_with_sources
+
 
 def _host_has(feature: str) -> bool:
-    """Whether the CPU numba compiles for has ``feature`` (the host's, unless NUMBA_CPU_NAME names another: then
-    False, e.g. a portable NUMBA_CPU_NAME=generic build, which has neither AVX-512 nor FMA)."""
+    """Whether the CPU numba compiles for has ``feature``: the host's as numba takes them (NUMBA_ENABLE_AVX=0 turns
+    the AVX ones off; NUMBA_CPU_FEATURES, when set, lists them), and none where NUMBA_CPU_NAME names another CPU
+    (e.g. a portable NUMBA_CPU_NAME=generic build, which has neither AVX-512 nor FMA)."""
     if os.environ.get("NUMBA_CPU_NAME", "host") not in ("", "host"):
         return False
+    if feature.startswith("avx") and not numba.config.ENABLE_AVX:
+        return False
+    if numba.config.CPU_FEATURES:
+        return f"+{feature}" in numba.config.CPU_FEATURES.split(",")
     try:
         return bool(binding.get_host_cpu_features().get(feature, False))
     except RuntimeError:  # llvmlite cannot read the features here
@@ -264,3 +273,6 @@ def row_product(a, packed, bias, c, scratch):
         else:
             _row(a0, 0, panel, stride, offsets, scratch.ctypes.data, 0, depth)
             c[column:column + width] = scratch[:width]
+
+
+stamp_with_sources(sys.modules[__name__])  # before any kernel loads from the cache (``_kernel_cache``)

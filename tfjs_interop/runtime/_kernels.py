@@ -28,7 +28,6 @@ import sys
 import numpy as np
 from numba import njit
 
-from . import _cell_steps, _gemm, _sync
 from ._cell_steps import (  # noqa: F401 (scripts/activation_ulps.py takes tanh and OPTIONS from here)
     F32,
     OPTIONS,
@@ -253,4 +252,4 @@ def simple_rnn_steps(x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq
         simple_rnn_gates(t, z, projected, h, keep, held, act, seq, last, 0, batch)
 
 
-stamp_with_sources([_sync, _gemm, _cell_steps, sys.modules[__name__]])  # before any kernel loads from the cache
+stamp_with_sources(sys.modules[__name__])  # before any kernel loads from the cache (``_kernel_cache``)

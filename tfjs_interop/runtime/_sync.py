@@ -11,11 +11,14 @@ started) ends the wait after ``GIVE_UP_YIELDS`` yields, reported to the caller a
 from __future__ import annotations
 
 import platform
+import sys
 
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._kernel_cache import stamp_with_sources
 
 OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 SPINS = 1 << 4  # looks with the pause hint before the first yield (~0.5-2 µs): where the two threads of an LSTM's
@@ -86,3 +89,6 @@ def meet(address, count):
         else:
             _sched_yield()
     return True
+
+
+stamp_with_sources(sys.modules[__name__])  # before any kernel loads from the cache (``_kernel_cache``)
