@@ -26,6 +26,10 @@ import pytest
 from .fixtures import TFJS_SCRIPTS
 
 TF_MODULES = ("tensorflow", "keras", "tf_keras")  # the test extra's reference libraries
+# TensorFlow on an AMD CPU runs without oneDNN by default and then takes no channels_first convolution on the CPU:
+# the tests' TensorFlow (imported after this module, by tests and by the processes they start) runs it everywhere,
+# as ``verify`` does (tfjs_interop.verification.import_keras)
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 REQUIRE_TF = "TFJS_INTEROP_REQUIRE_TF"
 REQUIRE_NODE = "TFJS_INTEROP_REQUIRE_NODE"
 REQUIRE_EXTRAS = "TFJS_INTEROP_REQUIRE_EXTRAS"
