@@ -82,15 +82,19 @@ def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float 
 ONEDNN = "TF_ENABLE_ONEDNN_OPTS"  # read by TensorFlow when it is first imported
 
 
-def import_keras() -> Any:
-    """Keras 3 on TensorFlow, or DependencyError saying what to install.
-
-    TensorFlow runs oneDNN by default on Intel CPUs and not on AMD ones, where its own CPU kernels take no
-    channels_first convolution at all ("The Conv2D op currently only supports the NHWC tensor format on the CPU";
-    seen on a Zen 3 VM with TensorFlow 2.21): unless the user chose, TensorFlow imported here runs oneDNN on every
-    CPU (``TF_ENABLE_ONEDNN_OPTS=1``), so the reference is the same whichever CPU verifies."""
+def prefer_onednn() -> None:
+    """Have TensorFlow, when it is imported next, run oneDNN on every CPU, unless the user chose
+    (``TF_ENABLE_ONEDNN_OPTS``) or TensorFlow is already loaded. TensorFlow runs oneDNN by default on Intel CPUs and
+    not on AMD ones, where its own CPU kernels take no channels_first convolution at all ("The Conv2D op currently
+    only supports the NHWC tensor format on the CPU"; seen on a Zen 3 VM with TensorFlow 2.21), so the reference is
+    the same whichever CPU verifies. The tests call it too (``tests/support/requires.py``)."""
     if "tensorflow" not in sys.modules:
         os.environ.setdefault(ONEDNN, "1")
+
+
+def import_keras() -> Any:
+    """Keras 3 on TensorFlow (with oneDNN: ``prefer_onednn``), or DependencyError saying what to install."""
+    prefer_onednn()
     try:
         import keras
         import tensorflow  # noqa: F401  (Keras 3 runs on it)

@@ -23,13 +23,12 @@ from types import ModuleType
 
 import pytest
 
+from tfjs_interop.verification import prefer_onednn
+
 from .fixtures import TFJS_SCRIPTS
 
 TF_MODULES = ("tensorflow", "keras", "tf_keras")  # the test extra's reference libraries
-# TensorFlow on an AMD CPU runs without oneDNN by default and then takes no channels_first convolution on the CPU:
-# the tests' TensorFlow (imported after this module, by tests and by the processes they start) runs it everywhere,
-# as ``verify`` does (tfjs_interop.verification.import_keras)
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+prefer_onednn()  # the tests' TensorFlow (imported after this module, by tests and the processes they start) as verify's
 REQUIRE_TF = "TFJS_INTEROP_REQUIRE_TF"
 REQUIRE_NODE = "TFJS_INTEROP_REQUIRE_NODE"
 REQUIRE_EXTRAS = "TFJS_INTEROP_REQUIRE_EXTRAS"
