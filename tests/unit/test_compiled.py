@@ -107,12 +107,12 @@ def test_stateful_layer_continues_across_loops():
 @pytest.mark.parametrize("class_name,config", CONFIGS, ids=lambda v: v if isinstance(v, str) else "-".join(
     f"{k}={w}" for k, w in v.items()))
 def test_the_usual_call_gives_the_general_paths_bits(class_name, config):
-    """A call without mask or initial state goes straight to the compiled loop from zeros (``run_from_zeros``):
+    """A call without mask or initial state goes straight to the compiled loop from zeros (``zero_state_run``):
     the same bits as the general path given zero states."""
     layer = _layer(class_name, 5, 4, seed=11, return_sequences=True, return_state=True, **config)
     x = np.random.default_rng(3).standard_normal((3, 6, 4)).astype(np.float32)
     compiled.set_compiled(True)
-    assert compiled.zero_state_loop(layer.cell, 3, 6)
+    assert compiled.zero_state_run(layer.cell, 3, 6)
     zeros = [np.zeros((3, 5), np.float32) for _ in layer.cell.state_sizes]
     for quick, general in zip(layer.call(x), layer.call(x, initial_state=zeros)):
         assert np.array_equal(quick, general)
@@ -205,16 +205,16 @@ def test_a_single_samples_units_shared_by_threads_keep_one_threads_bits(units, c
     compiled.set_compiled(True)
     shared = []
     original = compiled._run_unit_parts
-    monkeypatch.setattr(compiled, "_run_unit_parts", lambda *a: (shared.append(a[3]), original(*a)))
+    monkeypatch.setattr(compiled, "_run_unit_parts", lambda *a: (shared.append(a[2]), original(*a)))
     try:
         threads.set_num_threads(1)
         alone = layer.call(x)
         threads.set_num_threads(count)
-        assert compiled._unit_parts(layer.cell, "lstm", 1, 64, count) == count
+        assert compiled._unit_parts(layer.cell, 1, 64, count) == count
         together = layer.call(x)
     finally:
         threads.set_num_threads(None)
     assert shared == [count]
     for one, many in zip(alone, together, strict=True):
         assert np.array_equal(one, many)
-    assert not compiled._unit_parts(layer.cell, "lstm", 2, 64, count) > 1  # a batch: split by samples instead
+    assert not compiled._unit_parts(layer.cell, 2, 64, count) > 1  # a batch: split by samples instead

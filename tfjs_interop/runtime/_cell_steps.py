@@ -78,7 +78,7 @@ def activation(x, kind):
 
 @njit(**OPTIONS)
 def activate(x, kind):
-    """The activations of ``compiled.ACTIVATION_CODES``, in place on a 1-D float32 array (the test on ``kind`` stays
+    """The activations of ``cell_kernels.ACTIVATION_CODES``, in place on a 1-D float32 array (the test on ``kind`` stays
     outside the loops, so that they vectorise)."""
     n = x.shape[0]
     if kind == 1:

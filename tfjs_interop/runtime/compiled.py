@@ -4,8 +4,8 @@ Two paths, both with the NumPy loop's float32 numbers (see ``_kernels``):
 
 - small batches (``WHOLE_LOOP_BATCH``, ``WHOLE_LOOP_WORK``): numba runs the whole time loop, the products by the
   compiled GEMM (``_gemm``: one-row tiles); at these sizes the NumPy loop spends its time in the ~15 NumPy calls
-  each step makes. ``run_from_zeros`` is its entry for the usual call (zero states, no mask), without the general
-  set-up;
+  each step makes. ``zero_state_run`` is its entry for the usual call (zero states, no mask), without the
+  general set-up;
 - larger batches: each step's recurrent product by the compiled GEMM where the CPU has AVX-512 or AVX2 with FMA
   (``_gemm.FAST``: the whole loop in numba), else by NumPy's BLAS, one call per step; then one compiled pass over
   the gate array does the rest of the step (instead of NumPy's ~15 passes).
@@ -24,11 +24,9 @@ fresh CLI run) however long it has lived. ``warm_up()`` (a server, at start), ``
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import os
 import threading
-import weakref
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
@@ -37,6 +35,7 @@ import numpy as np
 
 from ..errors import LimitError
 from . import threads
+from .cell_kernels import ACTIVATION_CODES, BLAS_STEPS, STEPS, CellWeights, cell_weights, part_weights
 
 ENV_SWITCH = "TFJS_INTEROP_COMPILED"
 WHOLE_LOOP_BATCH = 4  # batches up to which numba runs the whole loop; beyond, BLAS makes the products
@@ -48,13 +47,13 @@ MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least t
 MIN_SLICE_WORK = 1 << 22  # ... and recurrent multiply-adds (~0.1-0.2 ms): less does not pay for starting a thread
 MIN_PART_STEP_WORK = 1 << 15  # one sample's units are shared by threads in parts of at least this many recurrent
 # multiply-adds per step (a 128-unit LSTM's halves: ~1 µs, against well under 1 µs for the threads to meet)
-ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
-                    "relu": 5}
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 
 _SWITCH_VALUES = {"0": False, "false": False, "no": False, "off": False, "1": True, "true": True, "yes": True,
                   "on": True}  # TFJS_INTEROP_COMPILED's spellings; anything else: the start-up rule
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
+_UNDECIDED = object()
+DECISIONS_KEPT = 256  # zero_state_run's decisions kept per cell
 _forced: bool | None = None
 _environment: bool | None = None  # TFJS_INTEROP_COMPILED as read at import or by set_compiled(None)
 _load_lock = threading.Lock()
@@ -152,48 +151,67 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
     return partial(_run, cell, cell.compiled_kind, HELD_OUTPUT[held], _whole(cell, batch))
 
 
-def zero_state_loop(cell: Any, batch: int, steps: int) -> bool:
-    """Whether ``run_from_zeros`` runs ``cell``: the compiled whole loop of a small batch, where it applies."""
-    return _whole(cell, batch) and _applies(cell, batch, steps)
+def zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
+    """The usual call's loop (zero states, no mask) for ``cell`` at this batch and number of steps, where the
+    compiled whole loop of a small batch applies, else None: ``run(x, sequence, out)`` over time-major contiguous
+    float32 ``x``, giving what ``_run`` gives (the states as the rows of one array), without its general set-up: at
+    batch 1 a server's call is mostly set-up (the kernel takes ~5 µs, each NumPy call ~0.2–0.6). Decided once per
+    (batch, steps) and compiled-use setting (``_applies`` alone took ~1 µs)."""
+    cache = getattr(cell, "compiled_cache", None)
+    if cache is None:
+        return None
+    decisions = cache.setdefault("zero_state_runs", {})
+    key = (batch, steps, _forced, _environment, _warmed)
+    run = decisions.get(key, _UNDECIDED)
+    if run is _UNDECIDED:
+        if len(decisions) >= DECISIONS_KEPT:  # a server fed every length of sequence: they stay bounded
+            decisions.clear()
+        run = decisions[key] = _zero_state_run(cell, batch, steps)
+    return run
 
 
-def run_from_zeros(cell: Any, x: np.ndarray, sequence: bool, out: np.ndarray | None = None
-                   ) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
-    """``compiled_loop``'s whole loop from zero states without a mask, over time-major contiguous float32 ``x``,
-    with none of the general path's set-up (the usual call of a server at batch 1: ~2 µs of its ~11); the outputs
-    as ``_run``'s."""
-    count = threads.apply_blas_limit() or 1  # as every run does: the setting reaches BLAS before other layers use it
-    batch, units = x.shape[1], cell.units
-    *states, last = np.zeros((cell.state_count + 1, batch, units), np.float32)  # one allocation (~0.5 µs each)
-    outputs, seq = _output_buffers(cell, x, sequence, out)
-    k = _kernels()
-    kind = cell.compiled_kind
-    w = _cell_weights(k, cell, kind)
-    parts = _unit_parts(cell, kind, batch, x.shape[0], count)
+def _zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
+    if not (_whole(cell, batch) and _applies(cell, batch, steps)):
+        return None
+    may_split = cell.compiled_kind == "lstm" and batch == 1 and 2 * MIN_PART_STEP_WORK <= cell.gates * cell.units**2
+    return partial(_run_from_zeros, cell, (cell.state_count + 1, batch, cell.units), may_split)
+
+
+def _run_from_zeros(cell: Any, shape: tuple[int, int, int], may_split: bool, x: np.ndarray, sequence: bool,
+                    out: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``zero_state_run``'s loop; ``shape``: that of the states and the last output, ``may_split``: whether
+    ``_unit_parts`` may share the units among threads. (BLAS takes no part: its limit is applied when set.)"""
+    w = cell_weights(_kernels(), cell)
+    buffers = np.zeros(shape, np.float32)  # states and last: one allocation
+    if out is None or not sequence:
+        out = np.empty((shape[1], x.shape[0] if sequence else 0, shape[2]), np.float32)
+    seq, last = out.swapaxes(0, 1), buffers[-1]
+    parts = _unit_parts(cell, shape[1], x.shape[0], threads.kernel_threads()) if may_split else 1
     if parts > 1:
-        _run_unit_parts(k, w, cell, parts, x, states, seq, last)
+        _run_unit_parts(w, cell, parts, x, buffers, seq, last)
     else:
-        _WHOLE[kind](k, w, x, states, _NO_MASK, HELD_OUTPUT["zeros"], seq, last)
-    return (outputs if sequence else None), last, states
+        w.whole(x, buffers, _NO_MASK, 0, seq, last)  # held: zeros (there is no mask)
+    return (out if sequence else None), last, buffers[:-1]
 
 
-def _unit_parts(cell: Any, kind: str, batch: int, steps: int, count: int) -> int:
-    """The threads among which ``run_from_zeros`` shares the units of a single sample's LSTM (1: it runs on one).
+def _unit_parts(cell: Any, batch: int, steps: int, count: int) -> int:
+    """The threads among which ``zero_state_run``'s loop shares the units of a single sample's LSTM (1: it runs on one).
     A batch of one has no samples to split, and its steps are short: the threads meet at every step inside the
     kernel (``_sync``), so the parts must be big enough to pay for that (``MIN_PART_STEP_WORK``) and the loop
     for starting them (``MIN_SLICE_WORK``)."""
-    if kind != "lstm" or batch != 1 or count < 2:
+    if cell.compiled_kind != "lstm" or batch != 1 or count < 2:
         return 1
     per_step = cell.gates * cell.units**2
     parts = min(count, per_step // MIN_PART_STEP_WORK, cell.units)
     return parts if parts > 1 and steps * per_step >= MIN_SLICE_WORK else 1
 
 
-def _run_unit_parts(k: Any, w: _CellWeights, cell: Any, parts: int, x: np.ndarray, states: list[np.ndarray],
-                    seq: np.ndarray, last: np.ndarray) -> None:
+def _run_unit_parts(w: CellWeights, cell: Any, parts: int, x: np.ndarray, states: np.ndarray, seq: np.ndarray,
+                    last: np.ndarray) -> None:
     """One sample's LSTM loop from zero states, its units shared by ``parts`` threads (``_kernels.lstm_part``):
     the same bits as ``_whole_lstm``'s, each unit's sums made as there."""
-    (h, c), pieces = states, _part_weights(k, w, cell, parts)
+    k = _kernels()
+    h, c, pieces = states[0], states[1], part_weights(k, w, cell, parts)
     hs = np.zeros((2, cell.units), np.float32)  # this step's h and the next, in turn
     sync = np.zeros(1, np.int64)  # the counter the parts meet at
     arrived = [False] * parts
@@ -240,7 +258,7 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
     outputs, seq = _output_buffers(cell, x, sequence, out)
     last = np.zeros((batch, cell.units), np.float32)
     k = _kernels()
-    w = _cell_weights(k, cell, kind)
+    w = cell_weights(k, cell)
     if count == 1:
         _run_rows(k, w, cell, kind, held, whole, x, keep, states, seq, last)
     else:
@@ -259,7 +277,7 @@ def _output_buffers(cell: Any, x: np.ndarray, sequence: bool, out: np.ndarray | 
     return out, out.swapaxes(0, 1)
 
 
-def _run_slice(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
+def _run_slice(k: Any, w: CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
                keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int,
                b1: int) -> None:
     """Samples ``b0:b1`` of the batch (a thread's share): their states, outputs and last outputs, in place."""
@@ -268,174 +286,21 @@ def _run_slice(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: 
     _run_rows(k, w, cell, kind, held, whole, x, keep, [s[b0:b1] for s in states], seq[:, b0:b1], last[b0:b1])
 
 
-def _run_rows(k: Any, w: _CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
+def _run_rows(k: Any, w: CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
               keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray) -> None:
     """The loop over all rows of ``x`` (time, batch, features): states, outputs and last outputs in place."""
-    if whole or k.FAST:  # numba runs the whole loop, the projections included
-        loops = _WHOLE if whole else _STEPS
-        loops[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
+    if whole:  # numba runs the whole loop, the projections included
+        w.whole(np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
+        return
+    if k.FAST:  # likewise, each step's product by the compiled GEMM
+        STEPS[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
         return
     steps, batch = x.shape[0], x.shape[1]
     block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # projection blocks of <= 32 MB
     for start in range(0, steps, block):
         stop = min(steps, start + block)
         projected = np.ascontiguousarray(cell.project(x[start:stop]), dtype=np.float32)  # (time, batch, width)
-        _BLAS_STEPS[kind](k, w, projected, states, keep[start:stop], held, seq[start:stop], last)
-
-
-@dataclasses.dataclass(frozen=True)
-class _CellWeights:
-    """What the kernels take of a cell besides the data, made once per set of its weight arrays (``_cell_weights``).
-
-    ``u`` is the recurrent kernel (contiguous, for BLAS), or its z and r columns then ``u_h`` its h columns (a GRU
-    without reset_after); ``packed_*`` are the same for ``_gemm`` (``w``, the input kernel, and ``bias``, the input
-    bias, only there): the whole loop of small batches uses them on every CPU, the large-batch loop where
-    ``_gemm.FAST`` holds."""
-
-    arrays: tuple  # the weight arrays these were made from
-    codes: tuple[int, int]  # ACTIVATION_CODES of the activation and the recurrent activation
-    u: np.ndarray
-    u_h: np.ndarray | None
-    recurrent_bias: np.ndarray | None  # GRU: its bias on the recurrent side (zeros without reset_after)
-    packed_w: np.ndarray
-    packed_bias: np.ndarray
-    packed_u: np.ndarray
-    packed_u_h: np.ndarray
-    zeros: np.ndarray  # a zero bias for the recurrent products
-    parts: dict = dataclasses.field(default_factory=dict)  # thread count -> each part's weights (_part_weights)
-
-
-_CELL_WEIGHTS: dict[int, tuple[weakref.ref, _CellWeights]] = {}  # id(cell) -> (the cell, its _CellWeights)
-
-
-def _weight_arrays(cell: Any) -> tuple:
-    return cell.kernel.value, cell.recurrent_kernel.value, None if cell.bias is None else cell.bias.value
-
-
-def _cell_weights(k: Any, cell: Any, kind: str) -> _CellWeights:
-    """``cell``'s ``_CellWeights``, made again only when one of its weight arrays was replaced (weights are never
-    written in place: ``layers.base.assign`` stores read-only arrays)."""
-    arrays = _weight_arrays(cell)
-    entry = _CELL_WEIGHTS.get(id(cell))
-    if entry is not None and entry[0]() is cell:
-        made = entry[1]
-        if made.arrays[0] is arrays[0] and made.arrays[1] is arrays[1] and made.arrays[2] is arrays[2]:
-            return made
-    made = _make_cell_weights(k, cell, kind, arrays)
-    key = id(cell)
-    _CELL_WEIGHTS[key] = (weakref.ref(cell, lambda _: _CELL_WEIGHTS.pop(key, None)), made)
-    return made
-
-
-def _make_cell_weights(k: Any, cell: Any, kind: str, arrays: tuple) -> _CellWeights:
-    options, units = cell.options, cell.units
-    kernel = np.ascontiguousarray(arrays[1], dtype=np.float32)
-    split = kind == "gru" and not options.reset_after  # two products per step: z and r, then h
-    u, u_h = (kernel[:, :2 * units], kernel[:, 2 * units:]) if split else (kernel, None)
-    u, u_h = np.ascontiguousarray(u), None if u_h is None else np.ascontiguousarray(u_h)
-    recurrent_bias = _recurrent_bias(cell) if kind == "gru" else None
-    codes = ACTIVATION_CODES[options.activation], ACTIVATION_CODES[options.recurrent_activation]
-    width = cell.projected_width
-    return _CellWeights(arrays, codes, u, u_h, recurrent_bias, k.pack(np.asarray(arrays[0], np.float32)),
-                        k.pack_bias(cell.input_bias, width), k.pack(u), k.pack(u_h if split else u[:, :0]),
-                        k.pack_bias(None, width))
-
-
-def _part_weights(k: Any, w: _CellWeights, cell: Any, parts: int) -> tuple:
-    """For each of ``parts`` threads (``_run_unit_parts``): its units u0:u1, and W, b and U packed for their
-    columns in every gate; made once per thread count."""
-    made = w.parts.get(parts)
-    if made is None:
-        units, bias, kernel = cell.units, cell.input_bias, np.asarray(w.arrays[0], np.float32)
-        made = []
-        for i in range(parts):
-            u0, u1 = units * i // parts, units * (i + 1) // parts
-            columns = np.concatenate([np.arange(g * units + u0, g * units + u1) for g in range(cell.gates)])
-            made.append((u0, u1, k.pack(kernel[:, columns]),
-                         k.pack_bias(None if bias is None else np.asarray(bias, np.float32)[columns], columns.size),
-                         k.pack(w.u[:, columns]), k.pack_bias(None, columns.size)))
-        w.parts[parts] = made = tuple(made)
-    return made
-
-
-def _whole_lstm(k, w, x, states, keep, held, seq, last) -> None:
-    k.lstm(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], states[1], keep, held, *w.codes, seq, last)
-
-
-def _whole_gru(k, w, x, states, keep, held, seq, last) -> None:
-    k.gru(x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, w.recurrent_bias, w.u_h is None,
-          states[0], keep, held, *w.codes, seq, last)
-
-
-def _whole_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
-    k.simple_rnn(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq, last)
-
-
-def _steps_lstm(k, w, x, states, keep, held, seq, last) -> None:
-    z = np.empty((x.shape[1], w.u.shape[1]), np.float32)
-    k.lstm_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, *states, keep, held, *w.codes, seq, last, z)
-
-
-def _steps_gru(k, w, x, states, keep, held, seq, last) -> None:
-    batch, units = x.shape[1], states[0].shape[1]
-    if w.u_h is None:  # reset_after
-        k.gru_steps_reset_after(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, w.recurrent_bias, states[0], keep,
-                                held, *w.codes, seq, last, np.empty((batch, 3 * units), np.float32))
-        return
-    zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
-    k.gru_steps_before(x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, states[0], keep, held,
-                       *w.codes, seq, last, zr, rh, hh)
-
-
-def _steps_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
-    z = np.empty((x.shape[1], w.u.shape[1]), np.float32)
-    k.simple_rnn_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq,
-                       last, z)
-
-
-def _blas_lstm(k, w, projected, states, keep, held, seq, last) -> None:
-    (h, c), batch = states, projected.shape[1]
-    z = np.empty((batch, w.u.shape[1]), np.float32)
-    for t in range(projected.shape[0]):
-        np.matmul(h, w.u, out=z)
-        k.lstm_gates(t, z, projected[t], h, c, keep, held, *w.codes, seq, last, 0, batch)
-
-
-def _blas_gru(k, w, projected, states, keep, held, seq, last) -> None:
-    h, batch, units = states[0], projected.shape[1], states[0].shape[1]
-    if w.u_h is None:  # reset_after
-        inner = np.empty((batch, 3 * units), np.float32)
-        for t in range(projected.shape[0]):
-            np.matmul(h, w.u, out=inner)
-            k.gru_gates_reset_after(t, inner, projected[t], w.recurrent_bias, h, keep, held, *w.codes, seq, last, 0,
-                                    batch)
-        return
-    zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
-    for t in range(projected.shape[0]):
-        np.matmul(h, w.u, out=zr)
-        k.gru_gates_before(t, zr, projected[t], h, rh, w.codes[1], 0, batch)
-        np.matmul(rh, w.u_h, out=hh)
-        k.gru_gates_after(t, zr, hh, projected[t], h, keep, held, w.codes[0], seq, last, 0, batch)
-
-
-def _blas_simple_rnn(k, w, projected, states, keep, held, seq, last) -> None:
-    h, batch = states[0], projected.shape[1]
-    z = np.empty((batch, w.u.shape[1]), np.float32)
-    for t in range(projected.shape[0]):
-        np.matmul(h, w.u, out=z)
-        k.simple_rnn_gates(t, z, projected[t], h, keep, held, w.codes[0], seq, last, 0, batch)
-
-
-_WHOLE = {"lstm": _whole_lstm, "gru": _whole_gru, "simple_rnn": _whole_simple_rnn}  # small batches
-_STEPS = {"lstm": _steps_lstm, "gru": _steps_gru, "simple_rnn": _steps_simple_rnn}  # large, products by _gemm
-_BLAS_STEPS = {"lstm": _blas_lstm, "gru": _blas_gru, "simple_rnn": _blas_simple_rnn}  # large, by BLAS
-
-
-def _recurrent_bias(cell: Any) -> np.ndarray:
-    """GRU's bias on the recurrent side (reset_after), else zeros."""
-    if getattr(cell.options, "reset_after", False) and cell.bias is not None:
-        return np.ascontiguousarray(cell.bias.value[1], dtype=np.float32)
-    return np.zeros(3 * cell.units, np.float32)
+        BLAS_STEPS[kind](k, w, projected, states, keep[start:stop], held, seq[start:stop], last)
 
 
 _read_environment()

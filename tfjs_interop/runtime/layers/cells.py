@@ -48,6 +48,7 @@ class Cell:
         self.act = get_in_place_activation(self.options.activation, layer)
         self.rec_act = get_in_place_activation(self.options.recurrent_activation, layer, "recurrent_activation")
         self.rec_row_wise = self.options.recurrent_activation in ROW_WISE
+        self.compiled_cache: dict = {}  # ``compiled``'s packed weights and decisions (per process: never pickled)
 
     @property
     def state_sizes(self) -> list[int]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
-from ..compiled import compiled_loop, run_from_zeros, zero_state_loop
+from ..compiled import compiled_loop, zero_state_run
 from .base import Layer, Options, Shape, engine_option, register, unsupported
 from .cells import Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedCells, States, make_cell
 
@@ -116,10 +116,10 @@ class RNN(Layer):
             inputs, initial_state = inputs[0], inputs[1:] or initial_state
         mask = mask[0] if isinstance(mask, list) else mask
         shape = inputs.shape if type(inputs) is np.ndarray else np.shape(inputs)
-        if mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
-                zero_state_loop(self.cell, shape[0], shape[1]):  # the usual call: the compiled loop from zeros
-            outputs, last, states = run_from_zeros(self.cell, self._time_major(inputs), self.options.return_sequences,
-                                                   out)
+        quick = mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
+            zero_state_run(self.cell, shape[0], shape[1])  # the usual call: the compiled loop from zeros
+        if quick:
+            outputs, last, states = quick(self._time_major(inputs), self.options.return_sequences, out)
         else:
             states = self.initial_states(inputs, initial_state)
             outputs, last, states = self.run(inputs, mask, states, self.options.return_sequences, out)
