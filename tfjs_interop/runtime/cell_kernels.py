@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .workspace import scratch
+
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
                     "relu": 5}
 
@@ -124,7 +126,7 @@ def _whole_simple_rnn(k: Any, w: CellWeights) -> Callable:
 
 
 def _steps_lstm(k, w, x, states, keep, held, seq, last) -> None:
-    z = np.empty((x.shape[1], w.u.shape[1]), np.float32)
+    z = scratch("steps.z", (x.shape[1], w.u.shape[1]))
     k.lstm_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, *states, keep, held, *w.codes, seq, last, z)
 
 
@@ -132,22 +134,22 @@ def _steps_gru(k, w, x, states, keep, held, seq, last) -> None:
     batch, units = x.shape[1], states[0].shape[1]
     if w.u_h is None:  # reset_after
         k.gru_steps_reset_after(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, w.recurrent_bias, states[0], keep,
-                                held, *w.codes, seq, last, np.empty((batch, 3 * units), np.float32))
+                                held, *w.codes, seq, last, scratch("steps.z", (batch, 3 * units)))
         return
-    zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
+    zr, rh, hh = (scratch(key, (batch, n * units)) for key, n in (("steps.zr", 2), ("steps.rh", 1), ("steps.hh", 1)))
     k.gru_steps_before(x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, states[0], keep, held,
                        *w.codes, seq, last, zr, rh, hh)
 
 
 def _steps_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
-    z = np.empty((x.shape[1], w.u.shape[1]), np.float32)
+    z = scratch("steps.z", (x.shape[1], w.u.shape[1]))
     k.simple_rnn_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq,
                        last, z)
 
 
 def _blas_lstm(k, w, projected, states, keep, held, seq, last) -> None:
     (h, c), batch = states, projected.shape[1]
-    z = np.empty((batch, w.u.shape[1]), np.float32)
+    z = scratch("steps.z", (batch, w.u.shape[1]))
     for t in range(projected.shape[0]):
         np.matmul(h, w.u, out=z)
         k.lstm_gates(t, z, projected[t], h, c, keep, held, *w.codes, seq, last, 0, batch)
@@ -156,13 +158,13 @@ def _blas_lstm(k, w, projected, states, keep, held, seq, last) -> None:
 def _blas_gru(k, w, projected, states, keep, held, seq, last) -> None:
     h, batch, units = states[0], projected.shape[1], states[0].shape[1]
     if w.u_h is None:  # reset_after
-        inner = np.empty((batch, 3 * units), np.float32)
+        inner = scratch("steps.z", (batch, 3 * units))
         for t in range(projected.shape[0]):
             np.matmul(h, w.u, out=inner)
             k.gru_gates_reset_after(t, inner, projected[t], w.recurrent_bias, h, keep, held, *w.codes, seq, last, 0,
                                     batch)
         return
-    zr, rh, hh = (np.empty((batch, n * units), np.float32) for n in (2, 1, 1))
+    zr, rh, hh = (scratch(key, (batch, n * units)) for key, n in (("steps.zr", 2), ("steps.rh", 1), ("steps.hh", 1)))
     for t in range(projected.shape[0]):
         np.matmul(h, w.u, out=zr)
         k.gru_gates_before(t, zr, projected[t], h, rh, w.codes[1], 0, batch)
@@ -172,7 +174,7 @@ def _blas_gru(k, w, projected, states, keep, held, seq, last) -> None:
 
 def _blas_simple_rnn(k, w, projected, states, keep, held, seq, last) -> None:
     h, batch = states[0], projected.shape[1]
-    z = np.empty((batch, w.u.shape[1]), np.float32)
+    z = scratch("steps.z", (batch, w.u.shape[1]))
     for t in range(projected.shape[0]):
         np.matmul(h, w.u, out=z)
         k.simple_rnn_gates(t, z, projected[t], h, keep, held, w.codes[0], seq, last, 0, batch)

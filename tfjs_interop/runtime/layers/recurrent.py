@@ -15,6 +15,7 @@ import numpy as np
 from ...errors import InputError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
 from ..compiled import compiled_loop, zero_state_run
+from ..workspace import MIN_BYTES, scratch, scratch_zeros
 from .base import Layer, Options, Shape, engine_option, register, unsupported
 from .cells import Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedCells, States, make_cell
 
@@ -130,10 +131,13 @@ class RNN(Layer):
 
     def initial_states(self, x: np.ndarray, given: Any) -> States:
         """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a
-        stateful layer, or zeros."""
+        stateful layer, or zeros (this thread's scratch arrays where the final states do not leave the call)."""
         batch = x.shape[0]
         if given is None and (not self.options.stateful or self.states is None):
-            return [np.zeros((batch, *dims), np.float32) for dims in self._state_dims_of(x.shape[2:])]
+            if self.options.return_state or self.options.stateful:  # the final states leave the call
+                return [np.zeros((batch, *dims), np.float32) for dims in self._state_dims_of(x.shape[2:])]
+            return [scratch_zeros(f"rnn.state{i}", (batch, *dims))
+                    for i, dims in enumerate(self._state_dims_of(x.shape[2:]))]
         if given is not None:
             expected = [(batch, *dims) for dims in self.state_dims(x.shape[2:])]
             given = given if isinstance(given, list) else [given]
@@ -215,7 +219,11 @@ class RNN(Layer):
         x = x.swapaxes(0, 1)
         if self.options.go_backwards:
             x = x[::-1]
-        return np.ascontiguousarray(x, dtype=np.float32)
+        if x.size * 4 < MIN_BYTES:
+            return np.ascontiguousarray(x, dtype=np.float32)
+        copy = scratch("rnn.x", x.shape)  # the loop only reads it: this thread's copy from its last call
+        np.copyto(copy, x, casting="unsafe")
+        return copy
 
     def _loop(self, x: np.ndarray, step_masks: np.ndarray | None, states: States, sequence: bool,
               out: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray, States]:
@@ -239,6 +247,8 @@ class RNN(Layer):
                     output = out
                 last = output
                 states, spare = spare, states
+        if outputs is None and drop is None:  # last is a state buffer, which may be this thread's scratch array
+            last = last.copy()
         return batch_major, last, states
 
     def _projections(self, x: np.ndarray):
