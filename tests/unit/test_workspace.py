@@ -63,7 +63,8 @@ def test_a_large_batchs_results_survive_the_next_call(class_name, return_sequenc
     rng = np.random.default_rng(7)
     for variable in layer.weights:
         variable.value = rng.uniform(-0.5, 0.5, variable.shape).astype(np.float32)
-    x1, x2 = (rng.standard_normal((600, 6, 40)).astype(np.float32) for _ in range(2))  # x: 576 KB, and 6 steps: the NumPy loop ends in its first state buffers
+    # x: 576 KB, in scratch; 6 steps: the NumPy loop ends in its first state buffers, scratch too
+    x1, x2 = (rng.standard_normal((600, 6, 40)).astype(np.float32) for _ in range(2))
     first = layer.call(x1)
     kept = first.copy()
     second = layer.call(x2)
