@@ -173,7 +173,7 @@ def zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
 def _zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
     if not (_whole(cell, batch) and _applies(cell, batch, steps)):
         return None
-    may_split = cell.compiled_kind == "lstm" and batch == 1 and 2 * MIN_PART_STEP_WORK <= cell.gates * cell.units**2
+    may_split = _unit_parts(cell, batch, steps, cell.units) > 1  # with as many threads as it could use
     return partial(_run_from_zeros, cell, (cell.state_count + 1, batch, cell.units), may_split)
 
 
@@ -183,9 +183,8 @@ def _run_from_zeros(cell: Any, shape: tuple[int, int, int], may_split: bool, x: 
     ``_unit_parts`` may share the units among threads. (BLAS takes no part: its limit is applied when set.)"""
     w = cell_weights(_kernels(), cell)
     buffers = np.zeros(shape, np.float32)  # states and last: one allocation
-    if out is None or not sequence:
-        out = np.empty((shape[1], x.shape[0] if sequence else 0, shape[2]), np.float32)
-    seq, last = out.swapaxes(0, 1), buffers[-1]
+    out, seq = _output_buffers(cell, x, sequence, out)
+    last = buffers[-1]
     parts = _unit_parts(cell, shape[1], x.shape[0], threads.kernel_threads()) if may_split else 1
     if parts > 1:
         _run_unit_parts(w, cell, parts, x, buffers, seq, last)

@@ -186,13 +186,13 @@ class Model:
         Raises:
             InputError: when the inputs do not fit the model's inputs, or for a bad ``batch_size`` / ``verbose``.
         """
-        if batch_size is None and verbose == "auto" and type(verbose) is str:  # the usual call: one batch, no bar
-            feeds = self._feeds(x)
-            if feeds[0].shape[0]:
-                return _one_or_list(self.run(feeds)[0])
-        check_verbose(verbose)
+        usual = batch_size is None and type(verbose) is str and verbose == "auto"  # one batch, no bar
+        if not usual:
+            check_verbose(verbose)
         feeds = self._feeds(x)
         n = feeds[0].shape[0]
+        if usual and n:
+            return _one_or_list(self.run(feeds)[0])
         step = _batch_size(batch_size) or max(n, 1)
         if self._fixed_batch and step < n:
             fixed = self._fixed_batch
