@@ -86,6 +86,20 @@ def test_one_row_matches_the_tiles(gemm, k: int, n: int) -> None:
         assert np.array_equal(row, tiles[i])
 
 
+
+@pytest.mark.parametrize("k,n", [(32, 128), (64, 1024), (256, 300), (5, 7)])
+def test_one_row_read_backwards_has_the_same_bits(gemm, k: int, n: int) -> None:
+    """The time loops alternate the order of the panels from one product to the next (``row_product``'s
+    ``backwards``): every column, whole groups and the partial last one alike, must come out the same."""
+    rng = np.random.default_rng(k * n)
+    a, b = rng.standard_normal(k).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    packed, packed_bias = gemm.pack(b), gemm.pack_bias(rng.standard_normal(n).astype(np.float32), n)
+    scratch = np.empty(gemm.PANEL * gemm.ROW_PANELS, np.float32)
+    rows = [np.full(n, np.nan, np.float32) for _ in range(2)]
+    for row, backwards in zip(rows, (False, True)):
+        gemm.row_product(a, packed, packed_bias, row, scratch, backwards)
+    assert not np.isnan(rows[1]).any() and np.array_equal(rows[0], rows[1])
+
 def test_operands_it_cannot_read_are_refused(gemm) -> None:
     a, b = np.ones((9, 4), np.float32), np.ones((4, 40), np.float32)
     packed, bias, c = gemm.pack(b), gemm.pack_bias(None, 40), np.empty((9, 40), np.float32)

@@ -82,7 +82,7 @@ def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, la
     for t in range(steps):
         projected = projected_step(t, flat, packed_w, bias, projections, block, batch)
         for b in range(batch):
-            row_product(h[b], packed_u, zeros, z, scratch)
+            row_product(h[b], packed_u, zeros, z, scratch, (t * batch + b) % 2 == 1)
             lstm_sample(z, projected[b], c[b], h[b], last[b], keep.shape[0] == 0 or keep[t, b], held, act, rec)
             if seq.shape[0] > 0:
                 seq[t, b] = last[b]
@@ -99,7 +99,7 @@ def lstm_part(x, packed_w, bias, packed_u, zeros, hs, c, act, rec, seq, last, sy
     check_row(hs[0], packed_u, zeros, z, scratch)
     for t in range(steps):
         projected = projected_step(t, flat, packed_w, bias, projections, block, 1)
-        row_product(hs[t % 2], packed_u, zeros, z, scratch)
+        row_product(hs[t % 2], packed_u, zeros, z, scratch, t % 2 == 1)
         lstm_sample(z, projected[0], c, hs[(t + 1) % 2, u0:u1], last[0, u0:u1], True, 0, act, rec)
         if seq.shape[0] > 0:
             seq[t, 0, u0:u1] = last[0, u0:u1]
@@ -138,12 +138,12 @@ def gru(x, packed_w, bias, packed_u, packed_h, zeros, recurrent_bias, reset_afte
             projected = step[b]
             kept = keep.shape[0] == 0 or keep[t, b]
             if reset_after:
-                row_product(h[b], packed_u, zeros, inner, scratch)
+                row_product(h[b], packed_u, zeros, inner, scratch, (t * batch + b) % 2 == 1)
                 gru_sample_reset_after(projected, inner, recurrent_bias, h[b], last[b], kept, held, act, rec)
             else:
-                row_product(h[b], packed_u, zeros, inner[:2 * units], scratch)
+                row_product(h[b], packed_u, zeros, inner[:2 * units], scratch, (t * batch + b) % 2 == 1)
                 gru_sample_gates(projected, inner, h[b], rh, rec)
-                row_product(rh, packed_h, zeros, hh, scratch)
+                row_product(rh, packed_h, zeros, hh, scratch, (t * batch + b) % 2 == 1)
                 gru_sample_new_h(projected, inner, hh, h[b], last[b], kept, held, act)
             if seq.shape[0] > 0:
                 seq[t, b] = last[b]
@@ -188,7 +188,7 @@ def simple_rnn(x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq, last
         step = projected_step(t, flat, packed_w, bias, projections, block, batch)
         for b in range(batch):
             projected = step[b]
-            row_product(h[b], packed_u, zeros, new_h, scratch)
+            row_product(h[b], packed_u, zeros, new_h, scratch, (t * batch + b) % 2 == 1)
             for j in range(units):
                 new_h[j] += projected[j]
             activate(new_h, act)
