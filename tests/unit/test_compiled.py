@@ -218,3 +218,54 @@ def test_a_single_samples_units_shared_by_threads_keep_one_threads_bits(units, c
     for one, many in zip(alone, together, strict=True):
         assert np.array_equal(one, many)
     assert not compiled._unit_parts(layer.cell, 2, 64, count) > 1  # a batch: split by samples instead
+
+
+def _bidirectional(units: int, features: int, **config):
+    from tfjs_interop.runtime.layers.wrappers import Bidirectional
+
+    spec = {"class_name": "LSTM", "config": {"name": "lstm", "units": units, "return_sequences": True, **config}}
+    layer = Bidirectional("bidi", "Bidirectional", {"layer": spec, "merge_mode": "concat"})
+    layer.ensure_built((None, None, features))
+    rng = np.random.default_rng(units)
+    for variable in layer.weights:
+        variable.value = rng.uniform(-0.8, 0.8, variable.shape).astype(np.float32)
+    return layer
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("batch,steps,units", [(1, 10, 32), (3, 7, 64), (4, 600, 16), (2, 1, 200)])
+@pytest.mark.parametrize("config", [{}, {"recurrent_activation": "hard_sigmoid"}, {"go_backwards": True}])
+def test_a_bidirectional_lstms_usual_call_runs_both_directions_in_one_loop(batch, steps, units, config, monkeypatch):
+    """Both directions in one compiled call (``zero_state_pair``, ``_kernels.lstm_pair``): each direction's bits
+    as its own loop gives them, the backward half re-reversed; inputs large enough for this thread's scratch copy
+    (4 x 600 x 8: 77 KB) need one copy per direction."""
+    from tfjs_interop.runtime.layers import wrappers
+
+    layer = _bidirectional(units, 8, **config)
+    x = np.random.default_rng(steps).standard_normal((batch, steps, 8)).astype(np.float32)
+    compiled.set_compiled(True)
+    assert compiled.zero_state_pair(layer.forward.cell, layer.backward.cell, batch, steps)
+    paired = layer.call(x)
+    monkeypatch.setattr(wrappers, "zero_state_pair", lambda *args: None)
+    assert np.array_equal(paired, layer.call(x))
+    compiled.set_compiled(False)
+    np.testing.assert_allclose(paired, layer.call(x), rtol=1e-5, atol=2e-6)
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
+def test_bidirectional_pairs_only_lstms_of_one_shape():
+    """A GRU pair, a batch beyond the whole loop's, or a pair the start-up rule leaves to NumPy runs each
+    direction on its own."""
+    from tfjs_interop.runtime.layers.wrappers import Bidirectional
+
+    gru = Bidirectional("bidi", "Bidirectional", {"layer": {"class_name": "GRU", "config": {"units": 4}}})
+    gru.ensure_built((None, None, 3))
+    lstm = _bidirectional(4, 3)
+    compiled.set_compiled(True)
+    assert not compiled.zero_state_pair(gru.forward.cell, gru.backward.cell, 1, 5)
+    assert not compiled.zero_state_pair(lstm.forward.cell, lstm.backward.cell, compiled.WHOLE_LOOP_BATCH + 1, 5)
+    assert compiled.zero_state_pair(lstm.forward.cell, lstm.backward.cell, 1, 5)
+    compiled.set_compiled(False)
+    assert not compiled.zero_state_pair(lstm.forward.cell, lstm.backward.cell, 1, 5)

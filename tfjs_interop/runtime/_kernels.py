@@ -89,6 +89,33 @@ def lstm(x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, la
 
 
 @njit(**OPTIONS)
+def lstm_pair(xf, xb, pw_f, bias_f, pu_f, pw_b, bias_b, pu_b, zeros, sf, sb, act, rec, seq_f, seq_b):
+    """A Bidirectional's two LSTMs over a small batch from zero states, no mask: ``lstm``'s loop for each (the same
+    bits), their steps taken in turn in one call. ``xf`` and ``xb`` are each direction's time-major inputs (the
+    backward one's reversed), ``sf`` and ``sb`` their h, c and last output (3, batch, units), ``seq_f`` and
+    ``seq_b`` their time-major outputs."""
+    steps, batch, width = xf.shape[0], xf.shape[1], 4 * sf.shape[2]
+    flat_f, block, proj_f = projection_blocks(xf, width)
+    flat_b, _, proj_b = projection_blocks(xb, width)
+    zf, zb, scratch = np.empty(width, F32), np.empty(width, F32), np.empty(PANEL * ROW_PANELS, F32)
+    if batch:  # every sample's operands have the same shapes
+        check_row(sf[0, 0], pu_f, zeros, zf, scratch)
+        check_row(sb[0, 0], pu_b, zeros, zb, scratch)
+    for t in range(steps):
+        pf = projected_step(t, flat_f, pw_f, bias_f, proj_f, block, batch)
+        pb = projected_step(t, flat_b, pw_b, bias_b, proj_b, block, batch)
+        for b in range(batch):
+            backwards = (t * batch + b) % 2 == 1
+            row_product(sf[0, b], pu_f, zeros, zf, scratch, backwards)
+            row_product(sb[0, b], pu_b, zeros, zb, scratch, backwards)
+            lstm_sample(zf, pf[b], sf[1, b], sf[0, b], sf[2, b], True, 0, act, rec)
+            lstm_sample(zb, pb[b], sb[1, b], sb[0, b], sb[2, b], True, 0, act, rec)
+            if seq_f.shape[0] > 0:
+                seq_f[t, b] = sf[2, b]
+                seq_b[t, b] = sb[2, b]
+
+
+@njit(**OPTIONS)
 def lstm_part(x, packed_w, bias, packed_u, zeros, hs, c, act, rec, seq, last, sync, u0, parts):
     """One of ``parts`` threads' share of one sample's whole loop from ``hs[0]``, no mask: units u0:u0 + len(c) of
     every gate, W, U and b packed for those columns (so ``lstm``'s bits). ``hs`` holds this step's h and the next,

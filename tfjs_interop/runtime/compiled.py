@@ -5,7 +5,7 @@ Two paths, both with the NumPy loop's float32 numbers (see ``_kernels``):
 - small batches (``WHOLE_LOOP_BATCH``, ``WHOLE_LOOP_WORK``): numba runs the whole time loop, the products by the
   compiled GEMM (``_gemm``: one-row tiles); at these sizes the NumPy loop spends its time in the ~15 NumPy calls
   each step makes. ``zero_state_run`` is its entry for the usual call (zero states, no mask), without the
-  general set-up;
+  general set-up, and ``zero_state_pair`` a Bidirectional LSTM's (both directions in one call);
 - larger batches: each step's recurrent product by the compiled GEMM where the CPU has AVX-512 or AVX2 with FMA
   (``_gemm.FAST``: the whole loop in numba), else by NumPy's BLAS, one call per step; then one compiled pass over
   the gate array does the rest of the step (instead of NumPy's ~15 passes).
@@ -173,8 +173,12 @@ def zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
 def _zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
     if not (_whole(cell, batch) and _applies(cell, batch, steps)):
         return None
-    may_split = _unit_parts(cell, batch, steps, cell.units) > 1  # with as many threads as it could use
-    return partial(_run_from_zeros, cell, (cell.state_count + 1, batch, cell.units), may_split)
+    return partial(_run_from_zeros, cell, (cell.state_count + 1, batch, cell.units), _may_split(cell, batch, steps))
+
+
+def _may_split(cell: Any, batch: int, steps: int) -> bool:
+    """Whether ``_unit_parts`` may share the units among threads (with as many threads as it could use)."""
+    return _unit_parts(cell, batch, steps, cell.units) > 1
 
 
 def _run_from_zeros(cell: Any, shape: tuple[int, int, int], may_split: bool, x: np.ndarray, sequence: bool,
@@ -191,6 +195,44 @@ def _run_from_zeros(cell: Any, shape: tuple[int, int, int], may_split: bool, x: 
     else:
         w.whole(x, buffers, _NO_MASK, 0, seq, last)  # held: zeros (there is no mask)
     return (out if sequence else None), last, buffers[:-1]
+
+
+def zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Callable | None:
+    """A Bidirectional's usual call (zero states, no mask) for its two cells, where both are LSTMs of the same
+    width and activations whose ``zero_state_run`` is the whole loop on one thread: ``run(xf, xb, seq_f, seq_b)``
+    over each direction's time-major inputs, writing each one's time-major outputs (``_kernels.lstm_pair``: one
+    call for both, each direction's bits as its own run's). Else None. Decided once per (batch, steps) and
+    compiled-use setting, as ``zero_state_run``."""
+    cache = getattr(forward, "compiled_cache", None)
+    if cache is None:
+        return None
+    decisions = cache.setdefault("zero_state_pairs", {})
+    key = (batch, steps, _forced, _environment, _warmed, id(backward))
+    run = decisions.get(key, _UNDECIDED)
+    if run is _UNDECIDED:
+        if len(decisions) >= DECISIONS_KEPT:
+            decisions.clear()
+        run = decisions[key] = _zero_state_pair(forward, backward, batch, steps)
+    return run
+
+
+def _zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Callable | None:
+    cells = (forward, backward)
+    if not all(zero_state_run(cell, batch, steps) for cell in cells) or any(_may_split(cell, batch, steps)
+                                                                             for cell in cells):
+        return None
+    same = all(getattr(cell, "compiled_kind", None) == "lstm" for cell in (forward, backward)) and \
+        forward.units == backward.units and (forward.options.activation, forward.options.recurrent_activation) == \
+        (backward.options.activation, backward.options.recurrent_activation)
+    return partial(_run_pair_from_zeros, forward, backward, (3, batch, forward.units)) if same else None
+
+
+def _run_pair_from_zeros(forward: Any, backward: Any, shape: tuple[int, int, int], xf: np.ndarray, xb: np.ndarray,
+                         seq_f: np.ndarray, seq_b: np.ndarray) -> None:
+    k = _kernels()
+    wf, wb = cell_weights(k, forward), cell_weights(k, backward)
+    k.lstm_pair(xf, xb, wf.packed_w, wf.packed_bias, wf.packed_u, wb.packed_w, wb.packed_bias, wb.packed_u, wf.zeros,
+                np.zeros(shape, np.float32), np.zeros(shape, np.float32), *wf.codes, seq_f, seq_b)
 
 
 def _unit_parts(cell: Any, batch: int, steps: int, count: int) -> int:

@@ -120,7 +120,7 @@ class RNN(Layer):
         quick = mask is None and initial_state is None and not self.options.stateful and len(shape) == 3 and \
             zero_state_run(self.cell, shape[0], shape[1])  # the usual call: the compiled loop from zeros
         if quick:
-            outputs, last, states = quick(self._time_major(inputs), self.options.return_sequences, out)
+            outputs, last, states = quick(self.time_major(inputs), self.options.return_sequences, out)
         else:
             states = self.initial_states(inputs, initial_state)
             outputs, last, states = self.run(inputs, mask, states, self.options.return_sequences, out)
@@ -209,19 +209,20 @@ class RNN(Layer):
         ``sequence``; written into ``out`` when given), the last one, and the final states (``states``, from
         ``initial_states``, are overwritten)."""
         step_masks = None if mask is None else self._step_masks(mask, x.shape)
-        x = self._time_major(x)
+        x = self.time_major(x)
         loop = compiled_loop(self.cell, x.shape[1], step_masks, self._held_kind(), x.shape[0]) or self._loop
         return loop(x, step_masks, states, sequence, out)  # (batch, time, units), (batch, units), states
 
-    def _time_major(self, x: np.ndarray) -> np.ndarray:
+    def time_major(self, x: np.ndarray, key: str = "rnn.x") -> np.ndarray:
         """(batch, time, features) -> contiguous float32 (time, batch, features), time reversed for go_backwards:
-        each step's rows are contiguous."""
+        each step's rows are contiguous. A large one is this thread's scratch array ``key``: another copy that
+        must live at the same time needs another key."""
         x = x.swapaxes(0, 1)
         if self.options.go_backwards:
             x = x[::-1]
         if x.size * 4 < MIN_BYTES:
             return np.ascontiguousarray(x, dtype=np.float32)
-        copy = scratch("rnn.x", x.shape)  # the loop only reads it: this thread's copy from its last call
+        copy = scratch(key, x.shape)  # the loop only reads it: this thread's copy from its last call
         np.copyto(copy, x, casting="unsafe")
         return copy
 

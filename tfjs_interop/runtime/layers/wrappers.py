@@ -9,6 +9,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
+from ..compiled import zero_state_pair
 from .base import Layer, Options, Shape, engine_option, invalid, layer_class, register, unsupported
 from .recurrent import RNN
 
@@ -130,6 +131,13 @@ class Bidirectional(Layer):
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
         out, units = self._concatenated(inputs)
+        pair = out is not None and out.ndim == 3 and mask is None and initial_state is None and \
+            not self.rnn_options.return_state and zero_state_pair(self.forward.cell, self.backward.cell, *out.shape[:2])
+        if pair:  # the usual call: both directions in one compiled loop
+            pair(self.forward.time_major(inputs), self.backward.time_major(inputs, "rnn.x.backward"),
+                 out[..., :units].swapaxes(0, 1),
+                 out[:, ::-1, units:].swapaxes(0, 1))
+            return out
         if out is not None:  # each direction writes its half (the backward one re-reversed): no concatenation
             forward = _as_list(self.forward.call_into(inputs, mask, forward_state, out[..., :units]))
             backward = _as_list(self.backward.call_into(inputs, mask, backward_state, out[:, ::-1, ..., units:]))
