@@ -72,7 +72,8 @@ def test_rows_past_one_cache_block_match_float64_and_keep_their_bits(gemm) -> No
         assert np.array_equal(_product(gemm, a[first:first + 16], b, bias), c[first:first + 16])
 
 
-@pytest.mark.parametrize("k,n", [(8, 128), (32, 96), (5, 7), (64, 1024), (0, 40), (256, 300)])
+@pytest.mark.parametrize("k,n", [(8, 128), (32, 96), (5, 7), (64, 1024), (0, 40), (256, 300), (32, 32), (32, 64),
+                                 (16, 160)])
 def test_one_row_matches_the_tiles(gemm, k: int, n: int) -> None:
     rng = np.random.default_rng(k + n)
     a, b = rng.standard_normal((3, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
