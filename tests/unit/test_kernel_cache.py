@@ -56,14 +56,15 @@ def test_an_edited_helper_reaches_a_cached_kernel_only_when_stamped(tmp_path: Pa
 
 
 def test_every_kernel_is_stamped_with_all_the_kernel_sources() -> None:
-    from tfjs_interop.runtime import _cell_steps, _gemm, _kernels, _sync
-    from tfjs_interop.runtime._kernel_cache import kernel_sources_stamp
+    from tfjs_interop.runtime import _cell_steps, _gemm, _helpers, _kernels, _sync
+    from tfjs_interop.runtime._kernel_cache import KERNEL_SOURCES, kernel_sources_stamp
 
     stamp = kernel_sources_stamp()
-    assert stamp is not None and len(stamp) == 4
-    kernels = [f for module in (_sync, _gemm, _cell_steps, _kernels) for f in vars(module).values()
+    assert stamp is not None and len(stamp) == len(KERNEL_SOURCES) == 5
+    kernels = [f for module in (_sync, _gemm, _cell_steps, _kernels, _helpers) for f in vars(module).values()
                if getattr(getattr(f, "py_func", None), "__module__", None) == module.__name__]
-    assert len(kernels) > 30 and {_kernels.lstm, _gemm.matmul, _cell_steps.tanh, _sync.meet} <= set(kernels)
+    assert len(kernels) > 30 and {_kernels.lstm, _gemm.matmul, _cell_steps.tanh, _sync.meet, _helpers.serve} <= \
+        set(kernels)
     assert all(f._cache._cache_file._source_stamp == stamp for f in kernels)
 
 

@@ -132,8 +132,13 @@ def test_two_kernel_threads_give_the_numbers_of_one(cls, config, path, monkeypat
 
 @needs_numba
 @pytest.mark.usefixtures("restore")
-@pytest.mark.parametrize("batch,parts", [(32, 1), (1024, 2)])
-def test_a_batch_is_split_only_where_each_slice_pays_for_its_thread(batch, parts, monkeypatch):
+@pytest.mark.parametrize("batch,helpers_free,parts", [(32, True, 2), (1024, True, 2), (32, False, 1), (1024, False, 2),
+                                                      (8, True, 1)])
+def test_a_batch_is_split_only_where_each_slice_pays_for_its_handover(batch, helpers_free, parts, monkeypatch):
+    """Handed to the pool's helpers, a slice pays from ~256K recurrent multiply-adds; on threads started per call
+    (the helpers busy with another call), from ~4M."""
+    from tfjs_interop.runtime import pool
+
     layer = _layer(LSTM, 32, 8)
     x = np.random.default_rng(1).standard_normal((batch, 10, 8)).astype(np.float32)
     compiled.set_compiled(True)
@@ -141,11 +146,18 @@ def test_a_batch_is_split_only_where_each_slice_pays_for_its_thread(batch, parts
     one = layer.call(x)
     threads._setting = 2
     slices: list[tuple[int, int]] = []
-    run_split = threads.run_split
-    monkeypatch.setattr(threads, "run_split", lambda f, rows, least, count: run_split(
-        lambda b0, b1: (slices.append((b0, b1)), f(b0, b1)), rows, least, count))
-    np.testing.assert_allclose(layer.call(x), one, rtol=1e-5, atol=2e-7)
-    assert len(slices) == parts, slices
+    run_slice = compiled._run_slice
+    monkeypatch.setattr(compiled, "_run_slice", lambda *args: (slices.append(args[11:13]), run_slice(*args)))
+    if not helpers_free:
+        assert pool._busy.acquire(timeout=10)
+    try:
+        got = layer.call(x)
+    finally:
+        if not helpers_free:
+            pool._busy.release()
+    fast = compiled._kernels().FAST  # the helpers run the large-batch loop on the compiled GEMM; BLAS's is Python's
+    assert np.array_equal(got, one) if fast else np.allclose(got, one, rtol=1e-5, atol=2e-7)
+    assert len(slices) == (parts if fast or not helpers_free else {32: 1, 1024: 2, 8: 1}[batch]), slices
 
 
 @needs_numba

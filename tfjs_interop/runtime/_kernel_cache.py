@@ -18,7 +18,8 @@ import hashlib
 import os
 from types import ModuleType
 
-KERNEL_SOURCES = ("_sync.py", "_gemm.py", "_cell_steps.py", "_kernels.py")  # what the kernels are compiled from
+# what the kernels are compiled from
+KERNEL_SOURCES = ("_sync.py", "_gemm.py", "_cell_steps.py", "_kernels.py", "_helpers.py")
 
 
 def sources_stamp(paths: tuple[str, ...]) -> tuple[bytes, ...] | None:

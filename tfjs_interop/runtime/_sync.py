@@ -79,6 +79,13 @@ def meet(address, count):
     """Arrive at the counter at ``address``, then wait until ``count`` arrivals in all: True, or False when the
     others did not come (``GIVE_UP_YIELDS``)."""
     _fetch_add(address, 1)
+    return wait_for(address, count)
+
+
+@njit(**OPTIONS)
+def wait_for(address, count):
+    """Wait until the counter at ``address`` reaches ``count`` (spinning, then yielding between looks): True, or
+    False after ``GIVE_UP_YIELDS`` yields."""
     looks = 0
     while _load(address) < count:
         looks += 1

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import pool
 from .workspace import scratch
 
 ACTIVATION_CODES = {"linear": 0, None: 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras3": 4,
@@ -125,26 +126,45 @@ def _whole_simple_rnn(k: Any, w: CellWeights) -> Callable:
     return run
 
 
-def _steps_lstm(k, w, x, states, keep, held, seq, last) -> None:
-    z = scratch("steps.z", (x.shape[1], w.u.shape[1]))
-    k.lstm_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, *states, keep, held, *w.codes, seq, last, z)
+def _steps_lstm(k, w, x, states, keep, held, seq, last, helper=None) -> None:
+    z = scratch(_share("steps.z", helper), (x.shape[1], w.u.shape[1]))
+    _launch(k.lstm_steps, "post_lstm_steps", helper,
+            (x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, *states, keep, held, *w.codes, seq, last, z))
 
 
-def _steps_gru(k, w, x, states, keep, held, seq, last) -> None:
+def _steps_gru(k, w, x, states, keep, held, seq, last, helper=None) -> None:
     batch, units = x.shape[1], states[0].shape[1]
     if w.u_h is None:  # reset_after
-        k.gru_steps_reset_after(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, w.recurrent_bias, states[0], keep,
-                                held, *w.codes, seq, last, scratch("steps.z", (batch, 3 * units)))
+        inner = scratch(_share("steps.z", helper), (batch, 3 * units))
+        _launch(k.gru_steps_reset_after, "post_gru_steps_reset_after", helper,
+                (x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, w.recurrent_bias, states[0], keep, held, *w.codes,
+                 seq, last, inner))
         return
-    zr, rh, hh = (scratch(key, (batch, n * units)) for key, n in (("steps.zr", 2), ("steps.rh", 1), ("steps.hh", 1)))
-    k.gru_steps_before(x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, states[0], keep, held,
-                       *w.codes, seq, last, zr, rh, hh)
+    zr, rh, hh = (scratch(_share(key, helper), (batch, n * units))
+                  for key, n in (("steps.zr", 2), ("steps.rh", 1), ("steps.hh", 1)))
+    _launch(k.gru_steps_before, "post_gru_steps_before", helper,
+            (x, w.packed_w, w.packed_bias, w.packed_u, w.packed_u_h, w.zeros, states[0], keep, held, *w.codes, seq,
+             last, zr, rh, hh))
 
 
-def _steps_simple_rnn(k, w, x, states, keep, held, seq, last) -> None:
-    z = scratch("steps.z", (x.shape[1], w.u.shape[1]))
-    k.simple_rnn_steps(x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq,
-                       last, z)
+def _steps_simple_rnn(k, w, x, states, keep, held, seq, last, helper=None) -> None:
+    z = scratch(_share("steps.z", helper), (x.shape[1], w.u.shape[1]))
+    _launch(k.simple_rnn_steps, "post_simple_rnn_steps", helper,
+            (x, w.packed_w, w.packed_bias, w.packed_u, w.zeros, states[0], keep, held, w.codes[0], seq, last, z))
+
+
+def _share(key: str, helper: Any) -> str:
+    """A scratch array's key for the caller's share, or for a helper's (the caller's thread holds both)."""
+    return key if helper is None else f"{key}.{helper.index}"
+
+
+def _launch(kernel: Callable, poster: str, helper: Any, args: tuple) -> None:
+    """``kernel(*args)`` on this thread, or handed to ``helper`` (``pool``) by the ``_helpers`` function
+    ``poster``."""
+    if helper is None:
+        kernel(*args)
+    else:
+        helper.post(getattr(pool.compiled(), poster), args)
 
 
 def _blas_lstm(k, w, projected, states, keep, held, seq, last) -> None:

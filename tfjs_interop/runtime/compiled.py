@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LimitError
-from . import threads
+from . import pool, threads
 from .cell_kernels import ACTIVATION_CODES, BLAS_STEPS, STEPS, CellWeights, cell_weights, part_weights
 
 ENV_SWITCH = "TFJS_INTEROP_COMPILED"
@@ -45,6 +45,7 @@ STEP_OVERHEAD_S = 15e-6  # what the NumPy loop spends per step in Python and Num
 ELEMENT_S = 2e-9  # what its gate passes spend per element of a step's gate array, beyond one fused pass
 MIN_ROWS_PER_THREAD = 8  # a batch is split over threads in slices of at least this many samples
 MIN_SLICE_WORK = 1 << 22  # ... and recurrent multiply-adds (~0.1-0.2 ms): less does not pay for starting a thread
+MIN_HELPER_SLICE_WORK = 1 << 18  # ... or for handing the slice to a helper (``pool``: a few µs)
 MIN_PART_STEP_WORK = 1 << 15  # one sample's units are shared by threads in parts of at least this many recurrent
 # multiply-adds per step (a 128-unit LSTM's halves: ~1 µs, against well under 1 µs for the threads to meet)
 HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
@@ -126,11 +127,12 @@ def _worth_loading(batch: int, steps: int, width: int, switch: bool | None) -> b
     return _warmed or switch is True or _saving_s(batch, steps, width) >= LOAD_COST_S
 
 
-def _min_rows_per_thread(cell: Any, steps: int) -> int:
-    """The fewest samples a thread's slice of the batch may hold: a measured 2-thread run of a 32-sample,
-    10-step, 32-unit LSTM was 2.7x slower split in two (0.39 against 0.145 ms) than on one thread."""
+def _min_rows_per_thread(cell: Any, steps: int, work: int | None = None) -> int:
+    """The fewest samples a thread's slice of the batch may hold, for ``work`` recurrent multiply-adds at least
+    (``MIN_SLICE_WORK``: a measured 2-thread run of a 32-sample, 10-step, 32-unit LSTM was 2.7x slower split in
+    two over threads started per call, 0.39 against 0.145 ms, than on one thread)."""
     per_sample = max(1, steps * cell.gates * cell.units**2)
-    return max(MIN_ROWS_PER_THREAD, -(-MIN_SLICE_WORK // per_sample))
+    return max(MIN_ROWS_PER_THREAD, -(-(MIN_SLICE_WORK if work is None else work) // per_sample))
 
 
 def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: str,
@@ -257,12 +259,27 @@ def _run_unit_parts(w: CellWeights, cell: Any, parts: int, x: np.ndarray, states
     sync = np.zeros(1, np.int64)  # the counter the parts meet at
     arrived = [False] * parts
 
-    def run(i: int, _: int) -> None:
+    def arguments(i: int, steps: slice = slice(None)) -> tuple:
         u0, u1, packed_w, bias, packed_u, zeros = pieces[i]
-        arrived[i] = k.lstm_part(x, packed_w, bias, packed_u, zeros, hs, c[0, u0:u1], *w.codes, seq, last,
-                                 sync.ctypes.data, u0, parts)
+        return (x[steps], packed_w, bias, packed_u, zeros, hs, c[0, u0:u1], *w.codes, seq[steps], last,
+                sync.ctypes.data, u0, parts)
 
-    threads.run_split(run, parts, 1, parts)
+    def run(i: int, _: int) -> None:
+        arrived[i] = k.lstm_part(*arguments(i))
+
+    helpers = pool.engage(parts - 1)
+    if helpers is None:  # the helpers are another call's: threads of its own
+        threads.run_split(run, parts, 1, parts)
+    else:
+        k.lstm_part(*arguments(parts - 1, slice(0)))  # no steps: this thread's kernel made ready (compiled or
+        # loaded, seconds the first time) before the helpers wait for it at the first step (they give up in seconds)
+        try:
+            for i, helper in enumerate(helpers):
+                helper.post(pool.compiled().post_lstm_part, arguments(i))
+            run(parts - 1, 0)
+        finally:
+            pool.finish(helpers, "sharing an LSTM's units")
+        arrived[:-1] = [helper.result() for helper in helpers]
     if not all(arrived):
         raise LimitError(f"the {parts} threads sharing an LSTM's units did not all run (a thread could not start "
                          "or was not scheduled for seconds); set fewer threads (TFJS_INTEROP_THREADS)")
@@ -304,7 +321,8 @@ def _run(cell: Any, kind: str, held: int, whole: bool, x: np.ndarray, step_masks
         _run_rows(k, w, cell, kind, held, whole, x, keep, states, seq, last)
     else:
         run = partial(_run_slice, k, w, cell, kind, held, whole, x, keep, states, seq, last)
-        threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
+        if whole or not k.FAST or not _split_on_helpers(run, cell, batch, steps, count):
+            threads.run_split(run, batch, _min_rows_per_thread(cell, steps), count)
     return (outputs if sequence else None), last, states
 
 
@@ -318,23 +336,47 @@ def _output_buffers(cell: Any, x: np.ndarray, sequence: bool, out: np.ndarray | 
     return out, out.swapaxes(0, 1)
 
 
+def _split_on_helpers(run: Callable, cell: Any, batch: int, steps: int, count: int) -> bool:
+    """``run(b0, b1, helper)`` over slices of the batch, all but the last handed to the pool's helpers (slices of
+    ``MIN_HELPER_SLICE_WORK``); False, with nothing run, where the helpers are another call's."""
+    parts = max(1, min(count, batch // _min_rows_per_thread(cell, steps, MIN_HELPER_SLICE_WORK)))
+    if parts == 1:
+        run(0, batch)
+        return True
+    helpers = pool.engage(parts - 1)
+    if helpers is None:
+        return False
+    bounds = [batch * i // parts for i in range(parts + 1)]
+    try:
+        for i, helper in enumerate(helpers):
+            run(bounds[i], bounds[i + 1], helper)
+        run(bounds[-2], bounds[-1])
+    finally:
+        pool.finish(helpers, "splitting a batch")
+    return True
+
+
 def _run_slice(k: Any, w: CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
                keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray, b0: int,
-               b1: int) -> None:
-    """Samples ``b0:b1`` of the batch (a thread's share): their states, outputs and last outputs, in place."""
+               b1: int, helper: Any = None) -> None:
+    """Samples ``b0:b1`` of the batch (a thread's share, or a ``helper``'s job): their states, outputs and last
+    outputs, in place."""
     x = x[:, b0:b1]  # the kernels take contiguous x: rows of (batch, n) arrays are; slices of (time, batch, n) not
     keep = keep if keep.shape[0] == 0 else np.ascontiguousarray(keep[:, b0:b1])
-    _run_rows(k, w, cell, kind, held, whole, x, keep, [s[b0:b1] for s in states], seq[:, b0:b1], last[b0:b1])
+    _run_rows(k, w, cell, kind, held, whole, x, keep, [s[b0:b1] for s in states], seq[:, b0:b1], last[b0:b1],
+              helper)
 
 
 def _run_rows(k: Any, w: CellWeights, cell: Any, kind: str, held: int, whole: bool, x: np.ndarray,
-              keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray) -> None:
-    """The loop over all rows of ``x`` (time, batch, features): states, outputs and last outputs in place."""
+              keep: np.ndarray, states: list[np.ndarray], seq: np.ndarray, last: np.ndarray,
+              helper: Any = None) -> None:
+    """The loop over all rows of ``x`` (time, batch, features): states, outputs and last outputs in place (by a
+    pool ``helper``: the large-batch loop on the compiled GEMM only)."""
     if whole:  # numba runs the whole loop, the projections included
         w.whole(np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
         return
     if k.FAST:  # likewise, each step's product by the compiled GEMM
-        STEPS[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last)
+        STEPS[kind](k, w, np.ascontiguousarray(x, dtype=np.float32), states, keep, held, seq, last, helper)
         return
     steps, batch = x.shape[0], x.shape[1]
     block = max(1, (32 << 20) // max(1, batch * cell.gates * cell.units * 4))  # projection blocks of <= 32 MB

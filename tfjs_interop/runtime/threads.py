@@ -149,8 +149,9 @@ def apply_environment() -> None:
 
 def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, count: int | None = None) -> None:
     """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (``count`` of them, by default
-    ``kernel_threads()``; slices of at least ``min_rows``), the last on the calling thread. The threads are started
-    per call and waited for: none outlives it (the process may fork later, see ``formats.isolation``). They are
+    ``kernel_threads()``; slices of at least ``min_rows``), the last on the calling thread, on threads started for
+    this call and waited for. (The compiled large-batch loop hands its slices to ``pool``'s helper threads, kept
+    between calls; this is for the rest, and for calls made while another holds the helpers.) They are
     ``_thread``'s, not ``threading.Thread``s: ``Thread.start`` waits until the new thread runs, measured here at
     ~100 µs a thread (against ~65 µs), while the calling thread could already be working on its slice."""
     parts = max(1, min(count or kernel_threads(), rows // max(1, min_rows)))
