@@ -106,6 +106,10 @@ def test_a_jobs_error_reaches_the_caller_and_the_helper_serves_on():
     bad = np.zeros((3, 2, 4), np.float32)  # packed weights of a shape the kernel's GEMM refuses
     z = np.zeros((2, 4), np.float32)
     args = (bad, bad, z[0], bad, z[0], z, z, np.zeros((0, 0), bool), 0, 1, 2, bad, z, z)
+    strided = np.zeros((4, 8), np.float32)[:, ::2]  # the helper would read it as contiguous: refused, not posted
+    with pytest.raises(ValueError, match="C-contiguous"):
+        helpers[0].post(h.post_lstm_steps, (*args[:5], strided, *args[6:]))
+    assert not h.pending(helpers[0].box)
     helpers[0].post(h.post_lstm_steps, args)
     with pytest.raises(ValueError, match="_gemm"):
         pool.finish(helpers, "in a test")

@@ -72,12 +72,25 @@ def _describe(box, i, array):
         box[start + 4 + d] = array.strides[d]
 
 
+@njit(inline="always", **OPTIONS)
+def _c_contiguous(array):
+    expected = array.itemsize
+    for d in range(array.ndim - 1, -1, -1):
+        if array.shape[d] > 1 and array.strides[d] != expected:
+            return False
+        expected *= array.shape[d]
+    return True
+
+
 @njit(**OPTIONS)
-def _post(box, kind, arrays, ints):
+def _post(box, kind, arrays, ints, strided):
     """Write a job (its arrays in the kernel's order of arguments, then its integers) and count it posted; True
-    when the helper is parked (the poster must then wake it)."""
+    when the helper is parked (the poster must then wake it). ``_run_job`` views every array but the ``strided``-th
+    as C-contiguous: one that is not is refused here, before anything is posted."""
     i = 0
     for array in literal_unroll(arrays):
+        if i != strided and not _c_contiguous(array):
+            raise ValueError("_helpers: a job's array is not C-contiguous")
         _describe(box, i, array)
         i += 1
     for j in range(len(ints)):
@@ -89,31 +102,33 @@ def _post(box, kind, arrays, ints):
 
 @njit(**OPTIONS)
 def post_lstm_steps(box, x, packed_w, bias, packed_u, zeros, h, c, keep, held, act, rec, seq, last, z):
-    return _post(box, LSTM_STEPS, (x, packed_w, bias, packed_u, zeros, h, c, keep, seq, last, z), (held, act, rec))
+    return _post(box, LSTM_STEPS, (x, packed_w, bias, packed_u, zeros, h, c, keep, seq, last, z), (held, act, rec),
+                 8)
 
 
 @njit(**OPTIONS)
 def post_gru_steps_reset_after(box, x, packed_w, bias, packed_u, zeros, recurrent_bias, h, keep, held, act, rec,
                                seq, last, inner):
     return _post(box, GRU_STEPS_RESET_AFTER, (x, packed_w, bias, packed_u, zeros, recurrent_bias, h, keep, seq, last,
-                                              inner), (held, act, rec))
+                                              inner), (held, act, rec), 8)
 
 
 @njit(**OPTIONS)
 def post_gru_steps_before(box, x, packed_w, bias, packed_zr, packed_h, zeros, h, keep, held, act, rec, seq, last,
                           zr, rh, hh):
     return _post(box, GRU_STEPS_BEFORE, (x, packed_w, bias, packed_zr, packed_h, zeros, h, keep, seq, last, zr, rh,
-                                         hh), (held, act, rec))
+                                         hh), (held, act, rec), 8)
 
 
 @njit(**OPTIONS)
 def post_simple_rnn_steps(box, x, packed_w, bias, packed_u, zeros, h, keep, held, act, seq, last, z):
-    return _post(box, SIMPLE_RNN_STEPS, (x, packed_w, bias, packed_u, zeros, h, keep, seq, last, z), (held, act))
+    return _post(box, SIMPLE_RNN_STEPS, (x, packed_w, bias, packed_u, zeros, h, keep, seq, last, z), (held, act), 7)
 
 
 @njit(**OPTIONS)
 def post_lstm_part(box, x, packed_w, bias, packed_u, zeros, hs, c, act, rec, seq, last, sync, u0, parts):
-    return _post(box, LSTM_PART, (x, packed_w, bias, packed_u, zeros, hs, c, seq, last), (act, rec, sync, u0, parts))
+    return _post(box, LSTM_PART, (x, packed_w, bias, packed_u, zeros, hs, c, seq, last), (act, rec, sync, u0, parts),
+                 7)
 
 
 @njit(**OPTIONS)
