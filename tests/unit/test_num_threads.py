@@ -118,6 +118,7 @@ def _layer(cls, units: int, features: int, **config):
 def test_two_kernel_threads_give_the_numbers_of_one(cls, config, path, monkeypatch):
     monkeypatch.setattr(compiled, "WHOLE_LOOP_BATCH", 1 << 30 if path == "whole" else 0)
     monkeypatch.setattr(compiled, "MIN_SLICE_WORK", 0)  # split this small batch all the same
+    monkeypatch.setattr(compiled, "MIN_HELPER_SLICE_WORK", 0)  # (by the pool's helpers where they apply)
     layer = _layer(cls, 12, 5, **config)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((37, 6, 5)).astype(np.float32)
