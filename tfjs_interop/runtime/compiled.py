@@ -159,16 +159,23 @@ def zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
     float32 ``x``, giving what ``_run`` gives (the states as the rows of one array), without its general set-up: at
     batch 1 a server's call is mostly set-up (the kernel takes ~5 µs, each NumPy call ~0.2–0.6). Decided once per
     (batch, steps) and compiled-use setting (``_applies`` alone took ~1 µs)."""
+    return _decided(cell, "zero_state_runs", (batch, steps), _zero_state_run, cell, batch, steps)
+
+
+def _decided(cell: Any, name: str, key: tuple, decide: Callable, *args: Any) -> Any:
+    """``decide(*args)``, remembered in ``cell``'s compiled cache under ``name`` for ``key`` and the compiled-use
+    setting (at most ``DECISIONS_KEPT``: a server fed every length of sequence stays bounded); None for a cell
+    without a compiled cache."""
     cache = getattr(cell, "compiled_cache", None)
     if cache is None:
         return None
-    decisions = cache.setdefault("zero_state_runs", {})
-    key = (batch, steps, _forced, _environment, _warmed)
+    decisions = cache.setdefault(name, {})
+    key = (*key, _forced, _environment, _warmed)
     run = decisions.get(key, _UNDECIDED)
     if run is _UNDECIDED:
-        if len(decisions) >= DECISIONS_KEPT:  # a server fed every length of sequence: they stay bounded
+        if len(decisions) >= DECISIONS_KEPT:
             decisions.clear()
-        run = decisions[key] = _zero_state_run(cell, batch, steps)
+        run = decisions[key] = decide(*args)
     return run
 
 
@@ -201,21 +208,12 @@ def _run_from_zeros(cell: Any, shape: tuple[int, int, int], may_split: bool, x: 
 
 def zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Callable | None:
     """A Bidirectional's usual call (zero states, no mask) for its two cells, where both are LSTMs of the same
-    width and activations whose ``zero_state_run`` is the whole loop on one thread: ``run(xf, xb, seq_f, seq_b)``
-    over each direction's time-major inputs, writing each one's time-major outputs (``_kernels.lstm_pair``: one
-    call for both, each direction's bits as its own run's). Else None. Decided once per (batch, steps) and
-    compiled-use setting, as ``zero_state_run``."""
-    cache = getattr(forward, "compiled_cache", None)
-    if cache is None:
-        return None
-    decisions = cache.setdefault("zero_state_pairs", {})
-    key = (batch, steps, _forced, _environment, _warmed, id(backward))
-    run = decisions.get(key, _UNDECIDED)
-    if run is _UNDECIDED:
-        if len(decisions) >= DECISIONS_KEPT:
-            decisions.clear()
-        run = decisions[key] = _zero_state_pair(forward, backward, batch, steps)
-    return run
+    width and activations whose ``zero_state_run`` is the whole loop on one thread: ``run(xf, xb, out_f, out_b)``
+    over each direction's time-major inputs, writing each one's batch-major (batch, time, units) outputs
+    (``_kernels.lstm_pair``: one call for both, each direction's bits as its own run's). Else None. Decided once per
+    (batch, steps) and compiled-use setting, as ``zero_state_run``."""
+    return _decided(forward, "zero_state_pairs", (batch, steps, id(backward)), _zero_state_pair, forward, backward,
+                    batch, steps)
 
 
 def _zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Callable | None:
@@ -223,18 +221,19 @@ def _zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Cal
     if not all(zero_state_run(cell, batch, steps) for cell in cells) or any(_may_split(cell, batch, steps)
                                                                              for cell in cells):
         return None
-    same = all(getattr(cell, "compiled_kind", None) == "lstm" for cell in (forward, backward)) and \
+    same = all(getattr(cell, "compiled_kind", None) == "lstm" for cell in cells) and \
         forward.units == backward.units and (forward.options.activation, forward.options.recurrent_activation) == \
         (backward.options.activation, backward.options.recurrent_activation)
     return partial(_run_pair_from_zeros, forward, backward, (3, batch, forward.units)) if same else None
 
 
 def _run_pair_from_zeros(forward: Any, backward: Any, shape: tuple[int, int, int], xf: np.ndarray, xb: np.ndarray,
-                         seq_f: np.ndarray, seq_b: np.ndarray) -> None:
+                         out_f: np.ndarray, out_b: np.ndarray) -> None:
     k = _kernels()
     wf, wb = cell_weights(k, forward), cell_weights(k, backward)
     k.lstm_pair(xf, xb, wf.packed_w, wf.packed_bias, wf.packed_u, wb.packed_w, wb.packed_bias, wb.packed_u, wf.zeros,
-                np.zeros(shape, np.float32), np.zeros(shape, np.float32), *wf.codes, seq_f, seq_b)
+                np.zeros(shape, np.float32), np.zeros(shape, np.float32), *wf.codes, out_f.swapaxes(0, 1),
+                out_b.swapaxes(0, 1))
 
 
 def _unit_parts(cell: Any, batch: int, steps: int, count: int) -> int:
@@ -339,14 +338,13 @@ def _output_buffers(cell: Any, x: np.ndarray, sequence: bool, out: np.ndarray | 
 def _split_on_helpers(run: Callable, cell: Any, batch: int, steps: int, count: int) -> bool:
     """``run(b0, b1, helper)`` over slices of the batch, all but the last handed to the pool's helpers (slices of
     ``MIN_HELPER_SLICE_WORK``); False, with nothing run, where the helpers are another call's."""
-    parts = max(1, min(count, batch // _min_rows_per_thread(cell, steps, MIN_HELPER_SLICE_WORK)))
-    if parts == 1:
+    bounds = threads.slice_bounds(batch, _min_rows_per_thread(cell, steps, MIN_HELPER_SLICE_WORK), count)
+    if len(bounds) == 2:
         run(0, batch)
         return True
-    helpers = pool.engage(parts - 1)
+    helpers = pool.engage(len(bounds) - 2)
     if helpers is None:
         return False
-    bounds = [batch * i // parts for i in range(parts + 1)]
     try:
         for i, helper in enumerate(helpers):
             run(bounds[i], bounds[i + 1], helper)

@@ -147,6 +147,12 @@ def apply_environment() -> None:
         warnings.warn(str(exc), stacklevel=2)
 
 
+def slice_bounds(rows: int, min_rows: int, count: int) -> list[int]:
+    """``0:rows`` cut into up to ``count`` slices of at least ``min_rows`` (one slice at the least): their bounds."""
+    parts = max(1, min(count, rows // max(1, min_rows)))
+    return [rows * i // parts for i in range(parts + 1)]
+
+
 def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, count: int | None = None) -> None:
     """``function(b0, b1)`` over ``0:rows`` cut into one slice per kernel thread (``count`` of them, by default
     ``kernel_threads()``; slices of at least ``min_rows``), the last on the calling thread, on threads started for
@@ -154,11 +160,11 @@ def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, co
     between calls; this is for the rest, and for calls made while another holds the helpers.) They are
     ``_thread``'s, not ``threading.Thread``s: ``Thread.start`` waits until the new thread runs, measured here at
     ~100 µs a thread (against ~65 µs), while the calling thread could already be working on its slice."""
-    parts = max(1, min(count or kernel_threads(), rows // max(1, min_rows)))
+    bounds = slice_bounds(rows, min_rows, count or kernel_threads())
+    parts = len(bounds) - 1
     if parts == 1:
         function(0, rows)
         return
-    bounds = [rows * i // parts for i in range(parts + 1)]
     errors: list[BaseException] = []
 
     def target(b0: int, b1: int, finished: _thread.LockType) -> None:

@@ -135,8 +135,7 @@ class Bidirectional(Layer):
             not self.rnn_options.return_state and zero_state_pair(self.forward.cell, self.backward.cell, *out.shape[:2])
         if pair:  # the usual call: both directions in one compiled loop
             pair(self.forward.time_major(inputs), self.backward.time_major(inputs, "rnn.x.backward"),
-                 out[..., :units].swapaxes(0, 1),
-                 out[:, ::-1, units:].swapaxes(0, 1))
+                 out[..., :units], out[:, ::-1, units:])
             return out
         if out is not None:  # each direction writes its half (the backward one re-reversed): no concatenation
             forward = _as_list(self.forward.call_into(inputs, mask, forward_state, out[..., :units]))
