@@ -10,6 +10,8 @@ import pytest
 
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
+from tfjs_interop.runtime.layers.core import Dense
+from tfjs_interop.runtime.layers.recurrent import GRU, LSTM
 from tfjs_interop.runtime.plan import Plan
 
 MODEL_FILES = ("model.json", "model.keras", "model.h5")
@@ -85,3 +87,32 @@ def _repeats(case: Path) -> bool:
         return False
     nodes = [step.node for step in model._steps]
     return len(nodes) != len(set(nodes))
+
+
+def test_consecutive_rnns_run_as_one_step_with_each_layers_bits(each_loop):
+    """A stacked LSTM's two layers are one step of the plan (``RNNChain``): where the compiled loop from zeros runs
+    them (batches up to 4 on one thread), in one call from one another's time-major outputs, else by the layers'
+    own calls; the executor's bits and TF.js's numbers either way."""
+    case = TFJS_FIXTURES / "lstm_stacked_dense"
+    model = tfjs_interop.load(case / "model.json")
+    assert_matches(model, case)
+    chains = [step.fused for step in model._plan._steps if step.fused is not None]
+    assert [chain.name for chain in chains] == ["lstm_LSTM1 -> lstm_LSTM2"]
+    executor = _executor_only(tfjs_interop.load(case / "model.json"))
+    lstm2 = executor.get_layer("lstm_LSTM2")
+    x = np.load(case / expected(case)["calls"][0]["inputs"][0])
+    for n in (1, 2, 4):
+        chained = chains[0].call(x[:n])
+        assert (chained is not None) is (each_loop == "compiled") or each_loop == "compiled_threads", (each_loop, n)
+        if chained is not None:
+            assert np.array_equal(chained, lstm2.call(executor.get_layer("lstm_LSTM1").call(x[:n])))
+        assert np.array_equal(model.predict(x[:n]), executor.predict(x[:n]))
+
+
+@pytest.mark.parametrize("second,fused", [({}, True), ({"go_backwards": True}, False), ({"stateful": True}, False),
+                                          ({"return_state": True}, False)])
+def test_which_rnns_fuse(second, fused):
+    first = LSTM("a", "LSTM", {"units": 4, "return_sequences": True})
+    assert (first.fuse(GRU("b", "GRU", {"units": 3, **second})) is not None) is fused
+    assert LSTM("a", "LSTM", {"units": 4}).fuse(GRU("b", "GRU", {"units": 3})) is None  # no sequences to read
+    assert first.fuse(Dense("d", "Dense", {"units": 3})) is None

@@ -53,6 +53,7 @@ HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 _SWITCH_VALUES = {"0": False, "false": False, "no": False, "off": False, "1": True, "true": True, "yes": True,
                   "on": True}  # TFJS_INTEROP_COMPILED's spellings; anything else: the start-up rule
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
+_NO_SEQUENCE = np.zeros((0, 0, 0), np.float32)  # the kernels' "only the last output" (never written)
 _UNDECIDED = object()
 DECISIONS_KEPT = 256  # zero_state_run's decisions kept per cell
 _forced: bool | None = None
@@ -162,11 +163,11 @@ def zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
     return _decided(cell, "zero_state_runs", (batch, steps), _zero_state_run, cell, batch, steps)
 
 
-def _decided(cell: Any, name: str, key: tuple, decide: Callable, *args: Any) -> Any:
-    """``decide(*args)``, remembered in ``cell``'s compiled cache under ``name`` for ``key`` and the compiled-use
-    setting (at most ``DECISIONS_KEPT``: a server fed every length of sequence stays bounded); None for a cell
-    without a compiled cache."""
-    cache = getattr(cell, "compiled_cache", None)
+def _decided(holder: Any, name: str, key: tuple, decide: Callable, *args: Any) -> Any:
+    """``decide(*args)``, remembered in ``holder``'s compiled cache (a cell's, or an ``RNNChain``'s) under ``name``
+    for ``key`` and the compiled-use setting (at most ``DECISIONS_KEPT``: a server fed every length of sequence
+    stays bounded); None for a cell without a compiled cache."""
+    cache = getattr(holder, "compiled_cache", None)
     if cache is None:
         return None
     decisions = cache.setdefault(name, {})
@@ -234,6 +235,41 @@ def _run_pair_from_zeros(forward: Any, backward: Any, shape: tuple[int, int, int
     k.lstm_pair(xf, xb, wf.packed_w, wf.packed_bias, wf.packed_u, wb.packed_w, wb.packed_bias, wb.packed_u, wf.zeros,
                 np.zeros(shape, np.float32), np.zeros(shape, np.float32), *wf.codes, out_f.swapaxes(0, 1),
                 out_b.swapaxes(0, 1))
+
+
+def zero_state_chain(chain: Any, batch: int, steps: int, width: int) -> Callable | None:
+    """The usual calls (zero states, no mask) of consecutive RNN layers over ``chain.cells``, each reading the one
+    before's outputs (``layers.recurrent.RNNChain``), where each one's ``zero_state_run`` is the whole loop on one
+    thread and the widths follow on from ``width`` features: ``run(x)`` over the first's time-major contiguous
+    float32 inputs, giving the last one's batch-major outputs (``chain.sequence``) or last output, each layer's
+    bits as its own run's. Else None. Decided once per (batch, steps, width) and compiled-use setting."""
+    return _decided(chain, "zero_state_chains", (batch, steps, width), _zero_state_chain, chain.cells, batch, steps,
+                    width, chain.sequence)
+
+
+def _zero_state_chain(cells: tuple, batch: int, steps: int, width: int, sequence: bool) -> Callable | None:
+    widths = (width, *(cell.units for cell in cells[:-1]))
+    if any(cell.kernel.value.shape[0] != w for cell, w in zip(cells, widths)) or \
+            not all(zero_state_run(cell, batch, steps) for cell in cells) or \
+            any(_may_split(cell, batch, steps) for cell in cells):
+        return None
+    return partial(_run_chain_from_zeros, cells, batch, steps, sequence)
+
+
+def _run_chain_from_zeros(cells: tuple, batch: int, steps: int, sequence: bool, x: np.ndarray) -> np.ndarray:
+    k, last = _kernels(), len(cells) - 1
+    for i, cell in enumerate(cells):
+        states = np.zeros((cell.state_count + 1, batch, cell.units), np.float32)  # states and last output
+        if i < last:
+            seq = np.empty((steps, batch, cell.units), np.float32)  # the next one's time-major inputs
+        elif sequence:
+            out = np.empty((batch, steps, cell.units), np.float32)
+            seq = out.swapaxes(0, 1)
+        else:
+            out, seq = states[-1], _NO_SEQUENCE
+        cell_weights(k, cell).whole(x, states, _NO_MASK, 0, seq, states[-1])
+        x = seq
+    return out
 
 
 def _unit_parts(cell: Any, batch: int, steps: int, count: int) -> int:

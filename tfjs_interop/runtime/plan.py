@@ -7,6 +7,10 @@ mask given), and for them all of that comes to nothing. A ``Plan`` is the steps 
 keyword arguments and outputs as positions in one flat list, made once; running it calls the layers in the
 engine's order (repeats included) and nothing else.
 
+Where a step's only result is read by the next step alone, as its only input, the two are one step when the
+first's layer can run both (``Layer.fuse``: consecutive RNNs, e.g. a stacked LSTM, run from one another's
+time-major outputs, without the layer calls between them).
+
 A plan is made only from a run of the executor that saw no mask anywhere (``MaskWatch``), and only for models
 without nested models (whose calls compute masks of their own). Whether a mask exists never depends on the values
 of the inputs, only on the graph, so the executor's first run decides for every later one.
@@ -14,6 +18,7 @@ of the inputs, only on the graph, so the executor's first run decides for every 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +77,8 @@ class _Step:
     kwargs: tuple[tuple[str, Any], ...]  # (key, value), tensors in it as _Slot
     writes: tuple[tuple[int, int], ...]  # (output index, slot): its first results that later calls read
     returns: tuple[tuple[int, int], ...]  # (output index, model output position): the model's results
+    then: tuple[Layer, ...] = ()  # layers fused after it, each taking the one before's only output
+    fused: Any = None  # what runs them all in one call (``Layer.fuse``), or None
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ class Plan:
             kwargs = tuple(call.map_refs(lambda ref: _Slot(slot(ref))).kwargs.items())
             planned.append([layer, args, len(call.args) > 1, kwargs, node, i == last[node], node in seen])
             seen.add(node)
-        self._steps = tuple(self._finish(step, slots, outputs) for step in planned)
+        self._steps = _fused([self._finish(step, slots, outputs) for step in planned])
         self._output_count = len(outputs)
         self._slot_count = len(slots)
         self._call_layer = call_layer
@@ -121,7 +128,7 @@ class Plan:
         for step in self._steps:
             inputs = [values[i] for i in step.args] if step.packed else values[step.args[0]]
             kwargs = {key: _value(arg, values) for key, arg in step.kwargs} if step.kwargs else {}
-            outputs = self._call_layer(step.layer, inputs, kwargs)
+            outputs = self._outputs(step, inputs, kwargs)
             if not isinstance(outputs, list):
                 outputs = [outputs]
             try:  # output_at's check, by the IndexError (a check per output was ~5 % of a batch-1 call)
@@ -134,6 +141,58 @@ class Plan:
                     output_at(outputs, index, step.layer.name)
                 raise
         return results
+
+
+    def _outputs(self, step: _Step, inputs: Any, kwargs: dict) -> Any:
+        """A step's outputs: its fused layers' in one call where that applies, else each layer's in turn."""
+        if step.fused is not None:
+            outputs = self._call_layer(step.fused, inputs, {})
+            if outputs is not None:
+                return outputs
+        outputs = self._call_layer(step.layer, inputs, kwargs)
+        for layer in step.then:
+            outputs = self._call_layer(layer, outputs, {})
+        return outputs
+
+
+def _fused(steps: list[_Step]) -> tuple[_Step, ...]:
+    """``steps`` with each step whose only result only the next step reads, as its only input, merged with it
+    where the layers fuse (``Layer.fuse``)."""
+    readers = Counter(slot for step in steps for slot in _read_slots(step))
+    merged: list[_Step] = []
+    for step in steps:
+        joined = _joined(merged[-1], step, readers) if merged else None
+        if joined is None:
+            merged.append(step)
+        else:
+            merged[-1] = joined
+    return tuple(merged)
+
+
+def _joined(first: _Step, then: _Step, readers: Counter) -> _Step | None:
+    if len(first.writes) != 1 or first.writes[0][0] != 0 or first.returns or first.kwargs or then.kwargs or \
+            then.packed or then.args != (first.writes[0][1],) or readers[then.args[0]] != 1:
+        return None
+    fused = (first.fused or first.layer).fuse(then.layer)
+    if fused is None:
+        return None
+    return _Step(first.layer, first.args, first.packed, first.kwargs, then.writes, then.returns,
+                 (*first.then, then.layer), fused)
+
+
+def _read_slots(step: _Step) -> list[int]:
+    found = list(step.args)
+
+    def collect(arg: Any) -> None:
+        if isinstance(arg, _Slot):
+            found.append(arg.index)
+        elif isinstance(arg, list):
+            for item in arg:
+                collect(item)
+
+    for _, arg in step.kwargs:
+        collect(arg)
+    return found
 
 
 def _value(arg: Any, values: list[Any]) -> Any:

@@ -261,6 +261,13 @@ class Layer:
         """The mask of the outputs: passed through by layers that support masking, else dropped (as in Keras)."""
         return mask if self.supports_masking else None
 
+    def fuse(self, following: Layer) -> Any:
+        """For an execution plan (``runtime/plan.py``), where ``following``'s only input is this layer's only
+        output and nothing else reads it: an object whose ``call(inputs, mask=None)`` gives ``following``'s output
+        from this layer's inputs (or None, where it does not apply to those inputs: the plan then calls the two
+        layers in turn), with the bits of the two calls; None where nothing is gained (the default)."""
+        return None
+
     def input_values(self) -> InputValues | None:
         """What this layer tells about its input's values (see :class:`InputValues`); None: nothing."""
         return None

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
-from ..compiled import compiled_loop, zero_state_run
+from ..compiled import compiled_loop, zero_state_chain, zero_state_run
 from ..workspace import MIN_BYTES, scratch, scratch_zeros
 from .base import Layer, Options, Shape, engine_option, register, unsupported
 from .cells import Cell, GRUCell, LSTMCell, SimpleRNNCell, StackedCells, States, make_cell
@@ -129,6 +129,18 @@ class RNN(Layer):
         output = outputs if self.options.return_sequences else last
         return [output, *states] if self.options.return_state else output
 
+    def fuse(self, following: Layer) -> RNNChain | None:
+        """This layer's sequences fed to a following RNN: both run from zero states from one another's time-major
+        outputs (``RNNChain``)."""
+        return RNNChain((self, following)) if self.options.return_sequences and _chains(self, following) else None
+
+    def chainable(self) -> bool:
+        """Whether this layer's usual call can run in an ``RNNChain``: a plain RNN (its call is ``call_into``) over
+        a cell the compiled loop knows, neither stateful nor returning states."""
+        options = self.options
+        return self.calls_into() and self.cell.compiled_kind is not None and not options.stateful and \
+            not options.return_state
+
     def initial_states(self, x: np.ndarray, given: Any) -> States:
         """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a
         stateful layer, or zeros (this thread's scratch arrays where the final states do not leave the call)."""
@@ -220,6 +232,8 @@ class RNN(Layer):
         x = x.swapaxes(0, 1)
         if self.options.go_backwards:
             x = x[::-1]
+        if x.dtype == np.float32 and x.flags.c_contiguous and x.flags.writeable:
+            return x  # already so (a batch of one, or an RNNChain's outputs): the loop only reads it
         if x.size * 4 < MIN_BYTES:
             return np.ascontiguousarray(x, dtype=np.float32)
         copy = scratch(key, x.shape)  # the loop only reads it: this thread's copy from its last call
@@ -260,6 +274,41 @@ class RNN(Layer):
         block = max(1, PROJECTION_BYTES // max(1, batch * width * 4))
         for start in range(0, steps, block):
             yield start, self.cell.project(x[start:start + block])  # (block, batch, width)
+
+
+def _chains(layer: Any, following: Any) -> bool:
+    """Whether ``following`` can read ``layer``'s time-major outputs as they are (not reversed: go_backwards)."""
+    return layer.chainable() and isinstance(following, RNN) and following.chainable() and \
+        not following.options.go_backwards
+
+
+class RNNChain:
+    """Consecutive RNN layers of a plan, each but the last returning sequences that the next alone reads (a stacked
+    LSTM): their usual calls (zero states, no mask) in one, each layer's compiled loop reading the time-major
+    outputs the one before wrote, without the layer calls, input checks and copies between them (the bits of the
+    layers' own calls). Threads share it."""
+
+    class_name = "RNN chain"
+
+    def __init__(self, layers: tuple[RNN, ...]):
+        self.layers = layers
+        self.cells = tuple(layer.cell for layer in layers)
+        self.sequence = layers[-1].options.return_sequences  # the chain's output: the last one's sequences
+        self.name = " -> ".join(layer.name for layer in layers)
+        self.compiled_cache: dict = {}  # compiled.zero_state_chain's decisions
+
+    def fuse(self, following: Layer) -> RNNChain | None:
+        last = self.layers[-1]
+        return RNNChain((*self.layers, following)) if last.options.return_sequences and _chains(last, following) \
+            else None
+
+    def call(self, inputs: Any, mask: Any = None) -> np.ndarray | None:
+        """The last layer's output from the first one's inputs, or None where the compiled loop from zeros does not
+        run them all (``compiled.zero_state_chain``): the plan then calls the layers in turn."""
+        if type(inputs) is not np.ndarray or inputs.ndim != 3 or mask is not None:
+            return None
+        run = zero_state_chain(self, *inputs.shape)
+        return None if run is None else run(self.layers[0].time_major(inputs))
 
 
 class _BuiltInRNN(RNN):
