@@ -120,6 +120,24 @@ def test_the_usual_call_gives_the_general_paths_bits(class_name, config):
 
 @needs_numba
 @pytest.mark.usefixtures("restore_switch")
+@pytest.mark.parametrize("class_name,batch", [("LSTM", 1), ("GRU", 1), ("SimpleRNN", 1), ("LSTM", 3), ("LSTM", 40)])
+def test_a_read_only_input_compiles_nothing_new(class_name, batch):
+    """numba compiles a kernel again, for seconds, for each new type of array it is given, and a read-only array
+    is one: a read-only input (a batch of one is its own time-major view) is copied, not handed on."""
+    layer = _layer(class_name, 5, 4, seed=5, return_sequences=True)
+    x = np.random.default_rng(9).standard_normal((batch, 6, 4)).astype(np.float32)
+    compiled.set_compiled(True)
+    want = layer.call(x)
+    kernels = compiled._kernels()
+    names = [name for name in dir(kernels) if hasattr(getattr(kernels, name), "signatures")]
+    before = {name: list(getattr(kernels, name).signatures) for name in names}
+    x.flags.writeable = False
+    assert np.array_equal(layer.call(x), want)
+    assert {name: list(getattr(kernels, name).signatures) for name in names} == before
+
+
+@needs_numba
+@pytest.mark.usefixtures("restore_switch")
 @pytest.mark.parametrize("path", ["whole", "stepwise"])
 def test_packed_weights_follow_the_weights_and_the_gemm(path, monkeypatch):
     """The kernels' packed weights are made once per weight array: a replaced weight is packed again, and weights

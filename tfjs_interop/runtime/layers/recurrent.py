@@ -226,16 +226,16 @@ class RNN(Layer):
         return loop(x, step_masks, states, sequence, out)  # (batch, time, units), (batch, units), states
 
     def time_major(self, x: np.ndarray, key: str = "rnn.x") -> np.ndarray:
-        """(batch, time, features) -> contiguous float32 (time, batch, features), time reversed for go_backwards:
-        each step's rows are contiguous. A large one is this thread's scratch array ``key``: another copy that
-        must live at the same time needs another key."""
+        """(batch, time, features) -> contiguous, writable float32 (time, batch, features), time reversed for
+        go_backwards: each step's rows are contiguous. A large one is this thread's scratch array ``key``: another
+        copy that must live at the same time needs another key."""
         x = x.swapaxes(0, 1)
         if self.options.go_backwards:
             x = x[::-1]
         if x.dtype == np.float32 and x.flags.c_contiguous and x.flags.writeable:
             return x  # already so (a batch of one, or an RNNChain's outputs): the loop only reads it
-        if x.size * 4 < MIN_BYTES:
-            return np.ascontiguousarray(x, dtype=np.float32)
+        if x.size * 4 < MIN_BYTES:  # a copy, also of a read-only one: numba compiles its kernels again, for
+            return np.array(x, np.float32, order="C")  # seconds, for each array type (read-only is one)
         copy = scratch(key, x.shape)  # the loop only reads it: this thread's copy from its last call
         np.copyto(copy, x, casting="unsafe")
         return copy
