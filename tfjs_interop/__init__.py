@@ -25,7 +25,7 @@ _EXPORTS = {
     "save_keras": "saving", "from_keras": "loading", "load": "loading", "Report": "report",
     "Model": "runtime.model", "TensorSpec": "runtime.model", "save": "saving", "verify": "verification",
     "save_tfjs": "saving", "get_num_threads": "runtime.threads", "set_num_threads": "runtime.threads",
-    "warm_up": "runtime.compiled",
+    "warm_up": "warming",
 }
 
 __all__ = [
@@ -74,11 +74,11 @@ if TYPE_CHECKING:
     )
     from .loading import from_keras, load
     from .report import Report
-    from .runtime.compiled import warm_up
     from .runtime.model import TensorSpec
     from .runtime.threads import get_num_threads, set_num_threads
     from .saving import save, save_keras, save_tfjs
     from .verification import verify
+    from .warming import warm_up
 
 
 

@@ -23,8 +23,8 @@ from starlette.routing import Route
 
 from ..errors import InputError, TfjsInteropError
 from ..loading import load
-from ..runtime.compiled import warm_up
 from ..runtime.model import Model
+from ..warming import warm_up
 from . import rest
 from .batching import BatchingOptions, ModelWorker
 from .rest import RestError
@@ -78,7 +78,7 @@ def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model 
     if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int) or max_request_bytes <= 0:
         raise InputError(f"max_request_bytes must be a positive integer, got {max_request_bytes!r}")
     named = _named_models(models, load_options)
-    warm_up()  # the compiled kernels from the first request on (not after the start-up rule's N calls)
+    warm_up(*named.values())  # the compiled kernels from the first request on, ready (``warming``)
     state = ServingState(named, batching or BatchingOptions(), max_request_bytes)
 
     @contextlib.asynccontextmanager
