@@ -11,6 +11,7 @@ import pytest
 
 import tfjs_interop
 from tests.support.fixtures import TFJS_FIXTURES, expected
+from tfjs_interop import warming
 from tfjs_interop.runtime import compiled
 
 needs_numba = pytest.mark.needs("numba")
@@ -64,3 +65,12 @@ def test_warming_up_with_compiled_use_off_runs_nothing(monkeypatch):
         assert tfjs_interop.warm_up(model) is False
     finally:
         compiled.set_compiled(None)
+
+
+def test_warming_up_runs_only_models_the_kernels_serve_and_bounds_the_batch(monkeypatch):
+    dense = tfjs_interop.load(TFJS_FIXTURES / "conv2d_dilated" / "model.json")
+    assert not warming._runs_kernels(dense)
+    seed = tfjs_interop.load(TFJS_FIXTURES / "seed_lstm" / "model.json")
+    assert warming._runs_kernels(seed) and warming._batches(seed) == warming.WARM_BATCHES
+    monkeypatch.setattr(warming, "MAX_INPUT_BYTES", 10 * 8 * 4 * 3)  # three of the seed model's samples
+    assert warming._batches(seed) == (1, 2, 3)
