@@ -22,15 +22,18 @@ log = logging.getLogger("tfjs_interop")
 
 WARM_BATCHES = (1, 2, 8, 64)  # one sample (its views are contiguous), a small batch's whole loop (strided outputs),
 # the large-batch loop, and one large enough to be split among the threads (when several are set)
+LONG_STEPS = 128  # and one sample of this many steps where the steps are free: long enough for its units to be
+# shared among the threads (``compiled._unit_parts``: from 64 steps at 128 units)
 MAX_INPUT_BYTES = 4 << 20  # a warming batch's inputs at most: a model of large inputs warms up on fewer samples
 
 
 def warm_up(*models: Model) -> bool:
     """Load numba's kernels now and use them for every call from now on (e.g. when a server starts), unless
-    compiled use is off; then run each of ``models`` on seeded inputs at ``WARM_BATCHES`` (or its fixed batch
-    size; no more samples than ``MAX_INPUT_BYTES`` of inputs hold), so that the kernels its calls use are ready;
-    a model without a layer the kernels run is not run. A stateful model's states are reset afterwards. True when
-    the kernels are loaded."""
+    compiled use is off; then run each of ``models`` that has an RNN the kernels run on seeded inputs: at
+    ``WARM_BATCHES`` (or its fixed batch size), and one sample of ``LONG_STEPS`` steps where the steps are free,
+    each on no more samples than ``MAX_INPUT_BYTES`` of inputs hold (none, where one sample holds more), so that
+    the kernels its calls use are ready. A stateful model's states are reset afterwards (warm it up before it
+    holds states worth keeping). True when the kernels are loaded."""
     if not compiled.warm_up():
         return False
     for model in models:
@@ -43,22 +46,38 @@ def _runs_kernels(model: Model) -> bool:
     return any(getattr(getattr(layer, "cell", None), "compiled_kind", None) for _, layer in sublayers(model))
 
 
-def _batches(model: Model) -> tuple[int, ...]:
+def _warming_inputs(model: Model) -> list[tuple[str, list]]:
+    """(what, inputs) of each warming run."""
     fixed = model._fixed_batch
-    if fixed:
-        return (fixed.shape[0],)
-    sample = sum(np.dtype(spec.dtype).itemsize * math.prod(d or DEFAULT_STEPS for d in spec.shape[1:])
-                 for spec in model.inputs)
-    most = max(1, MAX_INPUT_BYTES // max(1, sample))
-    return tuple(sorted({min(batch, most) for batch in WARM_BATCHES}))
+    most = MAX_INPUT_BYTES // max(1, _sample_bytes(model, DEFAULT_STEPS))
+    batches = sorted({min(batch, most) for batch in ((fixed.shape[0],) if fixed else WARM_BATCHES)})
+    runs = [(f"batch {batch}", sample_inputs(model, seed=0, batch=batch)) for batch in batches if batch >= 1 and
+            (not fixed or batch == fixed.shape[0])]
+    free = [i for i, spec in enumerate(model.inputs) if len(spec.shape) > 2 and spec.shape[1] is None]
+    if free and _sample_bytes(model, LONG_STEPS) * (fixed.shape[0] if fixed else 1) <= MAX_INPUT_BYTES:
+        long = [_lengthened(x, LONG_STEPS) if i in free else x
+                for i, x in enumerate(sample_inputs(model, seed=0, batch=fixed.shape[0] if fixed else 1))]
+        runs.append((f"{LONG_STEPS} steps", long))
+    return runs
+
+
+def _sample_bytes(model: Model, steps: int) -> int:
+    return sum(np.dtype(spec.dtype).itemsize * math.prod(d or steps for d in spec.shape[1:]) for spec in model.inputs)
+
+
+def _lengthened(x: np.ndarray, steps: int) -> np.ndarray:
+    """``x`` (batch, steps, ...) repeated along its steps to ``steps`` of them."""
+    return np.concatenate([x] * -(-steps // max(1, x.shape[1])), axis=1)[:, :steps]
 
 
 def _run_samples(model: Model) -> None:
-    for batch in _batches(model):
+    failed = []
+    for what, inputs in _warming_inputs(model):
         try:
-            model.predict(sample_inputs(model, seed=0, batch=batch))
+            model.predict(inputs)
         except TfjsInteropError as exc:  # its requests will say so; warming is only ahead of time
-            log.warning("warming model %r up at batch %d: %s", model.name, batch, exc)
-            break
+            failed.append(f"{what}: {exc}")
         finally:
             model.reset_states()
+    if failed:
+        log.warning("warming model %r up: %s", model.name, "; ".join(failed))

@@ -1,6 +1,6 @@
-"""``windows.im2col`` (the convolutions' GEMM rows, one strided copy per tap) holds exactly the values of
-``gather_windows``'s view, reshaped: for every rank, padding, stride, dilation and ``clamp``, gathered tap-major
-(few channels) or channels-last."""
+"""``windows.im2col`` (the convolutions' GEMM rows: one gather by a flat index of each sample's windows, or one
+strided copy per tap) holds exactly the values of ``gather_windows``'s view, reshaped: for every rank, padding,
+stride, dilation and ``clamp``, gathered by index, tap-major (few channels) or channels-last."""
 
 from __future__ import annotations
 
@@ -12,9 +12,19 @@ from tfjs_interop.runtime.layers import windows
 PADDINGS = {1: ("valid", "same", "causal"), 2: ("valid", "same"), 3: ("valid", "same")}
 
 
-@pytest.mark.parametrize("tap_major", [True, False])
+@pytest.fixture
+def fresh_index():
+    windows._window_index.cache_clear()  # its decisions follow GATHER_INDEX_BYTES
+    yield
+    windows._window_index.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_index")
+@pytest.mark.parametrize("way", ["index", "tap_major", "channels_last"])
 @pytest.mark.parametrize("rank", [1, 2, 3])
-def test_im2col_equals_the_gathered_windows(rank: int, tap_major: bool, monkeypatch) -> None:
+def test_im2col_equals_the_gathered_windows(rank: int, way: str, monkeypatch) -> None:
+    tap_major = way == "tap_major"
+    monkeypatch.setattr(windows, "GATHER_INDEX_BYTES", 1 << 30 if way == "index" else 0)
     monkeypatch.setattr(windows, "TAP_MAJOR_CHANNELS", 1 << 30 if tap_major else 0)
     rng = np.random.default_rng(rank)
     checked = 0
@@ -28,6 +38,8 @@ def test_im2col_equals_the_gathered_windows(rank: int, tap_major: bool, monkeypa
         got = windows.im2col(x, kernel, strides, padding, dilation, clamp=clamp)
         assert got.shape == (rows, int(np.prod(kernel)) * x.shape[-1])
         assert got.flags.f_contiguous if tap_major else got.flags.c_contiguous  # BLAS takes either as it is
+        index = windows._window_index(spatial, kernel, strides, padding, dilation, clamp, x.shape[-1])
+        assert (index is not None) is (way == "index") or not values.size
         assert np.array_equal(got, values.reshape(rows, got.shape[1]))
         checked += values.size > 0
     assert checked > 40  # most configurations have windows

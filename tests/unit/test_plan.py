@@ -3,6 +3,8 @@ then on, with the executor's bits and the real libraries' numbers; a model with 
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
 from tfjs_interop.runtime.layers.core import Dense
-from tfjs_interop.runtime.layers.recurrent import GRU, LSTM
+from tfjs_interop.runtime.layers.recurrent import GRU, LSTM, RNN
 from tfjs_interop.runtime.plan import Plan
 
 MODEL_FILES = ("model.json", "model.keras", "model.h5")
@@ -116,3 +118,44 @@ def test_which_rnns_fuse(second, fused):
     assert (first.fuse(GRU("b", "GRU", {"units": 3, **second})) is not None) is fused
     assert LSTM("a", "LSTM", {"units": 4}).fuse(GRU("b", "GRU", {"units": 3})) is None  # no sequences to read
     assert first.fuse(Dense("d", "Dense", {"units": 3})) is None
+
+
+def test_an_rnn_over_a_stack_of_cells_does_not_fuse():
+    """A stack of cells (``StackedCells``) has no compiled kernel: neither side of a fusion, and no error."""
+    stack = RNN("s", "RNN", {"cell": [{"class_name": "LSTMCell", "config": {"units": 3}},
+                                      {"class_name": "GRUCell", "config": {"units": 2}}], "return_sequences": True})
+    assert stack.fuse(Dense("d", "Dense", {"units": 3})) is None
+    assert stack.fuse(LSTM("b", "LSTM", {"units": 3})) is None
+    assert LSTM("a", "LSTM", {"units": 4, "return_sequences": True}).fuse(stack) is None
+
+
+def test_a_stack_of_cells_before_another_layer_runs_from_the_plan(tmp_path):
+    """TF.js's RNN over stacked cells, its sequences read by a Dense layer alone (a step the plan tries to fuse):
+    the plan's results are the executor's."""
+    case = TFJS_FIXTURES / "rnn_stacked_cells"
+    folder = _with_dense_after(case, tmp_path)
+    model, executor = tfjs_interop.load(folder / "model.json"), tfjs_interop.load(folder / "model.json")
+    x = np.load(case / expected(case)["calls"][0]["inputs"][0])
+    first = model.predict(x)
+    assert isinstance(model._plan, Plan)
+    assert np.array_equal(model.predict(x), first)
+    assert np.array_equal(first, _executor_only(executor).predict(x))
+
+
+def _with_dense_after(case: Path, folder: Path) -> Path:
+    """A copy of a TF.js Sequential model with a Dense layer of 2 units appended (its weights in a shard of their
+    own)."""
+    topology = json.loads((case / "model.json").read_text())
+    layers = topology["modelTopology"]["config"]["layers"]
+    units = layers[-1]["config"]["cells"][-1]["config"]["units"]
+    layers.append({"class_name": "Dense", "config": {"name": "dense_after", "units": 2, "activation": "linear",
+                                                     "use_bias": True, "trainable": True}})
+    for shard in {path for group in topology["weightsManifest"] for path in group["paths"]}:
+        shutil.copy(case / shard, folder / shard)
+    kernel = np.linspace(-1, 1, units * 2, dtype=np.float32).reshape(units, 2)
+    (folder / "dense.bin").write_bytes(kernel.tobytes() + np.array([0.25, -0.5], np.float32).tobytes())
+    topology["weightsManifest"].append({"paths": ["dense.bin"], "weights": [
+        {"name": "dense_after/kernel", "shape": [units, 2], "dtype": "float32"},
+        {"name": "dense_after/bias", "shape": [2], "dtype": "float32"}]})
+    (folder / "model.json").write_text(json.dumps(topology))
+    return folder

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -27,19 +28,41 @@ kernels = [getattr(module, name) for module in (compiled._kernels(), __import__(
 ready = [list(k.signatures) for k in kernels]
 assert any(ready), "nothing was compiled or loaded"
 shape = model.inputs[0].shape[1:]
-for batch in (1, 3, 5, 40, 200):
-    model.predict(np.random.default_rng(batch).standard_normal((batch, *shape)).astype(np.float32))
+for batch, steps in ((1, 7), (3, 7), (5, 7), (40, 7), (200, 7), (1, 100), (2, 100)):
+    dims = [steps if d is None else d for d in shape]
+    model.predict(np.random.default_rng(batch).standard_normal((batch, *dims)).astype(np.float32))
 print([list(k.signatures) for k in kernels] == ready)
 """
 
 
+def _free_length_lstm(folder, units: int = 128, features: int = 4):
+    """A TF.js model.json of one LSTM over sequences of any length (none of the fixtures' LSTMs is wide enough
+    for its units to be shared among threads): the structure matters here, not the numbers."""
+    rng = np.random.default_rng(0)
+    weights = {"kernel": (features, 4 * units), "recurrent_kernel": (units, 4 * units), "bias": (4 * units,)}
+    shard, entries = b"", []
+    for key, shape in weights.items():
+        entries.append({"name": f"lstm/{key}", "shape": list(shape), "dtype": "float32"})
+        shard += rng.uniform(-0.1, 0.1, shape).astype("<f4").tobytes()
+    layer = {"class_name": "LSTM", "config": {"name": "lstm", "units": units, "activation": "tanh",
+                                              "recurrent_activation": "sigmoid", "use_bias": True,
+                                              "batch_input_shape": [None, None, features]}}
+    topology = {"class_name": "Sequential", "config": {"name": "free", "layers": [layer]}}
+    (folder / "w.bin").write_bytes(shard)
+    (folder / "model.json").write_text(json.dumps({"format": "layers-model", "modelTopology": topology,
+                                                   "weightsManifest": [{"paths": ["w.bin"], "weights": entries}]}))
+    return folder
+
+
 @needs_numba
-@pytest.mark.parametrize("name", ["seed_lstm", "gru_seq", "bidi_gru"])
+@pytest.mark.parametrize("name", ["seed_lstm", "gru_seq", "bidi_gru", "free_length_lstm"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_after_warming_up_calls_of_any_batch_compile_nothing(name, threads):
-    """In a fresh process: once ``warm_up(model)`` returns, the model's calls at other batch sizes find every
-    kernel they use ready (in a process of its own, where no earlier call has made them)."""
-    result = subprocess.run([sys.executable, "-c", READY, str(TFJS_FIXTURES / name), str(threads)],
+def test_after_warming_up_calls_of_any_batch_compile_nothing(name, threads, tmp_path):
+    """In a fresh process: once ``warm_up(model)`` returns, the model's calls at other batch sizes (and, where
+    the steps are free, other lengths: a long one shares a sample's units among two threads) find every kernel
+    they use ready (in a process of its own, where no earlier call has made them)."""
+    folder = _free_length_lstm(tmp_path) if name == "free_length_lstm" else TFJS_FIXTURES / name
+    result = subprocess.run([sys.executable, "-c", READY, str(folder), str(threads)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True"]
@@ -71,6 +94,35 @@ def test_warming_up_runs_only_models_the_kernels_serve_and_bounds_the_batch(monk
     dense = tfjs_interop.load(TFJS_FIXTURES / "conv2d_dilated" / "model.json")
     assert not warming._runs_kernels(dense)
     seed = tfjs_interop.load(TFJS_FIXTURES / "seed_lstm" / "model.json")
-    assert warming._runs_kernels(seed) and warming._batches(seed) == warming.WARM_BATCHES
+    assert warming._runs_kernels(seed)
+    assert [what for what, _ in warming._warming_inputs(seed)] == [f"batch {b}" for b in warming.WARM_BATCHES]
     monkeypatch.setattr(warming, "MAX_INPUT_BYTES", 10 * 8 * 4 * 3)  # three of the seed model's samples
-    assert warming._batches(seed) == (1, 2, 3)
+    assert [what for what, _ in warming._warming_inputs(seed)] == ["batch 1", "batch 2", "batch 3"]
+
+
+def test_a_failing_warming_run_does_not_stop_the_others(monkeypatch, caplog):
+    model = tfjs_interop.load(TFJS_FIXTURES / "seed_lstm" / "model.json")
+    seen, real = [], model.predict
+
+    def predict(x):
+        seen.append(len(x[0]))
+        if len(seen) == 1:
+            raise tfjs_interop.InputError("not this one")
+        return real(x)
+
+    monkeypatch.setattr(model, "predict", predict)
+    try:
+        assert tfjs_interop.warm_up(model)
+    finally:
+        compiled.set_compiled(None)
+    assert seen == list(warming.WARM_BATCHES)
+    assert "batch 1: not this one" in caplog.text
+
+
+def test_a_long_run_warms_free_lengths_and_the_input_cap_holds(tmp_path, monkeypatch):
+    model = tfjs_interop.load(_free_length_lstm(tmp_path) / "model.json")
+    runs = warming._warming_inputs(model)
+    assert [what for what, _ in runs] == [f"batch {b}" for b in warming.WARM_BATCHES] + ["128 steps"]
+    assert runs[-1][1][0].shape == (1, warming.LONG_STEPS, 4)
+    monkeypatch.setattr(warming, "MAX_INPUT_BYTES", 4 * 4 * warming.DEFAULT_STEPS)  # one sample of 5 steps
+    assert [what for what, _ in warming._warming_inputs(model)] == ["batch 1"]

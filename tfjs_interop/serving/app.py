@@ -59,7 +59,7 @@ class ServingState:
 
 def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model | str | os.PathLike], *,
                batching: BatchingOptions | None = None, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-               **load_options: Any) -> Starlette:
+               warm: bool = True, **load_options: Any) -> Starlette:
     """An ASGI application serving models with TF Serving's REST API (mount it in your own app if you like).
 
     Args:
@@ -67,6 +67,8 @@ def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model 
             its folder (TF.js) or file stem (Keras), or the model's name for a ``Model``.
         batching: dynamic batching options (default: off, as in TF Serving).
         max_request_bytes: larger request bodies are refused with 413.
+        warm: run each model on seeded inputs before serving (``tfjs_interop.warm_up``), so that the compiled
+            kernels its requests use are ready; else only load the kernels.
         load_options: passed to ``load`` for paths (``max_bytes``, ``timeout``, ``cache_dir``, ``weights``).
 
     Returns:
@@ -78,7 +80,7 @@ def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model 
     if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int) or max_request_bytes <= 0:
         raise InputError(f"max_request_bytes must be a positive integer, got {max_request_bytes!r}")
     named = _named_models(models, load_options)
-    warm_up(*named.values())  # the compiled kernels from the first request on, ready (``warming``)
+    warm_up(*(named.values() if warm else ()))  # the compiled kernels from the first request on (``warming``)
     state = ServingState(named, batching or BatchingOptions(), max_request_bytes)
 
     @contextlib.asynccontextmanager

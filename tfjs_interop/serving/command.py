@@ -34,6 +34,9 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
                             f"{DEFAULTS.max_enqueued_batches})")
     serve.add_argument("--max-request-bytes", type=int, default=16 << 20, metavar="N",
                        help="larger request bodies are refused with 413 (default 16 MiB)")
+    serve.add_argument("--no-warm-up", dest="warm", action="store_false",
+                       help="start without running each model once on seeded inputs (by default the compiled "
+                            "kernels its requests use are made ready first: seconds after a fresh install)")
     add_load_arguments(serve)  # --weights (with one PATH), --max-bytes, --timeout, --deadline, --cache-dir, --header
     serve.set_defaults(run=_serve)
 
@@ -51,4 +54,4 @@ def _serve(args: argparse.Namespace) -> int:
                                batch_timeout_micros=args.batch_timeout_micros,
                                max_enqueued_batches=args.max_enqueued_batches)
     return serve(models, args.host, args.port, batching=batching, max_request_bytes=args.max_request_bytes,
-                 **load_options(args))
+                 warm=args.warm, **load_options(args))

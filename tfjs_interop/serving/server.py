@@ -17,7 +17,7 @@ GRACEFUL_SECONDS = 30  # in-flight requests get this long to finish after SIGTER
 
 
 def serve(models: Any, host: str = "127.0.0.1", port: int = 8501, *, batching: BatchingOptions | None = None,
-          max_request_bytes: int | None = None, **load_options: Any) -> int:
+          max_request_bytes: int | None = None, warm: bool = True, **load_options: Any) -> int:
     """Load the models, listen on ``host:port`` (0: any free port) and serve until SIGTERM or SIGINT.
 
     On the signal the server stops accepting connections, finishes the requests in flight and returns 0. The
@@ -26,7 +26,7 @@ def serve(models: Any, host: str = "127.0.0.1", port: int = 8501, *, batching: B
     Args:
         models: as :func:`tfjs_interop.serving.app.create_app` takes them.
         host, port: where to listen.
-        batching, max_request_bytes, load_options: as ``create_app`` takes them.
+        batching, max_request_bytes, warm, load_options: as ``create_app`` takes them.
 
     Returns:
         The exit status: 0 after a graceful stop, 2 when it could not listen.
@@ -43,7 +43,7 @@ def serve(models: Any, host: str = "127.0.0.1", port: int = 8501, *, batching: B
         raise DependencyError(f"serving needs the 'serve' extra: pip install 'tfjs-interop[serve]' ({exc})") from None
     _log_to_stderr()
     app = create_app(models, batching=batching, max_request_bytes=max_request_bytes or DEFAULT_MAX_REQUEST_BYTES,
-                     **load_options)
+                     warm=warm, **load_options)
     for name, worker in app.state.serving.workers.items():
         log.info("model %s: %s", name, "requests merged (dynamic batching)" if worker.merge
                  else f"one predict per request ({worker.why_not_merged})")

@@ -138,8 +138,8 @@ class RNN(Layer):
         """Whether this layer's usual call can run in an ``RNNChain``: a plain RNN (its call is ``call_into``) over
         a cell the compiled loop knows, neither stateful nor returning states."""
         options = self.options
-        return self.calls_into() and self.cell.compiled_kind is not None and not options.stateful and \
-            not options.return_state
+        return self.calls_into() and getattr(self.cell, "compiled_kind", None) is not None and \
+            not options.stateful and not options.return_state  # a stack of cells has none
 
     def initial_states(self, x: np.ndarray, given: Any) -> States:
         """The states to start from, the time loop's own copies (it overwrites them): given ones, those kept by a

@@ -19,6 +19,7 @@ from .base import Shape, invalid
 DATA_FORMATS = ("channels_last", "channels_first")
 IM2COL_BYTES = 32 << 20  # the gathered windows of as many samples as fit here are one GEMM
 TAP_MAJOR_CHANNELS = 16  # up to this many input channels im2col gathers tap by tap into rows of the input
+GATHER_INDEX_BYTES = 1 << 20  # one sample's windows whose flat index fits here are gathered by it in one step
 AXES = {1: "(batch, steps, channels)", 2: "(batch, rows, cols, channels)", 3: "(batch, depth, rows, cols, channels)"}
 
 
@@ -156,6 +157,11 @@ def im2col(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, dilation:
     taps = _taps(spatial, kernel, strides, padding, dilation, clamp)
     out = tuple(t.shape[0] for t in taps)
     rows, width = x.shape[0] * math.prod(out), math.prod(kernel) * channels
+    index = _window_index(tuple(spatial), tuple(kernel), tuple(strides), padding, tuple(dilation), bool(clamp),
+                          channels)
+    if index is not None and rows:  # one gather from each sample and a zero after it
+        flat = np.concatenate((x.reshape(x.shape[0], -1), np.zeros((x.shape[0], 1), x.dtype)), axis=1)
+        return np.take(flat, index, axis=1).reshape(rows, width)
     tap_major = channels <= TAP_MAJOR_CHANNELS
     cols = np.zeros((*kernel, channels, x.shape[0], *out) if tap_major else (x.shape[0], *out, *kernel, channels),
                     x.dtype)
@@ -183,6 +189,33 @@ def _made_taps(spatial: tuple, kernel: tuple, strides: tuple, padding: str, dila
     for t in taps:
         t.flags.writeable = False
     return taps
+
+
+@functools.lru_cache(maxsize=64)
+def _window_index(spatial: tuple, kernel: tuple, strides: tuple, padding: str, dilation: tuple, clamp: bool,
+                  channels: int) -> np.ndarray | None:
+    """For ``im2col``: where each of one sample's window values sits in the sample (B, *spatial, C) flattened, as
+    (prod(out), prod(kernel)·C); a padding tap points one past the sample's last value (a zero ``im2col`` puts
+    there). None where that index would pass ``GATHER_INDEX_BYTES`` (the copies tap by tap serve large windows as
+    fast, without an index)."""
+    taps = _made_taps(spatial, kernel, strides, padding, dilation, clamp)
+    out = tuple(t.shape[0] for t in taps)
+    if math.prod(out) * math.prod(kernel) * channels * np.dtype(np.intp).itemsize > GATHER_INDEX_BYTES:
+        return None
+    rank = len(taps)
+    index = np.zeros((*out, *kernel, 1), np.intp)
+    inside = np.ones(index.shape, bool)
+    step = channels
+    for axis in reversed(range(rank)):  # (*spatial, C) in C order: each axis's index times its stride
+        shape = [1] * (2 * rank + 1)
+        shape[axis], shape[rank + axis] = taps[axis].shape
+        index += (taps[axis] * step).reshape(shape)
+        inside &= ((taps[axis] >= 0) & (taps[axis] < spatial[axis])).reshape(shape)
+        step *= spatial[axis]
+    index = np.where(inside, index + np.arange(channels), step)  # step: the sample's size, the zero's place
+    index = np.ascontiguousarray(index.reshape(math.prod(out), math.prod(kernel) * channels))
+    index.flags.writeable = False
+    return index
 
 
 def _padded_to_taps(x: np.ndarray, taps: tuple, fill: float) -> np.ndarray:
