@@ -14,7 +14,7 @@ PADDINGS = {1: ("valid", "same", "causal"), 2: ("valid", "same"), 3: ("valid", "
 
 @pytest.fixture
 def fresh_index():
-    windows._window_index.cache_clear()  # its decisions follow GATHER_INDEX_BYTES
+    windows._window_index.cache_clear()  # its decisions follow GATHER_BYTES
     yield
     windows._window_index.cache_clear()
 
@@ -24,7 +24,7 @@ def fresh_index():
 @pytest.mark.parametrize("rank", [1, 2, 3])
 def test_im2col_equals_the_gathered_windows(rank: int, way: str, monkeypatch) -> None:
     tap_major = way == "tap_major"
-    monkeypatch.setattr(windows, "GATHER_INDEX_BYTES", 1 << 30 if way == "index" else 0)
+    monkeypatch.setattr(windows, "GATHER_BYTES", 1 << 30 if way == "index" else 0)
     monkeypatch.setattr(windows, "TAP_MAJOR_CHANNELS", 1 << 30 if tap_major else 0)
     rng = np.random.default_rng(rank)
     checked = 0

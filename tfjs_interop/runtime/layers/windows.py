@@ -19,7 +19,7 @@ from .base import Shape, invalid
 DATA_FORMATS = ("channels_last", "channels_first")
 IM2COL_BYTES = 32 << 20  # the gathered windows of as many samples as fit here are one GEMM
 TAP_MAJOR_CHANNELS = 16  # up to this many input channels im2col gathers tap by tap into rows of the input
-GATHER_INDEX_BYTES = 1 << 20  # one sample's windows whose flat index fits here are gathered by it in one step
+GATHER_BYTES = 1 << 20  # windows are gathered by a flat index where it and the gathered rows fit here
 AXES = {1: "(batch, steps, channels)", 2: "(batch, rows, cols, channels)", 3: "(batch, depth, rows, cols, channels)"}
 
 
@@ -144,22 +144,26 @@ def gather_windows(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, d
 def im2col(x: np.ndarray, kernel: tuple, strides: tuple, padding: str, dilation: tuple,
            clamp: bool = True) -> np.ndarray:
     """The windows of a channels-last batch (B, *spatial, C) as GEMM rows (B·prod(out), prod(kernel)·C), taps in
-    (*kernel, C) order, padding read as zeros: the values of :func:`gather_windows`, built by one strided copy per
-    tap: 2.5-3x faster than reshaping gather's view, which NumPy copies element by element when C is small (a 3×3
-    kernel over 50×32 single-channel images: 37 against 93 µs for one, 0.43 against 1.3 ms for 64).
+    (*kernel, C) order, padding read as zeros: the values of :func:`gather_windows`. Where they and one sample's
+    flat index of them are small (``GATHER_BYTES``; the index remembered per shape), gathered by that index in one
+    ``take`` from the samples followed by a zero (where padding taps point): a 3×3 kernel over one 50×32 image with
+    the GEMM 45 -> 21 µs, over 4 of them 224 -> 62 µs.
 
-    Up to ``TAP_MAJOR_CHANNELS`` channels the copies fill a tap-major (prod(kernel)·C, B·prod(out)) array, each
-    row a run of the input, and the rows returned are its transpose (a view BLAS takes as it is); with more, rows of
-    C values each (the rows themselves). Measured with the GEMM, 3×3 over 50×32 images: 64 of 1 channel 3.6 -> 2.5
-    ms, 16 of 2 channels 1.5 -> 0.38 ms, 16 of 8 3.3 -> 1.6 ms, of 16 channels 5.2 -> 4.8; 8 of 64 channels 7 against
-    49 ms the other way round."""
+    Else by one strided copy per tap: 2.5-3x faster than reshaping gather's view, which NumPy copies element by
+    element when C is small (a 3×3 kernel over 50×32 single-channel images: 37 against 93 µs for one, 0.43
+    against 1.3 ms for 64). Up to ``TAP_MAJOR_CHANNELS`` channels the copies fill a tap-major (prod(kernel)·C,
+    B·prod(out)) array, each row a run of the input, and the rows returned are its transpose (a view BLAS takes as
+    it is); with more, rows of C values each (the rows themselves). Measured with the GEMM, 3×3 over 50×32 images:
+    64 of 1 channel 3.6 -> 2.5 ms, 16 of 2 channels 1.5 -> 0.38 ms, 16 of 8 3.3 -> 1.6 ms, of 16 channels 5.2 ->
+    4.8; 8 of 64 channels 7 against 49 ms the other way round."""
     spatial, channels = x.shape[1:-1], x.shape[-1]
     taps = _taps(spatial, kernel, strides, padding, dilation, clamp)
     out = tuple(t.shape[0] for t in taps)
     rows, width = x.shape[0] * math.prod(out), math.prod(kernel) * channels
     index = _window_index(tuple(spatial), tuple(kernel), tuple(strides), padding, tuple(dilation), bool(clamp),
                           channels)
-    if index is not None and rows:  # one gather from each sample and a zero after it
+    if index is not None and 0 < rows * width * x.itemsize <= GATHER_BYTES:  # one gather from each sample and a
+        # zero after it (for more rows the copies tap by tap measured as fast or faster: 1.4 against 1.8 ms for 64)
         flat = np.concatenate((x.reshape(x.shape[0], -1), np.zeros((x.shape[0], 1), x.dtype)), axis=1)
         return np.take(flat, index, axis=1).reshape(rows, width)
     tap_major = channels <= TAP_MAJOR_CHANNELS
@@ -196,11 +200,11 @@ def _window_index(spatial: tuple, kernel: tuple, strides: tuple, padding: str, d
                   channels: int) -> np.ndarray | None:
     """For ``im2col``: where each of one sample's window values sits in the sample (B, *spatial, C) flattened, as
     (prod(out), prod(kernel)·C); a padding tap points one past the sample's last value (a zero ``im2col`` puts
-    there). None where that index would pass ``GATHER_INDEX_BYTES`` (the copies tap by tap serve large windows as
+    there). None where that index would pass ``GATHER_BYTES`` (the copies tap by tap serve large windows as
     fast, without an index)."""
     taps = _made_taps(spatial, kernel, strides, padding, dilation, clamp)
     out = tuple(t.shape[0] for t in taps)
-    if math.prod(out) * math.prod(kernel) * channels * np.dtype(np.intp).itemsize > GATHER_INDEX_BYTES:
+    if math.prod(out) * math.prod(kernel) * channels * np.dtype(np.intp).itemsize > GATHER_BYTES:
         return None
     rank = len(taps)
     index = np.zeros((*out, *kernel, 1), np.intp)
