@@ -106,14 +106,18 @@ def test_stateful_layer_continues_across_loops():
 @pytest.mark.usefixtures("restore_switch")
 @pytest.mark.parametrize("class_name,config", CONFIGS, ids=lambda v: v if isinstance(v, str) else "-".join(
     f"{k}={w}" for k, w in v.items()))
-def test_the_usual_call_gives_the_general_paths_bits(class_name, config):
-    """A call without mask or initial state goes straight to the compiled loop from zeros (``zero_state_run``):
-    the same bits as the general path given zero states."""
+@pytest.mark.parametrize("batch", [3, 8])
+def test_the_usual_call_gives_the_general_paths_bits(class_name, config, batch):
+    """A call without mask or initial state goes straight to the compiled loop from zeros (``zero_state_run``:
+    the whole loop of a small batch, the large-batch loop of a larger one): the same bits as the general path
+    given zero states, and states of the caller's own."""
     layer = _layer(class_name, 5, 4, seed=11, return_sequences=True, return_state=True, **config)
-    x = np.random.default_rng(3).standard_normal((3, 6, 4)).astype(np.float32)
+    x = np.random.default_rng(3).standard_normal((batch, 6, 4)).astype(np.float32)
     compiled.set_compiled(True)
-    assert compiled.zero_state_run(layer.cell, 3, 6)
-    zeros = [np.zeros((3, 5), np.float32) for _ in layer.cell.state_sizes]
+    assert compiled.zero_state_run(layer.cell, batch, 6)
+    first = layer.call(x)
+    assert not any(np.shares_memory(a, b) for a in first for b in layer.call(x))
+    zeros = [np.zeros((batch, 5), np.float32) for _ in layer.cell.state_sizes]
     for quick, general in zip(layer.call(x), layer.call(x, initial_state=zeros)):
         assert np.array_equal(quick, general)
 

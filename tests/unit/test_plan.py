@@ -12,6 +12,7 @@ import pytest
 
 import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, assert_matches, cases, expected, run_calls
+from tfjs_interop.runtime import compiled
 from tfjs_interop.runtime.layers.core import Dense
 from tfjs_interop.runtime.layers.recurrent import GRU, LSTM, RNN
 from tfjs_interop.runtime.plan import Plan
@@ -159,3 +160,22 @@ def _with_dense_after(case: Path, folder: Path) -> Path:
         {"name": "dense_after/bias", "shape": [2], "dtype": "float32"}]})
     (folder / "model.json").write_text(json.dumps(topology))
     return folder
+
+
+@pytest.mark.needs("numba")
+def test_a_chain_runs_as_one_only_at_the_whole_loops_batches():
+    first, second = LSTM("a", "LSTM", {"units": 4, "return_sequences": True}), GRU("b", "GRU", {"units": 3})
+    first.ensure_built((None, None, 2))
+    second.ensure_built((None, None, 4))
+    for variable in first.weights + second.weights:
+        variable.value = np.full(variable.shape, 0.1, np.float32)
+    chain = first.fuse(second)
+    compiled.set_compiled(True)
+    try:
+        assert compiled.zero_state_chain(chain, 1, 5, 2) is not None
+        assert compiled.zero_state_chain(chain, 3, 5, 3) is None  # widths that do not follow on
+        beyond = compiled.WHOLE_LOOP_BATCH + 1
+        assert compiled.zero_state_run(first.cell, beyond, 5) is not None  # the large-batch loop from zeros ...
+        assert compiled.zero_state_chain(chain, beyond, 5, 2) is None  # ... is the layers' own
+    finally:
+        compiled.set_compiled(None)

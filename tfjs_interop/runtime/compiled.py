@@ -36,6 +36,7 @@ import numpy as np
 from ..errors import LimitError
 from . import pool, threads
 from .cell_kernels import ACTIVATION_CODES, BLAS_STEPS, STEPS, CellWeights, cell_weights, part_weights
+from .workspace import MIN_BYTES
 
 ENV_SWITCH = "TFJS_INTEROP_COMPILED"
 WHOLE_LOOP_BATCH = 4  # batches up to which numba runs the whole loop; beyond, BLAS makes the products
@@ -156,10 +157,11 @@ def compiled_loop(cell: Any, batch: int, step_masks: np.ndarray | None, held: st
 
 def zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
     """The usual call's loop (zero states, no mask) for ``cell`` at this batch and number of steps, where the
-    compiled whole loop of a small batch applies, else None: ``run(x, sequence, out)`` over time-major contiguous
-    float32 ``x``, giving what ``_run`` gives (the states as the rows of one array), without its general set-up: at
-    batch 1 a server's call is mostly set-up (the kernel takes ~5 µs, each NumPy call ~0.2–0.6). Decided once per
-    (batch, steps) and compiled-use setting (``_applies`` alone took ~1 µs)."""
+    compiled loop applies and its states are small (the whole loop of a small batch; a larger batch's while its
+    states hold less than ``MIN_BYTES``), else None: ``run(x, sequence, out)`` over time-major contiguous float32
+    ``x``, giving what ``_run`` gives (fresh states), without the layer's general set-up: at batch 1 a server's
+    call is mostly set-up (the kernel takes ~5 µs, each NumPy call ~0.2–0.6). Decided once per (batch, steps) and
+    compiled-use setting (``_applies`` alone took ~1 µs)."""
     return _decided(cell, "zero_state_runs", (batch, steps), _zero_state_run, cell, batch, steps)
 
 
@@ -181,9 +183,27 @@ def _decided(holder: Any, name: str, key: tuple, decide: Callable, *args: Any) -
 
 
 def _zero_state_run(cell: Any, batch: int, steps: int) -> Callable | None:
-    if not (_whole(cell, batch) and _applies(cell, batch, steps)):
+    if not _applies(cell, batch, steps):
         return None
-    return partial(_run_from_zeros, cell, (cell.state_count + 1, batch, cell.units), _may_split(cell, batch, steps))
+    if _whole(cell, batch):
+        return partial(_run_from_zeros, cell, (cell.state_count + 1, batch, cell.units), _may_split(cell, batch, steps))
+    if cell.state_count * batch * cell.units * 4 < MIN_BYTES:  # fresh zero states cost less than the general
+        # set-up's scratch ones (a 32-sample LSTM's call: ~3 µs of set-up fewer)
+        return partial(_run_large_from_zeros, cell, (cell.state_count, batch, cell.units))
+    return None
+
+
+def _run_large_from_zeros(cell: Any, shape: tuple[int, int, int], x: np.ndarray, sequence: bool,
+                          out: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray, list[np.ndarray]]:
+    """``zero_state_run``'s loop beyond the whole loop's batches: ``_run`` from fresh zero states."""
+    return _run(cell, cell.compiled_kind, 0, False, x, None, list(np.zeros(shape, np.float32)), sequence, out)
+
+
+def _whole_on_one_thread(cells: tuple, batch: int, steps: int) -> bool:
+    """Whether each cell's usual call runs the whole loop on one thread (``zero_state_pair``, ``zero_state_chain``
+    run theirs so, one after another)."""
+    return all(_whole(cell, batch) and zero_state_run(cell, batch, steps) and not _may_split(cell, batch, steps)
+               for cell in cells)
 
 
 def _may_split(cell: Any, batch: int, steps: int) -> bool:
@@ -219,8 +239,7 @@ def zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Call
 
 def _zero_state_pair(forward: Any, backward: Any, batch: int, steps: int) -> Callable | None:
     cells = (forward, backward)
-    if not all(zero_state_run(cell, batch, steps) for cell in cells) or any(_may_split(cell, batch, steps)
-                                                                             for cell in cells):
+    if not _whole_on_one_thread(cells, batch, steps):
         return None
     same = all(getattr(cell, "compiled_kind", None) == "lstm" for cell in cells) and \
         forward.units == backward.units and (forward.options.activation, forward.options.recurrent_activation) == \
@@ -250,8 +269,7 @@ def zero_state_chain(chain: Any, batch: int, steps: int, width: int) -> Callable
 def _zero_state_chain(cells: tuple, batch: int, steps: int, width: int, sequence: bool) -> Callable | None:
     widths = (width, *(cell.units for cell in cells[:-1]))
     if any(cell.kernel.value.shape[0] != w for cell, w in zip(cells, widths)) or \
-            not all(zero_state_run(cell, batch, steps) for cell in cells) or \
-            any(_may_split(cell, batch, steps) for cell in cells):
+            not _whole_on_one_thread(cells, batch, steps):
         return None
     return partial(_run_chain_from_zeros, cells, batch, steps, sequence)
 
