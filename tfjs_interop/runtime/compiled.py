@@ -54,7 +54,6 @@ HELD_OUTPUT = {"zeros": 0, "state": 1, "previous": 2}
 _SWITCH_VALUES = {"0": False, "false": False, "no": False, "off": False, "1": True, "true": True, "yes": True,
                   "on": True}  # TFJS_INTEROP_COMPILED's spellings; anything else: the start-up rule
 _NO_MASK = np.zeros((0, 0), bool)  # the kernels' "no step mask" (never written)
-_NO_SEQUENCE = np.zeros((0, 0, 0), np.float32)  # the kernels' "only the last output" (never written)
 _UNDECIDED = object()
 DECISIONS_KEPT = 256  # zero_state_run's decisions kept per cell
 _forced: bool | None = None
@@ -275,19 +274,18 @@ def _zero_state_chain(cells: tuple, batch: int, steps: int, width: int, sequence
 
 
 def _run_chain_from_zeros(cells: tuple, batch: int, steps: int, sequence: bool, x: np.ndarray) -> np.ndarray:
+    """``_run_from_zeros`` for each cell in turn, inlined (its general returns cost ~1.5 µs of a 2-layer chain's
+    ~15 at batch 1), each but the last writing its outputs time-major, where the next reads them."""
     k, last = _kernels(), len(cells) - 1
     for i, cell in enumerate(cells):
         states = np.zeros((cell.state_count + 1, batch, cell.units), np.float32)  # states and last output
         if i < last:
             seq = np.empty((steps, batch, cell.units), np.float32)  # the next one's time-major inputs
-        elif sequence:
-            out = np.empty((batch, steps, cell.units), np.float32)
-            seq = out.swapaxes(0, 1)
         else:
-            out, seq = states[-1], _NO_SEQUENCE
+            out, seq = _output_buffers(cell, x, sequence, None)
         cell_weights(k, cell).whole(x, states, _NO_MASK, 0, seq, states[-1])
         x = seq
-    return out
+    return out if sequence else states[-1]
 
 
 def _unit_parts(cell: Any, batch: int, steps: int, count: int) -> int:

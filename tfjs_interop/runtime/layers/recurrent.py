@@ -132,7 +132,7 @@ class RNN(Layer):
     def fuse(self, following: Layer) -> RNNChain | None:
         """This layer's sequences fed to a following RNN: both run from zero states from one another's time-major
         outputs (``RNNChain``)."""
-        return RNNChain((self, following)) if self.options.return_sequences and _chains(self, following) else None
+        return RNNChain((self,)).fuse(following)
 
     def chainable(self) -> bool:
         """Whether this layer's usual call can run in an ``RNNChain``: a plain RNN (its call is ``call_into``) over
@@ -276,12 +276,6 @@ class RNN(Layer):
             yield start, self.cell.project(x[start:start + block])  # (block, batch, width)
 
 
-def _chains(layer: Any, following: Any) -> bool:
-    """Whether ``following`` can read ``layer``'s time-major outputs as they are (not reversed: go_backwards)."""
-    return layer.chainable() and isinstance(following, RNN) and following.chainable() and \
-        not following.options.go_backwards
-
-
 class RNNChain:
     """Consecutive RNN layers of a plan, each but the last returning sequences that the next alone reads (a stacked
     LSTM): their usual calls (zero states, no mask) in one, each layer's compiled loop reading the time-major
@@ -298,9 +292,12 @@ class RNNChain:
         self.compiled_cache: dict = {}  # compiled.zero_state_chain's decisions
 
     def fuse(self, following: Layer) -> RNNChain | None:
+        """The chain with ``following`` after it, where that reads the last one's time-major sequences as they are
+        (not reversed: go_backwards)."""
         last = self.layers[-1]
-        return RNNChain((*self.layers, following)) if last.options.return_sequences and _chains(last, following) \
-            else None
+        joins = last.options.return_sequences and last.chainable() and isinstance(following, RNN) and \
+            following.chainable() and not following.options.go_backwards
+        return RNNChain((*self.layers, following)) if joins else None
 
     def call(self, inputs: Any, mask: Any = None) -> np.ndarray | None:
         """The last layer's output from the first one's inputs, or None where the compiled loop from zeros does not
