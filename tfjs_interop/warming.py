@@ -48,15 +48,14 @@ def _runs_kernels(model: Model) -> bool:
 
 def _warming_inputs(model: Model) -> list[tuple[str, list]]:
     """(what, inputs) of each warming run."""
-    fixed = model._fixed_batch
+    fixed = model._fixed_batch.shape[0] if model._fixed_batch else None
     most = MAX_INPUT_BYTES // max(1, _sample_bytes(model, DEFAULT_STEPS))
-    batches = sorted({min(batch, most) for batch in ((fixed.shape[0],) if fixed else WARM_BATCHES)})
-    runs = [(f"batch {batch}", sample_inputs(model, seed=0, batch=batch)) for batch in batches if batch >= 1 and
-            (not fixed or batch == fixed.shape[0])]
+    batches = ([fixed] if fixed <= most else []) if fixed else sorted({min(b, most) for b in WARM_BATCHES} - {0})
+    runs = [(f"batch {batch}", sample_inputs(model, seed=0, batch=batch)) for batch in batches]
     free = [i for i, spec in enumerate(model.inputs) if len(spec.shape) > 2 and spec.shape[1] is None]
-    if free and _sample_bytes(model, LONG_STEPS) * (fixed.shape[0] if fixed else 1) <= MAX_INPUT_BYTES:
+    if free and _sample_bytes(model, LONG_STEPS) * (fixed or 1) <= MAX_INPUT_BYTES:
         long = [_lengthened(x, LONG_STEPS) if i in free else x
-                for i, x in enumerate(sample_inputs(model, seed=0, batch=fixed.shape[0] if fixed else 1))]
+                for i, x in enumerate(sample_inputs(model, seed=0, batch=fixed or 1))]
         runs.append((f"{LONG_STEPS} steps", long))
     return runs
 
