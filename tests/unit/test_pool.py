@@ -5,6 +5,7 @@ makes its own, a job's error reaches the caller, concurrent callers agree."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -173,3 +174,57 @@ def test_a_forked_child_makes_its_own_helpers():
     result = subprocess.run([sys.executable, "-c", FORK], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0", "True"]
+
+
+@pytest.mark.usefixtures("two_threads", "fast")
+def test_an_interrupted_call_ends_after_its_helpers_and_the_next_has_its_numbers(monkeypatch):
+    """Ctrl-C (a signal's exception) landing while the caller waits for its helpers: the call still waits for
+    them before it raises, so the next call, which reuses the scratch they write, gets its own numbers (an
+    interrupt that left a helper running gave the next call wrong ones)."""
+    monkeypatch.setattr(compiled, "MIN_HELPER_SLICE_WORK", 0)
+    layer = _layer(LSTM, 32, 8)
+    x = np.random.default_rng(3).standard_normal((512, 40, 8)).astype(np.float32)
+    want = layer.call(x)
+    # the helper's slice 63 times the caller's, so that the caller's wait begins while the helper works
+    monkeypatch.setattr(threads, "slice_bounds", lambda rows, min_rows, count: [0, rows - rows // 64, rows])
+    pool = _helpers()
+    finish, raised = pool.Helper.finish, []
+
+    def interrupted_once(self):
+        if not raised:
+            raised.append(1)
+            raise KeyboardInterrupt  # as a SIGINT handled just as the wait began
+        return finish(self)
+
+    monkeypatch.setattr(pool.Helper, "finish", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        layer.call(x)
+    assert raised and not any(pool.compiled().pending(helper.box) for helper in pool._helpers)
+    for a, b in zip(want, layer.call(x)):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_a_signal_during_a_thread_per_call_wait_waits_for_the_thread():
+    """``threads.run_split``: a KeyboardInterrupt raised while the caller waits for its started threads is
+    raised once they are done, not while they still write the call's arrays."""
+    finished = []
+
+    def share(b0: int, b1: int) -> None:
+        if b0 == 0:
+            time.sleep(0.3)
+            finished.append(b0)
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            threads.run_split(share, 2, 1, 2)
+        assert finished == [0]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

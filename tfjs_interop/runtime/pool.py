@@ -6,8 +6,12 @@ helpers and runs its own share: a job is a compiled kernel and its arguments, ha
 strides (``_helpers``); the helper runs it in compiled code, without the GIL, and waits for the next one there,
 spinning for ``SPIN_S``. So the handover costs a few microseconds, where starting a thread per call had cost ~100 µs
 (and a Python helper, which must take the GIL to call its kernel, ~25 µs: a thread waiting for the GIL sleeps).
-After ``SPIN_S`` without a job the helper parks on a condition; the next job wakes it (~25–50 µs), and an idle
-process stays idle (``tests/unit/test_pool.py`` reads its CPU time). ONNX Runtime's pool spins likewise.
+After ``SPIN_S`` without a job the helper parks on its doorbell (a lock); the next job rings it (~25–50 µs), and
+an idle process stays idle (``tests/unit/test_pool.py`` reads its CPU time). ONNX Runtime's pool spins likewise.
+
+A signal's exception in the calling thread (Ctrl-C) does not end a call before its helpers end their jobs
+(``threads.wait_through_signals``): they write the call's arrays and the caller's scratch, which the next call
+reuses; an interrupted call gave the next one wrong numbers before.
 
 One call uses the helpers at a time (``_busy``): a call made while another holds them starts threads of its own,
 as before there was a pool (``threads.run_split``). The numbers do not depend on which thread runs what: a job
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import contextlib
 import os
 import threading
 import time
@@ -29,8 +34,10 @@ from functools import cache
 from typing import Any
 
 from ..errors import LimitError
+from .threads import wait_through_signals
 
 SPIN_S = 2e-4  # a helper looks for its next job this long after its last one before it parks
+PARK_S = 0.25  # ... and, parked, looks again this often (a ring lost to a signal's exception costs no more)
 
 
 @cache
@@ -63,15 +70,21 @@ class Helper:
         self.error: BaseException | None = None
         self.stopping = False
         self.native_id: int | None = None  # the OS's id of its thread, once it runs
-        self.wake = threading.Condition(threading.Lock())
+        self.doorbell = _thread.allocate_lock()
+        self.doorbell.acquire()  # not rung
         _thread.start_new_thread(self._serve, (_looks(),))
 
     def post(self, poster: Callable[..., bool], args: Sequence[Any]) -> None:
         """Hand over a job: ``poster`` is the ``_helpers.post_*`` of the kernel, ``args`` the kernel's arguments."""
         self.held, self.error = args, None
         if poster(self.box, *args):  # the helper is parked
-            with self.wake:
-                self.wake.notify()
+            self.ring()
+
+    def ring(self) -> None:
+        """Wake the helper if it is parked (the doorbell is a plain lock, held while not rung: one C call, so a
+        signal's exception cannot leave it half-rung; a ring it missed, it finds within ``PARK_S``)."""
+        with contextlib.suppress(RuntimeError):  # rung already
+            self.doorbell.release()
 
     def finish(self) -> bool:
         """Wait for the job: False when the helper did not finish it in seconds (it keeps the job's arrays)."""
@@ -94,11 +107,10 @@ class Helper:
                 self.error = exc
                 h.mark_done(self.box)
                 continue
-            with self.wake:
-                h.set_parked(self.box, 1)
-                while not h.pending(self.box) and not self.stopping:
-                    self.wake.wait()
-                h.set_parked(self.box, 0)
+            h.set_parked(self.box, 1)  # then a poster rings, or this look finds its job
+            while not h.pending(self.box) and not self.stopping:
+                self.doorbell.acquire(timeout=PARK_S)
+            h.set_parked(self.box, 0)
 
 
 _busy = threading.Lock()  # held by the call that uses the helpers
@@ -123,10 +135,14 @@ def finish(helpers: list[Helper], what: str) -> None:
     """Wait for each helper's job and give the helpers back; re-raise a job's error. A helper lost for seconds is
     retired (it keeps its job's arrays) and reported."""
     try:
-        lost = [helper for helper in helpers if not helper.finish()]
+        waits = [wait_through_signals(helper.finish) for helper in helpers]
+        lost = [helper for helper, (finished, _) in zip(helpers, waits) if not finished]
         for helper in lost:
             _helpers.remove(helper)
             helper.stopping = True
+        interrupts = [interrupt for _, interrupt in waits if interrupt is not None]
+        if interrupts:
+            raise interrupts[0]
         if lost:
             raise LimitError(f"{len(lost)} of the threads {what} did not finish (not scheduled for seconds); set "
                              "fewer threads (TFJS_INTEROP_THREADS)")
@@ -146,8 +162,7 @@ def _forget() -> None:
 def _stop() -> None:
     for helper in list(_helpers):
         helper.stopping = True
-        with helper.wake:
-            helper.wake.notify()
+        helper.ring()
 
 
 os.register_at_fork(after_in_child=_forget)

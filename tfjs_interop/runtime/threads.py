@@ -16,10 +16,12 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import InputError
 
 ENV_VARIABLE = "TFJS_INTEROP_THREADS"
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _setting: int | None = None  # set_num_threads's count, None: the environment's
@@ -166,25 +168,43 @@ def run_split(function: Callable[[int, int], None], rows: int, min_rows: int, co
         function(0, rows)
         return
     errors: list[BaseException] = []
+    done = [False] * (parts - 1)
 
-    def target(b0: int, b1: int, finished: _thread.LockType) -> None:
+    def target(i: int, finished: _thread.LockType) -> None:
         try:
-            function(b0, b1)
+            function(bounds[i], bounds[i + 1])
         except BaseException as exc:  # re-raised on the calling thread
             errors.append(exc)
         finally:
+            done[i] = True  # before the release: a wait that acquired it and was interrupted sees it
             finished.release()
 
     waits = []
+    interrupt: BaseException | None = None
     try:
         for i in range(parts - 1):
             finished = _thread.allocate_lock()
             finished.acquire()
-            _thread.start_new_thread(target, (bounds[i], bounds[i + 1], finished))
+            _thread.start_new_thread(target, (i, finished))
             waits.append(finished)
         function(bounds[-2], bounds[-1])
     finally:
-        for finished in waits:
-            finished.acquire()
+        for i, finished in enumerate(waits):
+            interrupt = wait_through_signals(lambda i=i, f=finished: done[i] or f.acquire())[1] or interrupt
+    if interrupt is not None:
+        raise interrupt
     if errors:
         raise errors[0]
+
+
+def wait_through_signals(wait: Callable[[], T]) -> tuple[T, BaseException | None]:
+    """``wait()``'s result, waiting on when a signal handler raises meanwhile (Ctrl-C's KeyboardInterrupt), and
+    the exception to raise once every thread of the call is done: until then they still write the call's arrays,
+    its outputs and this thread's scratch among them, which the next call would reuse (``wait`` must be safe to
+    call again)."""
+    interrupt = None
+    while True:
+        try:
+            return wait(), interrupt
+        except BaseException as exc:  # noqa: BLE001 - handed back, to be raised after the wait
+            interrupt = exc
