@@ -185,3 +185,23 @@ def test_convert_works_in_both_directions(tmp_path):
     assert result.returncode == 0, result.stderr
     y = tfjs_interop.load(tmp_path / "from_keras").predict(np.load(keras_case / "call0_input0.npy"))
     np.testing.assert_allclose(y, np.load(keras_case / "call0_output0.npy"), atol=1e-5, rtol=0)
+
+
+def test_an_npz_naming_some_inputs_but_not_all_is_refused_not_taken_in_order(tmp_path):
+    """Two inputs of one shape, the file naming one of them right and the other wrongly: taken in the file's
+    order, input 1 would silently have received input 2's values."""
+    from tfjs_interop.errors import InputError
+    from tfjs_interop.formats.golden_file import read_input_file
+
+    a, b = np.zeros((1, 2), np.float32), np.ones((1, 2), np.float32)
+    np.savez(tmp_path / "x.npz", input2=b, inputl=a)
+    with pytest.raises(InputError, match=r"missing \['input1'\]; no input is called \['inputl'\]"):
+        read_input_file(tmp_path / "x.npz", ["input1", "input2"])
+    np.savez(tmp_path / "extra.npz", input1=a, input2=b, labels=a)
+    with pytest.raises(InputError, match=r"no input is called \['labels'\]"):
+        read_input_file(tmp_path / "extra.npz", ["input1", "input2"])
+    np.savez(tmp_path / "named.npz", input2=b, input1=a)
+    assert list(read_input_file(tmp_path / "named.npz", ["input1", "input2"])) == ["input1", "input2"]
+    np.savez(tmp_path / "positional.npz", a, b)  # arr_0, arr_1: in order
+    got = read_input_file(tmp_path / "positional.npz", ["input1", "input2"])
+    assert isinstance(got, list) and np.array_equal(got[0], a) and np.array_equal(got[1], b)

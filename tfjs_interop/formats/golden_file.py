@@ -56,12 +56,24 @@ class Golden:
 
 
 def read_input_file(path: Path, names: list[str]) -> list[np.ndarray] | dict[str, np.ndarray]:
-    """The arrays of a ``.npy`` (one input) or ``.npz`` (by input name if every name is there, else in order)."""
+    """The arrays of a ``.npy`` (one input) or ``.npz``: by input name when its arrays are named after the inputs,
+    in order when none is (``np.savez(f, a, b)``'s ``arr_0``, ``arr_1``, or a one-input model's one array).
+
+    Raises:
+        InputError: for an ``.npz`` naming some inputs but not others, or arrays no input is called: taken in order
+            they could feed one input another's values.
+    """
     if path.suffix not in (".npy", ".npz"):
         raise InputError(f"{path}: inputs must be a .npy or .npz file")
     arrays = _load_npz(path, InputError, DEFAULT_MAX_BYTES) if path.suffix == ".npz" else {"": _load_npy(path)}
-    if set(names) <= set(arrays):
+    if set(arrays) == set(names):
         return {name: arrays[name] for name in names}
+    if path.suffix == ".npz" and set(arrays) & set(names):
+        missing, unknown = [n for n in names if n not in arrays], [k for k in arrays if k not in names]
+        raise InputError(f"{path}: its arrays {list(arrays)} name some of the model's inputs {names} but not all"
+                         + (f"; missing {missing}" if missing else "") + (f"; no input is called {unknown}" if unknown
+                                                                          else "")
+                         + ": name one array after each input, or none (they are then taken in order)")
     return list(arrays.values())
 
 
