@@ -179,3 +179,20 @@ def test_a_chain_runs_as_one_only_at_the_whole_loops_batches():
         assert compiled.zero_state_chain(chain, beyond, 5, 2) is None  # ... is the layers' own
     finally:
         compiled.set_compiled(None)
+
+
+def test_a_model_input_among_the_outputs_comes_back_from_the_plan_too(tmp_path):
+    """``Model(i, [i, Dense(i)])``: the plan's steps never make the input, so it returned None for it from the
+    second call on (the first call, the executor's, had it right)."""
+    from tests.support.modelfiles import functional, input_layer, layer, write_model
+
+    topology = functional([input_layer("x", [None, 3]), layer("Dense", "d", [["x", 0, 0]], units=2)], ["x"],
+                          ["x", "d"])
+    rng = np.random.default_rng(0)
+    path = write_model(tmp_path / "m", topology, {"d/kernel": rng.standard_normal((3, 2)).astype(np.float32),
+                                                  "d/bias": rng.standard_normal(2).astype(np.float32)})
+    model = tfjs_interop.load(path)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    first = model.predict(x)
+    for got in (model.predict(x), model.predict(x, batch_size=3)):
+        assert np.array_equal(got[0], x) and np.array_equal(got[1], first[1])

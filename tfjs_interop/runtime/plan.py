@@ -107,6 +107,9 @@ class Plan:
             planned.append([layer, args, len(call.args) > 1, kwargs, node, i == last[node], node in seen])
             seen.add(node)
         self._steps = _fused([self._finish(step, slots, outputs) for step in planned])
+        feed_nodes = {(ref.layer, ref.node_index) for ref in feeds}
+        self._fed_outputs = tuple((position, slot(ref)) for position, ref in enumerate(outputs)
+                                  if (ref.layer, ref.node_index) in feed_nodes)  # a model input returned as is
         self._output_count = len(outputs)
         self._slot_count = len(slots)
         self._call_layer = call_layer
@@ -140,6 +143,8 @@ class Plan:
                 for index, _ in step.writes + step.returns:
                     output_at(outputs, index, step.layer.name)
                 raise
+        for position, slot in self._fed_outputs:
+            results[position] = values[slot]
         return results
 
 
