@@ -14,6 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+import tfjs_interop
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, expected
 from tests.support.serving import Server, exchange
 
@@ -407,6 +408,76 @@ def test_the_command_refuses_bad_arguments_before_serving(capsys):
     assert "--weights replaces the weights of a single model; 2 paths were given" in capsys.readouterr().err
     assert main(["serve", seed, "--header", "no colon"]) == 2
     assert "--header 'no colon': expected 'NAME: VALUE'" in capsys.readouterr().err
+    assert main(["serve", seed, "--port", "99999"]) == 2  # was a traceback of bind()'s OverflowError
+    assert "port must be an integer from 0 to 65535 (0: any free one), got 99999" in capsys.readouterr().err
+    assert main(["serve", seed, "--max-request-bytes", "0"]) == 2  # was taken for the default
+    assert "max_request_bytes must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(["serve", seed, "--body-timeout", "0"]) == 2
+    assert "body_seconds must be a positive number, got 0.0" in capsys.readouterr().err
+
+
+def test_a_signal_before_uvicorn_takes_the_signals_stops_the_server():
+    """Between our handlers and uvicorn's (installed once its loop runs) a SIGTERM was ignored and the server
+    served on; now uvicorn's own handler is in place from before ``run``, so it stops right after start-up."""
+    import signal
+
+    from tfjs_interop.serving.server import _signals_to
+
+    class Uvicorn:  # what _signals_to uses of uvicorn.Server
+        should_exit = False
+
+        def handle_exit(self, sig, frame):
+            self.should_exit = True
+
+    server = Uvicorn()
+    before = signal.getsignal(signal.SIGTERM)
+    with _signals_to(server):
+        signal.raise_signal(signal.SIGTERM)
+        assert server.should_exit
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_stalled_upload_gets_408_and_frees_its_bytes():
+    server = Server(str(TFJS_FIXTURES / "seed_lstm"), "--body-timeout", "1")
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.putrequest("POST", SEED)
+        connection.putheader("Content-Length", "1000")
+        connection.endheaders()
+        connection.send(b'{"instances": [')  # and then nothing
+        response = connection.getresponse()
+        assert response.status == 408 and "did not arrive within 1 s (15 bytes received)" in json.loads(
+            response.read())["error"]
+        connection.close()
+        _, xs, ys = _case("seed_lstm")
+        status, answer, _ = server.request("POST", SEED, {"instances": xs[0].tolist()})
+        assert status == 200
+        _assert_close(_row_outputs(answer, ["x"]), [ys[0]], 1e-5, "after a stalled one")
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_bool_input_is_dt_bool_and_takes_json_booleans():
+    """TF Serving reads a DT_BOOL tensor from true and false only; the metadata said DT_FLOAT, and booleans
+    were refused while any number was taken as True."""
+    from tfjs_interop.serving import rest
+
+    model = tfjs_interop.load(KERAS_FIXTURES / "k2_mha_attention_mask" / "model.keras")
+    specs = {spec.name: spec for spec in model.inputs}
+    flag = next(spec for spec in model.inputs if spec.dtype == "bool")
+    signature = rest.model_metadata(model, "m")["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert signature["inputs"][flag.name]["dtype"] == "DT_BOOL"
+    from tfjs_interop.sample_inputs import sample_inputs
+
+    values = sample_inputs(model, seed=0, batch=2)
+    columns = dict(zip(specs, values if isinstance(values, list) else [values]))
+    body = json.dumps({"inputs": {name: value.tolist() for name, value in columns.items()}}).encode()
+    feeds = rest.parse_predict(body, model).feeds
+    assert feeds[list(specs).index(flag.name)].dtype == np.bool_
+    assert np.array_equal(feeds[list(specs).index(flag.name)], columns[flag.name])
+    numbers = {**columns, flag.name: columns[flag.name].astype(int)}
+    with pytest.raises(rest.RestError, match="is not of expected type: bool"):
+        rest.parse_predict(json.dumps({"inputs": {n: v.tolist() for n, v in numbers.items()}}).encode(), model)
 
 
 def test_serve_takes_the_model_commands_load_flags(capsys):

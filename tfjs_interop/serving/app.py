@@ -27,11 +27,11 @@ from ..runtime.model import Model
 from ..warming import warm_up
 from . import rest
 from .batching import BatchingOptions, ModelWorker
+from .limits import BODY_SECONDS, DEFAULT_MAX_REQUEST_BYTES
 from .rest import RestError
 
 log = logging.getLogger("tfjs_interop.serving")
 
-DEFAULT_MAX_REQUEST_BYTES = 16 << 20
 DRAIN_BYTES = 64 << 20  # an over-large body is read (and dropped) up to this, so the client reads our 413
 BODIES_IN_FLIGHT = 16  # the bodies held at once (read, parsed, waiting) take at most this many max_request_bytes
 _ID = r"([^/:]+)"
@@ -44,8 +44,10 @@ HEALTH_PATH = "/healthz"
 class ServingState:
     """The served models, their workers and limits (``app.state.serving``)."""
 
-    def __init__(self, models: dict[str, Model], batching: BatchingOptions, max_request_bytes: int):
+    def __init__(self, models: dict[str, Model], batching: BatchingOptions, max_request_bytes: int,
+                 body_seconds: float = BODY_SECONDS):
         self.models = models
+        self.body_seconds = body_seconds
         self.workers = {name: ModelWorker(model, name, batching) for name, model in models.items()}
         self.keys = {name: rest.output_keys(model) for name, model in models.items()}
         self.max_request_bytes = max_request_bytes
@@ -59,7 +61,7 @@ class ServingState:
 
 def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model | str | os.PathLike], *,
                batching: BatchingOptions | None = None, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-               warm: bool = True, **load_options: Any) -> Starlette:
+               warm: bool = True, body_seconds: float = BODY_SECONDS, **load_options: Any) -> Starlette:
     """An ASGI application serving models with TF Serving's REST API (mount it in your own app if you like).
 
     Args:
@@ -67,6 +69,8 @@ def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model 
             its folder (TF.js) or file stem (Keras), or the model's name for a ``Model``.
         batching: dynamic batching options (default: off, as in TF Serving).
         max_request_bytes: larger request bodies are refused with 413.
+        body_seconds: a request body not received whole within this is answered 408 (a client stalled mid-upload
+            would otherwise hold its share of the bodies' budget, ``BODIES_IN_FLIGHT`` of them, for good).
         warm: run each model on seeded inputs before serving (``tfjs_interop.warm_up``), so that the compiled
             kernels its requests use are ready; else only load the kernels.
         load_options: passed to ``load`` for paths (``max_bytes``, ``timeout``, ``cache_dir``, ``weights``).
@@ -79,9 +83,11 @@ def create_app(models: Mapping[str, Model | str | os.PathLike] | Sequence[Model 
     """
     if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int) or max_request_bytes <= 0:
         raise InputError(f"max_request_bytes must be a positive integer, got {max_request_bytes!r}")
+    if isinstance(body_seconds, bool) or not isinstance(body_seconds, (int, float)) or not body_seconds > 0:
+        raise InputError(f"body_seconds must be a positive number, got {body_seconds!r}")
     named = _named_models(models, load_options)
     warm_up(*(named.values() if warm else ()))  # the compiled kernels from the first request on (``warming``)
-    state = ServingState(named, batching or BatchingOptions(), max_request_bytes)
+    state = ServingState(named, batching or BatchingOptions(), max_request_bytes, float(body_seconds))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -230,18 +236,22 @@ async def _read_body(request: Request, state: ServingState, held: list[int]) -> 
     over = declared.isdigit() and int(declared) > limit
     chunks, size, busy = [], 0, False
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            over = over or size > limit
-            if over and size > DRAIN_BYTES:
-                break
-            busy = busy or (not over and state.body_bytes + len(chunk) > state.body_budget)
-            if not over and not busy:
-                chunks.append(chunk)
-                held[0] += len(chunk)
-                state.body_bytes += len(chunk)
+        async with asyncio.timeout(state.body_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                over = over or size > limit
+                if over and size > DRAIN_BYTES:
+                    break
+                busy = busy or (not over and state.body_bytes + len(chunk) > state.body_budget)
+                if not over and not busy:
+                    chunks.append(chunk)
+                    held[0] += len(chunk)
+                    state.body_bytes += len(chunk)
     except ClientDisconnect:
         raise RestError(400, "the client closed the connection before sending the whole body") from None
+    except TimeoutError:
+        raise RestError(408, f"the request body did not arrive within {state.body_seconds:g} s ({size} bytes "
+                             "received)") from None
     if over:
         raise _too_large(int(declared) if declared.isdigit() else size, limit, at_least=not declared.isdigit())
     if busy:

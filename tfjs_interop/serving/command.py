@@ -6,6 +6,7 @@ import argparse
 
 from ..model_arguments import add_load_arguments, load_options
 from .batching import BatchingOptions
+from .limits import BODY_SECONDS, DEFAULT_MAX_REQUEST_BYTES
 
 DEFAULTS = BatchingOptions()
 
@@ -32,8 +33,11 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--max-enqueued-batches", type=int, default=DEFAULTS.max_enqueued_batches, metavar="N",
                        help="queued work per model, in batches; more is refused with 503 (default "
                             f"{DEFAULTS.max_enqueued_batches})")
-    serve.add_argument("--max-request-bytes", type=int, default=16 << 20, metavar="N",
+    serve.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, metavar="N",
                        help="larger request bodies are refused with 413 (default 16 MiB)")
+    serve.add_argument("--body-timeout", type=float, default=BODY_SECONDS, metavar="SECONDS",
+                       help="a request body must arrive whole within this; else 408 (default "
+                            f"{BODY_SECONDS:g})")
     serve.add_argument("--no-warm-up", dest="warm", action="store_false",
                        help="start without running each model once on seeded inputs (by default the compiled "
                             "kernels its requests use are made ready first: seconds after a fresh install)")
@@ -54,4 +58,4 @@ def _serve(args: argparse.Namespace) -> int:
                                batch_timeout_micros=args.batch_timeout_micros,
                                max_enqueued_batches=args.max_enqueued_batches)
     return serve(models, args.host, args.port, batching=batching, max_request_bytes=args.max_request_bytes,
-                 warm=args.warm, **load_options(args))
+                 warm=args.warm, body_seconds=args.body_timeout, **load_options(args))

@@ -21,7 +21,7 @@ from ..runtime.model import Model, TensorSpec
 
 ROW, COLUMNAR = "row", "columnar"
 VERSION = 1  # every model is served as its version 1
-DTYPES = {"float32": "DT_FLOAT", "int32": "DT_INT32"}  # TF's DataType names
+DTYPES = {"float32": "DT_FLOAT", "int32": "DT_INT32", "bool": "DT_BOOL"}  # TF's DataType names
 MAX_DEBUG_CHARS = 256  # as TF Serving's JsonValueToDebugString
 
 
@@ -181,6 +181,10 @@ def _tensor(value: Any, spec: TensorSpec, bools: bool) -> np.ndarray:
         array = np.asarray(value)
     except (ValueError, TypeError, OverflowError) as exc:
         raise bad_request(f"input {spec.name!r}: cannot make a tensor of the value: {exc}") from None
+    if spec.dtype == "bool":  # true and false only, as TF Serving reads a DT_BOOL tensor
+        if array.dtype.kind != "b":
+            raise bad_request(f"input {spec.name!r}: {_first_bad_leaf(value, spec)} is not of expected type: bool")
+        return array
     if array.dtype.kind not in "iuf" or (spec.dtype != "float32" and array.dtype.kind == "f"):
         raise bad_request(f"input {spec.name!r}: {_first_bad_leaf(value, spec)} is not of expected type: "
                           f"{DTYPES.get(spec.dtype, spec.dtype).removeprefix('DT_').lower()}")
@@ -219,7 +223,10 @@ def _leaves(value: Any) -> Iterator[Any]:
 
 def _first_bad_leaf(value: Any, spec: TensorSpec) -> str:
     for item in _leaves(value):
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or (
+        if spec.dtype == "bool":
+            if not isinstance(item, bool):
+                return f"JSON Value: {_debug(item)} Type: {_json_type(item)}"
+        elif isinstance(item, bool) or not isinstance(item, (int, float)) or (
                 spec.dtype != "float32" and isinstance(item, float)):
             return f"JSON Value: {_debug(item)} Type: {_json_type(item)}"
     return f"JSON Value: {_debug(value)} (not a dense tensor)"
