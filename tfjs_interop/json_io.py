@@ -26,7 +26,7 @@ def parse_inputs(text: bytes, names: list[str], source: str) -> tuple[dict[str, 
         InputError: for invalid JSON, another shape of document, missing or unknown input names, or ragged lists.
     """
     try:
-        document = parse_json(text, source)
+        document = parse_json(text, source, constants=True)  # NaN and Infinity, as format_outputs writes them
     except ModelFormatError as exc:
         raise InputError(str(exc)) from None
     if isinstance(document, list):

@@ -205,3 +205,13 @@ def test_an_npz_naming_some_inputs_but_not_all_is_refused_not_taken_in_order(tmp
     np.savez(tmp_path / "positional.npz", a, b)  # arr_0, arr_1: in order
     got = read_input_file(tmp_path / "positional.npz", ["input1", "input2"])
     assert isinstance(got, list) and np.array_equal(got[0], a) and np.array_equal(got[1], b)
+
+
+def test_json_inputs_take_nan_and_infinity_as_json_outputs_write_them():
+    """``predict --output y.json`` writes NaN and Infinity (as TF Serving answers); ``--input`` read them back
+    as invalid JSON before."""
+    from tfjs_interop.json_io import format_outputs, parse_inputs
+
+    text = format_outputs({"y": np.array([[np.nan, np.inf, -np.inf, 1.5]], np.float32)}, "inputs")
+    arrays, form = parse_inputs(text.replace('"outputs"', '"inputs"').encode(), ["x"], "y.json")
+    assert form == "inputs" and np.array_equal(arrays["x"], [[np.nan, np.inf, -np.inf, 1.5]], equal_nan=True)

@@ -470,3 +470,13 @@ def test_a_class_the_runtime_implements_is_not_listed_as_missing():
     assert not NOT_IMPLEMENTED & set(LAYERS)
     with pytest.raises(UnsupportedLayerError, match="does not implement yet"):
         build_layer("ConvLSTM3D", "c", {})
+
+
+def test_an_rnn_given_no_steps_and_a_mask_says_so():
+    """A mask of (2, 0) for inputs of (2, 0, 8) was called the wrong shape while it was the right one."""
+    from tfjs_interop.runtime.layers.recurrent import LSTM
+
+    layer = LSTM("lstm", "LSTM", {"units": 3})
+    layer.ensure_built((None, None, 8))
+    with pytest.raises(InputError, match=r"inputs of shape \(2, 0, 8\) and a mask of as many samples and steps"):
+        layer.call(np.zeros((2, 0, 8), np.float32), mask=np.zeros((2, 0), bool))

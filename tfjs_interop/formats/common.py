@@ -45,8 +45,9 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(text: bytes | str, source: str) -> object:
-    """Parse strict JSON (no NaN or Infinity, as in a browser), with errors naming the file."""
+def parse_json(text: bytes | str, source: str, constants: bool = False) -> object:
+    """Parse strict JSON (no NaN or Infinity, as in a browser; ``constants``: allowed, as TF Serving reads a
+    request), with errors naming the file."""
     if len(text) > MAX_JSON_BYTES:
         raise ModelFormatError(f"{source}: {len(text)} bytes of JSON is over the limit of {MAX_JSON_BYTES}")
     too_deep = ModelFormatError(f"{source}: the JSON is nested too deeply to be a model (over {MAX_JSON_DEPTH} "
@@ -54,7 +55,7 @@ def parse_json(text: bytes | str, source: str) -> object:
     if _nests_deeper(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text, MAX_JSON_DEPTH):
         raise too_deep  # checked on the text, before the parser recurses
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=float if constants else _refuse_constant)
     except RecursionError:
         raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -179,6 +179,9 @@ class RNN(Layer):
             step_masks = step_masks[..., None]
         elif step_masks.ndim == 2 and not self.options.step_mask_rank_rule:  # Keras: one flag per sample and step
             step_masks = step_masks.reshape(*step_masks.shape, *[1] * (len(shape) - 2))
+        if step_masks.ndim == len(shape) and 0 in step_masks.shape[:2] and tuple(step_masks.shape[:2]) == shape[:2]:
+            raise InputError(f"layer {self.name!r} ({self.class_name}) received inputs of shape {shape} and a mask "
+                             "of as many samples and steps: it needs at least one sample and one step")
         if step_masks.ndim != len(shape) or step_masks.shape[1] < 1 or step_masks.shape[0] < 1:
             expected = shape[:2] if len(shape) == 3 else f"{shape[:2]} or {shape[:-1]}"
             if len(shape) > 3 and self.options.step_mask_rank_rule:
