@@ -66,6 +66,9 @@ def bind_weights(model: Model, weights: dict[str, np.ndarray], source: str) -> N
     (``kernel``, ``recurrent_kernel``, ``bias``...; a ``:0`` suffix is dropped) and, inside Bidirectional, by its
     ``forward``/``backward`` scope; several tensors of one kind (stacked cells) are taken in file order. The layers
     of a nested model match with or without the nested model's name in front (TF.js writes it without).
+
+    Each weight then holds what the engine's loader leaves in it: TF.js's applies the weight's constraint
+    (``Engine.loaded_value``), Keras's keeps the file's value.
     """
     used: set[str] = set()
     _bind_layers(model.layers, {name: name for name in weights}, weights, used, source)
@@ -93,7 +96,12 @@ def _bind_layers(layers: list[Layer], names: dict[str, str], weights: dict[str, 
                           and original not in used}
             for variable, name in zip(layer.weights, _match_layer(layer, candidates, source)):
                 _check_kind(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
-                assign(layer, variable, candidates[name], f"{source}: weight {names[name]!r}")
+                where = f"{source}: weight {names[name]!r}"
+                assign(layer, variable, candidates[name], where)
+                loaded = variable.value if layer.engine is None else \
+                    layer.engine.loaded_value(layer, variable, variable.value)  # TF.js: constrained
+                if loaded is not variable.value:
+                    assign(layer, variable, loaded, where)
                 used.add(names[name])
 
 

@@ -51,6 +51,8 @@ class TfjsFacts:
             when ``keras_inexpressible_when``, a ``config -> bool``, says so).
         refusal: ``(config, input rank or None) -> (reason, fix) or None``: a config TF.js cannot run.
         spelling: ``config -> config``: the written config in TF.js's spelling (after the generic conversion).
+        ignores_constraints: whether TF.js's class passes no constraint to its weights (its loader, which applies
+            every other layer's weight constraints, then applies none of the config's).
     """
 
     masking: TfjsMasking = TfjsMasking.NONE
@@ -66,6 +68,7 @@ class TfjsFacts:
     keras_inexpressible_when: Mapping[str, Any] | Callable[[dict], bool] = field(default_factory=frozen)
     refusal: Callable[[dict, int | None], tuple[str, str | None] | None] | None = None
     spelling: Callable[[dict], dict] | None = None
+    ignores_constraints: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class KerasFacts:
             refuses a Keras 2 model where that changes its outputs on probe inputs).
         keras3_children: weight path prefix -> the attribute Keras 3 saves that sublayer under in
             ``model.weights.h5`` (its own variables otherwise sit in the layer's ``vars``).
+        list_argument: whether a Keras 3 operation takes its tensors as one list argument (``ops.concatenate``),
+            not each as its own positional argument (``ops.logical_or``).
     """
 
     behaviour: Mapping[str, Any] = field(default_factory=frozen)
@@ -119,6 +124,7 @@ class KerasFacts:
     keras3_mask_argument: bool = False
     keras3_differs: str | None = None
     keras3_children: Mapping[str, str] = field(default_factory=frozen)
+    list_argument: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .binding import model_from_file
 from .engines import KERAS3, LAYER_RULE
 from .engines import Engine as RuntimeEngine
 from .engines.keras import KerasMasks
+from .engines.tfjs_constraints import describe
 from .errors import InputError, UnsupportedLayerError
 from .formats.keras.writer import RECURRENT, keras_rules, writes_explicit_mask
 from .formats.tfjs.reader import decode_model_json
@@ -44,6 +45,7 @@ def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
     if model.topology.origin.engine is not Engine.TFJS:
         _refuse_stale_initial_state(model.topology)
     written = read_back(artifacts)
+    _refuse_constrained_weights(model, written)
     source = fresh_copy(model)
     engine = model.topology.origin.engine.value
     for inputs in probe_inputs(source):
@@ -58,6 +60,27 @@ def check_same_numbers(model: Model, artifacts: TfjsArtifacts) -> None:
         _compare(want, got, engine)
         source.reset_states()
         written.reset_states()
+
+
+def _refuse_constrained_weights(model: Model, written: Model) -> None:
+    """TF.js applies a weight's constraint when it loads the weights, and so does the model read back: refuse a
+    model whose weights a constraint would change (a Keras model whose weights break their constraint, a rate
+    below 1 in a MinMaxNorm), naming the weight."""
+    loaded = {(path, v.path): v for path, layer in sublayers(written) for v in layer.weights}
+    for path, layer in sublayers(model):
+        for variable in layer.weights:
+            theirs = loaded.get((path, variable.path))
+            if theirs is None or theirs.constraint is None or variable.value is None or not variable.value.size:
+                continue
+            ours = variable.value.astype(np.float64)
+            error = float(np.max(np.abs(ours - theirs.value)))
+            if error > 1e-5 * max(1.0, float(np.max(np.abs(ours)))):
+                raise UnsupportedLayerError(
+                    f"cannot write this model for TF.js: layer {path!r} weight {variable.path!r} has the constraint "
+                    f"{describe(theirs.constraint)}, which TF.js applies to the weight when it loads the model "
+                    f"(tf.loadLayersModel), and which would change it by up to {error:.3g}; fix: give the layer "
+                    "weights that satisfy the constraint (Keras applies it after each training step), or remove the "
+                    "constraint from its config (it only matters for training)")
 
 
 def read_back(artifacts: TfjsArtifacts) -> Model:
@@ -120,7 +143,9 @@ PADDINGS = ("post", "pre", "inner", "all")
 def probe_inputs(model: Model) -> list[list[np.ndarray]]:
     """Seeded inputs for every model input: plain ones and, when the model masks, one batch per padding layout
     (zeros for token ids, the Masking layer's value for features), row r of the k-th taking layout k + r: every
-    layout reaches every row whatever the batch size (fixed ones included) and sequence length."""
+    layout reaches every row whatever the batch size (fixed ones included) and sequence length. Several inputs
+    take each batch's layouts alike, then shifted by their place (merges of unlike masks: Keras 2 ANDs what
+    Keras 3 ORs)."""
     rng = np.random.default_rng(PROBE_SEED)
     hints = [hint for _, layer in sublayers(model) if (hint := layer.input_values()) is not None]
     vocabulary = min((h.vocabulary for h in hints if h.vocabulary is not None), default=8)
@@ -138,8 +163,9 @@ def probe_inputs(model: Model) -> list[list[np.ndarray]]:
             pad_values.append(mask_value if mask_value is not None else 0)
     if not masks:
         return [plain]
-    return [plain] + [[pad_rows(x, value, PADDINGS, k) for x, value in zip(plain, pad_values)]
-                     for k in range(len(PADDINGS))]
+    shifts = (0, 1) if len(plain) > 1 else (0,)  # then input i also takes layout k + i + r: masks that differ
+    return [plain] + [[pad_rows(x, value, PADDINGS, k + i * shift) for i, (x, value) in
+                       enumerate(zip(plain, pad_values))] for shift in shifts for k in range(len(PADDINGS))]
 
 
 def _specs(topology: Topology):

@@ -317,37 +317,44 @@ MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conca
 
 def _tf_keras_merge_file(tmp_path, class_name: str, masked: str, head: str):
     """A tf_keras (Keras 2) model merging Dense(a) with b, b masked per ``masked`` ("one": only b; "both": a
-    Masking on each input, alike), then an LSTM (``head="lstm"``, which reads the mask) or a Dense (which does not);
-    saved as .h5, with inputs padded at the end, at the start and not at all, and tf_keras's predictions on them."""
+    Masking on each input, so masks that differ where the inputs are padded unlike; "shared": a is Masking(b) too,
+    so one mask), then an LSTM (``head="lstm"``, which reads the mask) or a Dense (which does not); saved as .h5,
+    with inputs padded at the end, at the start and not at all (b pre- where a is post-padded, for "both"), and
+    tf_keras's predictions on them."""
     import tf_keras
 
     L = tf_keras.layers
     a, b = tf_keras.Input((6, 3)), tf_keras.Input((6, 3))
-    left = L.Dense(3)(L.Masking(0.0)(a) if masked == "both" else a)
-    y = getattr(L, class_name)()([left, L.Masking(0.0)(b)])
+    masked_b = L.Masking(0.0)(b)
+    left = L.Dense(3)({"both": L.Masking(0.0)(a), "shared": masked_b}.get(masked, a))
+    y = getattr(L, class_name)()([left, masked_b])
     y = L.LSTM(4, return_sequences=True)(y) if head == "lstm" else L.Dense(2)(y)
-    live = tf_keras.Model([a, b], y)
+    live = tf_keras.Model(b if masked == "shared" else [a, b], y)
     rng = np.random.default_rng(7)
     for layer_ in live.layers:  # non-zero biases
         layer_.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in layer_.get_weights()])
     xa, xb = (rng.normal(size=(3, 6, 3)).astype(np.float32) for _ in range(2))
-    for x in (xa, xb) if masked == "both" else (xb,):
-        x[0, 4:], x[1, :2] = 0, 0  # post- and pre-padding; row 2 unpadded
+    xb[0, 4:], xb[1, :2] = 0, 0  # post- and pre-padding; row 2 unpadded
+    if masked == "both":
+        xa[0, :2], xa[1, 4:] = 0, 0
+    inputs = [xb] if masked == "shared" else [xa, xb]
     path = tmp_path / "k2.h5"
     live.save(path)
-    return path, [xa, xb], np.asarray(live([xa, xb], training=False))
+    return path, inputs, np.asarray(live(inputs, training=False))
 
 
 VALUES_FROM_MASKS = ["Multiply", "Maximum", "Minimum"]  # Keras 3 skips their masked entries
 
 
-@pytest.mark.parametrize(("class_name", "head"), [(c, "lstm") for c in MERGES] + [(c, "dense")
-                                                                                 for c in VALUES_FROM_MASKS])
-def test_keras2_merge_of_masked_and_unmasked_inputs_is_refused_where_keras3_computes_otherwise(class_name, head,
-                                                                                               tmp_path):
+@pytest.mark.parametrize(("class_name", "masked", "head"), [(c, "one", "lstm") for c in MERGES] + [
+    (c, "one", "dense") for c in VALUES_FROM_MASKS] + [(c, "both", "lstm") for c in MERGES])
+def test_keras2_merge_of_masked_and_unmasked_inputs_is_refused_where_keras3_computes_otherwise(class_name, masked,
+                                                                                               head, tmp_path):
     """Keras 2 passes b's mask on to the LSTM, Keras 3 none (Concatenate: an all-true one); and Keras 3's Multiply,
-    Maximum, Minimum take other values at b's masked steps even where nothing reads the mask: other numbers."""
-    path, inputs, want = _tf_keras_merge_file(tmp_path, class_name, "one", head)
+    Maximum, Minimum take other values at b's masked steps even where nothing reads the mask: other numbers. Two
+    inputs each masked ("both"): where they are padded unlike, Keras 2's AND is not Keras 3's OR (the probes pad
+    several inputs unlike too; alike, they had let such a model be written)."""
+    path, inputs, want = _tf_keras_merge_file(tmp_path, class_name, masked, head)
     model = tfjs_interop.load(path)
     np.testing.assert_allclose(model.predict(inputs), want, atol=1e-5)  # the runtime keeps Keras 2's rule
     for suffix in (".keras", ".h5"):
@@ -356,10 +363,10 @@ def test_keras2_merge_of_masked_and_unmasked_inputs_is_refused_where_keras3_comp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k2.h5"]
 
 
-@pytest.mark.parametrize(("class_name", "masked", "head"), [(c, "both", "lstm") for c in MERGES] + [
+@pytest.mark.parametrize(("class_name", "masked", "head"), [(c, "shared", "lstm") for c in MERGES] + [
     (c, "one", "dense") for c in MERGES if c not in VALUES_FROM_MASKS])
 def test_keras2_merge_whose_mask_keras3_keeps_or_never_reads_is_written(class_name, masked, head, tmp_path):
-    """Inputs masked alike (AND = OR), or a mask nothing reads: real Keras 3 (and tf_keras, for the Keras 2 form
+    """Inputs of one mask (AND = OR), or a mask nothing reads: real Keras 3 (and tf_keras, for the Keras 2 form
     .h5) give tf_keras's numbers from the written files."""
     import tf_keras
 

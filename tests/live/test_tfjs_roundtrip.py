@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.exclusions import LOAD, TFJS_RUNS_AS_KERAS, kept
+from tests.support.exclusions import LOAD, SAVE_TFJS, TFJS_RUNS_AS_KERAS, kept
 from tests.support.fixtures import KERAS_FIXTURES, TFJS_FIXTURES, TFJS_SCRIPTS, cases, expected
 from tests.support.modelfiles import functional, input_layer, layer, write_model
 from tests.support.random_models import COUNT, SEED, generate
@@ -32,7 +32,7 @@ from tfjs_interop.topology import Dialect, Engine
 
 pytestmark = pytest.mark.node
 
-WRITABLE = [c.name for c in kept(cases(), LOAD)]
+WRITABLE = [c.name for c in kept(cases(), LOAD, SAVE_TFJS)]
 QUANTIZED = {"uint8": "uint8", "uint16": "uint16", "float16": "float16",
              "mixed": {"uint8": ["dense*"], "float16": ["lstm_LSTM1/recurrent_kernel"]}}
 # How far quantized weights may move lstm_stacked_dense's outputs from its float32 ones: about 20 times what was

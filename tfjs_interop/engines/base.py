@@ -56,6 +56,12 @@ class Engine:
         """The engine option values of a runtime layer class, from the facts it declares."""
         return {}
 
+    def loaded_value(self, layer: Any, variable: Any, value: Any) -> Any:
+        """The value a weight (``variable`` of ``layer``) holds once the engine's loader has set it to ``value``
+        (the file's tensor as the weight's dtype): Keras keeps it; TF.js applies the weight's constraint
+        (``engines.tfjs_constraints``)."""
+        return value
+
     def order_calls(self, topology: Topology, source: str) -> None:
         """Put each layer's calls in the order the engine's loader makes them (references index that order)."""
 

@@ -32,6 +32,7 @@ from ..errors import InputError, LimitError, ModelFormatError
 from ..facts import TfjsMasking
 from ..topology import MAX_DEPTH, MODEL_CLASSES, Call, TensorRef, Topology
 from .base import LAYER_RULE, Engine, NodeKey, pack
+from .tfjs_constraints import apply_constraint
 
 # TF.js's defaults where they are not the runtime's (Keras >= 2.3's).
 _CONFIG_DEFAULTS = {
@@ -57,6 +58,14 @@ class TfjsEngine(Engine):
 
     def behaviour(self, layer_class: Any) -> Mapping[str, Any]:
         return dict(layer_class.tfjs.behaviour)
+
+    def loaded_value(self, layer: Any, variable: Any, value: Any) -> Any:
+        # LayerVariable.write, which tf.loadLayersModel calls for every weight, applies the weight's constraint.
+        owner = variable.owner if variable.owner is not None else type(layer)
+        if variable.constraint is None or owner.tfjs.ignores_constraints:
+            return value
+        return apply_constraint(variable.constraint, value, f"layer {layer.name!r} ({layer.class_name}) weight "
+                                f"{variable.path!r}")
 
     def order_calls(self, topology: Topology, source: str) -> None:
         _order_calls_as_loaded(topology, source)

@@ -185,4 +185,48 @@ module.exports = family('engine_quirks', (tf, defCase) => {
         const g = L.globalMaxPooling1d().apply(L.repeatVector({n: 2}).apply(d1));
         return {model: funcModel(tf, x, L.concatenate().apply([g, d0])), inputs: [h.x([3, 3])]};
       }, {reloadDiffers: true});
+
+  // TF.js applies a weight's constraint whenever the weight is written (LayerVariable.write), so also when
+  // tf.loadLayersModel sets the weights, but fit() does not: a model trained in TF.js is saved with weights that
+  // break their constraints, and the reloaded model (what a browser runs) computes with constrained ones.
+  defCase('constraints_trained_lstm_dense',
+      'LSTM(8, returnSequences:false) on [6,3] with kernelConstraint maxNorm({maxValue:0.5}), ' +
+      'recurrentConstraint unitNorm({axis:1}), biasConstraint minMaxNorm({minValue:0.5, maxValue:1, rate:0.7}) ' +
+      '-> Dense(3) kernelConstraint nonNeg, biasConstraint maxNorm({maxValue:0.3, axis:-1}); trained 6 epochs ' +
+      '(adam 0.05, batch 16) after seeded weights, saved in several shards. fit() does not apply constraints, ' +
+      'tf.loadLayersModel does (LayerVariable.write): recorded is the reloaded model, which differs.',
+      (h) => {
+        const model = seqModel(tf, [
+          L.lstm({units: 8, inputShape: [6, 3], kernelConstraint: tf.constraints.maxNorm({maxValue: 0.5}),
+            recurrentConstraint: tf.constraints.unitNorm({axis: 1}),
+            biasConstraint: tf.constraints.minMaxNorm({minValue: 0.5, maxValue: 1, rate: 0.7})}),
+          L.dense({units: 3, kernelConstraint: tf.constraints.nonNeg(),
+            biasConstraint: tf.constraints.maxNorm({maxValue: 0.3, axis: -1})}),
+        ]);
+        return {model, inputs: [h.x([5, 6, 3])],
+          fit: {x: h.x([48, 6, 3]), y: h.x([48, 3], -1, 1), epochs: 6, batchSize: 16, learningRate: 0.05}};
+      }, {reloadDiffers: true, save: {shardSizeBytes: 512}});
+
+  defCase('constraints_trained_layers',
+      'Constraints on the other weights TF.js constrains, trained 6 epochs (adam 0.05) and reloaded: Conv1D(4, ' +
+      '2) kernel maxNorm({maxValue:0.4, axis:[0,1]}), bias nonNeg -> BatchNormalization gamma unitNorm, beta ' +
+      'nonNeg (moving statistics: none) -> PReLU alpha minMaxNorm({minValue:0.1, maxValue:0.3, axis:-1}) -> ' +
+      'Bidirectional(GRU(3, returnSequences) kernel unitNorm, recurrent maxNorm({maxValue:0.3})) -> ' +
+      'TimeDistributed(Dense(2) kernel nonNeg, bias maxNorm({maxValue:0.1})) on [6,3]; recorded is the ' +
+      'reloaded model, which differs.',
+      (h) => {
+        const C = tf.constraints;
+        const model = seqModel(tf, [
+          L.conv1d({filters: 4, kernelSize: 2, inputShape: [6, 3],
+            kernelConstraint: C.maxNorm({maxValue: 0.4, axis: [0, 1]}), biasConstraint: C.nonNeg()}),
+          L.batchNormalization({gammaConstraint: C.unitNorm({}), betaConstraint: C.nonNeg()}),
+          L.prelu({alphaConstraint: C.minMaxNorm({minValue: 0.1, maxValue: 0.3, axis: -1})}),
+          L.bidirectional({layer: L.gru({units: 3, returnSequences: true, kernelConstraint: C.unitNorm({}),
+            recurrentConstraint: C.maxNorm({maxValue: 0.3})})}),
+          L.timeDistributed({layer: L.dense({units: 2, kernelConstraint: C.nonNeg(),
+            biasConstraint: C.maxNorm({maxValue: 0.1})})}),
+        ]);
+        return {model, inputs: [h.x([4, 6, 3])],
+          fit: {x: h.x([32, 6, 3]), y: h.x([32, 5, 2], -1, 1), epochs: 6, batchSize: 16, learningRate: 0.05}};
+      }, {reloadDiffers: true});
 });

@@ -67,7 +67,7 @@ function optimizerWeights(caseDir) {
   return opt.map((w) => w.name);
 }
 
-/** Builds the case with its seeded weights (and its one epoch of training, if any); returns {model, calls}. */
+/** Builds the case with its seeded weights (and its training, if any); returns {model, calls}. */
 async function buildCase(tf, c) {
   const h = makeHelpers(mulberry32(fnv1a(c.seedName || c.name)));
   const built = c.build(h);
@@ -78,11 +78,13 @@ async function buildCase(tf, c) {
       return h.uniform(n, lo, hi);
     });
   }
-  if (built.fit) {
-    model.compile({optimizer: 'adam', loss: 'meanSquaredError'});
-    const fx = tensorFromSpec(tf, built.fit.x);
-    const fy = tensorFromSpec(tf, built.fit.y);
-    await model.fit(fx, fy, {epochs: 1, batchSize: built.fit.x.shape[0], shuffle: false, verbose: 0});
+  if (built.fit) {  // {x, y} (+ epochs: 1, batchSize: the whole batch, learningRate: adam's default)
+    const f = built.fit;
+    model.compile({optimizer: f.learningRate ? tf.train.adam(f.learningRate) : 'adam', loss: 'meanSquaredError'});
+    const fx = tensorFromSpec(tf, f.x);
+    const fy = tensorFromSpec(tf, f.y);
+    await model.fit(fx, fy, {epochs: f.epochs || 1, batchSize: f.batchSize || f.x.shape[0], shuffle: false,
+      verbose: 0});
     tf.dispose([fx, fy]);
   }
   return {model, calls: built.calls || [{reset_states: false, inputs: built.inputs}]};

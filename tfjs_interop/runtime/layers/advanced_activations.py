@@ -151,7 +151,7 @@ class PReLU(ActivationLayer):
             sizes[axis - 1] = 1
         if None in sizes:
             raise shape_error(self, "known sizes on every axis not in shared_axes", input_shape)
-        self.alpha = self.add_weight("alpha", tuple(sizes))
+        self.alpha = self.add_weight("alpha", tuple(sizes), constraint=self.config.get("alpha_constraint"))
 
     def call(self, inputs: np.ndarray, mask: Any = None, **kwargs: Any) -> np.ndarray:
         x = inputs.astype(_F32, copy=False)

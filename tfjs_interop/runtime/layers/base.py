@@ -12,7 +12,7 @@ import numpy as np
 from ...dialects import plain_dtype
 from ...errors import ModelFormatError, UnsupportedLayerError, WeightsError
 from ...facts import Catalog, KerasFacts, LayerFacts, TfjsFacts
-from ...topology import Call
+from ...topology import OP_PREFIX, Call
 
 Shape = tuple  # a tensor shape; None stands for an unknown size (the batch, or free time steps)
 
@@ -109,13 +109,19 @@ def layer_class(class_name: str, layer_name: str) -> type[Layer]:
 
 @dataclasses.dataclass
 class Variable:
-    """A weight of a layer: ``path`` names it within the layer (``kernel``, ``forward/bias``...)."""
+    """A weight of a layer: ``path`` names it within the layer (``kernel``, ``forward/bias``...).
+
+    ``constraint`` is the config's constraint for the weight (``kernel_constraint`` for a kernel...), as the file
+    gives it, and ``owner`` the layer class that declared the weight: the runtime never applies a constraint, an
+    engine's loader may (``Engine.loaded_value``)."""
 
     path: str
     shape: Shape
     trainable: bool = True
     value: np.ndarray | None = None
     dtype: str = "float32"
+    constraint: Any = None
+    owner: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -224,8 +230,11 @@ class Layer:
         self.built = False
 
     # -- weights ---------------------------------------------------------------------------------------------
-    def add_weight(self, path: str, shape: Shape, trainable: bool = True, dtype: str = "float32") -> Variable:
-        variable = Variable(path, tuple(int(d) for d in shape), trainable, dtype=dtype)
+    def add_weight(self, path: str, shape: Shape, trainable: bool = True, dtype: str = "float32",
+                   constraint: Any = None) -> Variable:
+        """Declare a weight; ``constraint``: the config's constraint for it (see :class:`Variable`)."""
+        variable = Variable(path, tuple(int(d) for d in shape), trainable, dtype=dtype, constraint=constraint,
+                            owner=type(self))
         self.weights.append(variable)
         return variable
 
@@ -316,7 +325,7 @@ FLOAT32_POLICIES = ("float32", None)
 def check_precision(config: dict, layer: str, class_name: str) -> None:
     """Refuse layers Keras would compute in another precision (mixed_float16, bfloat16, int8 quantization):
     their numbers are not float32's. Input layers declare feed dtypes instead, and are checked where parsed."""
-    if class_name == "InputLayer":
+    if class_name == "InputLayer" or class_name.startswith(OP_PREFIX):  # an operation's dtype is its result's
         return
     dtype = config.get("dtype")
     if isinstance(dtype, dict):  # Keras 3 DTypePolicy / Keras 2 Policy: {"class_name", "config": {"name"}}

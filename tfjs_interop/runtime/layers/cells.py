@@ -43,6 +43,7 @@ class Cell:
 
     def __init__(self, layer: str, class_name: str, config: dict):
         self.layer = layer
+        self.config = config  # the cell's options, its weights' constraints too
         self.options = self.Options.parse(config, layer, class_name)
         self.units = self.options.units
         self.act = get_in_place_activation(self.options.activation, layer)
@@ -61,9 +62,15 @@ class Cell:
 
     def build(self, layer: Layer, input_dim: int, prefix: str) -> None:
         width = self.gates * self.units
-        self.kernel = layer.add_weight(f"{prefix}kernel", (input_dim, width))
-        self.recurrent_kernel = layer.add_weight(f"{prefix}recurrent_kernel", (self.units, width))
-        self.bias = layer.add_weight(f"{prefix}bias", (width,)) if self.options.use_bias else None
+        self.add_weights(layer, prefix, (input_dim, width), (self.units, width), (width,))
+
+    def add_weights(self, layer: Layer, prefix: str, kernel: tuple, recurrent: tuple, bias: tuple) -> None:
+        """Declare the kernel, recurrent kernel and (with ``use_bias``) bias, of these shapes, on ``layer``."""
+        self.kernel = layer.add_weight(f"{prefix}kernel", kernel, constraint=self.config.get("kernel_constraint"))
+        self.recurrent_kernel = layer.add_weight(f"{prefix}recurrent_kernel", recurrent,
+                                                 constraint=self.config.get("recurrent_constraint"))
+        self.bias = layer.add_weight(f"{prefix}bias", bias, constraint=self.config.get("bias_constraint")) \
+            if self.options.use_bias else None
 
     @property
     def projected_width(self) -> int:
@@ -146,10 +153,8 @@ class GRUCell(Cell):
 
     def build(self, layer: Layer, input_dim: int, prefix: str) -> None:
         width = 3 * self.units
-        self.kernel = layer.add_weight(f"{prefix}kernel", (input_dim, width))
-        self.recurrent_kernel = layer.add_weight(f"{prefix}recurrent_kernel", (self.units, width))
         bias_shape = (2, width) if self.options.reset_after else (width,)
-        self.bias = layer.add_weight(f"{prefix}bias", bias_shape) if self.options.use_bias else None
+        self.add_weights(layer, prefix, (input_dim, width), (self.units, width), bias_shape)
 
     @property
     def input_bias(self) -> np.ndarray | None:

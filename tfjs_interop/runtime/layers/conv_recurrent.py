@@ -62,9 +62,8 @@ class ConvLSTM2DCell(LSTMCell):
 
     def build(self, layer: Layer, input_dim: int, prefix: str) -> None:
         width = self.gates * self.units
-        self.kernel = layer.add_weight(f"{prefix}kernel", (*self.kernel_size, input_dim, width))
-        self.recurrent_kernel = layer.add_weight(f"{prefix}recurrent_kernel", (*self.kernel_size, self.units, width))
-        self.bias = layer.add_weight(f"{prefix}bias", (width,)) if self.options.use_bias else None
+        self.add_weights(layer, prefix, (*self.kernel_size, input_dim, width),
+                         (*self.kernel_size, self.units, width), (width,))
 
     def output_dims(self, step_shape: tuple) -> tuple:
         """(rows', cols', filters) for a channels-last (rows, cols, channels) image."""

@@ -93,8 +93,10 @@ class Dense(Layer):
         shape = one_input(input_shape, self.name, self.class_name)
         if len(shape) < 2 or shape[-1] is None:
             raise shape_error(self, "an input of rank >= 2 with a known last dimension", shape)
-        self.kernel = self.add_weight("kernel", (shape[-1], self.options.units))
-        self.bias = self.add_weight("bias", (self.options.units,)) if self.options.use_bias else None
+        self.kernel = self.add_weight("kernel", (shape[-1], self.options.units),
+                                      constraint=self.config.get("kernel_constraint"))
+        self.bias = self.add_weight("bias", (self.options.units,), constraint=self.config.get("bias_constraint")) \
+            if self.options.use_bias else None
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.options.units)
@@ -349,7 +351,8 @@ class Embedding(Layer):
         return InputValues(vocabulary=self.options.input_dim, pad_value=0.0 if self.options.mask_zero else None)
 
     def build(self, input_shape: Shape) -> None:
-        self.embeddings = self.add_weight("embeddings", (self.options.input_dim, self.options.output_dim))
+        self.embeddings = self.add_weight("embeddings", (self.options.input_dim, self.options.output_dim),
+                                          constraint=self.config.get("embeddings_constraint"))
 
     def output_shape(self, input_shape: Shape) -> Shape:
         lengths = self.options.input_length

@@ -51,14 +51,15 @@ class DepthwiseConv2D(WindowedConv):
     def build(self, input_shape: Shape) -> None:
         channels = self.input_channels(input_shape)
         self.depthwise_kernel = self.add_weight("depthwise_kernel",
-                                                (*self.kernel_size, channels, self.options.depth_multiplier))
+                                                (*self.kernel_size, channels, self.options.depth_multiplier),
+                                                constraint=self.config.get("depthwise_constraint"))
         self.build_rest(channels)
         self.output_shape(input_shape)
 
     def build_rest(self, channels: int) -> None:
         """The weights after the depthwise kernel."""
-        self.bias = self.add_weight("bias", (channels * self.options.depth_multiplier,)) \
-            if self.options.use_bias else None
+        self.bias = self.add_weight("bias", (channels * self.options.depth_multiplier,),
+                                    constraint=self.config.get("bias_constraint")) if self.options.use_bias else None
 
     def out_channels(self, channels: int) -> int:
         return channels * self.options.depth_multiplier
@@ -104,8 +105,10 @@ class SeparableConv2D(DepthwiseConv2D):
     def build_rest(self, channels: int) -> None:
         filters = self.options.filters
         self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, 1, channels * self.options.depth_multiplier,
-                                                                     filters))
-        self.bias = self.add_weight("bias", (filters,)) if self.options.use_bias else None
+                                                                     filters),
+                                                constraint=self.config.get("pointwise_constraint"))
+        self.bias = self.add_weight("bias", (filters,), constraint=self.config.get("bias_constraint")) \
+            if self.options.use_bias else None
 
     def out_channels(self, channels: int) -> int:
         return self.options.filters

@@ -32,6 +32,15 @@ def _normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, epsilon: float,
     return y.astype(np.float32)
 
 
+def _gamma_beta(layer: Layer, shape: Shape) -> tuple[Any, Any]:
+    """A normalization's gamma (with ``scale``) and beta (with ``center``), with their configs' constraints."""
+    gamma = layer.add_weight("gamma", shape, constraint=layer.config.get("gamma_constraint")) \
+        if layer.options.scale else None
+    beta = layer.add_weight("beta", shape, constraint=layer.config.get("beta_constraint")) \
+        if layer.options.center else None
+    return gamma, beta
+
+
 @dataclass(frozen=True)
 class LayerNormalizationOptions(Options):
     axis: int | list = -1
@@ -52,7 +61,8 @@ class LayerNormalizationOptions(Options):
 @register("LayerNormalization")
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` with its own mean and (biased) variance."""
-    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, allowed=frozen({"rms_scaling": (False,)}))
+    # TF.js's LayerNormalization passes no constraint to its weights (its constructor reads none).
+    tfjs = TfjsFacts(masking=TfjsMasking.LAYER, allowed=frozen({"rms_scaling": (False,)}), ignores_constraints=True)
 
     Options = LayerNormalizationOptions
     supports_masking = True
@@ -66,8 +76,7 @@ class LayerNormalization(Layer):
         if any(input_shape[a] is None for a in self.axes):
             raise shape_error(self, f"known sizes on the normalized axes {self.axes}", input_shape)
         param_shape = tuple(input_shape[a] for a in self.axes)
-        self.gamma = self.add_weight("gamma", param_shape) if self.options.scale else None
-        self.beta = self.add_weight("beta", param_shape) if self.options.center else None
+        self.gamma, self.beta = _gamma_beta(self, param_shape)
 
     def _broadcast(self, weight: Any, rank: int, shape: Shape) -> np.ndarray | None:
         if weight is None:
@@ -128,8 +137,7 @@ class BatchNormalization(Layer):
         if not 0 < self.axis < rank or input_shape[self.axis] is None:
             raise shape_error(self, f"a non-batch axis {axis} of known size", input_shape)
         dim = (input_shape[self.axis],)
-        self.gamma = self.add_weight("gamma", dim) if self.options.scale else None
-        self.beta = self.add_weight("beta", dim) if self.options.center else None
+        self.gamma, self.beta = _gamma_beta(self, dim)
         self.moving_mean = self.add_weight("moving_mean", dim, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", dim, trainable=False)
 

@@ -152,6 +152,11 @@ class WindowedConv(Layer):
             raise shape_error(self, f"an input {AXES[rank]} with known channels", input_shape)
         return channels
 
+    def conv_bias(self) -> Any:
+        """The bias of ``filters`` (with ``use_bias``), after the kernel."""
+        return self.add_weight("bias", (self.options.filters,), constraint=self.config.get("bias_constraint")) \
+            if self.options.use_bias else None
+
     def spans(self) -> tuple[int, ...]:
         """The dilated kernel's extent along each spatial axis."""
         return spans(self.kernel_size, self.dilation)
@@ -206,8 +211,9 @@ class Conv(WindowedConv):
 
     def build(self, input_shape: Shape) -> None:
         channels = self.input_channels(input_shape)
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.options.filters))
-        self.bias = self.add_weight("bias", (self.options.filters,)) if self.options.use_bias else None
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.options.filters),
+                                      constraint=self.config.get("kernel_constraint"))
+        self.bias = self.conv_bias()
         self.output_shape(input_shape)
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -247,8 +253,9 @@ class ConvTranspose(WindowedConv):
 
     def build(self, input_shape: Shape) -> None:
         channels = self.input_channels(input_shape)
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, self.options.filters, channels))
-        self.bias = self.add_weight("bias", (self.options.filters,)) if self.options.use_bias else None
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, self.options.filters, channels),
+                                      constraint=self.config.get("kernel_constraint"))
+        self.bias = self.conv_bias()
 
     def sizes(self, spatial: tuple) -> tuple:
         return tuple(transposed_length(n, k, s, self.options.padding, op, d) for n, k, s, op, d in
