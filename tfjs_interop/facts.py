@@ -51,6 +51,8 @@ class TfjsFacts:
             when ``keras_inexpressible_when``, a ``config -> bool``, says so).
         refusal: ``(config, input rank or None) -> (reason, fix) or None``: a config TF.js cannot run.
         spelling: ``config -> config``: the written config in TF.js's spelling (after the generic conversion).
+        static_spelling: ``(config, output shape) -> config``: the written config with the sizes TF.js cannot
+            infer written out, from the call's (first) output shape.
         ignores_constraints: whether TF.js's class passes no constraint to its weights (its loader, which applies
             every other layer's weight constraints, then applies none of the config's).
     """
@@ -68,6 +70,7 @@ class TfjsFacts:
     keras_inexpressible_when: Mapping[str, Any] | Callable[[dict], bool] = field(default_factory=frozen)
     refusal: Callable[[dict, int | None], tuple[str, str | None] | None] | None = None
     spelling: Callable[[dict], dict] | None = None
+    static_spelling: Callable[[dict, tuple], dict] | None = None
     ignores_constraints: bool = False
 
 

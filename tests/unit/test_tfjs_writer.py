@@ -385,3 +385,28 @@ def test_golden_inputs_that_do_not_fit_write_nothing(tmp_path):
     with pytest.raises(tfjs_interop.InputError):
         tfjs_interop.save_tfjs(model, tmp_path / "web", golden=np.zeros((2, 3), np.float32))
     assert not any(tmp_path.iterdir())
+
+
+def test_a_reshape_to_minus_one_is_written_with_the_size_tfjs_cannot_infer(tmp_path):
+    """TF.js leaves a -1 of target_shape unknown in a model (its input's batch size is), so a Dense or LSTM
+    after it failed to load ("shape comprised of positive integers but got shape [,8]"); the size is static."""
+    topology = functional([input_layer("x", [None, 6, 4]), layer("Reshape", "r", [["x", 0, 0]], target_shape=[3, -1]),
+                           layer("Dense", "d", [["r", 0, 0]], units=2)], ["x"], ["d"])
+    path = write_model(tmp_path / "m", topology, {"d/kernel": RNG.standard_normal((8, 2)).astype(np.float32),
+                                                  "d/bias": RNG.standard_normal(2).astype(np.float32)})
+    model = tfjs_interop.load(path)
+    artifacts = tfjs_artifacts(model)
+    layers = artifacts.model_json["modelTopology"]["config"]["layers"]
+    assert next(entry for entry in layers if entry["name"] == "r")["config"]["target_shape"] == [3, 8]
+    x = RNG.standard_normal((2, 6, 4)).astype(np.float32)
+    np.testing.assert_array_equal(_read_back(artifacts).predict(x), model.predict(x))
+
+
+def test_a_model_listing_one_output_twice_is_refused_for_tfjs(tmp_path):
+    """TF.js loads it with a warning ("redundant") and then fails in predict."""
+    topology = functional([input_layer("x", [None, 4]), layer("Dense", "d", [["x", 0, 0]], units=2)], ["x"],
+                          ["d", "d"])
+    path = write_model(tmp_path / "m", topology, {"d/kernel": RNG.standard_normal((4, 2)).astype(np.float32),
+                                                  "d/bias": RNG.standard_normal(2).astype(np.float32)})
+    with pytest.raises(UnsupportedLayerError, match="lists output 0 of layer 'd' twice among its outputs"):
+        tfjs_artifacts(tfjs_interop.load(path))

@@ -79,15 +79,19 @@ class ModelParts:
             return list(self.weights.get(layer, []))
         return [w for spec in nested.topology.layers for w in nested.flat_weights(spec.name)]
 
-    def ranks(self) -> dict[str, int]:
-        """The rank of each layer's first output (nested models' layers included; for Softmax, its input's)."""
-        ranks: dict[str, int] = {}
+    def first_shapes(self) -> dict[str, Shape]:
+        """The shape of each layer's first output (nested models' layers included)."""
+        found: dict[str, Shape] = {}
         for spec in self.topology.layers:
             if spec.class_name in MODEL_CLASSES and spec.name in self.nested:
-                ranks.update(self.nested[spec.name].ranks())
+                found.update(self.nested[spec.name].first_shapes())
             for shapes in self.output_shapes_of(spec.name)[:1]:
-                ranks.setdefault(spec.name, len(shapes[0]))
-        return ranks
+                found.setdefault(spec.name, shapes[0])
+        return found
+
+    def ranks(self) -> dict[str, int]:
+        """The rank of each layer's first output (nested models' layers included; Softmax's is its input's)."""
+        return {name: len(shape) for name, shape in self.first_shapes().items()}
 
     def with_weights(self, weights: Mapping[str, list[WeightValue]], nested: Mapping[str, ModelParts]) -> ModelParts:
         """The same model with other weights (same names and paths)."""

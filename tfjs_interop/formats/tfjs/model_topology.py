@@ -7,7 +7,8 @@ and Keras 3's bookkeeping dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 
 from ...dialects import batch_shape, plain_dtype
 from ...engines.tfjs import call_numbers
@@ -42,6 +43,21 @@ def encode_topology(topology: Topology, facts: Catalog) -> dict:
     """The ``modelTopology`` of model.json, as TF.js's ``model.save`` writes it (a functional ``Model``)."""
     return {"class_name": "Model", "config": _model_config(topology, facts),
             "keras_version": f"tfjs-layers {TFJS_VERSION}", "backend": "tensor_flow.js"}
+
+
+def with_static_sizes(topology: Topology, shapes: Mapping[str, tuple], facts: Catalog) -> Topology:
+    """The topology with each layer's sizes that TF.js cannot infer written out (``TfjsFacts.static_spelling``),
+    from its first output's shape (``shapes``: by layer name), nested models' layers too."""
+    layers = []
+    for spec in topology.layers:
+        spell = tfjs_facts(facts, spec.class_name).static_spelling
+        if spec.class_name in MODEL_CLASSES:
+            inner = with_static_sizes(spec.config["topology"], shapes, facts)
+            spec = dataclasses.replace(spec, config={**spec.config, "topology": inner})
+        elif spell is not None and spec.name in shapes:
+            spec = dataclasses.replace(spec, config=spell(dict(spec.config), tuple(shapes[spec.name])))
+        layers.append(spec)
+    return dataclasses.replace(topology, layers=layers)
 
 
 def _model_config(topology: Topology, facts: Catalog) -> dict:

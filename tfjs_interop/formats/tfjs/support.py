@@ -58,6 +58,12 @@ def check_writable(topology: Topology, facts: Catalog, ranks: Mapping[str, int] 
             runtime's catalog); ``ranks`` gives the input rank of Softmax layers by name, which tells whether
             their axis is the last.
     """
+    repeated = [ref for i, ref in enumerate(topology.outputs) if ref in topology.outputs[:i]]
+    if repeated:  # TF.js warns "redundant", then predict fails: "Argument 'tensors[0]' ... got 'null'"
+        ref = repeated[0]
+        raise UnsupportedLayerError(
+            f"cannot write model {topology.name!r} for TF.js {TFJS_VERSION}: it lists output {ref.tensor_index} of "
+            f"layer {ref.layer!r} twice among its outputs, and TF.js then fails in predict; fix: list each once")
     for spec in topology.layers:
         if spec.class_name in MODEL_CLASSES:
             check_writable(spec.config["topology"], facts, ranks)

@@ -19,7 +19,7 @@ from ...topology import without_mask_operations
 from ..contract import ModelParts
 from .forms import states_for_outputs, tfjs_names
 from .manifest import QUANTIZED_DTYPES, encode_tensors, shard
-from .model_topology import encode_topology
+from .model_topology import encode_topology, with_static_sizes
 from .naming import named_weights, weights_by_layer
 from .support import check_writable
 
@@ -92,7 +92,8 @@ def encode_model(parts: ModelParts, *, generated_by: str, converted_by: str,
         raise InputError(f"shard_size_bytes must be a positive integer, got {shard_size_bytes!r}")
     if metadata is not None and not isinstance(metadata, dict):
         raise InputError(f"metadata must be a JSON object (a dict), got {type(metadata).__name__}")
-    topology = states_for_outputs(without_mask_operations(parts.topology))
+    topology = with_static_sizes(states_for_outputs(without_mask_operations(parts.topology)), parts.first_shapes(),
+                                 parts.facts)
     topology, weights, ranks = tfjs_names(topology, parts.layer_weights(), parts.ranks())
     check_writable(topology, parts.facts, ranks)
     model_topology = encode_topology(topology, parts.facts)

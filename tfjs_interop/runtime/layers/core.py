@@ -228,10 +228,20 @@ class ReshapeOptions(Options):
                           dims)
 
 
+def _static_target(config: dict, output_shape: tuple) -> dict:
+    """TF.js infers a -1 of ``target_shape`` only where the input's shape is all known, batch size included (never,
+    in a model): its output size is then unknown, and a layer after it that needs it fails to load ("Tensor must
+    have a shape comprised of positive integers but got shape [,8]"). Written out from the known output."""
+    target = config.get("target_shape")
+    if isinstance(target, (list, tuple)) and -1 in target and None not in output_shape[1:]:
+        return {**config, "target_shape": list(output_shape[1:])}
+    return config
+
+
 @register("Reshape")
 class Reshape(Layer):
     """Reshapes all but the batch axis to ``target_shape`` (one size may be -1: inferred)."""
-    tfjs = TfjsFacts(fresh_shape=True)
+    tfjs = TfjsFacts(fresh_shape=True, static_spelling=_static_target)
 
     Options = ReshapeOptions
 
