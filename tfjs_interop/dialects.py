@@ -14,7 +14,12 @@ CLASS_ALIASES = {"BatchNormalizationV1": "BatchNormalization", "UnifiedLSTM": "L
 OP_MODULE = "keras.src.ops"
 # Operations Keras 3 puts in graphs to compute masks; its legacy H5 files name them without their module.
 KERAS3_MASK_OPS = ("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
-                   "LogicalNot", "Any", "All", "Cast", "ConvertToTensor")
+                   "LogicalNot", "Any", "All", "Cast", "ConvertToTensor", "ExpandDims", "ZerosLike", "OnesLike")
+# Mask operations that share their class name with a layer (Concatenate.compute_mask's ops.concatenate). Without a
+# module they are told apart by their config: an operation's holds its name and arguments only, a Keras 3 layer's
+# always "trainable" and "dtype" too (Layer.get_config).
+KERAS3_OPS_NAMED_AS_LAYERS = ("Concatenate",)
+_LAYER_KEYS = ("trainable", "dtype")
 ACTIVATION_KEYS = ("activation", "recurrent_activation")
 SNAKE_VALUE_KEYS = ("padding", "data_format", "merge_mode", "interpolation", "output_mode")
 
@@ -73,3 +78,14 @@ def batch_shape(config: dict) -> list | None:
     if shape is None and isinstance(config.get("input_shape"), list):
         shape = [None, *config["input_shape"]]
     return shape
+
+
+def is_keras3_operation(class_name: str, module: object, config: object, dialect: Dialect) -> bool:
+    """Whether a graph entry is a Keras 3 operation (``keras.ops.*`` on symbolic tensors), not a layer: its module
+    says so (``.keras``), or, in Keras 3's legacy H5, which writes no modules, its class name and config do."""
+    if str(module or "").startswith(OP_MODULE):
+        return True
+    if module is not None or dialect is not Dialect.KERAS3:
+        return False
+    return class_name in KERAS3_MASK_OPS or (class_name in KERAS3_OPS_NAMED_AS_LAYERS and isinstance(config, dict)
+                                             and not any(key in config for key in _LAYER_KEYS))

@@ -13,11 +13,10 @@ from collections import Counter
 from .dialects import (
     ACTIVATION_KEYS,
     CLASS_ALIASES,
-    KERAS3_MASK_OPS,
-    OP_MODULE,
     SNAKE_VALUE_KEYS,
     activation_name,
     batch_shape,
+    is_keras3_operation,
     snake_case,
 )
 from .engines import engine_for
@@ -138,9 +137,7 @@ def _parse_layer(entry: object, origin: Origin, where: str, depth: int) -> Layer
             raise ModelFormatError(f"{where}: a nested model's name must be a string, found {name!r:.80}")
         return LayerSpec(name, entry["class_name"], {"name": name, "topology": nested})
     class_name = CLASS_ALIASES.get(entry["class_name"], entry["class_name"])
-    module = entry.get("module")
-    if str(module or "").startswith(OP_MODULE) or (
-            module is None and origin.dialect is Dialect.KERAS3 and class_name in KERAS3_MASK_OPS):
+    if is_keras3_operation(class_name, entry.get("module"), entry.get("config"), origin.dialect):
         class_name = OP_PREFIX + class_name
     config = entry.get("config")
     if config is None:

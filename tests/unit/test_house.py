@@ -120,8 +120,9 @@ def _strings(path: Path) -> set[str]:
 
 
 # The old class names some releases wrote for standard layers (BatchNormalizationV1) are a dialect's spelling,
-# mapped in ``dialects.CLASS_ALIASES`` before any layer class is known.
-DIALECT_ALIASES = {"BatchNormalization": ["tfjs_interop.dialects"]}
+# mapped in ``dialects.CLASS_ALIASES`` before any layer class is known; so is the name Keras 3's legacy H5 gives
+# the ops.concatenate of a Concatenate's mask, the layer's (``dialects.KERAS3_OPS_NAMED_AS_LAYERS``).
+DIALECT_ALIASES = {"BatchNormalization": ["tfjs_interop.dialects"], "Concatenate": ["tfjs_interop.dialects"]}
 
 
 def test_a_simple_layer_is_named_in_its_own_module_only():

@@ -256,12 +256,15 @@ def _mask_ops(topology: Topology, parts: ModelParts, ref: TensorRef, name: str) 
 
 def _operation_object(spec: LayerSpec, parts: ModelParts) -> dict:
     """A Keras 3 operation read from a Keras 3 file (``op.NotEqual``...), written back as Keras 3 writes it: its
-    constant arguments back in their places among the tensors."""
+    constant arguments back in their places among the tensors, or its tensors as one list argument
+    (``KerasFacts.list_argument``: ``ops.concatenate``)."""
     objects = []
+    in_a_list = _keras_facts(parts.facts, spec.class_name).list_argument
     for call in spec.calls:
         constants = call.kwargs.get("constants") or {}
         tensors = iter([_tensor(ref, parts) for ref in call.args])
         args = [constants[i] if i in constants else next(tensors) for i in range(len(call.args) + len(constants))]
+        args = [args] if in_a_list else args
         config = {key: value for key, value in spec.config.items() if key != "name"}
         objects.append(_op(spec.class_name.removeprefix(OP_PREFIX), spec.name, args, config))
     obj = objects[0]

@@ -258,8 +258,9 @@ class Concatenate(Layer):
 
     def compute_mask(self, inputs: Any, mask: Any) -> np.ndarray | None:
         """Keras ``Concatenate.compute_mask``: unmasked inputs count as all-True, masks are brought to
-        the inputs' rank (a trailing axis of 1), joined along ``axis``, then ANDed over the last axis (Keras 2;
-        Keras 3 ORs them).
+        the inputs' rank (a trailing axis of 1; Keras 3 broadcasts it to the input's shape, ``logical_or`` with
+        ``zeros_like(x)``, so masks join along a time axis too), joined along ``axis``, then ANDed over the last
+        axis (Keras 2; Keras 3 ORs them).
         """
         masks = _as_list(mask) if mask is not None else []
         if all(m is None for m in masks):
@@ -270,12 +271,14 @@ class Concatenate(Layer):
                 full.append(np.ones(np.shape(x), dtype=bool))
             else:
                 m = np.asarray(m, dtype=bool)
-                full.append(m[..., None] if m.ndim < np.ndim(x) else m)
+                if m.ndim < np.ndim(x):
+                    m = np.broadcast_to(m[..., None], np.shape(x)) if self.options.keras3_masks else m[..., None]
+                full.append(m)
         try:
             joined = np.concatenate(full, axis=self.options.axis)
         except ValueError:
-            raise unsupported(self.name, self.class_name, f"masks of shapes {[f.shape for f in full]} (Keras "
-                              f"cannot concatenate them along axis {self.options.axis} either)",
+            raise unsupported(self.name, self.class_name, f"masks of shapes {[f.shape for f in full]} (Keras 2 "
+                              f"and TF.js cannot concatenate them along axis {self.options.axis} either)",
                               "masks on all inputs, or on none, when joining along a time axis") from None
         return np.any(joined, axis=-1) if self.options.keras3_masks else np.all(joined, axis=-1)
 
