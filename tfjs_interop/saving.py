@@ -187,7 +187,7 @@ def _generated_by(model: Model) -> str:
 
 
 @api_boundary(UnsupportedLayerError)
-def save_keras(model: Model, path: str | os.PathLike) -> None:
+def save_keras(model: Model, path: str | os.PathLike, *, overwrite: bool = True) -> None:
     """Write ``model`` as a Keras 3 file: ``.keras`` (zip of config.json, metadata.json, model.weights.h5) or a
     legacy ``.h5`` (``model_config`` attribute and ``model_weights`` groups), both loaded by
     ``keras.models.load_model``.
@@ -197,10 +197,11 @@ def save_keras(model: Model, path: str | os.PathLike) -> None:
 
     Args:
         model: a runtime model (from TF.js or a Keras file).
-        path: the file to write; its suffix (``.keras`` or ``.h5``) decides the format. It is replaced if it exists.
+        path: the file to write; its suffix (``.keras`` or ``.h5``) decides the format.
+        overwrite: replace an existing file (the default, as Keras's ``save``); False refuses it.
 
     Raises:
-        InputError: when the suffix is neither ``.keras`` nor ``.h5``.
+        InputError: when the suffix is neither ``.keras`` nor ``.h5``, or the file exists and not ``overwrite``.
         UnsupportedLayerError: when Keras 3 cannot express a layer exactly, or would combine a Keras 2 model's
             masks otherwise with other outputs (nothing is written).
     """
@@ -208,6 +209,8 @@ def save_keras(model: Model, path: str | os.PathLike) -> None:
     writers: dict[str, Callable[[KerasExport], bytes]] = {".keras": keras_zip_bytes, ".h5": legacy_h5_bytes}
     if path.suffix not in writers:
         raise InputError(f"{path}: a Keras file must end in .keras or .h5, found {path.suffix or 'no suffix'!r}")
+    if not overwrite and os.path.lexists(path):
+        raise InputError(f"{path} exists; pass overwrite=True to replace it")
     export = keras_export(model_parts(model), HardSigmoid.RESCALE)
     check_keras3_masks(model)
     check_hdf5_names(export, path)

@@ -217,6 +217,17 @@ def test_unknown_suffix_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_existing_file_is_replaced_unless_overwrite_is_false(tmp_path):
+    model = tfjs_interop.load(TFJS_FIXTURES / "seed_lstm")
+    target = tmp_path / "m.keras"
+    target.write_bytes(b"old")
+    with pytest.raises(tfjs_interop.InputError, match="exists; pass overwrite=True"):
+        tfjs_interop.save_keras(model, target, overwrite=False)
+    assert target.read_bytes() == b"old"
+    tfjs_interop.save_keras(model, target)  # Keras's save replaces too
+    assert target.read_bytes()[:2] == b"PK"
+
+
 def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "m.keras"
     target.write_bytes(b"old")
