@@ -20,6 +20,7 @@ import numpy as np
 
 from .converter_flags import add_converter_flags, convert_options
 from .errors import InputError, TfjsInteropError
+from .exits import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, INTERRUPTED
 from .formats import isolation
 from .formats.atomic import write_file
 from .formats.golden_file import read_input_file
@@ -38,7 +39,6 @@ from .version import __version__
 
 OUTPUT_SUFFIXES = (".npy", ".npz", ".json")
 STDIO = "-"
-EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
 _TEMP_NAME = re.compile(r"[^\s'\"]*/\.[^/\s'\"]+\.tmp(?:/[^\s'\":]*)?")
 
 
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return status
     except KeyboardInterrupt:
-        print("tfjs-interop: interrupted", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`| head`): say nothing, and keep Python from failing again at exit.

@@ -280,6 +280,24 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     assert process.returncode == 130 and stderr == "tfjs-interop: interrupted\n", stderr
 
 
+def test_ctrl_c_while_the_command_line_imports_is_one_line_and_130(monkeypatch, capsys):
+    """The command's modules take a few tenths of a second to import: a Ctrl-C then gave a traceback and -2."""
+    import importlib.abc
+
+    from tfjs_interop import entry
+
+    class Interrupting(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "tfjs_interop.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "tfjs_interop.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    assert entry.main() == 130
+    assert capsys.readouterr().err == "tfjs-interop: interrupted\n"
+
+
 def test_a_closed_pipe_ends_silently():
     x = np.random.default_rng(0).normal(size=(400, 10, 8)).tolist()
     process = subprocess.Popen([TFJS_INTEROP, "predict", str(SEED), "-i", "-", "-o", "-"], stdin=subprocess.PIPE,
