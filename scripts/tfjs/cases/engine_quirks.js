@@ -111,6 +111,33 @@ module.exports = family('engine_quirks', (tf, defCase) => {
         };
       });
 
+  defCase('stateful_bidirectional_lstm',
+      'Masking(0) -> Bidirectional(stateful LSTM(3, returnSequences), concat) with batchShape [2,5,4]: each ' +
+      'direction keeps its state across two calls (the backward one its state after the reversed steps), then ' +
+      'resetStates before a third; padded rows.',
+      (h) => {
+        const x = tf.input({batchShape: [2, 5, 4]});
+        const y = L.bidirectional({layer: L.lstm({units: 3, stateful: true, returnSequences: true})})
+            .apply(L.masking({maskValue: 0}).apply(x));
+        const rows = [['11110', '00111'], ['11111', '11011'], ['01111', '11100']];
+        return {
+          model: funcModel(tf, x, y),
+          calls: rows.map((r, i) => ({reset_states: i === 2, inputs: [h.maskedSeq([2, 5, 4], r)]})),
+        };
+      });
+
+  defCase('stateful_bidirectional_gru_sum',
+      'Bidirectional(stateful GRU(4), mergeMode sum, last output only) with batchShape [3,6,2], no mask: state ' +
+      'carried across two calls, reset before a third.',
+      (h) => {
+        const x = tf.input({batchShape: [3, 6, 2]});
+        const y = L.bidirectional({layer: L.gru({units: 4, stateful: true}), mergeMode: 'sum'}).apply(x);
+        return {
+          model: funcModel(tf, x, y),
+          calls: [0, 1, 2].map((i) => ({reset_states: i === 2, inputs: [h.x([3, 6, 2])]})),
+        };
+      });
+
   defCase('timedistributed_lstm_4d',
       'TimeDistributed(LSTM(3)) on a 4-D input [4,5,3] (an LSTM over each of 4 sequences), then Dense(2).',
       (h) => {

@@ -65,9 +65,7 @@ class Bidirectional(Layer):
         backward_spec = self.options.backward_layer or self.options.layer
         self.backward = self._make(backward_spec, "backward", backwards=self.options.backward_layer is None)
         self._layouts: dict[tuple, tuple[tuple, int] | None] = {}  # _concatenated's, by input shape
-        if self.forward.options.stateful:
-            raise unsupported(name, class_name, "stateful=True inside Bidirectional", "stateful=False")
-        for key in ("return_sequences", "return_state"):  # Keras's own check
+        for key in ("return_sequences", "return_state", "stateful"):  # Keras's own check (and a stateful pair)
             if getattr(self.forward.options, key) != getattr(self.backward.options, key):
                 raise invalid(name, class_name, f"backward_layer.{key}", f"the forward layer's "
                               f"{getattr(self.forward.options, key)}", getattr(self.backward.options, key))
@@ -117,6 +115,11 @@ class Bidirectional(Layer):
             masks += [None] * (len(self.forward.cell.state_sizes) * 2)
         return masks[0] if len(masks) == 1 else masks
 
+    @property
+    def stateful(self) -> bool:
+        """Each direction keeps its own states from call to call (the backward one's: after the reversed steps)."""
+        return self.forward.stateful
+
     def reset_states(self) -> None:
         self.forward.reset_states()
         self.backward.reset_states()
@@ -132,7 +135,8 @@ class Bidirectional(Layer):
             forward_state, backward_state = initial_state[:half], initial_state[half:]
         out, units = self._concatenated(inputs)
         pair = out is not None and out.ndim == 3 and mask is None and initial_state is None and \
-            not self.rnn_options.return_state and zero_state_pair(self.forward.cell, self.backward.cell, *out.shape[:2])
+            not self.rnn_options.return_state and not self.stateful and \
+            zero_state_pair(self.forward.cell, self.backward.cell, *out.shape[:2])
         if pair:  # the usual call: both directions in one compiled loop
             pair(self.forward.time_major(inputs), self.backward.time_major(inputs, "rnn.x.backward"),
                  out[..., :units], out[:, ::-1, units:])
