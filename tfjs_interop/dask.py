@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DependencyError, InputError, UnsupportedLayerError
+from .golden_model import output_names
 from .runtime.model import Model
 from .runtime.pickling import stateful_layers
 
@@ -92,7 +93,7 @@ def predict_frame(model: Model, frame: Any, columns: Sequence[str] | None = None
         raise InputError(f"input {spec.name!r} takes {int(np.prod(sample))} values per sample (shape "
                          f"{spec.shape[1:]}), but {len(columns)} columns were given")
     outputs = model.predict(np.zeros(sample, dtype=spec.dtype))
-    names = [f"{o.name}_{i}" for o, out in zip(model.outputs, _as_list(outputs)) for i in range(out[0].size)]
+    names = [f"{name}_{i}" for name, out in zip(output_names(model), _as_list(outputs)) for i in range(out[0].size)]
     meta = _empty_frame(frame, names)
     return frame[columns].map_partitions(_predict_partition, _model_node(model), sample[1:], names, batch_size,
                                          meta=meta)

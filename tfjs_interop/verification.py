@@ -29,6 +29,7 @@ from .engines import dependency_order as keras_order
 from .errors import DependencyError, ModelFormatError, TfjsInteropError, api_boundary
 from .formats.keras.files import keras_zip_bytes
 from .formats.keras.writer import KERAS2_HARD_SIGMOID, HardSigmoid, keras_export, keras_rules
+from .golden_model import output_names
 from .report import Report, compare_output
 from .runtime.layers import catalog
 from .runtime.model import Model
@@ -66,7 +67,7 @@ def verify(model: Model, inputs: Any = None, *, atol: float = 1e-5, rtol: float 
     trace = ours_model.trace(feeds)
     ours = [trace[(r.layer, r.node_index)][r.tensor_index] for r in ours_model.topology.outputs]
     theirs = _keras_run(keras, theirs_model, feeds)
-    names = [spec.name for spec in model.outputs]
+    names = output_names(model)  # distinct: layer:i for a layer's several outputs, as golden files name them
     against = f"tensorflow {_tf_version()} / keras {keras.__version__}"
     report = Report.compare(ours, theirs, names, atol=atol, rtol=rtol, against=against)
     if not report.passed:

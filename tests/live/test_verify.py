@@ -145,3 +145,11 @@ def test_keras_on_another_backend_is_refused(monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(tfjs_interop.DependencyError, match="KERAS_BACKEND"):
         tfjs_interop.verify(tfjs_interop.load(TFJS_FIXTURES / "seed_lstm"))
+
+
+def test_a_layers_several_outputs_are_reported_under_distinct_names():
+    """An LSTM returning its sequence and states: verify named all three 'lstm_LSTM1'; as golden files, layer:i."""
+    model = tfjs_interop.load(TFJS_FIXTURES / "lstm_return_state")
+    report = tfjs_interop.verify(model)
+    layer = model.topology.outputs[0].layer
+    assert [o.name for o in report.outputs] == [f"{layer}:0", f"{layer}:1", f"{layer}:2"]

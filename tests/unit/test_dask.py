@@ -187,6 +187,17 @@ def test_predict_frame_scores_a_table_of_sequences(client):
     assert got.to_numpy().tobytes() == want.tobytes()
 
 
+def test_predict_frame_names_a_layers_several_outputs_apart():
+    """lstm_return_state's sequence, h and c came out under one name each column: 40 columns, 30 distinct."""
+    model = tfjs_interop.load(TFJS_FIXTURES / "lstm_return_state")
+    spec = model.inputs[0]
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(4, int(np.prod(spec.shape[1:])))).astype(np.float32))
+    scored = tfjs_dask.predict_frame(model, dd.from_pandas(table, npartitions=2))
+    assert len(set(scored.columns)) == len(scored.columns)
+    layer = model.topology.outputs[0].layer
+    assert {c.rsplit("_", 1)[0] for c in scored.columns} == {f"{layer}:0", f"{layer}:1", f"{layer}:2"}
+
+
 # -- refusals, at graph-building time (no cluster needed) ----------------------------------------------------------
 def _model():
     return tfjs_interop.load(KERAS_FIXTURES / "k3_multi_io_merges" / "model.keras")
