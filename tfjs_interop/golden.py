@@ -19,13 +19,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelFormatError, api_boundary
+from .errors import InputError, ModelFormatError, api_boundary
 from .formats.golden_file import (
     GOLDEN_FILE,
     Golden,
     read_golden,
     read_input_file,
 )
+from .formats.remote import is_url
 from .golden_model import (
     check_on_load,
     compare_golden,
@@ -41,7 +42,7 @@ from .report import Report
 
 
 @api_boundary(ModelFormatError)
-def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.PathLike = GOLDEN_FILE, *,
+def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.PathLike | None = None, *,
            atol: float = 1e-5, rtol: float = 1e-4) -> Path:
     """Run a model on ``inputs`` and store inputs, outputs, tolerances and file hashes in a golden file.
 
@@ -49,7 +50,8 @@ def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.Pat
         model_path: a model as :func:`tfjs_interop.load` takes it.
         inputs: an array (one input), a list of arrays in input order, a dict by input name, or the path of a
             ``.npy`` (one input) or ``.npz`` (arrays named after the inputs, or in input order).
-        golden_path: the ``.npz`` to write (replaced atomically).
+        golden_path: the ``.npz`` to write (replaced atomically); default :func:`default_golden_path`, beside the
+            model, where ``golden check`` and ``load(check=True)`` look (a URL model needs one).
         atol, rtol: the tolerances :func:`check` will use.
 
     Returns:
@@ -59,12 +61,13 @@ def record(model_path: str | os.PathLike, inputs: Any, golden_path: str | os.Pat
         InputError: when the inputs or tolerances do not fit.
         ModelFormatError, WeightsError, UnsupportedLayerError: when the model cannot be loaded.
     """
+    golden_path = _golden_path(model_path, golden_path)  # before loading: a URL model without one fails fast
     return write_golden(load(model_path), inputs, golden_path, model_path, atol=atol, rtol=rtol)
 
 
 @api_boundary(ModelFormatError)
-def check(model_path: str | os.PathLike, golden_path: str | os.PathLike) -> Report:
-    """Check that a model still computes the outputs of a golden file.
+def check(model_path: str | os.PathLike, golden_path: str | os.PathLike | None = None) -> Report:
+    """Check that a model still computes the outputs of a golden file (default: :func:`default_golden_path`).
 
     Returns:
         A :class:`~tfjs_interop.report.Report` against the golden file's name; ``notes`` say which model files
@@ -74,8 +77,18 @@ def check(model_path: str | os.PathLike, golden_path: str | os.PathLike) -> Repo
         ModelFormatError: when the golden file is missing or malformed, or the model cannot be read.
         InputError: when the recorded inputs or outputs do not fit the model.
     """
+    golden_path = _golden_path(model_path, golden_path)
     golden = read_golden(golden_path)
     return compare_golden(load(model_path), golden, Path(golden_path).name, model_path)
+
+
+def _golden_path(model_path: str | os.PathLike, golden_path: str | os.PathLike | None) -> str | os.PathLike:
+    """The golden file's path: the one given, else beside the model (as the command line's default)."""
+    if golden_path is not None:
+        return golden_path
+    if is_url(os.fspath(model_path)):
+        raise InputError(f"{model_path}: a model loaded from a URL needs a golden_path to record to or check")
+    return default_golden_path(model_path)
 
 
 __all__ = ["GOLDEN_FILE", "Golden", "check", "check_on_load", "compare_golden", "default_golden_path", "file_hashes",

@@ -363,3 +363,19 @@ def test_golden_needs_no_tensorflow(tmp_path):
             "assert not any(m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras') for m in sys.modules), 'TF'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_record_and_check_default_to_the_file_beside_the_model(tmp_path, monkeypatch):
+    """Without a path, golden.record wrote ./golden.npz in the working folder, where neither check nor
+    load(check=True) looks; the command line's default is beside the model."""
+    model_dir = tmp_path / "m"
+    shutil.copytree(TFJS_FIXTURES / "seed_lstm", model_dir)
+    (model_dir / "golden.npz").unlink(missing_ok=True)
+    monkeypatch.chdir(tmp_path)
+    x = np.load(model_dir / "call0_input0.npy")
+    assert golden.record(model_dir, x) == model_dir / "golden.npz"
+    assert not (tmp_path / "golden.npz").exists()
+    assert golden.check(model_dir).passed
+    tfjs_interop.load(model_dir, check=True)
+    with pytest.raises(InputError, match="needs a golden_path"):
+        golden.record("https://example.invalid/m/model.json", x)
