@@ -33,6 +33,7 @@ def model_from_file(model_file: ModelFile, default_dialect: Dialect, engine: Eng
     bind_weights(model, model_file.weights, model_file.source)
     model.metadata = dict(model_file.metadata)
     model.source = model_file.source
+    model.file_hashes = model_file.file_hashes
     return model
 
 

@@ -50,20 +50,21 @@ def compare_golden(model: Model, golden: Golden, against: str, model_path: str |
                             against=against)
     if names != list(golden.outputs):
         report.notes.append(f"output names differ from the record {list(golden.outputs)}; compared in order")
-    report.notes.extend(file_notes(golden.files, model_hashes(model_path), report.passed))
+    report.notes.extend(file_notes(golden.files, model_hashes(model_path, model), report.passed))
     report.notes.extend(producer_notes(golden.producer))
     return report
 
 
-def check_on_load(model: Model, model_path: str | os.PathLike) -> None:
-    """Check ``model`` against the golden file beside it (for ``load(path, check=True)``).
+def check_on_load(model: Model, model_path: str | os.PathLike, **fetch_options: Any) -> None:
+    """Check ``model`` against the golden file beside it (for ``load(path, check=True)``; a URL model's is fetched
+    with the load's ``fetch_options``: headers, timeout, deadline, max_bytes).
 
     Raises:
         ModelFormatError: when there is no golden file beside the model, or it is malformed.
         GoldenMismatchError: when an output differs from the record beyond its tolerance.
     """
     if is_url(model_path):
-        golden_path, golden = weight_url(str(model_path), GOLDEN_FILE), _fetch_golden(str(model_path))
+        golden_path, golden = weight_url(str(model_path), GOLDEN_FILE), _fetch_golden(str(model_path), fetch_options)
     else:
         golden_path = default_golden_path(model_path)
         if not golden_path.is_file():
@@ -79,11 +80,11 @@ NO_GOLDEN = ("no golden file beside the model to check it against (record one wi
              "or `tfjs-interop golden record`)")
 
 
-def _fetch_golden(model_url: str) -> Golden:
+def _fetch_golden(model_url: str, fetch_options: dict) -> Golden:
     """The golden record beside a model.json URL, fetched like a shard; a 404 means there is none."""
     url = weight_url(model_url, GOLDEN_FILE)
     try:
-        data = read_beside_url(model_url, GOLDEN_FILE)
+        data = read_beside_url(model_url, GOLDEN_FILE, **fetch_options)
     except NetworkError as exc:
         if getattr(exc, "status", None) == 404:
             raise ModelFormatError(f"{url}: {NO_GOLDEN}") from None
@@ -91,8 +92,11 @@ def _fetch_golden(model_url: str) -> Golden:
     return read_golden(url, data)
 
 
-def model_hashes(model_path: str | os.PathLike) -> dict[str, str]:
-    """SHA-256 of each of a model's files by name (see :func:`file_hashes`); a URL model's files are fetched."""
+def model_hashes(model_path: str | os.PathLike, model: Model | None = None) -> dict[str, str]:
+    """SHA-256 of each of a model's files by name (see :func:`file_hashes`); a URL model's as its load read them
+    (``model.file_hashes``: from its cache too, with its headers), else fetched again."""
+    if is_url(model_path) and model is not None and model.file_hashes is not None:
+        return dict(model.file_hashes)
     if is_url(model_path):
         return {name: hashlib.sha256(data).hexdigest() for name, data in url_model_files(str(model_path)).items()}
     return file_hashes(model_files(model_path))
@@ -203,7 +207,7 @@ def write_golden(model: Model, inputs: Any, golden_path: str | os.PathLike, mode
     outputs = dict(zip(output_names(names_from or model), run_fresh(model, feeds)))
     if names_from is not None:
         feeds = dict(zip([spec.name for spec in names_from.inputs], feeds.values()))
-    golden = Golden(feeds, outputs, float(atol), float(rtol), model_hashes(model_path), producer())
+    golden = Golden(feeds, outputs, float(atol), float(rtol), model_hashes(model_path, model), producer())
     return save_golden(golden, golden_path)
 
 

@@ -66,7 +66,8 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
     if check:
-        check_on_load(model, path)
+        check_on_load(model, path, max_bytes=max_bytes, timeout=timeout, deadline=deadline,
+                      headers=_checked_headers(headers))
     return model
 
 

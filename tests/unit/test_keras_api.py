@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tfjs_interop
 from tests.support import http_site
-from tests.support.fixtures import TFJS_FIXTURES
+from tests.support.fixtures import TFJS_FIXTURES, expected
 from tfjs_interop.errors import InputError, NetworkError
 
 SEED = TFJS_FIXTURES / "seed_lstm"
@@ -148,3 +150,23 @@ def test_keras_reads_to_json_and_takes_get_weights():
     rebuilt.set_weights(model.get_weights())
     x = np.load(case / "call0_input0.npy")
     np.testing.assert_allclose(rebuilt.predict(x, verbose=0), model.predict(x), atol=1e-5, rtol=0)
+
+
+def test_golden_records_of_a_private_url_model_use_the_loads_headers_and_bytes(private_server, tmp_path):
+    """The golden commands hashed a URL model by fetching it again, without the load's headers (401) or cache;
+    load(check=True) fetched golden.npz so too. The hashes are now of the bytes the load read."""
+    from tfjs_interop.cli import main
+
+    x = [np.load(TFJS_FIXTURES / "multishard" / name) for name in expected(TFJS_FIXTURES / "multishard")["calls"][0]
+         ["inputs"]]
+    np.savez(tmp_path / "x.npz", *x)
+    golden_file = tmp_path / "g.npz"
+    header = ["--header", "Authorization: Bearer s3cret"]
+    assert main(["golden", "record", private_server, "--input", str(tmp_path / "x.npz"), "--output",
+                 str(golden_file), *header]) == 0
+    assert main(["golden", "check", private_server, str(golden_file), *header]) == 0
+    served = Path(private_server.split("/files/", 1)[1]).parent
+    shutil.copy(golden_file, tmp_path / "site" / served / "golden.npz")
+    model = tfjs_interop.load(private_server, headers={"Authorization": "Bearer s3cret"}, check=True)
+    recorded = tfjs_interop.golden.read_golden(golden_file).files
+    assert model.file_hashes == recorded and len(recorded) > 2

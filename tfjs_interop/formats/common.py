@@ -31,6 +31,8 @@ class ModelFile:
         metadata: other top-level fields worth keeping (``format``, ``generatedBy``, ``userDefinedMetadata``...).
         kind: which reader made it: ``"tfjs"`` (model.json), ``"keras_h5"``, ``"keras_zip"`` or ``"keras_json"``
             (the topology alone, as ``model.to_json()`` writes it).
+        file_hashes: SHA-256 of the files read, by name as a folder would hold them, where the reader had their
+            bytes and no folder to read again (a URL model's: golden records hash these, not a second fetch).
     """
 
     topology: dict
@@ -39,6 +41,7 @@ class ModelFile:
     source: str
     metadata: dict = field(default_factory=dict)
     kind: str = "tfjs"
+    file_hashes: dict[str, str] | None = None
 
 
 def _refuse_constant(name: str) -> None:

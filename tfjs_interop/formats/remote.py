@@ -70,29 +70,39 @@ def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float =
     client = HttpClient(ByteBudget(max_bytes, url), timeout, cache, deadline, dict(headers or {}))
     report = on_progress or (lambda fraction: None)
     report(0.0)
-    document = parse_json(client.get(url, "model.json"), url)
+    text = client.get(url, "model.json")
+    hashes = {_json_name(url): hashlib.sha256(text).hexdigest()}
+    document = parse_json(text, url)
     files, done = 1 + _count_paths(document), [1]
     report(1 / files)
 
     def fetch(path: str) -> bytes:
         data = client.get(weight_url(url, path), path)
+        hashes[path] = hashlib.sha256(data).hexdigest()
         done[0] += 1
         report(min(done[0] / files, 1.0))
         return data
 
     model_file = decode_model_json(document, url, fetch, max_bytes)
+    model_file.file_hashes = hashes
     client.commit()
     return model_file
 
 
-def read_beside_url(model_url: str, name: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> bytes:
-    """A file beside a model.json URL (its golden record), fetched as a shard is.
+def _json_name(url: str) -> str:
+    """model.json's name as a folder would hold it: the URL's last path segment."""
+    return urlsplit(url).path.rsplit("/", 1)[-1] or "model.json"
+
+
+def read_beside_url(model_url: str, name: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
+                    deadline: float | None = None, headers: Mapping[str, str] | None = None) -> bytes:
+    """A file beside a model.json URL (its golden record), fetched as a shard is (with the load's headers).
 
     Raises:
         NetworkError: when it cannot be fetched (an HTTP 404 included: ``error.status`` holds the code).
         SecurityError, LimitError: as for shards.
     """
-    client = HttpClient(ByteBudget(max_bytes, model_url), timeout, None)
+    client = HttpClient(ByteBudget(max_bytes, model_url), timeout, None, deadline, dict(headers or {}))
     return client.get(weight_url(model_url, name), name)
 
 
@@ -100,7 +110,7 @@ def url_model_files(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float
     """The bytes of a URL model's files by name, as a folder would hold them: model.json (the URL's last path
     segment) first, then every file its manifest lists (fetched and decoded as :func:`read_tfjs_url` does)."""
     client = HttpClient(ByteBudget(max_bytes, url), timeout, None)
-    files = {urlsplit(url).path.rsplit("/", 1)[-1] or "model.json": client.get(url, "model.json")}
+    files = {_json_name(url): client.get(url, "model.json")}
 
     def fetch(path: str) -> bytes:
         files[path] = client.get(weight_url(url, path), path)
