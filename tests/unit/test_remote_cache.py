@@ -203,3 +203,36 @@ def test_the_cache_survives_a_concurrent_load(site, tmp_path):
 
     in_threads(run, 6, timeout=60)
     assert Cache(cache, site.url, 1 << 30).version is not None
+
+
+def test_a_revalidated_load_writes_no_new_version(site, tmp_path):
+    """Every load wrote and fsynced a whole new version, even when each file came back 304 unchanged."""
+    cache = tmp_path / "cache"
+    tfjs_interop.load(site.url, cache_dir=cache)
+    first = Cache(cache, site.url, 1 << 30).version
+    tfjs_interop.load(site.url, cache_dir=cache)
+    assert Cache(cache, site.url, 1 << 30).version == first
+    assert [p.name for p in cache.glob("*.v-*")] == [first]
+
+
+def test_versions_no_pointer_names_are_removed_once_stale(tmp_path):
+    """Writers racing on one cache each removed only the version they had seen: the others' stayed for good.
+    A store now also removes unnamed versions older than STALE_VERSION_SECONDS (younger ones may be another
+    writer's, about to be switched in)."""
+    from tfjs_interop.formats import remote
+
+    url = "http://127.0.0.1:1/m/model.json"
+    cache = Cache(tmp_path, url, 1 << 20)
+    cache.store({url: Cached(b"{}", None, None)})
+    first = Cache(tmp_path, url, 1 << 20).version
+    old, young = tmp_path / f"{cache.key}.v-{'a' * 16}", tmp_path / f"{cache.key}.v-{'b' * 16}"
+    for orphan in (old, young):
+        orphan.mkdir()
+    past = time.time() - remote.STALE_VERSION_SECONDS - 5
+    os.utime(old, (past, past))
+    same = Cache(tmp_path, url, 1 << 20)
+    same.store({url: Cached(b"{}", None, None)})  # the same files: nothing written, nothing swept
+    assert Cache(tmp_path, url, 1 << 20).version == first and old.exists()
+    Cache(tmp_path, url, 1 << 20).store({url: Cached(b'{"a": 1}', None, None)})
+    current = Cache(tmp_path, url, 1 << 20).version
+    assert sorted(p.name for p in tmp_path.glob("*.v-*")) == sorted([current, young.name])

@@ -329,20 +329,46 @@ class Cache:
         return Cached(data, entry.get("etag"), entry.get("last_modified"))
 
     def store(self, fetched: dict[str, Cached]) -> None:
-        """Commit ``fetched`` (every file of the model) as the new current version."""
+        """Commit ``fetched`` (every file of the model) as the new current version, unless the current one holds
+        exactly these files (a load whose every file was revalidated unchanged writes nothing). Versions that no
+        pointer names and that are older than ``STALE_VERSION_SECONDS`` (left by writers that raced this one, or
+        died before their switch) are removed too; younger ones may be another writer's, about to be switched in."""
         files: dict[str, bytes] = {}
         record: dict[str, dict] = {}
         for i, (url, entry) in enumerate(fetched.items()):
             files[f"{i}.bin"] = entry.data
             record[url] = {"file": f"{i}.bin", "etag": entry.etag, "last_modified": entry.last_modified,
                            "size": len(entry.data), "sha256": hashlib.sha256(entry.data).hexdigest()}
+        previous, current = self._current()
+        if previous and _same_files(current, record):
+            return
         version = f"{self.key}.v-{secrets.token_hex(8)}"
         files["record.json"] = json.dumps({"files": record}).encode()
-        previous, _ = self._current()
         write_folder(self.folder / version, files, overwrite=False)
         write_file(self.pointer, json.dumps({"version": version}).encode())  # the switch
         if previous and previous != version:
             shutil.rmtree(self.folder / previous, ignore_errors=True)
+        self._remove_stale_versions(version)
+
+    def _remove_stale_versions(self, keep: str) -> None:
+        now = time.time()
+        for path in self.folder.glob(f"{self.key}.v-*"):
+            try:
+                stale = path.name != keep and now - path.lstat().st_mtime > STALE_VERSION_SECONDS
+            except OSError:
+                continue
+            if stale and re.fullmatch(rf"{self.key}\.v-[0-9a-f]{{16}}", path.name):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _same_files(current: dict, record: dict) -> bool:
+    """Whether a version's record lists the same URLs with the same bytes and validators as ``record``."""
+    keys = ("sha256", "size", "etag", "last_modified")
+    return current.keys() == record.keys() and all(
+        isinstance(current[url], dict) and all(current[url].get(k) == record[url][k] for k in keys) for url in record)
+
+
+STALE_VERSION_SECONDS = 600  # an unnamed version folder older than this is no writer's any more
 
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
