@@ -97,6 +97,11 @@ def model_hashes(model_path: str | os.PathLike, model: Model | None = None) -> d
     (``model.file_hashes``: from its cache too, with its headers), else fetched again."""
     if is_url(model_path) and model is not None and model.file_hashes is not None:
         return dict(model.file_hashes)
+    if not is_url(model_path) and model is not None and model.weights_file is not None:
+        files = model_files(model_path)  # and the weights file the load was given (--weights)
+        root = files[0].parent.resolve()
+        return {**file_hashes(files), Path(os.path.relpath(model.weights_file, root)).as_posix():
+                sha256_of(Path(model.weights_file))}
     if is_url(model_path):
         return {name: hashlib.sha256(data).hexdigest() for name, data in url_model_files(str(model_path)).items()}
     return file_hashes(model_files(model_path))

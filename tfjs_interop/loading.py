@@ -65,6 +65,7 @@ def load(path: str | os.PathLike, *, weights: str | os.PathLike | None = None, c
     else:
         model_file = read_model(path, max_bytes=max_bytes)
     model = _model_from_read(model_file, path, weights, max_bytes)
+    model.weights_file = None if weights is None else os.path.abspath(weights)
     if check:
         check_on_load(model, path, max_bytes=max_bytes, timeout=timeout, deadline=deadline,
                       headers=_checked_headers(headers))

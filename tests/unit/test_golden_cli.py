@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tfjs_interop
-from tests.support.fixtures import TFJS_FIXTURES
+from tests.support.fixtures import ROOT, TFJS_FIXTURES
 from tfjs_interop import golden
 from tfjs_interop.formats.files import model_files
 
@@ -102,3 +102,18 @@ def test_errors_exit_2_on_one_line(tmp_path, model, args, message):
 def test_usage_errors_exit_2(args):
     result = _cli(*args)
     assert result.returncode == 2 and "usage: tfjs-interop golden" in result.stderr
+
+
+def test_a_weights_file_given_apart_is_hashed_in_the_record(tmp_path):
+    """With --weights, only the topology JSON was hashed: a changed weights file was never named."""
+    from tfjs_interop import golden
+    from tfjs_interop.cli import main
+
+    folder = tmp_path / "m"
+    shutil.copytree(ROOT / "fixtures" / "keras" / "k3_weights_only", folder)
+    config, weights = folder / "model_config.json", folder / "model.weights.h5"
+    inputs = sorted(folder.glob("call0_input*.npy"))
+    record = tmp_path / "g.npz"
+    assert main(["golden", "record", str(config), "--weights", str(weights), "--input", *map(str, inputs),
+                 "--output", str(record)]) == 0
+    assert set(golden.read_golden(record).files) == {"model_config.json", "model.weights.h5"}

@@ -59,6 +59,7 @@ class Model:
         self.engine = engine or engine_for(topology.origin)
         self.source: str | None = None  # the file it was loaded from
         self.file_hashes: dict[str, str] | None = None  # a URL model's files' SHA-256, as read (golden records)
+        self.weights_file: str | None = None  # the weights file given apart from the model's, if any (its hashes)
         self.metadata: dict = {}  # format, generatedBy, userDefinedMetadata... as the file gave them
         self._layers = {spec.name: build_layer(spec.class_name, spec.name, spec.config, self.engine)
                         for spec in topology.layers}

@@ -27,7 +27,8 @@ def reduce_model(model: Model) -> tuple:
     """``Model.__reduce__``: rebuild from the topology, then restore weights, states and descriptive fields."""
     weights = [v.value for layer in model.layers for v in layer.weights]
     states = {path: layer.states for path, layer in sublayers(model) if getattr(layer, "states", None) is not None}
-    extras = {"source": model.source, "metadata": model.metadata, "file_hashes": model.file_hashes}
+    extras = {"source": model.source, "metadata": model.metadata, "file_hashes": model.file_hashes,
+              "weights_file": model.weights_file}
     return restore_model, (type(model), model.topology, model.engine, weights, states, extras)
 
 
@@ -44,6 +45,7 @@ def restore_model(cls: type, topology: Topology, engine: Any, weights: list[np.n
         layers[path].states = value
     model.source, model.metadata = extras["source"], extras["metadata"]
     model.file_hashes = extras.get("file_hashes")  # absent from pickles of earlier versions
+    model.weights_file = extras.get("weights_file")
     return model
 
 
