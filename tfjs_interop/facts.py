@@ -110,6 +110,9 @@ class KerasFacts:
             ``model.weights.h5`` (its own variables otherwise sit in the layer's ``vars``).
         list_argument: whether a Keras 3 operation takes its tensors as one list argument (``ops.concatenate``),
             not each as its own positional argument (``ops.logical_or``).
+        keras3_mask_op_names: the names Keras 3 gives the operations of the class's ``compute_mask`` when it
+            rebuilds a file without them (from a counter that a file's explicit layer names do not move, so the
+            first is the bare name): a layer of the model named so makes Keras 3 refuse the file.
     """
 
     behaviour: Mapping[str, Any] = field(default_factory=frozen)
@@ -128,6 +131,7 @@ class KerasFacts:
     keras3_differs: str | None = None
     keras3_children: Mapping[str, str] = field(default_factory=frozen)
     list_argument: bool = False
+    keras3_mask_op_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

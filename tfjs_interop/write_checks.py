@@ -11,6 +11,8 @@ the file's reader would run it on probe inputs, padded ones included where the m
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .binding import model_from_file
@@ -193,6 +195,7 @@ class _RecordedMasks(KerasMasks):
         self.classes: dict[str, str] = {}
         self.masked_values: set[str] = set()  # merges whose values Keras 3 computes from their inputs' masks
         self.masked_with_states: set[str] = set()  # RNNs given initial states and a mask
+        self.mask_ops: dict[str, tuple[str, ...]] = {}  # merges with a mask -> what Keras 3 names its operations
 
     def output_masks(self, layer: Layer, inputs: object, input_masks: list, count: int,
                      computed: object = LAYER_RULE) -> list:
@@ -202,6 +205,8 @@ class _RecordedMasks(KerasMasks):
             self.classes[layer.name] = layer.class_name
             if type(layer).keras.keras3_masked_values and any(m is not None for m in input_masks):
                 self.masked_values.add(layer.name)
+        if type(layer).keras.keras3_mask_op_names and any(m is not None for m in masks):
+            self.mask_ops[layer.name] = type(layer).keras.keras3_mask_op_names
         if type(layer).keras.keras3_differs:
             self.engine_differs[layer.name] = f"{layer.class_name}: {type(layer).keras.keras3_differs}"
         if layer.class_name in RECURRENT and len(input_masks) > 1 and input_masks[0] is not None:
@@ -229,6 +234,7 @@ def check_keras3_masks(model: Model) -> None:
     if origin != Origin(Dialect.KERAS2, Engine.KERAS):
         return
     source, keras3 = fresh_copy(model), fresh_copy(model, keras_rules(model.topology, catalog()), KERAS3)
+    mask_ops: dict[str, tuple[str, ...]] = {}
     for inputs in probe_inputs(source):
         feeds = source.check_inputs(inputs)
         theirs, mine = _RecordedMasks(), _RecordedMasks(keras3=True)
@@ -251,8 +257,29 @@ def check_keras3_masks(model: Model) -> None:
                 f"{error:.3g} on probe inputs, and no Keras 3 file can carry Keras 2's rule; fix: mask the merge's "
                 "inputs alike (e.g. one Masking layer after it), or not at all")
         _refuse_engine_differences(theirs.engine_differs, error, want)
+        mask_ops.update(mine.mask_ops)
         source.reset_states()
         keras3.reset_states()
+    _refuse_names_of_mask_operations(model, mask_ops)  # once the numbers are known to agree
+
+
+def _refuse_names_of_mask_operations(model: Model, mask_ops: dict[str, tuple[str, ...]]) -> None:
+    """Keras 3 rebuilds a masked merge's mask from operations it names by a counter that explicit layer names do
+    not move (``KerasFacts.keras3_mask_op_names``): a layer of the model already called so makes a fresh Keras 3
+    process refuse the file ("The name 'concatenate' is used 2 times"), however it loads in one that has built
+    such a layer before. Refuse, naming both."""
+    if not mask_ops:
+        return
+    names = {layer.name for _, layer in sublayers(model)}
+    for merge, ops in sorted(mask_ops.items()):
+        pattern = re.compile(rf"({'|'.join(map(re.escape, ops))})(_\d+)?")
+        taken = sorted(name for name in names if pattern.fullmatch(name))
+        if taken:
+            raise UnsupportedLayerError(
+                f"layer {merge!r}: Keras 3 rebuilds its mask from operations it names {', '.join(ops)} (then _1, "
+                f"_2, ...), and refuses a model where a layer has one of those names already: {taken}; fix: "
+                f"rename {'it' if len(taken) == 1 else 'them'} (e.g. {taken[0]!r} -> '{taken[0]}_layer') before "
+                "saving")
 
 
 def _refuse_engine_differences(differs: dict[str, str], error: float, want: list[np.ndarray]) -> None:

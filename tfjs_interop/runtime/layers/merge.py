@@ -225,7 +225,9 @@ class ConcatenateOptions(Options):
 class Concatenate(Layer):
     """Joins inputs of equal rank along ``axis``."""
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
-    keras = KERAS3_MASKS
+    keras = KerasFacts(keras3_behaviour=frozen({"keras3_masks": True}),
+                       keras3_mask_op_names=("ones_like", "expand_dims", "zeros_like", "logical_or", "concatenate",
+                                             "any"))
 
     Options = ConcatenateOptions
     supports_masking = True
