@@ -18,6 +18,7 @@ the process is killed mid-commit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import json
@@ -70,21 +71,19 @@ def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float =
     client = HttpClient(ByteBudget(max_bytes, url), timeout, cache, deadline, dict(headers or {}))
     report = on_progress or (lambda fraction: None)
     report(0.0)
-    text = client.get(url, "model.json")
-    hashes = {_json_name(url): hashlib.sha256(text).hexdigest()}
-    document = parse_json(text, url)
-    files, done = 1 + _count_paths(document), [1]
+    document = parse_json(client.get(url, "model.json"), url)
+    files, done, names = 1 + _count_paths(document), [1], {url: _json_name(url)}
     report(1 / files)
 
     def fetch(path: str) -> bytes:
         data = client.get(weight_url(url, path), path)
-        hashes[path] = hashlib.sha256(data).hexdigest()
+        names[weight_url(url, path)] = path
         done[0] += 1
         report(min(done[0] / files, 1.0))
         return data
 
     model_file = decode_model_json(document, url, fetch, max_bytes)
-    model_file.file_hashes = hashes
+    model_file.file_hashes = {name: client.served[file_url].sha256 for file_url, name in names.items()}
     client.commit()
     return model_file
 
@@ -158,11 +157,16 @@ class _SameOriginRedirects(HTTPRedirectHandler):
 
 @dataclass
 class Cached:
-    """A cached file: its bytes and the validators the server sent with them."""
+    """A fetched or cached file: its bytes and the validators the server sent with them."""
 
     data: bytes
     etag: str | None
     last_modified: str | None
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """Its bytes' SHA-256 in hex, worked out once (the cache's check, its record and golden files use it)."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 class HttpClient:
@@ -175,7 +179,8 @@ class HttpClient:
         self.headers = headers or {}
         self.opener: OpenerDirector = build_opener(_SameOriginRedirects)
         self.offline = False
-        self.fetched: dict[str, Cached] = {}
+        self.fetched: dict[str, Cached] = {}  # downloaded or revalidated: what commit stores
+        self.served: dict[str, Cached] = {}  # every file get returned, the cache's copies when offline too
 
     def get(self, url: str, what: str) -> bytes:
         """The bytes at ``url``; ``what`` names the file in messages (the cache's copy is of this load's version)."""
@@ -216,6 +221,7 @@ class HttpClient:
         if cached is None:
             raise NetworkError(f"{url}: the server cannot be reached and the cache holds no copy of {what}")
         self.budget.take(len(cached.data), what)
+        self.served[url] = cached
         return cached.data
 
     def _download(self, url: str, cached: Cached | None, what: str) -> bytes:
@@ -238,7 +244,7 @@ class HttpClient:
             if self.ends is not None and time.monotonic() >= self.ends:
                 self.wait(url, what)  # raises: the wait that failed was cut short by the deadline
             raise _describe(url, what, exc, self.timeout) from None
-        self.fetched[url] = entry
+        self.fetched[url] = self.served[url] = entry
         return entry.data
 
     def _read_body(self, response: http.client.HTTPResponse, url: str, what: str) -> bytes:
@@ -310,7 +316,7 @@ class Cache:
         """The current version's name and its files' records by URL (nothing when absent or unusable)."""
         pointer = _json_or_none(_read_regular(self.pointer, MAX_RECORD_BYTES))
         version = pointer.get("version") if isinstance(pointer, dict) else None
-        if not isinstance(version, str) or not re.fullmatch(rf"{self.key}\.v-[0-9a-f]{{16}}", version):
+        if not isinstance(version, str) or not self._is_version(version):
             return None, {}
         record = _json_or_none(_read_regular(self.folder / version / "record.json", MAX_RECORD_BYTES))
         files = record.get("files") if isinstance(record, dict) else None
@@ -324,9 +330,10 @@ class Cache:
                 not 0 <= entry["size"] <= self.max_bytes:
             return None
         data = _read_regular(self.folder / self.version / entry["file"], entry["size"])
-        if data is None or len(data) != entry["size"] or entry.get("sha256") != hashlib.sha256(data).hexdigest():
+        if data is None or len(data) != entry["size"]:
             return None
-        return Cached(data, entry.get("etag"), entry.get("last_modified"))
+        cached = Cached(data, entry.get("etag"), entry.get("last_modified"))
+        return cached if entry.get("sha256") == cached.sha256 else None
 
     def store(self, fetched: dict[str, Cached]) -> None:
         """Commit ``fetched`` (every file of the model) as the new current version, unless the current one holds
@@ -338,7 +345,7 @@ class Cache:
         for i, (url, entry) in enumerate(fetched.items()):
             files[f"{i}.bin"] = entry.data
             record[url] = {"file": f"{i}.bin", "etag": entry.etag, "last_modified": entry.last_modified,
-                           "size": len(entry.data), "sha256": hashlib.sha256(entry.data).hexdigest()}
+                           "size": len(entry.data), "sha256": entry.sha256}
         previous, current = self._current()
         if previous and _same_files(current, record):
             return
@@ -357,8 +364,12 @@ class Cache:
                 stale = path.name != keep and now - path.lstat().st_mtime > STALE_VERSION_SECONDS
             except OSError:
                 continue
-            if stale and re.fullmatch(rf"{self.key}\.v-[0-9a-f]{{16}}", path.name):
+            if stale and self._is_version(path.name):
                 shutil.rmtree(path, ignore_errors=True)
+
+    def _is_version(self, name: str) -> bool:
+        """Whether ``name`` is one of this model's version folders (``<key>.v-<16 hex digits>``)."""
+        return re.fullmatch(rf"{self.key}\.v-[0-9a-f]{{16}}", name) is not None
 
 
 def _same_files(current: dict, record: dict) -> bool:
