@@ -95,16 +95,16 @@ def _fetch_golden(model_url: str, fetch_options: dict) -> Golden:
 def model_hashes(model_path: str | os.PathLike, model: Model | None = None) -> dict[str, str]:
     """SHA-256 of each of a model's files by name (see :func:`file_hashes`); a URL model's as its load read them
     (``model.file_hashes``: from its cache too, with its headers), else fetched again."""
-    if is_url(model_path) and model is not None and model.file_hashes is not None:
-        return dict(model.file_hashes)
-    if not is_url(model_path) and model is not None and model.weights_file is not None:
-        files = model_files(model_path)  # and the weights file the load was given (--weights)
-        root = files[0].parent.resolve()
-        return {**file_hashes(files), Path(os.path.relpath(model.weights_file, root)).as_posix():
-                sha256_of(Path(model.weights_file))}
     if is_url(model_path):
+        if model is not None and model.file_hashes is not None:
+            return dict(model.file_hashes)
         return {name: hashlib.sha256(data).hexdigest() for name, data in url_model_files(str(model_path)).items()}
-    return file_hashes(model_files(model_path))
+    files = model_files(model_path)
+    hashes = file_hashes(files)
+    if model is not None and model.weights_file is not None:  # the weights file the load was given (--weights)
+        name = Path(os.path.relpath(model.weights_file, files[0].parent.resolve())).as_posix()
+        hashes[name] = sha256_of(Path(model.weights_file))
+    return hashes
 
 
 def default_golden_path(model_path: str | os.PathLike) -> Path:
