@@ -300,6 +300,11 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def is_int(value: Any) -> bool:
+    """True for an int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_rate(value: Any, layer: str, class_name: str, key: str = "rate") -> None:
     """Raise unless ``value`` is a number in [0, 1] (Keras's check for dropout rates)."""
     if not is_number(value) or not 0 <= value <= 1:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -225,9 +225,8 @@ class ConcatenateOptions(Options):
 class Concatenate(Layer):
     """Joins inputs of equal rank along ``axis``."""
     tfjs = TfjsFacts(masking=TfjsMasking.LAYER)
-    keras = KerasFacts(keras3_behaviour=frozen({"keras3_masks": True}),
-                       keras3_mask_op_names=("ones_like", "expand_dims", "zeros_like", "logical_or", "concatenate",
-                                             "any"))
+    keras = replace(KERAS3_MASKS, keras3_mask_op_names=(  # its compute_mask's operations
+        "ones_like", "expand_dims", "zeros_like", "logical_or", "concatenate", "any"))
 
     Options = ConcatenateOptions
     supports_masking = True

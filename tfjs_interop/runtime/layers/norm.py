@@ -9,11 +9,7 @@ import numpy as np
 
 from ...errors import UnsupportedLayerError
 from ...facts import KerasFacts, TfjsFacts, TfjsMasking, frozen
-from .base import Layer, Options, Shape, engine_option, invalid, is_number, register, shape_error, unsupported
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+from .base import Layer, Options, Shape, engine_option, invalid, is_int, is_number, register, shape_error, unsupported
 
 
 def _check_common(options: Any, layer: str, class_name: str) -> None:
@@ -51,7 +47,7 @@ class LayerNormalizationOptions(Options):
 
     def validate(self, layer: str, class_name: str) -> None:
         axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
-        if not axes or not all(_is_int(a) for a in axes):
+        if not axes or not all(is_int(a) for a in axes):
             raise invalid(layer, class_name, "axis", "an integer or a list of integers", self.axis)
         _check_common(self, layer, class_name)
         if self.rms_scaling:
@@ -111,7 +107,7 @@ class BatchNormalizationOptions(Options):
             axis = axis[0]
         if isinstance(axis, (list, tuple)):
             raise unsupported(layer, class_name, f"axis={self.axis!r} (several axes)", "a single axis")
-        if not _is_int(axis):
+        if not is_int(axis):
             raise invalid(layer, class_name, "axis", "an integer", self.axis)
         _check_common(self, layer, class_name)
         if self.renorm:

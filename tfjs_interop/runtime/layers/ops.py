@@ -21,7 +21,7 @@ import numpy as np
 from ...errors import ModelFormatError
 from ...facts import KerasFacts, TfjsFacts
 from ...topology import OP_PREFIX
-from .base import Layer, Options, Shape, invalid, is_number, register
+from .base import Layer, Options, Shape, invalid, is_int, is_number, register
 
 NOT_IN_TFJS = TfjsFacts(registered=False)  # Keras 3's operations: TF.js has no layer for any
 
@@ -68,7 +68,7 @@ class ReduceOptions(Options):
 
     def validate(self, layer: str, class_name: str) -> None:
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
-        if self.axis is not None and not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        if self.axis is not None and not all(is_int(a) for a in axes):
             raise invalid(layer, class_name, "axis", "an integer, a list of integers or null", self.axis)
 
 
@@ -153,17 +153,13 @@ class Cast(Layer):
         return np.asarray(x).astype(self.options.dtype)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @dataclass(frozen=True)
 class ExpandDimsOptions(Options):
     axis: Any = None
 
     def validate(self, layer: str, class_name: str) -> None:
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
-        if not axes or not all(_is_int(a) for a in axes):
+        if not axes or not all(is_int(a) for a in axes):
             raise invalid(layer, class_name, "axis", "an integer or a list of integers", self.axis)
 
 
