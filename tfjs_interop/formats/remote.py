@@ -76,8 +76,9 @@ def read_tfjs_url(url: str, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float =
     report(1 / files)
 
     def fetch(path: str) -> bytes:
-        data = client.get(weight_url(url, path), path)
-        names[weight_url(url, path)] = path
+        file_url = weight_url(url, path)
+        data = client.get(file_url, path)
+        names[file_url] = path
         done[0] += 1
         report(min(done[0] / files, 1.0))
         return data
